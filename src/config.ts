@@ -1,0 +1,133 @@
+/**
+ * Every setting of the tool, read from the environment once at start and validated.
+ * Nothing else in the code reads `process.env`: services receive the parts of `Config` they need.
+ * A bad setting stops the start with one line that names it and says how to fix it.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? fallback : ['true', '1', 'yes'].includes(v)));
+
+/** The raw environment schema. Each key is documented in README.md, "Configuration". */
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PUBLIC_URL: z.url().optional(),
+  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  EMBEDDED_DB: z.enum(['auto', 'mongod', 'offline']).default('auto'),
+  LTI_KEY: z.string().min(32, 'must be at least 32 characters (try: openssl rand -hex 32)').optional(),
+  ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters (try: openssl rand -hex 16)').optional(),
+  DYNREG_AUTO_ACTIVATE: bool(false),
+  UNKNOWN_DEPLOYMENT: z.enum(['accept', 'refuse']).default('accept'),
+  PUBLIC_CERTIFICATES: bool(false),
+  SANDBOX: bool(true),
+  CHROMIUM_PATH: z.string().optional(),
+  UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  /** External base URL of the tool, without trailing slash; every LTI URL is built from it. */
+  publicUrl: string;
+  /** Whether cookies can be `SameSite=None; Secure` (the tool is served over https). */
+  secureCookies: boolean;
+  mongodbUri?: string;
+  dataDir: string;
+  embeddedDb: 'auto' | 'mongod' | 'offline';
+  /** ltijs encrypts platform private keys with this. */
+  ltiKey: string;
+  adminSecret: string;
+  dynregAutoActivate: boolean;
+  unknownDeployment: 'accept' | 'refuse';
+  /** The administrator's switch: may certificates be visible without a launch at all? */
+  publicCertificates: boolean;
+  /** The built-in sandbox LMS; always off in production. */
+  sandbox: boolean;
+  chromiumPath?: string;
+  uploadMaxBytes: number;
+  shutdownTimeoutMs: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+/** Thrown for a bad setting; main.ts prints its message as one line and exits. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Outside production a missing secret is generated once and kept in DATA_DIR, so that
+ * `npm start` works with no configuration and a restart can still decrypt stored keys.
+ */
+function persistedSecret(dataDir: string, file: string): string {
+  const path = join(dataDir, file);
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(path, secret + '\n', { mode: 0o600 });
+  return secret;
+}
+
+const FIXES: Record<string, string> = {
+  PORT: 'set it to a number between 0 and 65535, e.g. PORT=3000',
+  PUBLIC_URL: 'set it to the URL the LMS reaches the tool at, e.g. PUBLIC_URL=https://certificates.example.edu',
+  MONGODB_URI: 'e.g. MONGODB_URI=mongodb://db.example.edu:27017/lti-certificates, or unset it for the embedded database',
+};
+
+/** Parses and validates `env` (default: process.env). Throws ConfigError naming the setting. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0]);
+    const fix = FIXES[key] ? `; ${FIXES[key]}` : '';
+    throw new ConfigError(`Invalid setting ${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}${fix}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const dataDir = resolve(e.DATA_DIR);
+  if (production && !e.LTI_KEY) {
+    throw new ConfigError('Missing setting LTI_KEY: production needs a fixed key of at least 32 characters (try: openssl rand -hex 32)');
+  }
+  if (production && !e.ADMIN_SECRET) {
+    throw new ConfigError('Missing setting ADMIN_SECRET: production needs it to protect the admin page (try: openssl rand -hex 16)');
+  }
+  if (production && !e.PUBLIC_URL) {
+    throw new ConfigError('Missing setting PUBLIC_URL: production needs the https URL the LMS reaches the tool at');
+  }
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  if (production && !publicUrl.startsWith('https://')) {
+    throw new ConfigError(`Invalid setting PUBLIC_URL=${publicUrl}: production needs https (LMS iframes need Secure cookies)`);
+  }
+  return Object.freeze({
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl,
+    secureCookies: publicUrl.startsWith('https://'),
+    mongodbUri: e.MONGODB_URI,
+    dataDir,
+    embeddedDb: e.EMBEDDED_DB,
+    ltiKey: e.LTI_KEY ?? persistedSecret(dataDir, 'lti-key'),
+    adminSecret: e.ADMIN_SECRET ?? persistedSecret(dataDir, 'admin-secret'),
+    dynregAutoActivate: e.DYNREG_AUTO_ACTIVATE,
+    unknownDeployment: e.UNKNOWN_DEPLOYMENT,
+    publicCertificates: e.PUBLIC_CERTIFICATES,
+    sandbox: e.SANDBOX && !production,
+    chromiumPath: e.CHROMIUM_PATH,
+    uploadMaxBytes: e.UPLOAD_MAX_BYTES,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,212 @@
+/**
+ * Connecting to MongoDB. In order of choice: MONGODB_URI; otherwise the embedded default
+ * (EMBEDDED_DB): a real `mongod` run by mongodb-memory-server with its data in
+ * `<DATA_DIR>/mongod`, or, where no mongod can be had (no binary and no way to download
+ * one), the offline engine in `src/db/offline` with its journal in `<DATA_DIR>/offline`.
+ *
+ * ltijs calls `mongoose.connect(uri)` on its own, so `Database.uri` always names the database.
+ */
+import { mkdirSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { join } from 'node:path';
+import mongoose from 'mongoose';
+import { DryMongoBinary, MongoMemoryServer } from 'mongodb-memory-server';
+// not re-exported by mongodb-memory-server; only used to name the download host in logs and the probe
+import { MongoBinaryDownloadUrl } from 'mongodb-memory-server-core/lib/util/MongoBinaryDownloadUrl.js';
+import { ConfigError, type Config } from '../config';
+import { createLogger } from '../logger';
+import { startOfflineEngine, type OfflineEngine } from './offline/server';
+
+const log = createLogger('db');
+
+/** Default database name when MONGODB_URI names none, and for the embedded engines. */
+export const DEFAULT_DB_NAME = 'lti-certificates';
+const SERVER_SELECTION_TIMEOUT_MS = 5000;
+/** How long 'auto' waits to learn whether the mongod download host is reachable. */
+const DOWNLOAD_PROBE_TIMEOUT_MS = 3000;
+
+export interface Database {
+  /** Connection string including the database name (ltijs reuses it). */
+  uri: string;
+  engine: 'external' | 'mongod' | 'offline';
+  connection: mongoose.Connection;
+  /** Closes the connection and stops the embedded engine or mongod this call started. */
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to the database chosen by `config` (see the file comment). Throws ConfigError
+ * with a one-line message if MONGODB_URI cannot be reached within about 5 seconds.
+ */
+export async function connectDatabase(
+  config: Pick<Config, 'mongodbUri' | 'dataDir' | 'embeddedDb'>,
+  opts: { dbName?: string } = {},
+): Promise<Database> {
+  const dbName = opts.dbName ?? DEFAULT_DB_NAME;
+  if (config.mongodbUri) {
+    const uri = withDatabaseName(config.mongodbUri, dbName);
+    const connection = await openConnection(uri, 'MONGODB_URI');
+    return { uri, engine: 'external', connection, close: () => connection.close() };
+  }
+  if (config.embeddedDb !== 'offline') {
+    const mongod = await startMongod(config.dataDir, config.embeddedDb === 'mongod');
+    if (mongod) {
+      const uri = mongod.getUri(dbName);
+      try {
+        const connection = await openConnection(uri, 'the embedded mongod');
+        return {
+          uri,
+          engine: 'mongod',
+          connection,
+          async close() {
+            await connection.close();
+            await mongod.stop({ doCleanup: false });
+          },
+        };
+      } catch (e) {
+        await mongod.stop({ doCleanup: false });
+        throw e;
+      }
+    }
+  }
+  const engine = await startOfflineEngine({ dir: join(config.dataDir, 'offline') });
+  return connectToOfflineEngine(engine, dbName, true);
+}
+
+/** Opens a connection on a running offline engine; `owned` engines are stopped by close(). */
+export async function connectToOfflineEngine(engine: OfflineEngine, dbName: string, owned: boolean): Promise<Database> {
+  const uri = `${engine.uri}/${dbName}`;
+  try {
+    const connection = await openConnection(uri, 'the offline database engine');
+    return {
+      uri,
+      engine: 'offline',
+      connection,
+      async close() {
+        await connection.close();
+        if (owned) await engine.stop();
+      },
+    };
+  } catch (e) {
+    if (owned) await engine.stop();
+    throw e;
+  }
+}
+
+/** True when the database answers a ping within 2 seconds (GET /readyz). */
+export async function pingDatabase(db: Database): Promise<boolean> {
+  const handle = db.connection.db;
+  if (!handle || db.connection.readyState !== 1) return false;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const ping = handle.admin().command({ ping: 1 }).then((r) => r.ok === 1);
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 2000)));
+    return await Promise.race([ping, timeout]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function openConnection(uri: string, source: string): Promise<mongoose.Connection> {
+  const connection = mongoose.createConnection(uri, { serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS });
+  try {
+    await connection.asPromise();
+    return connection;
+  } catch (e) {
+    await connection.close().catch(() => undefined);
+    const reason = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    throw new ConfigError(`Cannot reach MongoDB at ${describeHosts(uri)} (${source}): ${reason}`);
+  }
+}
+
+/** The hosts of a connection string, without credentials, for error messages. */
+export function describeHosts(uri: string): string {
+  const m = /^mongodb(?:\+srv)?:\/\/(?:[^@/]*@)?([^/?]*)/.exec(uri);
+  return m?.[1] || uri;
+}
+
+/** Adds `dbName` to a connection string that names no database; keeps one that does. */
+export function withDatabaseName(uri: string, dbName: string): string {
+  const m = /^(mongodb(?:\+srv)?:\/\/[^/?]*)(\/[^?]*)?(\?.*)?$/.exec(uri);
+  if (!m) return uri;
+  const path = m[2] ?? '';
+  if (path.length > 1) return uri;
+  return `${m[1]}/${dbName}${m[3] ?? ''}`;
+}
+
+/**
+ * Starts mongod through mongodb-memory-server, persisting to `<dataDir>/mongod`. With
+ * `required` false ('auto'), returns undefined quickly when no binary is available locally
+ * and the download host cannot be reached, so that start falls back to the offline engine;
+ * where the host is reachable, mongodb-memory-server downloads mongod as usual.
+ */
+async function startMongod(dataDir: string, required: boolean): Promise<MongoMemoryServer | undefined> {
+  if (!required) {
+    const binary = await findLocalMongod();
+    if (!binary) {
+      const host = await downloadHost();
+      const reachable = await isReachable(host, 443, DOWNLOAD_PROBE_TIMEOUT_MS);
+      if (!reachable) {
+        log.info(`no local mongod binary and ${host} is unreachable: using the offline database engine (EMBEDDED_DB=auto)`);
+        return undefined;
+      }
+      log.info(`no local mongod binary: mongodb-memory-server downloads one from ${host} (first start only)`);
+    }
+  }
+  const dbPath = join(dataDir, 'mongod');
+  mkdirSync(dbPath, { recursive: true });
+  try {
+    const server = await MongoMemoryServer.create({ instance: { dbPath, storageEngine: 'wiredTiger' } });
+    log.info(`embedded mongod started, data in ${dbPath}`);
+    return server;
+  } catch (e) {
+    const reason = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    if (required) throw new ConfigError(`Cannot start the embedded mongod (EMBEDDED_DB=mongod): ${reason}; set EMBEDDED_DB=auto or offline, or MONGODB_URI`);
+    log.warn(`embedded mongod could not start (${reason}): using the offline database engine`);
+    return undefined;
+  }
+}
+
+/** Path of a mongod binary available without download (MONGOMS_SYSTEM_BINARY or the cache). */
+export async function findLocalMongod(): Promise<string | undefined> {
+  try {
+    const options = await DryMongoBinary.generateOptions();
+    return await DryMongoBinary.locateBinary(options);
+  } catch {
+    return undefined;
+  }
+}
+
+async function downloadHost(): Promise<string> {
+  try {
+    const url = await new MongoBinaryDownloadUrl(await DryMongoBinary.generateOptions()).getDownloadUrl();
+    return new URL(url).hostname;
+  } catch {
+    return 'fastdl.mongodb.org';
+  }
+}
+
+async function isReachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+  const attempt = (async () => {
+    try {
+      const { address } = await lookup(host);
+      return await new Promise<boolean>((resolve) => {
+        const socket = tcpConnect({ host: address, port, timeout: timeoutMs });
+        const done = (ok: boolean) => {
+          socket.destroy();
+          resolve(ok);
+        };
+        socket.once('connect', () => done(true));
+        socket.once('timeout', () => done(false));
+        socket.once('error', () => done(false));
+      });
+    } catch {
+      return false;
+    }
+  })();
+  return Promise.race([attempt, deadline]);
+}

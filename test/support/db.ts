@@ -1,0 +1,118 @@
+/**
+ * The shared test database. `test/support/setup.ts` starts ONE engine for the whole mocha
+ * run (TEST_MONGODB_URI if set, else a local mongod if mongodb-memory-server finds a binary
+ * without downloading, else the in-memory offline engine); every test file then gets its own
+ * freshly named database on it, so files never see each other's data.
+ */
+import { randomBytes } from 'node:crypto';
+import mongoose from 'mongoose';
+import { MongoMemoryServer } from 'mongodb-memory-server';
+import { connectToOfflineEngine, findLocalMongod, withDatabaseName, type Database } from '../../src/db/connect';
+import { startOfflineEngine, type OfflineEngine } from '../../src/db/offline/server';
+import { createLogger, type Logger } from '../../src/logger';
+
+export interface SharedTestEngine {
+  kind: Database['engine'];
+  /** Connection string without a database name. */
+  baseUri: string;
+  /** Set when the shared engine is the offline engine (e.g. to run its TTL sweep now). */
+  offline?: OfflineEngine;
+  stop(): Promise<void>;
+}
+
+// mocha may load this module through more than one path; one engine per process regardless
+const KEY = Symbol.for('lti-certificates.test-database');
+type Holder = { [KEY]?: Promise<SharedTestEngine> };
+const holder = globalThis as Holder;
+
+/** A logger that keeps the offline engine's start banner out of test output. */
+export const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error: createLogger('db:test').error };
+
+async function startEngine(): Promise<SharedTestEngine> {
+  // tests are the one place allowed to read this variable: it is not an application setting
+  const external = process.env.TEST_MONGODB_URI;
+  if (external) {
+    return { kind: 'external', baseUri: external.replace(/\/[^/?]*(\?.*)?$/, '$1'), stop: async () => undefined };
+  }
+  if (await findLocalMongod()) {
+    const server = await MongoMemoryServer.create();
+    return { kind: 'mongod', baseUri: server.getUri().replace(/\/$/, ''), stop: async () => void (await server.stop()) };
+  }
+  const offline = await startOfflineEngine({ logger: quietLogger, ttlSweepMs: 100 });
+  return { kind: 'offline', baseUri: offline.uri, offline, stop: () => offline.stop() };
+}
+
+/** Starts the shared engine once per process (the root hook calls it; later calls reuse it). */
+export function startSharedTestEngine(): Promise<SharedTestEngine> {
+  holder[KEY] ??= startEngine();
+  return holder[KEY];
+}
+
+/** Stops the shared engine (root afterAll hook). */
+export async function stopSharedTestEngine(): Promise<void> {
+  const pending = holder[KEY];
+  holder[KEY] = undefined;
+  if (pending) await (await pending).stop();
+}
+
+let resolved: SharedTestEngine | undefined;
+
+/** The started shared engine (throws before the root hook ran). */
+export function sharedTestEngine(): SharedTestEngine {
+  if (!resolved) throw new Error('the shared test database is not started yet: call this inside a test or hook (test/support/setup.ts starts it)');
+  return resolved;
+}
+
+/** A fresh, unique database name. */
+export function freshDatabaseName(): string {
+  return `t_${process.pid}_${randomBytes(5).toString('hex')}`;
+}
+
+/** Connection string of a fresh, unique database on the shared engine (for ltijs, which connects by itself). */
+export function testDatabaseUri(): string {
+  return withDatabaseName(sharedTestEngine().baseUri, freshDatabaseName());
+}
+
+/**
+ * A connection to a fresh, uniquely named database on the shared engine. close() drops the
+ * database and closes the connection; the shared engine keeps running.
+ */
+export async function connectTestDatabase(): Promise<Database> {
+  const engine = await ensureResolved();
+  const dbName = freshDatabaseName();
+  if (engine.offline) {
+    const db = await connectToOfflineEngine(engine.offline, dbName, false);
+    return withDropOnClose(db);
+  }
+  const uri = withDatabaseName(engine.baseUri, dbName);
+  const connection = await mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5000 }).asPromise();
+  return withDropOnClose({ uri, engine: engine.kind, connection, close: () => connection.close() });
+}
+
+async function ensureResolved(): Promise<SharedTestEngine> {
+  resolved ??= await startSharedTestEngine();
+  return resolved;
+}
+
+/** Resolves the shared engine for synchronous helpers; called by the root hook. */
+export async function prepareSharedTestEngine(): Promise<SharedTestEngine> {
+  return ensureResolved();
+}
+
+export async function releaseSharedTestEngine(): Promise<void> {
+  resolved = undefined;
+  await stopSharedTestEngine();
+}
+
+function withDropOnClose(db: Database): Database {
+  let closed = false;
+  return {
+    ...db,
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (db.connection.readyState === 1) await db.connection.dropDatabase().catch(() => undefined);
+      await db.close();
+    },
+  };
+}

@@ -14,6 +14,9 @@
  *                            plural category (Intl.PluralRules: zero, one, two, few, many, other);
  *                            `other` is required; `#` is the number, formatted. Branches may
  *                            contain further placeholders, including nested plurals.
+ * - `{percent, select, null {not graded yet} other {{percent, percent}}}`
+ *                            branch chosen by the value as text; a null or undefined value picks
+ *                            the `null` branch; `other` is required.
  * Braces are reserved: a message cannot contain a literal `{` or `}` (no apostrophe quoting).
  */
 import { formatDate, formatNumber, formatPercent, type Language } from './format';
@@ -21,7 +24,7 @@ import { formatDate, formatNumber, formatPercent, type Language } from './format
 type Node =
   | string
   | { kind: 'arg'; name: string; style: 'plain' | 'number' | 'percent' | 'date' }
-  | { kind: 'plural'; name: string; branches: Record<string, Node[]> }
+  | { kind: 'plural' | 'select'; name: string; branches: Record<string, Node[]> }
   | { kind: 'hash' };
 
 /** Values a message may interpolate. */
@@ -86,7 +89,7 @@ class Parser {
       this.expect('}');
       return { kind: 'arg', name, style: type };
     }
-    if (type !== 'plural') this.fail(`unknown placeholder type "${type}"`);
+    if (type !== 'plural' && type !== 'select') this.fail(`unknown placeholder type "${type}"`);
     this.expect(',');
     const branches: Record<string, Node[]> = {};
     for (;;) {
@@ -96,15 +99,16 @@ class Parser {
         break;
       }
       const selector = this.readSelector();
-      if (!/^=\d+$/.test(selector) && !PLURAL_KEYWORDS.has(selector)) this.fail(`unknown plural selector "${selector}"`);
-      if (selector in branches) this.fail(`plural selector "${selector}" appears twice`);
+      if (type === 'plural' && !/^=\d+$/.test(selector) && !PLURAL_KEYWORDS.has(selector)) this.fail(`unknown plural selector "${selector}"`);
+      if (selector in branches) this.fail(`${type} selector "${selector}" appears twice`);
       this.skipSpaces();
       this.expect('{');
-      branches[selector] = this.parseNodes(true, pluralDepth + 1);
+      // `#` means the number only inside plural branches, as in ICU.
+      branches[selector] = this.parseNodes(true, type === 'plural' ? pluralDepth + 1 : pluralDepth);
       this.expect('}');
     }
-    if (!branches.other) this.fail(`plural "${name}" needs an "other" branch`);
-    return { kind: 'plural', name, branches };
+    if (!branches.other) this.fail(`${type} "${name}" needs an "other" branch`);
+    return { kind: type, name, branches };
   }
 
   private readWord(): string {
@@ -116,8 +120,8 @@ class Parser {
   }
 
   private readSelector(): string {
-    const m = /^(=\d+|[A-Za-z]+)/.exec(this.src.slice(this.pos));
-    if (!m) this.fail('expected a plural selector');
+    const m = /^(=\d+|[A-Za-z0-9_-]+)/.exec(this.src.slice(this.pos));
+    if (!m) this.fail('expected a selector');
     this.pos += m[0].length;
     return m[0];
   }
@@ -164,7 +168,7 @@ export function listPlaceholders(message: string): Set<string> {
     for (const n of nodes) {
       if (typeof n === 'string' || n.kind === 'hash') continue;
       names.add(n.name);
-      if (n.kind === 'plural') Object.values(n.branches).forEach(walk);
+      if (n.kind === 'plural' || n.kind === 'select') Object.values(n.branches).forEach(walk);
     }
   };
   walk(parse(message));
@@ -193,7 +197,11 @@ export function formatMessage(message: string, params: MessageParams | undefined
       else if (n.kind === 'hash') out += hash === undefined ? '#' : formatNumber(hash, lang);
       else if (!params || !(n.name in params)) out += `{${n.name}}`;
       else if (n.kind === 'arg') out += formatValue(params[n.name], n.style, lang);
-      else {
+      else if (n.kind === 'select') {
+        const value = params[n.name];
+        const key = value === null || value === undefined ? 'null' : value instanceof Date ? value.toISOString() : String(value);
+        out += render(n.branches[key] ?? n.branches.other!, hash);
+      } else {
         const count = Number(params[n.name]);
         const branch = n.branches[`=${count}`] ?? n.branches[rules.select(count)] ?? n.branches.other!;
         out += render(branch, count);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { NoticeCode, ReasonCode } from '../../src/certificates/evaluate';
 import * as errors from '../../src/errors';
 import { LANGUAGES, MESSAGES_DIR, listPlaceholders, loadMessageCatalogs, validateMessage } from '../../src/i18n';
 
@@ -63,10 +64,24 @@ describe('message files', () => {
     }
   });
 
-  it('explain every rule-evaluation reason', () => {
-    const reasons = { not_all_graded: ['missing', 'total'], below_threshold: ['score', 'threshold'], item_below_minimum: ['label', 'score', 'minimum'], mandatory_not_met: ['met', 'required'], no_items: [], eligible: [] };
-    for (const [reason, params] of Object.entries(reasons)) {
-      expect([...listPlaceholders(en.get(`rules.${reason}`) ?? '')].sort(), reason).to.deep.equal([...params].sort());
+  it('explain every reason and notice the rule evaluation gives, with the parameters it passes', () => {
+    // `satisfies` makes the type checker fail when src/certificates/evaluate.ts adds a code.
+    const params = {
+      eligible: [],
+      no_items: [],
+      not_all_graded: ['missing', 'total'],
+      below_threshold: ['score', 'threshold'],
+      item_below_minimum: ['label', 'percent', 'minimum', 'lineItemId'],
+      mandatory_not_met: ['met', 'required', 'total'],
+      ungraded_counted_as_zero: ['missing', 'total'],
+      item_missing: ['lineItemId'],
+      zero_maximum: ['label', 'lineItemId'],
+    } satisfies Record<ReasonCode | NoticeCode | 'eligible', string[]>;
+    for (const [code, given] of Object.entries(params) as [string, string[]][]) {
+      const text = en.get(`rules.${code}`);
+      expect(text, code).to.be.a('string');
+      const unknown = [...listPlaceholders(text!)].filter((p) => !given.includes(p));
+      expect(unknown, `rules.${code} uses parameters the evaluation does not pass`).to.deep.equal([]);
     }
   });
 });

@@ -65,6 +65,13 @@ describe('formatMessage (ICU-lite)', () => {
     expect(formatMessage(msg, { count: 1200 }, 'nl')).to.equal('1.200 activities');
   });
 
+  it('selects a branch by value, with a null branch for missing values', () => {
+    const en = createTranslator('en');
+    expect(en('rules.item_below_minimum', { label: 'Essay', percent: null, minimum: 50 })).to.equal('“Essay” needs at least 50% and has not been graded yet.');
+    expect(formatMessage('{role, select, teacher {Teacher} other {Learner}}', { role: 'teacher' }, 'en')).to.equal('Teacher');
+    expect(formatMessage('{role, select, teacher {Teacher} other {Learner}}', { role: 'x' }, 'en')).to.equal('Learner');
+  });
+
   it('rejects broken syntax with the position', () => {
     expect(() => validateMessage('{count, plural, one {x}}')).to.throw(/needs an "other" branch/);
     expect(() => validateMessage('Hello {name')).to.throw(/at position 11/);
@@ -104,8 +111,8 @@ describe('registerHandlebarsHelpers', () => {
   registerHandlebarsHelpers(hbs);
 
   it('translates with the language of the root data, also inside blocks', () => {
-    const template = hbs.compile('{{#each items}}{{t "rules.item_below_minimum" label=label score=score minimum=50}}|{{/each}}');
-    const items = [{ label: 'Quiz <1>', score: 40 }];
+    const template = hbs.compile('{{#each items}}{{t "rules.item_below_minimum" label=label percent=percent minimum=50}}|{{/each}}');
+    const items = [{ label: 'Quiz <1>', percent: 40 }];
     expect(template({ lang: 'nl', items })).to.equal('Voor ‘Quiz &lt;1&gt;’ heb je 40%; het minimum is 50%.|');
     expect(template({ lang: 'en', items })).to.equal('For “Quiz &lt;1&gt;” you have 40%; the minimum is 50%.|');
   });

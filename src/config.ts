@@ -22,6 +22,7 @@ const EnvSchema = z.object({
   PUBLIC_URL: z.url().optional(),
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
   DATA_DIR: z.string().min(1).default('./data'),
+  PLATFORM_CONFIG_DIR: z.string().min(1).default('./platform-config'),
   EMBEDDED_DB: z.enum(['auto', 'mongod', 'offline']).default('auto'),
   LTI_KEY: z.string().min(32, 'must be at least 32 characters (try: openssl rand -hex 32)').optional(),
   ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters (try: openssl rand -hex 16)').optional(),
@@ -45,6 +46,8 @@ export interface Config {
   secureCookies: boolean;
   mongodbUri?: string;
   dataDir: string;
+  /** Folder of static platform registrations, one JSON file per platform. */
+  platformConfigDir: string;
   embeddedDb: 'auto' | 'mongod' | 'offline';
   /** ltijs encrypts platform private keys with this. */
   ltiKey: string;
@@ -118,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secureCookies: publicUrl.startsWith('https://'),
     mongodbUri: e.MONGODB_URI,
     dataDir,
+    platformConfigDir: resolve(e.PLATFORM_CONFIG_DIR),
     embeddedDb: e.EMBEDDED_DB,
     ltiKey: e.LTI_KEY ?? persistedSecret(dataDir, 'lti-key'),
     adminSecret: e.ADMIN_SECRET ?? persistedSecret(dataDir, 'admin-secret'),

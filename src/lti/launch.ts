@@ -35,6 +35,8 @@ export interface Launch {
   /** The message type: resource link or deep linking request. */
   messageType: 'LtiResourceLinkRequest' | 'LtiDeepLinkingRequest';
   services: LaunchServices;
+  /** Present on deep-linking requests: where and how to return the teacher's choice. */
+  deepLinking?: { returnUrl: string; acceptTypes: string[]; acceptMultiple: boolean; data?: string };
   custom: Record<string, string>;
   /** The LMS family when recognisable (drives quirk handling), else 'generic'. */
   platformFamily: 'moodle' | 'canvas' | 'chamilo' | 'sandbox' | 'generic';

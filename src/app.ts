@@ -1,0 +1,158 @@
+/**
+ * createApp(deps): the whole tool as an express app, without listening (tests and main.ts call it).
+ * Order matters: health checks first (load balancers), then static assets, our own LTI routes,
+ * ltijs (login, launch, keyset), the tool's pages, the admin page, the sandbox LMS, and last the
+ * error handler.
+ */
+import { join } from 'node:path';
+import express, { type Express } from 'express';
+import type { Config } from './config';
+import { pingDatabase, type Database } from './db/connect';
+import { NotFoundError } from './errors';
+import { createLogger } from './logger';
+import { deploymentModel } from './lti/deployment.model';
+import type { ToolUrls } from './lti/dynamic-registration';
+import { loadPlatformFiles } from './lti/platform-config';
+import { createLtiProvider, LTI_BASE, LTI_ROUTES, type LtiProvider } from './lti/provider';
+import { createSandbox, type Sandbox } from './sandbox/sandbox';
+import { adminRouter } from './web/admin.routes';
+import { toolRouter } from './web/tool.routes';
+import { errorHandler } from './web/middleware/error-handler';
+import { securityHeaders } from './web/middleware/security-headers';
+import { deepLinkingRouter, dynamicRegistrationRouter, handleVerifiedLaunch, renderLaunchFailure } from './web/lti.routes';
+import { createViews } from './web/views';
+
+const log = createLogger('app');
+
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  now?: () => Date;
+}
+
+export interface App {
+  express: Express;
+  lti: LtiProvider;
+  toolUrls: ToolUrls & { dynamicRegistrationUrl: string };
+  /** The sandbox LMS, when enabled (never in production). */
+  sandbox?: Sandbox;
+  /** Stops background work and ltijs; the caller closes the database. */
+  close(): Promise<void>;
+}
+
+export function toolUrlsFor(publicUrl: string): App['toolUrls'] {
+  return {
+    baseUrl: publicUrl,
+    loginUrl: `${publicUrl}${LTI_BASE}${LTI_ROUTES.login}`,
+    launchUrl: `${publicUrl}${LTI_BASE}${LTI_ROUTES.launch}`,
+    keysetUrl: `${publicUrl}${LTI_BASE}${LTI_ROUTES.keyset}`,
+    dynamicRegistrationUrl: `${publicUrl}${LTI_BASE}${LTI_ROUTES.dynamicRegistration}`,
+  };
+}
+
+export async function createApp(deps: AppDeps): Promise<App> {
+  const { config, db } = deps;
+  const now = deps.now ?? (() => new Date());
+  const conn = db.connection;
+  const views = createViews();
+  const toolUrls = toolUrlsFor(config.publicUrl);
+  const ltiDeps = { conn, views, now, unknownDeployment: config.unknownDeployment };
+
+  const lti = await createLtiProvider({
+    config,
+    dbUri: db.uri,
+    conn,
+    now,
+    onLaunch: handleVerifiedLaunch(ltiDeps),
+    onFailure: (failure, req, res) => renderLaunchFailure(views, failure, req, res),
+  });
+
+  const registerDeployments = async (issuer: string, clientId: string, ids: string[], source: 'config' | 'dynamic-registration') => {
+    for (const deploymentId of ids) {
+      await deploymentModel(conn).updateOne(
+        { issuer, clientId, deploymentId },
+        { $setOnInsert: { source, status: 'accepted', firstSeenAt: now() } },
+        { upsert: true },
+      );
+    }
+  };
+  for (const p of loadPlatformFiles(config.platformConfigDir)) {
+    await lti.registerPlatform(p, { active: p.active });
+    await registerDeployments(p.issuer, p.clientId, p.deploymentIds, 'config');
+    log.info(`platform ${p.name} (${p.issuer}, client ${p.clientId}) registered from ${p.file}`);
+  }
+
+  let sandbox: App['sandbox'];
+  if (config.sandbox) {
+    sandbox = await createSandbox({
+      baseUrl: `${config.publicUrl}/sandbox`,
+      tool: {
+        name: 'Certificates',
+        loginUrl: toolUrls.loginUrl,
+        launchUrl: toolUrls.launchUrl,
+        keysetUrl: toolUrls.keysetUrl,
+        dynamicRegistrationUrl: toolUrls.dynamicRegistrationUrl,
+        deepLinkingUrl: toolUrls.launchUrl,
+      },
+      now,
+    });
+    const r = sandbox.registration;
+    await lti.registerPlatform(
+      { issuer: r.issuer, clientId: r.clientId, name: 'Sandbox LMS', authUrl: r.authUrl, tokenUrl: r.tokenUrl, jwksUrl: r.jwksUrl },
+      { active: true },
+    );
+    await registerDeployments(r.issuer, r.clientId, r.deploymentIds, 'config');
+  }
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', async (_req, res) => {
+    const ok = await pingDatabase(db);
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unreachable', engine: db.engine });
+  });
+  app.use(securityHeaders());
+  app.use('/assets', express.static(join(__dirname, 'web', 'public'), { maxAge: '1h', index: false }));
+  app.use(express.urlencoded({ extended: false, limit: '100kb' }));
+  app.use(express.json({ limit: '100kb' }));
+
+  app.use(dynamicRegistrationRouter({ ...ltiDeps, lti, tool: toolUrls, autoActivate: config.dynregAutoActivate }));
+  app.use(LTI_BASE, lti.handler);
+  app.use('/app/:session', toolRouter({ conn, views, now, extra: [deepLinkingRouter({ ...ltiDeps, lti, launchUrl: toolUrls.launchUrl })] }));
+  app.use(
+    adminRouter({
+      conn,
+      lti,
+      views,
+      now,
+      adminSecret: config.adminSecret,
+      secureCookies: config.secureCookies,
+      publicUrl: config.publicUrl,
+      tool: toolUrls,
+      settings: {
+        unknownDeployment: config.unknownDeployment,
+        dynregAutoActivate: config.dynregAutoActivate,
+        publicCertificates: config.publicCertificates,
+      },
+    }),
+  );
+  if (sandbox) app.use('/sandbox', sandbox.router);
+  app.get('/', (_req, res) => {
+    res.type('html').send(views.render('home', { title: 'Certificates', lang: 'en', tool: toolUrls, sandbox: Boolean(sandbox) }));
+  });
+  app.use((req, _res, next) => {
+    next(new NotFoundError(`Nothing here: ${req.method} ${req.path}`));
+  });
+  app.use(errorHandler(views));
+
+  return {
+    express: app,
+    lti,
+    toolUrls,
+    sandbox,
+    async close() {
+      await lti.close();
+    },
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * What happens after ltijs has verified a launch: read the claims into a typed Launch, apply the
+ * deployment policy, record the course, and open a tool session. A refused launch writes nothing
+ * of ours (no course, no session): every check runs before the first write.
+ */
+import { z } from 'zod';
+import type { Connection } from 'mongoose';
+import { courseModel } from '../courses/course.model';
+import { CLAIM } from './claims';
+import { deploymentModel } from './deployment.model';
+import type { Launch } from './launch';
+import { TOOL_FAILURES, type LaunchFailure } from './launch-errors';
+import { toolRoleOf } from './roles';
+import { createSession } from './session.service';
+
+const str = z.string().min(1).max(2048);
+const opt = z.string().max(2048).optional();
+
+/** The claims we use, validated (ltijs has checked signature, iss, aud, exp, nonce and the core claims). */
+const ClaimsSchema = z.object({
+  iss: str,
+  aud: z.union([str, z.array(str).nonempty()]),
+  azp: opt,
+  sub: str,
+  name: opt,
+  given_name: opt,
+  family_name: opt,
+  email: opt,
+  [CLAIM.messageType]: z.enum(['LtiResourceLinkRequest', 'LtiDeepLinkingRequest']),
+  [CLAIM.deploymentId]: str,
+  [CLAIM.roles]: z.array(z.string().max(2048)).max(200),
+  [CLAIM.context]: z.object({ id: str, title: opt, label: opt }).passthrough().optional(),
+  [CLAIM.resourceLink]: z.object({ id: str }).passthrough().optional(),
+  [CLAIM.launchPresentation]: z.object({ locale: opt }).passthrough().optional(),
+  [CLAIM.toolPlatform]: z.object({ product_family_code: opt }).passthrough().optional(),
+  [CLAIM.custom]: z.record(z.string(), z.unknown()).optional(),
+  [CLAIM.ags]: z
+    .object({ scope: z.array(z.string()).optional(), lineitems: z.url().optional(), lineitem: z.url().optional() })
+    .passthrough()
+    .optional(),
+  [CLAIM.nrps]: z.object({ context_memberships_url: z.url() }).passthrough().optional(),
+  [CLAIM.deepLinkingSettings]: z
+    .object({ deep_link_return_url: z.url(), accept_types: z.array(z.string()), accept_multiple: z.union([z.boolean(), z.string()]).optional(), data: opt })
+    .passthrough()
+    .optional(),
+});
+type Claims = z.infer<typeof ClaimsSchema>;
+
+export type LaunchOutcome =
+  | { ok: true; launch: Launch; sessionToken: string }
+  | { ok: false; failure: LaunchFailure };
+
+function platformFamily(claims: Claims): Launch['platformFamily'] {
+  const code = claims[CLAIM.toolPlatform]?.product_family_code?.toLowerCase() ?? '';
+  if (code.includes('moodle')) return 'moodle';
+  if (code.includes('canvas')) return 'canvas';
+  if (code.includes('chamilo')) return 'chamilo';
+  if (code.includes('sandbox')) return 'sandbox';
+  return 'generic';
+}
+
+export interface LaunchDeps {
+  conn: Connection;
+  now: () => Date;
+  unknownDeployment: 'accept' | 'refuse';
+}
+
+/** Decides and records a verified launch. */
+export async function acceptLaunch(deps: LaunchDeps, rawClaims: Record<string, unknown>): Promise<LaunchOutcome> {
+  const parsed = ClaimsSchema.safeParse(rawClaims);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return {
+      ok: false,
+      failure: {
+        status: 401,
+        code: 'missing_claim',
+        message: `The launch message has an invalid claim ${issue.path.join('.')}: ${issue.message}.`,
+        fix: 'Check the LTI 1.3 configuration of the tool in the LMS.',
+      },
+    };
+  }
+  const claims = parsed.data;
+  const clientId = claims.azp ?? (Array.isArray(claims.aud) ? claims.aud[0] : claims.aud);
+  const deploymentId = claims[CLAIM.deploymentId];
+  const context = claims[CLAIM.context];
+  if (!context) return { ok: false, failure: TOOL_FAILURES.noContext() };
+
+  const roles = claims[CLAIM.roles];
+  const role = toolRoleOf(roles);
+  if (role === 'none') return { ok: false, failure: TOOL_FAILURES.noRole() };
+
+  const deployments = deploymentModel(deps.conn);
+  const known = await deployments.findOne({ issuer: claims.iss, clientId, deploymentId }).lean();
+  if (known?.status === 'refused') return { ok: false, failure: TOOL_FAILURES.inactiveDeployment(deploymentId) };
+  if (!known && deps.unknownDeployment === 'refuse') return { ok: false, failure: TOOL_FAILURES.unknownDeployment(deploymentId) };
+
+  const now = deps.now();
+  // Accepted: from here on we write. Upserts keyed on unique indexes make two simultaneous
+  // first launches safe.
+  await deployments.updateOne(
+    { issuer: claims.iss, clientId, deploymentId },
+    { $setOnInsert: { source: 'launch', status: 'accepted', firstSeenAt: now }, $set: { lastLaunchAt: now } },
+    { upsert: true },
+  );
+  const ags = claims[CLAIM.ags];
+  const nrps = claims[CLAIM.nrps];
+  const family = platformFamily(claims);
+  const serviceUpdate: Record<string, unknown> = {};
+  if (ags?.lineitems) {
+    serviceUpdate['services.lineItemsUrl'] = ags.lineitems;
+    serviceUpdate['services.agsScopes'] = ags.scope ?? [];
+  }
+  // Chamilo sends the NRPS claim only on teacher launches: keep the last one we saw.
+  if (nrps) serviceUpdate['services.membershipsUrl'] = nrps.context_memberships_url;
+  const course = await courseModel(deps.conn).findOneAndUpdate(
+    { issuer: claims.iss, contextId: context.id },
+    {
+      $set: { clientId, title: context.title ?? context.label ?? context.id, label: context.label, platformFamily: family, ...serviceUpdate },
+      $addToSet: { deploymentIds: deploymentId },
+    },
+    { upsert: true, new: true, setDefaultsOnInsert: true },
+  );
+
+  const custom: Record<string, string> = {};
+  for (const [k, v] of Object.entries(claims[CLAIM.custom] ?? {})) if (v !== undefined && v !== null) custom[k] = String(v);
+  const launch: Launch = {
+    issuer: claims.iss,
+    clientId,
+    deploymentId,
+    courseId: String(course!._id),
+    context: { id: context.id, title: context.title, label: context.label },
+    resourceLinkId: claims[CLAIM.resourceLink]?.id,
+    user: { id: claims.sub, name: claims.name, givenName: claims.given_name, familyName: claims.family_name, email: claims.email },
+    roles,
+    role,
+    locale: claims[CLAIM.launchPresentation]?.locale,
+    messageType: claims[CLAIM.messageType],
+    services: {
+      lineItemsUrl: ags?.lineitems,
+      lineItemUrl: ags?.lineitem,
+      agsScopes: ags?.scope ?? [],
+      membershipsUrl: nrps?.context_memberships_url,
+    },
+    custom,
+    platformFamily: family,
+  };
+  const dl = claims[CLAIM.deepLinkingSettings];
+  if (launch.messageType === 'LtiDeepLinkingRequest' && dl) {
+    launch.deepLinking = {
+      returnUrl: dl.deep_link_return_url,
+      acceptTypes: dl.accept_types,
+      acceptMultiple: !(dl.accept_multiple === false || dl.accept_multiple === 'false'),
+      data: dl.data,
+    };
+  }
+  const sessionToken = await createSession(deps.conn, launch, { now: deps.now });
+  return { ok: true, launch, sessionToken };
+}

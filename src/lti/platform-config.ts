@@ -1,0 +1,58 @@
+/**
+ * Static platform registrations: one JSON file per platform in `platform-config/` (files in
+ * sub-folders, like `examples/`, are not loaded). Validated at start: a bad file stops the
+ * start with a message naming the file and the field.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../config';
+
+export const PlatformFileSchema = z
+  .object({
+    name: z.string().min(1),
+    issuer: z.url(),
+    clientId: z.string().min(1),
+    authUrl: z.url(),
+    tokenUrl: z.url(),
+    authorizationServer: z.string().min(1).optional(),
+    jwksUrl: z.url().optional(),
+    publicKeyPem: z.string().includes('BEGIN PUBLIC KEY', { message: 'must be a PEM public key (-----BEGIN PUBLIC KEY-----)' }).optional(),
+    deploymentIds: z.array(z.string().min(1)).default([]),
+    active: z.boolean().default(true),
+  })
+  .strict()
+  .refine((p) => Boolean(p.jwksUrl) !== Boolean(p.publicKeyPem), {
+    message: 'give exactly one of jwksUrl or publicKeyPem',
+    path: ['jwksUrl'],
+  });
+export type PlatformFile = z.infer<typeof PlatformFileSchema>;
+
+/** Reads and validates every `*.json` in `dir`. A missing folder means no static platforms. */
+export function loadPlatformFiles(dir: string): Array<PlatformFile & { file: string }> {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+  } catch {
+    return [];
+  }
+  const seen = new Map<string, string>();
+  return names.map((name) => {
+    const file = join(dir, name);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`Invalid platform file ${file}: not valid JSON (${(err as Error).message})`);
+    }
+    const parsed = PlatformFileSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new ConfigError(`Invalid platform file ${file}: field "${issue.path.join('.') || '(root)'}" ${issue.message}`);
+    }
+    const key = `${parsed.data.issuer} ${parsed.data.clientId}`;
+    if (seen.has(key)) throw new ConfigError(`Invalid platform file ${file}: issuer and clientId repeat ${seen.get(key)}`);
+    seen.set(key, file);
+    return { ...parsed.data, file };
+  });
+}

@@ -1,0 +1,165 @@
+/**
+ * The tool administrator's page: registrations (activate new ones), deployments (accept or
+ * refuse), the tool's URLs to paste into an LMS, and its public keys as PEM. Protected by
+ * ADMIN_SECRET: entering it sets an HttpOnly, SameSite=Strict cookie holding an HMAC (never the
+ * secret), valid for 8 hours. Strict cookies are not sent on cross-site requests, and state
+ * changes also check the Origin header, so other sites cannot post here.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Router, type Request, type RequestHandler } from 'express';
+import { z } from 'zod';
+import type { Connection } from 'mongoose';
+import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../errors';
+import { deploymentModel } from '../lti/deployment.model';
+import type { ToolUrls } from '../lti/dynamic-registration';
+import type { LtiProvider } from '../lti/provider';
+import type { Views } from './views';
+
+const COOKIE = 'lticert_admin';
+const TTL_MS = 8 * 60 * 60 * 1000;
+
+export interface AdminDeps {
+  conn: Connection;
+  lti: LtiProvider;
+  views: Views;
+  now: () => Date;
+  adminSecret: string;
+  secureCookies: boolean;
+  publicUrl: string;
+  tool: ToolUrls & { dynamicRegistrationUrl: string };
+  settings: { unknownDeployment: string; dynregAutoActivate: boolean; publicCertificates: boolean };
+}
+
+const sign = (secret: string, expires: number) => createHmac('sha256', secret).update(`admin:${expires}`).digest('base64url');
+
+function readCookie(req: Request, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}
+
+function isAdmin(req: Request, deps: AdminDeps): boolean {
+  const [exp, mac] = (readCookie(req, COOKIE) ?? '').split('.');
+  const expires = Number(exp);
+  if (!mac || !Number.isFinite(expires) || expires < deps.now().getTime()) return false;
+  const expected = Buffer.from(sign(deps.adminSecret, expires));
+  const given = Buffer.from(mac);
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+const ActivateSchema = z.object({ issuer: z.string().min(1), clientId: z.string().min(1), active: z.enum(['true', 'false']) });
+const DeploymentSchema = z.object({
+  issuer: z.string().min(1),
+  clientId: z.string().min(1),
+  deploymentId: z.string().min(1).max(255),
+  status: z.enum(['accepted', 'refused']),
+});
+const LoginSchema = z.object({ secret: z.string().min(1).max(500) });
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new ValidationError(`${i.path.join('.') || 'body'}: ${i.message}`);
+  }
+  return r.data;
+}
+
+export function adminRouter(deps: AdminDeps): Router {
+  const router = Router();
+  const requireAdmin: RequestHandler = (req, _res, next) => {
+    if (!isAdmin(req, deps)) return next(new UnauthorizedError('Sign in with the administrator secret first.'));
+    if (req.method !== 'GET') {
+      const origin = req.headers.origin;
+      if (origin && origin !== new URL(deps.publicUrl).origin && origin !== `${req.protocol}://${req.headers.host}`) {
+        return next(new ForbiddenError('Cross-site request refused.'));
+      }
+    }
+    next();
+  };
+
+  router.get('/admin', async (req, res, next) => {
+    try {
+      res.setHeader('Cache-Control', 'no-store');
+      if (!isAdmin(req, deps)) {
+        res.type('html').send(deps.views.render('admin-login', { title: 'Administrator', lang: 'en', failed: req.query.failed === '1' }));
+        return;
+      }
+      const [platforms, deployments] = await Promise.all([
+        deps.lti.listPlatforms(),
+        deploymentModel(deps.conn).find().sort({ issuer: 1, clientId: 1, deploymentId: 1 }).lean(),
+      ]);
+      res.type('html').send(
+        deps.views.render('admin', {
+          title: 'Administrator',
+          lang: 'en',
+          tool: deps.tool,
+          settings: deps.settings,
+          platforms: platforms.map((p) => ({
+            ...p,
+            deployments: deployments.filter((d) => d.issuer === p.issuer && d.clientId === p.clientId),
+          })),
+        }),
+      );
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.post('/admin/login', (req, res) => {
+    const { secret } = parse(LoginSchema, req.body);
+    const a = Buffer.from(secret);
+    const b = Buffer.from(deps.adminSecret);
+    if (a.length !== b.length || !timingSafeEqual(a, b)) {
+      res.redirect(303, '/admin?failed=1');
+      return;
+    }
+    const expires = deps.now().getTime() + TTL_MS;
+    res.cookie(COOKIE, `${expires}.${sign(deps.adminSecret, expires)}`, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: deps.secureCookies,
+      maxAge: TTL_MS,
+      path: '/admin',
+    });
+    res.redirect(303, '/admin');
+  });
+
+  router.post('/admin/logout', (_req, res) => {
+    res.clearCookie(COOKIE, { path: '/admin' });
+    res.redirect(303, '/admin');
+  });
+
+  router.post('/admin/platforms/active', requireAdmin, async (req, res, next) => {
+    try {
+      const body = parse(ActivateSchema, req.body);
+      const platform = await deps.lti.findPlatform(body.issuer, body.clientId);
+      if (!platform) throw new NotFoundError(`No registration for ${body.issuer} with client id ${body.clientId}.`);
+      await deps.lti.setPlatformActive(body.issuer, body.clientId, body.active === 'true');
+      res.redirect(303, '/admin');
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.post('/admin/deployments', requireAdmin, async (req, res, next) => {
+    try {
+      const body = parse(DeploymentSchema, req.body);
+      if (!(await deps.lti.findPlatform(body.issuer, body.clientId))) {
+        throw new NotFoundError(`No registration for ${body.issuer} with client id ${body.clientId}.`);
+      }
+      await deploymentModel(deps.conn).updateOne(
+        { issuer: body.issuer, clientId: body.clientId, deploymentId: body.deploymentId },
+        { $set: { status: body.status }, $setOnInsert: { source: 'admin', firstSeenAt: deps.now() } },
+        { upsert: true },
+      );
+      res.redirect(303, '/admin');
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  return router;
+}

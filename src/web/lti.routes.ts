@@ -1,0 +1,118 @@
+/**
+ * The LTI entry points around ltijs: what a verified launch leads to, the refusal page, dynamic
+ * registration, and the deep-linking picker.
+ */
+import { Router, type Request, type Response } from 'express';
+import type { Connection } from 'mongoose';
+import { ValidationError } from '../errors';
+import { createLogger } from '../logger';
+import { createTranslator, pickLanguage } from '../i18n';
+import { registerDynamically, type ToolUrls } from '../lti/dynamic-registration';
+import type { LaunchFailure } from '../lti/launch-errors';
+import { acceptLaunch } from '../lti/launch.service';
+import type { LtiProvider } from '../lti/provider';
+import { launchOf, requireRole } from './middleware/session';
+import type { Views } from './views';
+
+const log = createLogger('web:lti');
+
+export interface LtiRouteDeps {
+  conn: Connection;
+  views: Views;
+  now: () => Date;
+  unknownDeployment: 'accept' | 'refuse';
+}
+
+/** Renders a refused launch: status 400/401/403 with what is wrong and what to do. */
+export function renderLaunchFailure(views: Views, failure: LaunchFailure, req: Request, res: Response): void {
+  log.warn(`launch refused: ${failure.code} (${failure.detail ?? ''}) ${req.method} ${req.originalUrl.split('?')[0]}`);
+  const t = createTranslator('en');
+  res
+    .status(failure.status)
+    .type('html')
+    .send(
+      views.render('error', {
+        title: failure.code === 'no_role' ? t('app.noAccessTitle') : t('app.launchRefused'),
+        status: failure.status,
+        code: failure.code,
+        message: failure.message,
+        fix: failure.fix,
+      }),
+    );
+}
+
+/** ltijs calls this with the verified claims; we decide, record and redirect into the tool. */
+export function handleVerifiedLaunch(deps: LtiRouteDeps) {
+  return async (claims: Record<string, unknown>, req: Request, res: Response): Promise<void> => {
+    const outcome = await acceptLaunch({ conn: deps.conn, now: deps.now, unknownDeployment: deps.unknownDeployment }, claims);
+    if (!outcome.ok) {
+      renderLaunchFailure(deps.views, outcome.failure, req, res);
+      return;
+    }
+    const page = outcome.launch.messageType === 'LtiDeepLinkingRequest' ? 'deep-linking' : '';
+    // 303: the browser follows with a GET, so a reload never re-posts the id_token.
+    res.redirect(303, `/app/${outcome.sessionToken}/${page}`);
+  };
+}
+
+/** GET /lti/register?openid_configuration=…&registration_token=… (mounted before ltijs). */
+export function dynamicRegistrationRouter(deps: LtiRouteDeps & { lti: LtiProvider; tool: ToolUrls; autoActivate: boolean }): Router {
+  const router = Router();
+  router.get('/lti/register', async (req, res, next) => {
+    try {
+      const result = await registerDynamically(
+        { conn: deps.conn, lti: deps.lti, tool: deps.tool, autoActivate: deps.autoActivate, now: deps.now },
+        { openidConfiguration: req.query.openid_configuration, registrationToken: req.query.registration_token },
+      );
+      res.type('html').send(
+        deps.views.render('registered', {
+          title: 'Certificates registered',
+          lang: 'en',
+          issuer: result.platform.issuer,
+          clientId: result.platform.clientId,
+          deploymentId: result.deploymentId,
+          active: result.platform.active,
+        }),
+      );
+    } catch (err) {
+      next(err);
+    }
+  });
+  return router;
+}
+
+/** The deep-linking picker: the teacher places the tool in the course from the LMS's content picker. */
+export function deepLinkingRouter(deps: LtiRouteDeps & { lti: LtiProvider; launchUrl: string }): Router {
+  const router = Router({ mergeParams: true });
+  router.get('/deep-linking', requireRole('teacher'), (_req, res) => {
+    const launch = launchOf(res);
+    if (!launch.deepLinking) throw new ValidationError('This launch is not a deep-linking request.');
+    const t = createTranslator(pickLanguage(launch.locale));
+    res.type('html').send(
+      deps.views.render('deep-linking', { title: t('app.deepLinking.title'), lang: launch.locale, session: res.locals.session, course: launch.context }),
+    );
+  });
+  router.post('/deep-linking', requireRole('teacher'), async (req, res, next) => {
+    try {
+      const launch = launchOf(res);
+      if (!launch.deepLinking) throw new ValidationError('This launch is not a deep-linking request.');
+      const title = String(req.body?.title ?? '').trim().slice(0, 200) || 'Certificates';
+      const form = await deps.lti.deepLinkingForm({
+        issuer: launch.issuer,
+        clientId: launch.clientId,
+        deploymentId: launch.deploymentId,
+        settings: {
+          deep_link_return_url: launch.deepLinking.returnUrl,
+          accept_types: launch.deepLinking.acceptTypes,
+          accept_multiple: launch.deepLinking.acceptMultiple,
+          data: launch.deepLinking.data,
+        },
+        items: [{ type: 'ltiResourceLink', title, url: deps.launchUrl, text: 'Course certificates' }],
+      });
+      res.type('html').send(form);
+    } catch (err) {
+      next(err);
+    }
+  });
+  return router;
+}

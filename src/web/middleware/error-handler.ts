@@ -1,0 +1,53 @@
+/**
+ * The one error handler: AppError subclasses become a page or JSON with their status and code;
+ * anything else is logged and shown as a generic 500 without internals.
+ */
+import type { ErrorRequestHandler, Request } from 'express';
+import { AppError } from '../../errors';
+import { createTranslator, pickLanguage } from '../../i18n';
+import { createLogger } from '../../logger';
+import type { Views } from '../views';
+
+const log = createLogger('web:error');
+
+/** JSON for API calls and scripts; a page for people. */
+export function wantsJson(req: Request): boolean {
+  if (req.path.startsWith('/api/') || req.path.includes('/api/') || req.path.endsWith('.json')) return true;
+  const accept = req.headers.accept ?? '';
+  return accept.includes('application/json') && !accept.includes('text/html');
+}
+
+export function errorHandler(views: Views): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const lang = pickLanguage(res.locals.launch?.locale);
+    const t = createTranslator(lang);
+    let status = 500;
+    let code = 'internal_error';
+    let message = t('errors.internal_error');
+    let details: Record<string, unknown> | undefined;
+    if (err instanceof AppError) {
+      ({ status, code } = err);
+      message = err.message;
+      details = err.details;
+    } else if (err && typeof err === 'object' && 'type' in err && (err as { type: string }).type === 'entity.too.large') {
+      status = 413;
+      code = 'payload_too_large';
+      message = t('errors.payload_too_large');
+    } else if (err && typeof err === 'object' && 'type' in err && (err as { type: string }).type === 'entity.parse.failed') {
+      status = 400;
+      code = 'validation_error';
+      message = 'The request body is not valid JSON.';
+    } else {
+      log.error(`${req.method} ${req.path}`, err);
+    }
+    if (res.headersSent) return;
+    if (wantsJson(req)) {
+      res.status(status).json({ error: { code, message, ...(details ? { details } : {}) } });
+      return;
+    }
+    res
+      .status(status)
+      .type('html')
+      .send(views.render('error', { title: t(`app.errorTitle.${code}`), lang, status, code, message, details }));
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * The tool, running for real on 127.0.0.1 with its sandbox LMS, for end-to-end tests.
+ * ltijs is a process-wide singleton, so one app serves the whole mocha run; test files stay
+ * independent by creating their own sandbox courses (never relying on another file's data).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../../src/config';
+import { createApp, type App } from '../../src/app';
+import type { Database } from '../../src/db/connect';
+import { setLogLevel } from '../../src/logger';
+import { connectTestDatabase } from './db';
+
+export interface TestApp {
+  baseUrl: string;
+  config: Config;
+  app: App;
+  db: Database;
+  sandbox: NonNullable<App['sandbox']>;
+}
+
+let running: Promise<TestApp> | undefined;
+let server: Server | undefined;
+
+/** Starts the shared test app once; later calls return the same one. */
+export function startTestApp(): Promise<TestApp> {
+  running ??= (async () => {
+    setLogLevel('error');
+    const srv = createServer();
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    server = srv;
+    const port = (srv.address() as AddressInfo).port;
+    const dataDir = mkdtempSync(join(tmpdir(), 'lticert-test-'));
+    const platformDir = join(dataDir, 'platform-config');
+    mkdirSync(platformDir);
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      DATA_DIR: dataDir,
+      PLATFORM_CONFIG_DIR: platformDir,
+      LOG_LEVEL: 'error',
+      ADMIN_SECRET: 'test-admin-secret-0123456789',
+      UNKNOWN_DEPLOYMENT: 'accept',
+      PUBLIC_CERTIFICATES: 'true',
+    });
+    const db = await connectTestDatabase();
+    const app = await createApp({ config, db });
+    srv.on('request', app.express);
+    return { baseUrl: config.publicUrl, config, app, db, sandbox: app.sandbox! };
+  })();
+  return running;
+}
+
+/** Stops the shared app (root afterAll hook). */
+export async function stopTestApp(): Promise<void> {
+  if (!running) return;
+  const t = await running.catch(() => undefined);
+  running = undefined;
+  if (!t) return;
+  server?.closeAllConnections();
+  await new Promise<void>((resolve) => server!.close(() => resolve()));
+  await t.app.close().catch(() => undefined);
+  await t.db.close().catch(() => undefined);
+}

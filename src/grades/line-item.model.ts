@@ -1,0 +1,50 @@
+/**
+ * A grade column of a course: an AGS line item (externalId = its URL) or a column imported from
+ * a gradebook CSV (externalId = the column key). Both kinds take part in certificate rules.
+ * A column gone from the LMS keeps its document, with `removedAt` set.
+ */
+import { Schema, type Connection, type Model, type Types } from 'mongoose';
+
+export type GradeSource = 'ags' | 'csv';
+
+export interface LineItem {
+  _id: Types.ObjectId;
+  courseId: Types.ObjectId;
+  source: GradeSource;
+  /** AGS: the line item URL; CSV: the column key (e.g. `canvas:1234`). */
+  externalId: string;
+  label: string;
+  scoreMaximum: number;
+  resourceLinkId?: string;
+  resourceId?: string;
+  tag?: string;
+  startDateTime?: Date;
+  endDateTime?: Date;
+  fetchedAt: Date;
+  removedAt?: Date | null;
+  createdAt?: Date;
+  updatedAt?: Date;
+}
+
+const schema = new Schema<LineItem>(
+  {
+    courseId: { type: Schema.Types.ObjectId, required: true },
+    source: { type: String, enum: ['ags', 'csv'], required: true },
+    externalId: { type: String, required: true },
+    label: { type: String, required: true },
+    scoreMaximum: { type: Number, required: true, min: 0 },
+    resourceLinkId: String,
+    resourceId: String,
+    tag: String,
+    startDateTime: Date,
+    endDateTime: Date,
+    fetchedAt: { type: Date, required: true },
+    removedAt: { type: Date, default: null },
+  },
+  { timestamps: true, collection: 'lineitems' },
+);
+schema.index({ courseId: 1, source: 1, externalId: 1 }, { unique: true });
+
+export function lineItemModel(conn: Connection): Model<LineItem> {
+  return (conn.models.LineItem as Model<LineItem>) ?? conn.model<LineItem>('LineItem', schema);
+}

@@ -1,0 +1,54 @@
+/**
+ * A person on a course roster (NRPS), with what the platform chose to send. Someone who left the
+ * course keeps the document with `status: 'left'` and `leftAt`, so that certificates already
+ * issued to them stay explainable.
+ *
+ * Personal data kept here: name, given/family name, email, SIS id, lis_person_sourcedid.
+ */
+import { Schema, type Connection, type Model, type Types } from 'mongoose';
+
+export type MemberStatus = 'active' | 'inactive' | 'left';
+
+export interface Member {
+  _id: Types.ObjectId;
+  courseId: Types.ObjectId;
+  /** The LMS user id (`sub`). */
+  userId: string;
+  name?: string;
+  givenName?: string;
+  familyName?: string;
+  email?: string;
+  sisId?: string;
+  lisPersonSourcedId?: string;
+  roles: string[];
+  isLearner: boolean;
+  status: MemberStatus;
+  fetchedAt: Date;
+  leftAt?: Date | null;
+  createdAt?: Date;
+  updatedAt?: Date;
+}
+
+const schema = new Schema<Member>(
+  {
+    courseId: { type: Schema.Types.ObjectId, required: true },
+    userId: { type: String, required: true },
+    name: String,
+    givenName: String,
+    familyName: String,
+    email: String,
+    sisId: String,
+    lisPersonSourcedId: String,
+    roles: { type: [String], default: [] },
+    isLearner: { type: Boolean, required: true },
+    status: { type: String, enum: ['active', 'inactive', 'left'], required: true },
+    fetchedAt: { type: Date, required: true },
+    leftAt: { type: Date, default: null },
+  },
+  { timestamps: true, collection: 'members' },
+);
+schema.index({ courseId: 1, userId: 1 }, { unique: true });
+
+export function memberModel(conn: Connection): Model<Member> {
+  return (conn.models.Member as Model<Member>) ?? conn.model<Member>('Member', schema);
+}

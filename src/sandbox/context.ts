@@ -1,0 +1,90 @@
+/**
+ * What every sandbox route needs: the store, the platform key, the registrations, the tokens,
+ * the clock, and the platform's own URLs. Built once by `createSandbox`.
+ */
+import type { AccessTokens } from './access-tokens';
+import type { ClientRegistry, SandboxClient } from './clients';
+import type { PlatformKey } from './platform-keys';
+import type { SandboxStore, SandboxCourse, SandboxLineItem } from './sandbox.store';
+import type { ToolKeysets } from './tool-keysets';
+
+export interface SandboxUrls {
+  issuer: string;
+  auth: string;
+  token: string;
+  jwks: string;
+  openidConfiguration: string;
+  register: string;
+  deepLinkReturn: string;
+  course(courseId: string): string;
+  lineItems(courseId: string): string;
+  lineItem(courseId: string, lineItemId: string): string;
+  memberships(courseId: string): string;
+}
+
+export interface SandboxContext {
+  baseUrl: string;
+  urls: SandboxUrls;
+  store: SandboxStore;
+  now: () => Date;
+  key: PlatformKey;
+  clients: ClientRegistry;
+  defaultClient: SandboxClient;
+  tokens: AccessTokens;
+  keysets: ToolKeysets;
+  /** The tool's dynamic registration URL, when it has one. */
+  dynamicRegistrationUrl?: string;
+  /** Issues a one-time registration token; returns the URL to open at the tool. */
+  startDynamicRegistration(toolUrl?: string): { url: string; token: string; clientId: string };
+  launchUrl(courseId: string, userId: string, opts?: LaunchUrlOptions): string;
+}
+
+/** Ways to make a launch deliberately wrong, so the tool's refusals can be tested end to end. */
+export type LaunchFault =
+  | 'bad-signature'
+  | 'expired'
+  | 'wrong-audience'
+  | 'wrong-issuer'
+  | 'wrong-nonce'
+  | 'unknown-deployment'
+  | 'missing-message-type';
+
+export const LAUNCH_FAULTS: readonly LaunchFault[] = ['bad-signature', 'expired', 'wrong-audience', 'wrong-issuer', 'wrong-nonce', 'unknown-deployment', 'missing-message-type'];
+
+export interface LaunchUrlOptions {
+  /** Defaults to the course's first resource link (the tool's placement). */
+  resourceLinkId?: string;
+  /** Send an LtiDeepLinkingRequest instead of a resource link launch. */
+  deepLinking?: boolean;
+  /** Launch through another registration (e.g. one made by dynamic registration). */
+  clientId?: string;
+  /** Make the id_token wrong on purpose (test aid). */
+  fault?: LaunchFault;
+}
+
+export function buildUrls(baseUrl: string): SandboxUrls {
+  const api = (courseId: string) => `${baseUrl}/api/courses/${encodeURIComponent(courseId)}`;
+  return {
+    issuer: baseUrl,
+    auth: `${baseUrl}/auth`,
+    token: `${baseUrl}/token`,
+    jwks: `${baseUrl}/jwks`,
+    openidConfiguration: `${baseUrl}/.well-known/openid-configuration`,
+    register: `${baseUrl}/register`,
+    deepLinkReturn: `${baseUrl}/deeplink/return`,
+    course: (courseId) => `${baseUrl}/courses/${encodeURIComponent(courseId)}`,
+    lineItems: (courseId) => `${api(courseId)}/lineitems`,
+    lineItem: (courseId, lineItemId) => `${api(courseId)}/lineitems/${encodeURIComponent(lineItemId)}`,
+    memberships: (courseId) => `${api(courseId)}/memberships`,
+  };
+}
+
+/** Line items a client may see: those it created and those tied to the tool without an owner. */
+export function visibleTo(item: SandboxLineItem, clientId: string): boolean {
+  return item.clientId === undefined || item.clientId === clientId;
+}
+
+/** The deployment id a launch from this course carries for this client. */
+export function deploymentIdFor(course: SandboxCourse, client: SandboxClient): string {
+  return course.deploymentId ?? client.deploymentId;
+}

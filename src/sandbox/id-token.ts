@@ -1,0 +1,125 @@
+/**
+ * The claims of a launch id_token, shaped per quirk mode the way each platform shapes them
+ * (platforms.md §1–3, §6): subject and context ids, role vocabulary, services claims, lifetime.
+ */
+import type { JWTPayload } from 'jose';
+import type { SandboxClient } from './clients';
+import { deploymentIdFor, visibleTo, type SandboxContext } from './context';
+import { AGS_SCOPES, CLAIM, MESSAGE_TYPE, principalRole, ROLE, SCOPE } from './lti-vocabulary';
+import { QUIRKS } from './quirks';
+import type { SandboxCourse, SandboxMembership, SandboxResourceLink, SandboxUser } from './sandbox.store';
+
+const TEACHER_ROLES = new Set(['Instructor', 'TeachingAssistant', 'ContentDeveloper', 'Administrator']);
+
+export interface LaunchClaimsInput {
+  course: SandboxCourse;
+  user: SandboxUser;
+  membership: SandboxMembership;
+  client: SandboxClient;
+  resourceLink: SandboxResourceLink;
+  deepLinking: boolean;
+  nonce: string;
+  /** Opaque value echoed back by the tool in the deep linking response. */
+  deepLinkingData?: string;
+}
+
+/** True when any role makes the user a course editor (Chamilo's `api_is_allowed_to_edit()`). */
+export function isTeacher(roles: string[]): boolean {
+  return roles.some((role) => TEACHER_ROLES.has(principalRole(role)));
+}
+
+/** Canvas adds institution and system roles (`$com.instructure.User.allRoles`). */
+function canvasRoles(roles: string[]): string[] {
+  const extra = new Set<string>();
+  for (const role of roles) {
+    const principal = principalRole(role);
+    if (principal === 'Learner') extra.add(ROLE.institutionStudent);
+    else if (principal === 'Mentor') extra.add(ROLE.institutionMentor);
+    else if (TEACHER_ROLES.has(principal)) extra.add(ROLE.institutionInstructor);
+  }
+  extra.add(ROLE.systemUser);
+  return [...roles, ...[...extra].filter((r) => !roles.includes(r))];
+}
+
+export function buildLaunchClaims(ctx: SandboxContext, input: LaunchClaimsInput): JWTPayload {
+  const { course, user, membership, client, resourceLink, deepLinking } = input;
+  const quirks = QUIRKS[course.quirks];
+  const iat = Math.floor(ctx.now().getTime() / 1000);
+  const sub = ctx.store.subjectOf(course, user);
+  const roles = quirks.canvasIdentity ? canvasRoles(membership.roles) : [...membership.roles];
+  const custom: Record<string, string> = { ...resourceLink.custom };
+  if (quirks.canvasIdentity) {
+    custom.canvas_user_id = user.id;
+    custom.canvas_course_id = course.id;
+  }
+
+  const claims: JWTPayload & Record<string, unknown> = {
+    iss: ctx.urls.issuer,
+    aud: client.clientId,
+    azp: client.clientId,
+    sub,
+    iat,
+    exp: iat + quirks.idTokenLifetimeSeconds,
+    nonce: input.nonce,
+    name: user.name,
+    given_name: user.givenName,
+    family_name: user.familyName,
+    email: user.email,
+    locale: user.locale,
+    [CLAIM.messageType]: deepLinking ? MESSAGE_TYPE.deepLinkingRequest : MESSAGE_TYPE.resourceLink,
+    [CLAIM.version]: '1.3.0',
+    [CLAIM.deploymentId]: deploymentIdFor(course, client),
+    [CLAIM.targetLinkUri]: deepLinking ? (client.deepLinkingUrl ?? client.targetLinkUri) : (resourceLink.url ?? client.targetLinkUri),
+    [CLAIM.roles]: roles,
+    [CLAIM.context]: {
+      id: ctx.store.contextIdOf(course),
+      label: course.label,
+      title: course.title,
+      type: ['http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering'],
+    },
+    [CLAIM.toolPlatform]: {
+      guid: new URL(ctx.urls.issuer).host,
+      name: quirks.platformName,
+      product_family_code: quirks.productFamilyCode,
+      version: quirks.platformVersion,
+    },
+    [CLAIM.launchPresentation]: {
+      locale: user.locale,
+      document_target: 'iframe',
+      return_url: ctx.urls.course(course.id),
+    },
+    [CLAIM.custom]: custom,
+    [CLAIM.lis]: {
+      person_sourcedid: user.sourcedId,
+      course_offering_sourcedid: course.sourcedId,
+    },
+  };
+  // The resource link claim is required for resource link launches and absent from deep linking requests.
+  if (!deepLinking) claims[CLAIM.resourceLink] = { id: resourceLink.id, title: resourceLink.title };
+  if (quirks.canvasIdentity) claims[CLAIM.lti11LegacyUserId] = user.legacyId;
+
+  const permitted = course.permittedScopes.filter((scope) => client.scopes.includes(scope));
+  const agsScopes = permitted.filter((scope) => AGS_SCOPES.includes(scope) && (!quirks.agsClaimScopes || quirks.agsClaimScopes.includes(scope)));
+  if (agsScopes.length > 0) {
+    const coupled = ctx.store.listLineItems(course.id).filter((item) => item.resourceLinkId === resourceLink.id && visibleTo(item, client.clientId));
+    const ags: Record<string, unknown> = { scope: agsScopes, lineitems: ctx.urls.lineItems(course.id) };
+    // Moodle and Canvas send `lineitem` only when exactly one item is coupled to the link.
+    if (!deepLinking && coupled.length === 1) ags.lineitem = ctx.urls.lineItem(course.id, coupled[0].id);
+    claims[CLAIM.agsEndpoint] = ags;
+  }
+  if (permitted.includes(SCOPE.nrps) && (!quirks.nrpsClaimOnlyForTeachers || isTeacher(membership.roles))) {
+    claims[CLAIM.nrps] = { context_memberships_url: ctx.urls.memberships(course.id), service_versions: ['2.0'] };
+  }
+  if (deepLinking) {
+    claims[CLAIM.deepLinkingSettings] = {
+      deep_link_return_url: ctx.urls.deepLinkReturn,
+      accept_types: ['ltiResourceLink'],
+      accept_presentation_document_targets: ['iframe', 'window'],
+      accept_multiple: true,
+      auto_create: true,
+      title: course.title,
+      data: input.deepLinkingData,
+    };
+  }
+  return claims;
+}

@@ -35,13 +35,23 @@ export interface Database {
   close(): Promise<void>;
 }
 
+export interface ConnectOptions {
+  /** Database name when the URI names none (default `lti-certificates`). */
+  dbName?: string;
+  /**
+   * Whether 'auto' may download mongod from `host` when no binary is available locally
+   * (default: a 3-second reachability check of the host). Tests pass `async () => false`.
+   */
+  canDownload?: (host: string) => Promise<boolean>;
+}
+
 /**
  * Connects to the database chosen by `config` (see the file comment). Throws ConfigError
  * with a one-line message if MONGODB_URI cannot be reached within about 5 seconds.
  */
 export async function connectDatabase(
   config: Pick<Config, 'mongodbUri' | 'dataDir' | 'embeddedDb'>,
-  opts: { dbName?: string } = {},
+  opts: ConnectOptions = {},
 ): Promise<Database> {
   const dbName = opts.dbName ?? DEFAULT_DB_NAME;
   if (config.mongodbUri) {
@@ -50,7 +60,7 @@ export async function connectDatabase(
     return { uri, engine: 'external', connection, close: () => connection.close() };
   }
   if (config.embeddedDb !== 'offline') {
-    const mongod = await startMongod(config.dataDir, config.embeddedDb === 'mongod');
+    const mongod = await startMongod(config.dataDir, config.embeddedDb === 'mongod', opts.canDownload ?? ((host) => isReachable(host, 443, DOWNLOAD_PROBE_TIMEOUT_MS)));
     if (mongod) {
       const uri = mongod.getUri(dbName);
       try {
@@ -143,13 +153,12 @@ export function withDatabaseName(uri: string, dbName: string): string {
  * and the download host cannot be reached, so that start falls back to the offline engine;
  * where the host is reachable, mongodb-memory-server downloads mongod as usual.
  */
-async function startMongod(dataDir: string, required: boolean): Promise<MongoMemoryServer | undefined> {
+async function startMongod(dataDir: string, required: boolean, canDownload: (host: string) => Promise<boolean>): Promise<MongoMemoryServer | undefined> {
   if (!required) {
     const binary = await findLocalMongod();
     if (!binary) {
       const host = await downloadHost();
-      const reachable = await isReachable(host, 443, DOWNLOAD_PROBE_TIMEOUT_MS);
-      if (!reachable) {
+      if (!(await canDownload(host))) {
         log.info(`no local mongod binary and ${host} is unreachable: using the offline database engine (EMBEDDED_DB=auto)`);
         return undefined;
       }

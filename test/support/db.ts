@@ -99,7 +99,16 @@ export async function prepareSharedTestEngine(): Promise<SharedTestEngine> {
   return ensureResolved();
 }
 
+const teardowns: (() => Promise<void>)[] = [];
+
+/** Registers work to do before the shared engine stops (e.g. closing a shared app that uses it). */
+export function beforeSharedTestEngineStops(fn: () => Promise<void>): void {
+  teardowns.push(fn);
+}
+
+/** Runs the registered teardowns, then stops the shared engine (root afterAll hook). */
 export async function releaseSharedTestEngine(): Promise<void> {
+  for (const fn of teardowns.splice(0).reverse()) await fn();
   resolved = undefined;
   await stopSharedTestEngine();
 }

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import type { Document } from 'bson';
 import { createLogger, type Logger } from '../../logger';
 import { CommandProcessor } from './commands';
@@ -57,7 +57,7 @@ export async function startOfflineEngine(options: OfflineEngineOptions = {}): Pr
       store.attachJournal(journal);
       if (journal.lines > store.countDocuments() + 1000) journal.rewrite(store.snapshot());
     } catch (e) {
-      rmSync(lockPath, { force: true });
+      releaseLock(lockPath);
       throw e;
     }
   }
@@ -135,23 +135,31 @@ export async function startOfflineEngine(options: OfflineEngineOptions = {}): Pr
       for (const s of sockets) s.destroy();
       await closed;
       journal?.close();
-      if (lockPath) rmSync(lockPath, { force: true });
+      if (lockPath) releaseLock(lockPath);
     },
   };
 }
 
 /** One engine per directory: two writers would interleave their journals. */
+const heldLocks = new Set<string>();
+
 function acquireLock(dir: string): string {
-  const path = join(dir, 'LOCK');
+  const path = resolve(dir, 'LOCK');
   if (existsSync(path)) {
     const pid = Number(readFileSync(path, 'utf8').trim());
-    if (pid && pid !== process.pid && isAlive(pid)) {
+    if (pid && (pid === process.pid ? heldLocks.has(path) : isAlive(pid))) {
       throw new Error(`the offline database in ${dir} is in use by process ${pid}; stop it first or use another DATA_DIR`);
     }
   }
   Journal.ensureDir(dir);
   writeFileSync(path, String(process.pid));
+  heldLocks.add(path);
   return path;
+}
+
+function releaseLock(path: string): void {
+  heldLocks.delete(path);
+  rmSync(path, { force: true });
 }
 
 function isAlive(pid: number): boolean {

@@ -76,7 +76,8 @@ export function applyUpdate(doc: Document, u: Document | Document[], ctx: Update
     const id = doc._id ?? _id;
     out = id === undefined ? cloneDoc(rest) : { _id: id, ...cloneDoc(rest) };
   } else {
-    const mod: Document = { ...u };
+    const mod: Document = {};
+    for (const [op, spec] of Object.entries(u)) mod[op] = { ...(spec as Document) };
     const onInsert = mod.$setOnInsert as Document | undefined;
     delete mod.$setOnInsert;
     if (ctx.inserting && onInsert) mod.$set = { ...(mod.$set as Document | undefined), ...onInsert };
@@ -87,6 +88,7 @@ export function applyUpdate(doc: Document, u: Document | Document[], ctx: Update
       mod.$set = { ...(mod.$set as Document | undefined) };
       for (const k of Object.keys(dates)) (mod.$set as Document)[k] = ctx.now;
     }
+    if (doc._id !== undefined) guardId(mod, doc._id);
     out = cloneDoc(doc);
     if (Object.keys(mod).length > 0) {
       const positional = Object.values(mod).some((spec) => Object.keys(spec as Document).some((p) => /(^|\.)\$(\.|$)/.test(p)));
@@ -102,6 +104,20 @@ export function applyUpdate(doc: Document, u: Document | Document[], ctx: Update
   }
   if (doc._id !== undefined && keyOf(out._id) !== keyOf(doc._id)) throw immutableId();
   return out;
+}
+
+/** `$set: {_id: <same value>}` is allowed (mongoose sends it); any other change to `_id` is not. */
+function guardId(mod: Document, id: unknown): void {
+  for (const [op, spec] of Object.entries(mod)) {
+    for (const path of Object.keys(spec as Document)) {
+      if (path !== '_id' && !path.startsWith('_id.')) continue;
+      if (op === '$set' && path === '_id' && keyOf((spec as Document)._id) === keyOf(id)) {
+        delete (spec as Document)._id;
+        continue;
+      }
+      throw immutableId();
+    }
+  }
 }
 
 function immutableId(): CommandError {

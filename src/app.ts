@@ -16,6 +16,8 @@ import { loadPlatformFiles } from './lti/platform-config';
 import { createLtiProvider, LTI_BASE, LTI_ROUTES, type LtiProvider } from './lti/provider';
 import { createSandbox, type Sandbox } from './sandbox/sandbox';
 import { adminRouter } from './web/admin.routes';
+import { learnerRouter } from './web/learner.routes';
+import { teacherRouter } from './web/teacher.routes';
 import { toolRouter } from './web/tool.routes';
 import { errorHandler } from './web/middleware/error-handler';
 import { securityHeaders } from './web/middleware/security-headers';
@@ -114,12 +116,19 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   app.use(securityHeaders());
   app.use('/assets', express.static(join(__dirname, 'web', 'public'), { maxAge: '1h', index: false }));
-  app.use(express.urlencoded({ extended: false, limit: '100kb' }));
-  app.use(express.json({ limit: '100kb' }));
 
   app.use(dynamicRegistrationRouter({ ...ltiDeps, lti, tool: toolUrls, autoActivate: config.dynregAutoActivate }));
+  // ltijs parses its own request bodies (Express 4 body-parser); ours come after it.
   app.use(LTI_BASE, lti.handler);
-  app.use('/app/:session', toolRouter({ conn, views, now, extra: [deepLinkingRouter({ ...ltiDeps, lti, launchUrl: toolUrls.launchUrl })] }));
+  app.use(express.urlencoded({ extended: false, limit: '100kb' }));
+  app.use(express.json({ limit: '100kb' }));
+  app.use('/app/:session', toolRouter({
+    conn,
+    views,
+    now,
+    learner: learnerRouter({ conn, views, now }),
+    teacher: teacherRouter({ conn, views, now }),
+    extra: [deepLinkingRouter({ ...ltiDeps, lti, launchUrl: toolUrls.launchUrl })] }));
   app.use(
     adminRouter({
       conn,

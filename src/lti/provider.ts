@@ -152,6 +152,9 @@ export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiPr
 
   // Record the nonce ltijs sends with each login redirect (see login-state.ts).
   const handler: RequestHandler = (req, res, next) => {
+    // Express 5 computes req.query with a getter on its request prototype; ltijs's Express 4 app
+    // swaps that prototype, after which req.query would vanish. Pin it as an own property.
+    Object.defineProperty(req, 'query', { value: { ...req.query }, writable: true, configurable: true, enumerable: true });
     if (req.path === LTI_ROUTES.login) {
       const redirect = res.redirect.bind(res) as (url: string) => void;
       (res as { redirect: unknown }).redirect = (url: string) => {

@@ -1,0 +1,311 @@
+/**
+ * Chromium, driven by puppeteer, prints certificate HTML to PDF.
+ *
+ * One browser per process, started on first use; a few pages kept open and reused (opening a
+ * page costs more than printing one certificate). If the browser dies (crash, OOM killer), the
+ * next call starts a new one. Every render has a deadline: past it the page is closed and the
+ * caller gets RenderTimeoutError, never a partial PDF.
+ */
+import { existsSync } from 'node:fs';
+import puppeteer, { type Browser, type Page } from 'puppeteer';
+import type { Logger } from '../logger';
+import type { CertificateDocument } from './certificate-document';
+import { renderBatchHtml, renderCertificateHtml } from './certificate-html';
+import { countPdfPages } from './pdf-assembler';
+import {
+  CertificateTemplateError,
+  RenderFailedError,
+  RenderTimeoutError,
+  RendererUnavailableError,
+} from './render-errors';
+
+/** Flags that make headless Chromium work in containers and keep it from calling home (see research/infra.md §3). */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** Where Debian and Ubuntu put Chromium. */
+const SYSTEM_CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+
+/**
+ * The browser to start: the configured path (Config.chromiumPath) if given, else the system's
+ * Chromium if installed, else undefined (puppeteer's own download, where there is one).
+ */
+export function findChromium(configured?: string): string | undefined {
+  if (configured) return configured;
+  return SYSTEM_CHROMIUM.find((p) => existsSync(p));
+}
+
+export interface PdfRendererOptions {
+  /** Chromium binary; see findChromium for the default. */
+  executablePath?: string;
+  /** Deadline for one render (one certificate or one batch), browser start included. Default 30 s. */
+  renderTimeoutMs?: number;
+  /** Pages printing at the same time; more calls wait their turn. Default 2. */
+  maxConcurrentPages?: number;
+  logger?: Logger;
+}
+
+export interface PdfRenderer {
+  /** One certificate as a one-page PDF (validated first; ValidationError names a bad field). */
+  pdf(doc: CertificateDocument): Promise<Buffer>;
+  /** Prints an HTML page made by renderCertificateHtml or renderBatchHtml. */
+  pdfFromHtml(html: string): Promise<Buffer>;
+  /** Many certificates as one PDF, one page each, in order. */
+  pdfBatch(docs: CertificateDocument[]): Promise<Buffer>;
+  /** Closes the browser; later calls start a new one. */
+  close(): Promise<void>;
+  /** The running browser's process id, if any (for health checks and tests). */
+  browserPid(): number | undefined;
+}
+
+interface PageCheck {
+  brokenImages: string[];
+  brokenFonts: string[];
+  overflowing: Array<{ index: number; box: string }>;
+}
+
+/**
+ * Runs inside the page before printing: waits for the fonts, decodes every image (a truncated
+ * PNG would otherwise print as nothing), and finds certificates whose text does not fit.
+ */
+async function checkPage(): Promise<PageCheck> {
+  await document.fonts.ready;
+  // The page's own script (fit.js) sizes long texts once the fonts are in; wait for it.
+  for (let i = 0; i < 500 && !document.documentElement.hasAttribute('data-fitted'); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const brokenFonts = [...document.fonts].filter((f) => f.status === 'error').map((f) => f.family);
+  const byUrl = new Map<string, string>();
+  const brokenImages: string[] = [];
+  for (const el of document.querySelectorAll<HTMLElement>('[data-image-field]')) {
+    const field = el.dataset.imageField ?? 'image';
+    const m = /^url\("?(.*?)"?\)$/s.exec(getComputedStyle(el).backgroundImage);
+    if (!m) brokenImages.push(field);
+    else if (!byUrl.has(m[1]!)) byUrl.set(m[1]!, field);
+  }
+  await Promise.all(
+    [...byUrl].map(async ([url, field]) => {
+      const img = new Image();
+      img.src = url;
+      try {
+        await img.decode();
+        if (img.naturalWidth === 0) throw new Error('empty');
+      } catch {
+        brokenImages.push(field);
+      }
+    }),
+  );
+  const overflowing: PageCheck['overflowing'] = [];
+  document.querySelectorAll('.sheet').forEach((sheet, index) => {
+    for (const box of sheet.querySelectorAll<HTMLElement>('.content, .main, .middle, .band')) {
+      if (box.scrollHeight > box.clientHeight + 2 || box.scrollWidth > box.clientWidth + 2) {
+        overflowing.push({ index, box: box.className });
+        return;
+      }
+    }
+  });
+  return { brokenImages: [...new Set(brokenImages)], brokenFonts: [...new Set(brokenFonts)], overflowing };
+}
+
+/** A page is recycled after this many prints, so a slow leak in a long export cannot grow without bound. */
+const PAGE_USES = 200;
+
+class ChromiumPdfRenderer implements PdfRenderer {
+  private browser?: Promise<Browser>;
+  private idle: Page[] = [];
+  private readonly uses = new WeakMap<Page, number>();
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  private readonly timeoutMs: number;
+  private readonly maxPages: number;
+
+  constructor(private readonly opts: PdfRendererOptions) {
+    this.timeoutMs = opts.renderTimeoutMs ?? 30_000;
+    this.maxPages = Math.max(1, opts.maxConcurrentPages ?? 2);
+  }
+
+  browserPid(): number | undefined {
+    return this.current?.process()?.pid;
+  }
+
+  private current?: Browser;
+
+  private launch(): Promise<Browser> {
+    if (this.browser) return this.browser;
+    const executablePath = this.opts.executablePath ?? findChromium();
+    const started = Date.now();
+    const launching = (async () => {
+      if (executablePath && !existsSync(executablePath)) {
+        throw new RendererUnavailableError(
+          `Chromium was not found at ${executablePath}; install it (apt-get install chromium) or set CHROMIUM_PATH`,
+        );
+      }
+      try {
+        const browser = await puppeteer.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+        this.opts.logger?.info(`browser started in ${Date.now() - started} ms`, { pid: browser.process()?.pid });
+        browser.once('disconnected', () => {
+          if (this.current === browser) {
+            this.opts.logger?.warn('browser disconnected; the next render starts a new one');
+            this.forget();
+          }
+        });
+        this.current = browser;
+        return browser;
+      } catch (err) {
+        throw new RendererUnavailableError(
+          `Chromium could not be started (${executablePath ?? "puppeteer's own browser"}): ${(err as Error).message}`,
+        );
+      }
+    })();
+    this.browser = launching;
+    launching.catch(() => {
+      if (this.browser === launching) this.browser = undefined;
+    });
+    return launching;
+  }
+
+  private forget(): void {
+    this.browser = undefined;
+    this.current = undefined;
+    this.idle = [];
+  }
+
+  private async slot(): Promise<void> {
+    if (this.active < this.maxPages) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+
+  private async takePage(browser: Browser): Promise<Page> {
+    while (this.idle.length > 0) {
+      const page = this.idle.pop()!;
+      if (!page.isClosed() && page.browser() === browser) return page;
+    }
+    const page = await browser.newPage();
+    page.setDefaultTimeout(0); // the render deadline below is the only timeout
+    return page;
+  }
+
+  private givePageBack(page: Page, healthy: boolean): void {
+    const uses = (this.uses.get(page) ?? 0) + 1;
+    this.uses.set(page, uses);
+    if (healthy && uses < PAGE_USES && this.current === page.browser() && !page.isClosed()) this.idle.push(page);
+    else page.close().catch(() => undefined);
+  }
+
+  private async print(html: string, opts: { tagged: boolean; expectedPages?: number }): Promise<Buffer> {
+    await this.slot();
+    let page: Page | undefined;
+    let abandoned = false;
+    let healthy = false;
+    let timer: NodeJS.Timeout | undefined;
+    const work = (async () => {
+      const browser = await this.launch();
+      const p = await this.takePage(browser);
+      if (abandoned) {
+        p.close().catch(() => undefined);
+        throw new RenderTimeoutError('abandoned');
+      }
+      page = p;
+      await p.setContent(html, { waitUntil: 'load' });
+      const check = await p.evaluate(checkPage);
+      if (check.brokenImages.length > 0) {
+        healthy = true;
+        const field = check.brokenImages[0]!;
+        throw new CertificateTemplateError(`The ${field} image cannot be shown: its data is damaged or not an image`, {
+          field,
+        });
+      }
+      if (check.brokenFonts.length > 0) throw new RenderFailedError(`Fonts failed to load: ${check.brokenFonts.join(', ')}`);
+      if (check.overflowing.length > 0) {
+        healthy = true;
+        throw new CertificateTemplateError(
+          'The text does not fit on the certificate; shorten the body text, course title or title',
+          { ...check.overflowing[0] },
+        );
+      }
+      const pdf = Buffer.from(await p.pdf({ printBackground: true, preferCSSPageSize: true, tagged: opts.tagged, timeout: 0 }));
+      healthy = true;
+      return pdf;
+    })();
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abandoned = true;
+        healthy = false;
+        reject(new RenderTimeoutError(`The certificate took longer than ${this.timeoutMs} ms to render`));
+      }, this.timeoutMs);
+    });
+    work.catch(() => undefined); // after a timeout its failure has no one to tell
+    try {
+      const pdf = await Promise.race([work, deadline]);
+      if (opts.expectedPages !== undefined) {
+        const pages = countPdfPages(pdf);
+        if (pages !== opts.expectedPages) {
+          throw new RenderFailedError(`Chromium printed ${pages} pages for ${opts.expectedPages} certificates`);
+        }
+      }
+      return pdf;
+    } catch (err) {
+      throw this.explain(err);
+    } finally {
+      clearTimeout(timer);
+      if (page) this.givePageBack(page, healthy && !abandoned);
+      this.release();
+    }
+  }
+
+  /** Our errors pass through; a puppeteer error becomes "browser died" or "render failed", decided by browser state. */
+  private explain(err: unknown): Error {
+    if (err instanceof CertificateTemplateError || err instanceof RenderTimeoutError) return err;
+    if (err instanceof RenderFailedError || err instanceof RendererUnavailableError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    if (!this.current?.connected) {
+      return new RendererUnavailableError(`The browser stopped while rendering; try again (${message})`);
+    }
+    return new RenderFailedError(`Chromium could not print the certificate: ${message}`);
+  }
+
+  async pdf(doc: CertificateDocument): Promise<Buffer> {
+    return this.print(await renderCertificateHtml(doc), { tagged: true, expectedPages: 1 });
+  }
+
+  async pdfFromHtml(html: string): Promise<Buffer> {
+    return this.print(html, { tagged: true });
+  }
+
+  async pdfBatch(docs: CertificateDocument[]): Promise<Buffer> {
+    // Untagged: the structure tree of a 100-page batch costs time and is dropped when batches are joined.
+    return this.print(await renderBatchHtml(docs), { tagged: false, expectedPages: docs.length });
+  }
+
+  async close(): Promise<void> {
+    const browser = this.browser;
+    this.forget();
+    if (!browser) return;
+    try {
+      await (await browser).close();
+    } catch {
+      // never started, or already gone
+    }
+  }
+}
+
+/** A PDF renderer; no browser starts until the first render. Call close() at shutdown. */
+export function createPdfRenderer(opts: PdfRendererOptions = {}): PdfRenderer {
+  return new ChromiumPdfRenderer(opts);
+}

@@ -114,6 +114,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     const ok = await pingDatabase(db);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unreachable', engine: db.engine });
   });
+  // The sandbox LMS is another "site" in the same process: it has its own pages and scripts.
+  if (sandbox) app.use('/sandbox', sandbox.router);
   app.use(securityHeaders());
   app.use('/assets', express.static(join(__dirname, 'web', 'public'), { maxAge: '1h', index: false }));
 
@@ -146,7 +148,6 @@ export async function createApp(deps: AppDeps): Promise<App> {
       },
     }),
   );
-  if (sandbox) app.use('/sandbox', sandbox.router);
   app.get('/', (_req, res) => {
     res.type('html').send(views.render('home', { title: 'Certificates', lang: 'en', tool: toolUrls, sandbox: Boolean(sandbox) }));
   });

@@ -92,3 +92,27 @@ describe('Registering the tool', function () {
     });
   });
 });
+
+describe('Deep linking: the teacher places the tool from the LMS content picker', function () {
+  it('returns a signed resource link that the LMS adds to the course', async () => {
+    const t = await startTestApp();
+    const c = t.sandbox.store.createCourse({ title: 'Deep linking course', quirks: 'moodle', learners: 1, items: 1 });
+    const before = t.sandbox.store.getCourse(c.course.id)!.resourceLinks.length;
+    const b = new HttpBrowser();
+    const picker = await b.open(t.sandbox.launchUrl(c.course.id, c.teacherIds[0]!, { deepLinking: true }));
+    expect(picker.status).to.equal(200);
+    expect(picker.url).to.match(/\/deep-linking$/);
+    const done = await b.open(picker.url, { form: { title: 'Certificates for this course' } });
+    expect(done.status, done.html.slice(0, 300)).to.equal(200);
+    const links = t.sandbox.store.getCourse(c.course.id)!.resourceLinks;
+    expect(links.length).to.equal(before + 1);
+    expect(links.at(-1)!.title).to.equal('Certificates for this course');
+  });
+
+  it('does not offer the picker to learners', async () => {
+    const t = await startTestApp();
+    const c = t.sandbox.store.createCourse({ title: 'Deep linking course 2', quirks: 'moodle', learners: 1, items: 1 });
+    const page = await new HttpBrowser().open(t.sandbox.launchUrl(c.course.id, c.learnerIds[0]!, { deepLinking: true }));
+    expect(page.status).to.equal(403);
+  });
+});

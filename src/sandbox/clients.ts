@@ -32,6 +32,8 @@ export class ClientRegistry {
 
   add(client: Omit<SandboxClient, 'deploymentId'> & { deploymentId?: string }): SandboxClient {
     const full: SandboxClient = { ...client, deploymentId: client.deploymentId ?? String(this.nextDeployment++) };
+    // Deployment ids stay unique when one was chosen by hand (the static client's "1").
+    if (/^\d+$/.test(full.deploymentId)) this.nextDeployment = Math.max(this.nextDeployment, Number(full.deploymentId) + 1);
     this.clients.set(full.clientId, full);
     return full;
   }

@@ -159,10 +159,14 @@ function hashHex(algorithm: 'sha1' | 'sha256', text: string): string {
   return createHash(algorithm).update(text).digest('hex');
 }
 
-/** A UUID-shaped id derived from a seed, so Canvas subs are stable across restarts. */
-function deterministicUuid(seed: string): string {
-  const h = hashHex('sha256', seed);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+/**
+ * Canvas-style ids derived from one hash of the user id, so they are stable across restarts:
+ * a UUID-shaped `lti_id` and a 40-hex legacy id (one hash per user keeps 5,000-learner courses fast).
+ */
+function canvasIds(userId: string): { ltiId: string; legacyId: string } {
+  const h = hashHex('sha256', `sandbox-user-${userId}`);
+  const ltiId = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return { ltiId, legacyId: h.slice(24, 64) };
 }
 
 function asciiSlug(text: string): string {
@@ -305,8 +309,7 @@ export class SandboxStore {
     const name = `${input.givenName} ${input.familyName}`.trim();
     const user: SandboxUser = {
       id,
-      ltiId: deterministicUuid(`sandbox-user-${id}`),
-      legacyId: hashHex('sha1', `sandbox-legacy-${id}`),
+      ...canvasIds(id),
       givenName: input.givenName,
       familyName: input.familyName,
       name,

@@ -1,40 +1,29 @@
 /**
- * The one place where certificates read imported grades: a course's line items, roster and
- * results, shaped for `evaluateEligibility`. One query per collection for a whole course, so the
- * teacher overview of 5,000 learners costs three reads, not 5,000.
+ * The one place where certificates read imported grades (through the grades module's
+ * `loadCourseGrades`), shaped for `evaluateEligibility`: one pass per collection for a whole
+ * course, so the teacher overview of 5,000 learners costs three reads, not 5,000.
  */
 import type { Connection, Types } from 'mongoose';
+import { loadCourseGrades, type LoadedMember } from '../grades/course-grades.service';
 import { lineItemModel } from '../grades/line-item.model';
-import { memberModel, type Member } from '../grades/member.model';
-import { resultModel } from '../grades/result.model';
 import type { GradeLineItem, GradeResult, LearnerGrades } from './evaluate';
 
 export interface CourseGradeBook {
-  /** Every line item of the course, removed ones included (a selection may still name them). */
+  /** The course's current line items (removed ones are absent: a selection naming one shows it as missing). */
   lineItems: GradeLineItem[];
-  membersByUser: Map<string, Member>;
+  membersByUser: Map<string, LoadedMember>;
   /** userId -> lineItemId -> result. */
-  resultsByUser: Map<string, Map<string, GradeResult>>;
+  resultsByUser: Map<string, ReadonlyMap<string, GradeResult>>;
 }
 
 /** Reads a course's grades, optionally for some learners only. */
 export async function readCourseGrades(conn: Connection, courseId: Types.ObjectId, opts: { userIds?: string[] } = {}): Promise<CourseGradeBook> {
-  const userFilter = opts.userIds ? { userId: opts.userIds.length === 1 ? opts.userIds[0] : { $in: opts.userIds } } : {};
-  const [lineItems, members, results] = await Promise.all([
-    lineItemModel(conn).find({ courseId }, { label: 1, scoreMaximum: 1, removedAt: 1 }).lean(),
-    memberModel(conn).find({ courseId, ...userFilter }).lean(),
-    resultModel(conn).find({ courseId, ...userFilter }, { lineItemId: 1, userId: 1, scoreGiven: 1, scoreMaximum: 1 }).lean(),
-  ]);
-  const resultsByUser = new Map<string, Map<string, GradeResult>>();
-  for (const r of results) {
-    let perUser = resultsByUser.get(r.userId);
-    if (!perUser) resultsByUser.set(r.userId, (perUser = new Map()));
-    perUser.set(String(r.lineItemId), { scoreGiven: r.scoreGiven ?? null, scoreMaximum: r.scoreMaximum });
-  }
+  const grades = await loadCourseGrades(conn, courseId, opts);
   return {
-    lineItems: lineItems.map((li) => ({ id: String(li._id), label: li.label, scoreMaximum: li.scoreMaximum, removedAt: li.removedAt ?? null })),
-    membersByUser: new Map(members.map((m) => [m.userId, m as Member])),
-    resultsByUser,
+    // keyed once here rather than String(_id) per learner and item in the evaluation loop
+    lineItems: grades.lineItems.map((li) => ({ id: String(li._id), label: li.label, scoreMaximum: li.scoreMaximum, removedAt: li.removedAt ?? null })),
+    membersByUser: grades.membersByUser,
+    resultsByUser: grades.resultsByUser,
   };
 }
 

@@ -10,12 +10,21 @@ import { z } from 'zod';
 import { ValidationError } from '../errors';
 import { TEXT_LIMITS } from '../render/certificate-document';
 
-/** Numbers typed into a form arrive as strings; an empty field means "not given". */
-const formNumber = () =>
-  z.preprocess(
-    (v) => (typeof v === 'string' ? (v.trim() === '' ? undefined : Number(v.trim().replace(',', '.'))) : v),
-    z.number({ error: (i) => (i.input === undefined ? 'is required' : 'must be a number') }).finite('must be a number'),
-  );
+/** Numbers typed into a form arrive as strings (decimal comma allowed); an empty field means "not given". */
+function toNumber(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const t = v.trim();
+  return t === '' ? undefined : Number(t.replace(',', '.'));
+}
+
+const number = () => z.number({ error: (i) => (i.input === undefined ? 'is required' : 'must be a number') }).finite('must be a number');
+
+/** A required number from JSON or a form field, checked by `refine` (bounds). */
+const formNumber = (refine: (n: z.ZodNumber) => z.ZodNumber = (n) => n) => z.preprocess(toNumber, refine(number()));
+
+/** An optional number: absent, null or an empty field all give null. */
+const optionalFormNumber = (refine: (n: z.ZodNumber) => z.ZodNumber) =>
+  z.preprocess(toNumber, refine(number()).nullable().optional()).transform((v) => v ?? null);
 
 const formBoolean = () =>
   z.preprocess((v) => {
@@ -62,11 +71,8 @@ export const TemplateSettingsSchema = z.object({
 
 export const SelectedItemSchema = z.object({
   lineItemId: z.string('must be a line item id').trim().min(1, 'is required'),
-  weight: formNumber().pipe(z.number().min(0, 'must not be negative').max(1_000_000, 'is too large')),
-  minimumPercent: formNumber()
-    .pipe(z.number().min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100'))
-    .nullable()
-    .optional(),
+  weight: formNumber((n) => n.min(0, 'must not be negative').max(1_000_000, 'is too large')),
+  minimumPercent: optionalFormNumber((n) => n.min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100')),
   mandatory: formBoolean().default(false),
 });
 
@@ -88,7 +94,7 @@ const ValiditySchema = z.discriminatedUnion(
     z.object({ kind: z.literal('perpetual') }),
     z.object({
       kind: z.literal('recurring'),
-      validForMonths: formNumber().pipe(z.number().int('must be a whole number of months').min(1, 'must be at least 1').max(600, 'must be at most 600')),
+      validForMonths: formNumber((n) => n.int('must be a whole number of months').min(1, 'must be at least 1').max(600, 'must be at most 600')),
     }),
   ],
   'must be "perpetual" or "recurring"',
@@ -99,11 +105,11 @@ export const DefinitionInputSchema = z
     title: requiredText(TEXT_LIMITS.title),
     issuerName: requiredText(TEXT_LIMITS.issuerName),
     items: ItemSelectionSchema.prefault({ mode: 'all' }),
-    thresholdPercent: formNumber().pipe(z.number().min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100')).default(80),
+    thresholdPercent: formNumber((n) => n.min(0, 'must be between 0 and 100').max(100, 'must be between 0 and 100')).default(80),
     /** On by default for new definitions: the guard against temporary scores (R5). */
     requireAllGraded: formBoolean().default(true),
     /** "At least N of the mandatory items"; null = all of them. */
-    mandatoryMinimum: formNumber().pipe(z.number().int('must be a whole number').min(0, 'must not be negative')).nullable().default(null),
+    mandatoryMinimum: optionalFormNumber((n) => n.int('must be a whole number').min(0, 'must not be negative')),
     validity: ValiditySchema.prefault({ kind: 'perpetual' }),
     public: formBoolean().default(false),
     template: TemplateSettingsSchema.prefault({}),

@@ -12,7 +12,7 @@
 import { Types, type Connection } from 'mongoose';
 import { courseModel } from '../courses/course.model';
 import { ConflictError, NotFoundError, ValidationError } from '../errors';
-import type { Member } from '../grades/member.model';
+import type { LoadedMember } from '../grades/course-grades.service';
 import type { Actor } from './audit.model';
 import { recordAudit, type AuditInput } from './audit.service';
 import { LearnerNameUnknownError, NotEligibleError } from './certificate.errors';
@@ -47,7 +47,7 @@ const MAX_CHAIN = 100;
 const MAX_REASON_LENGTH = 500;
 
 /** The name printed on a certificate: the freshest source that has one. */
-export function resolveLearnerName(...sources: Array<Partial<LearnerInfo> | Member | null | undefined>): string | undefined {
+export function resolveLearnerName(...sources: Array<Partial<LearnerInfo> | LoadedMember | null | undefined>): string | undefined {
   for (const s of sources) {
     if (!s) continue;
     const full = s.name?.trim();
@@ -94,7 +94,8 @@ function duplicateKeyOf(e: unknown): string | null {
   return 'unknown';
 }
 
-async function courseTitleOf(conn: Connection, courseId: Types.ObjectId): Promise<string> {
+/** The course title printed on certificates (title, else label, else the LMS context id). */
+export async function courseTitleOf(conn: Connection, courseId: Types.ObjectId): Promise<string> {
   const course = await courseModel(conn).findById(courseId, { title: 1, label: 1, contextId: 1 }).lean();
   if (!course) throw new NotFoundError('This course is not known to the tool.', { what: 'course' });
   return course.title?.trim() || course.label?.trim() || course.contextId;
@@ -207,7 +208,7 @@ export interface IssueIfEligibleOptions {
   /** An evaluation already made from current grades (generate-all evaluates a course at once). */
   evaluation?: Evaluation;
   /** The learner's roster entry, if already loaded (name fallback). */
-  member?: Member | null;
+  member?: LoadedMember | null;
   courseTitle?: string;
 }
 
@@ -255,6 +256,73 @@ export async function issueIfEligible(conn: Connection, opts: IssueIfEligibleOpt
   if (!created) return { outcome: 'already_issued', certificate, evaluation };
   await recordAudit(conn, issuedAudit(certificate, opts.issuedBy));
   return { outcome: 'issued', certificate, evaluation };
+}
+
+export interface BatchEntry {
+  userId: string;
+  learnerName: string;
+  learnerEmail?: string;
+  /** A current evaluation that found the learner eligible. */
+  evaluation: Evaluation;
+  /** 1 + the highest version this learner has under the definition (collisions are retried). */
+  version: number;
+}
+
+/**
+ * Issues many certificates of one definition at once (generate-all): one insert and one audit
+ * write per batch instead of per learner. The same unique indexes guard it; an entry that hits
+ * one (a concurrent claim, a code or version collision) goes through the one-by-one path, which
+ * returns the concurrent winner or retries.
+ */
+export async function issueBatch(
+  conn: Connection,
+  opts: { courseId: Id; definition: DefinitionDoc; entries: BatchEntry[]; issuedBy: Actor; now: Clock; random: RandomBytes; courseTitle?: string },
+): Promise<{ issued: IssueDoc[]; alreadyIssued: IssueDoc[]; notEligible: number }> {
+  const courseId = toObjectId(opts.courseId, 'course');
+  const { definition } = opts;
+  if (!definition.courseId.equals(courseId)) throw new NotFoundError('This certificate does not exist in this course.', { what: 'certificate definition' });
+  const out = { issued: [] as IssueDoc[], alreadyIssued: [] as IssueDoc[], notEligible: 0 };
+  if (opts.entries.length === 0) return out;
+  const courseTitle = opts.courseTitle ?? (await courseTitleOf(conn, courseId));
+  const issuedAt = readClock(opts.now);
+  const docs: IssueDoc[] = opts.entries.map((e) => ({
+    ...draftIssue({ courseId, definition, userId: e.userId, learnerName: e.learnerName, learnerEmail: e.learnerEmail, courseTitle, evaluation: e.evaluation, issuedAt, issuedBy: opts.issuedBy }),
+    _id: new Types.ObjectId(),
+    code: generateCode(opts.random),
+    version: e.version,
+    status: 'active',
+    activeKey: activeKeyOf(definition._id, e.userId),
+  }));
+  // The driver directly: these documents are complete and typed, and mongoose's per-document
+  // casting would cost more than the insert itself at 5,000 certificates.
+  const failed = new Set<number>();
+  try {
+    await issueModel(conn).collection.insertMany(docs, { ordered: false });
+  } catch (e) {
+    const writeErrors = ([] as Array<{ index: number; code?: number }>).concat((e as { writeErrors?: [] }).writeErrors ?? []);
+    if (writeErrors.length === 0 || writeErrors.some((w) => w.code !== 11000)) throw e;
+    for (const w of writeErrors) failed.add(w.index);
+  }
+  const inserted = docs.filter((_, i) => !failed.has(i));
+  out.issued.push(...inserted);
+  await recordAudit(conn, inserted.map((c) => issuedAudit(c, opts.issuedBy)));
+  for (const i of failed) {
+    const e = opts.entries[i]!;
+    const r = await issueIfEligible(conn, {
+      courseId,
+      definition,
+      learner: { userId: e.userId, name: e.learnerName, email: e.learnerEmail },
+      issuedBy: opts.issuedBy,
+      now: issuedAt,
+      random: opts.random,
+      evaluation: e.evaluation,
+      courseTitle,
+    });
+    if (r.outcome === 'issued') out.issued.push(r.certificate);
+    else if (r.outcome === 'already_issued') out.alreadyIssued.push(r.certificate);
+    else out.notEligible++;
+  }
+  return out;
 }
 
 export interface ClaimOptions {
@@ -306,7 +374,7 @@ export interface ReissueOptions {
   /** Already loaded current definition and evaluation (bulk re-issue); loaded when absent. */
   definition?: DefinitionDoc;
   evaluation?: Evaluation;
-  member?: Member | null;
+  member?: LoadedMember | null;
   courseTitle?: string;
 }
 

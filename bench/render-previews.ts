@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { DESIGNS, type CertificateDocument } from '../src/render/certificate-document';
 import { TEMPLATE_DIR } from '../src/render/certificate-html';
 import { createPdfRenderer, findChromium } from '../src/render/pdf-renderer';
-import { sampleCertificate } from './sample-certificates';
+import { sampleCertificate } from './render-samples';
 
 async function main(): Promise<void> {
   const all = process.argv[2] === '--all';

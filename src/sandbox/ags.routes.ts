@@ -3,7 +3,7 @@
  * with each platform's paging, media type and validation habits.
  */
 import express, { type Request, type Response } from 'express';
-import { visibleTo, type SandboxContext } from './context';
+import { firstString, visibleTo, type SandboxContext } from './context';
 import { MEDIA, SCOPE } from './lti-vocabulary';
 import { paginate } from './paging';
 import { QUIRKS } from './quirks';
@@ -12,11 +12,6 @@ import { acceptsMediaType, type ServiceGuard, hasContentType, jsonError, service
 
 const ACTIVITY_PROGRESS = ['Initialized', 'Started', 'InProgress', 'Submitted', 'Completed'];
 const GRADING_PROGRESS = ['FullyGraded', 'Pending', 'PendingManual', 'Failed', 'NotReady'];
-
-function first(value: unknown): string | undefined {
-  if (Array.isArray(value)) return first(value[0]);
-  return typeof value === 'string' ? value : undefined;
-}
 
 function round(n: number): number {
   return Math.round(n * 1e6) / 1e6;
@@ -94,9 +89,9 @@ export function agsRoutes(ctx: SandboxContext, guard: ServiceGuard): express.Rou
   router.get('/api/courses/:courseId/lineitems', readItems, (req, res) => {
     const { course, grant } = serviceLocals(res);
     if (!acceptsMediaType(req, res, course, MEDIA.lineItemContainer)) return;
-    const rlid = first(req.query.resource_link_id) ?? first(req.query.lti_link_id);
-    const resourceId = first(req.query.resource_id);
-    const tag = first(req.query.tag);
+    const rlid = firstString(req.query.resource_link_id) ?? firstString(req.query.lti_link_id);
+    const resourceId = firstString(req.query.resource_id);
+    const tag = firstString(req.query.tag);
     const items = ctx.store
       .listLineItems(course.id)
       .filter((item) => visibleTo(item, grant.clientId))
@@ -146,7 +141,7 @@ export function agsRoutes(ctx: SandboxContext, guard: ServiceGuard): express.Rou
     if (!acceptsMediaType(req, res, course, MEDIA.resultContainer)) return;
     const item = findItem(req, res);
     if (!item) return;
-    const userFilter = first(req.query.user_id);
+    const userFilter = firstString(req.query.user_id);
     const filterUser = userFilter === undefined ? undefined : ctx.store.getUser(userFilter);
     let results = ctx.store.listResults(course.id, item.id);
     if (userFilter !== undefined) results = filterUser ? results.filter((r) => r.userId === filterUser.id) : [];

@@ -88,3 +88,9 @@ export function visibleTo(item: SandboxLineItem, clientId: string): boolean {
 export function deploymentIdFor(course: SandboxCourse, client: SandboxClient): string {
   return course.deploymentId ?? client.deploymentId;
 }
+
+/** The first string of a query or form value (express gives string, string[] or nothing). */
+export function firstString(value: unknown): string | undefined {
+  if (Array.isArray(value)) return firstString(value[0]);
+  return typeof value === 'string' ? value : undefined;
+}

@@ -4,16 +4,11 @@
  * list them with `status: Inactive`.
  */
 import express from 'express';
-import type { SandboxContext } from './context';
+import { firstString, type SandboxContext } from './context';
 import { MEDIA, principalRole, SCOPE } from './lti-vocabulary';
 import { paginate } from './paging';
 import { QUIRKS } from './quirks';
 import { acceptsMediaType, type ServiceGuard, jsonError, serviceLocals } from './service-guard';
-
-function first(value: unknown): string | undefined {
-  if (Array.isArray(value)) return first(value[0]);
-  return typeof value === 'string' ? value : undefined;
-}
 
 /** NRPS `role` filter: a full URI matches exactly, a short name matches the principal role. */
 function hasRole(roles: string[], wanted: string): boolean {
@@ -28,11 +23,11 @@ export function nrpsRoutes(ctx: SandboxContext, guard: ServiceGuard): express.Ro
     const { course } = serviceLocals(res);
     if (!acceptsMediaType(req, res, course, MEDIA.membershipContainer)) return;
     const quirks = QUIRKS[course.quirks];
-    const rlid = first(req.query.rlid);
+    const rlid = firstString(req.query.rlid);
     if (rlid !== undefined && !course.resourceLinks.some((l) => l.id === rlid)) {
       return jsonError(res, 400, 'invalid_rlid', `rlid ${rlid} is not a resource link of this course.`);
     }
-    const role = first(req.query.role);
+    const role = firstString(req.query.role);
     const members = ctx.store
       .listMembers(course.id)
       .filter((m) => !(quirks.nrpsOmitsInactive && m.status !== 'Active'))

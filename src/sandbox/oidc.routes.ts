@@ -5,7 +5,7 @@
  */
 import express, { type Request, type Response } from 'express';
 import { generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
-import { LAUNCH_FAULTS, deploymentIdFor, type LaunchFault, type LaunchUrlOptions, type SandboxContext } from './context';
+import { deploymentIdFor, firstString, LAUNCH_FAULTS, type LaunchFault, type LaunchUrlOptions, type SandboxContext } from './context';
 import { renderAutoPostForm, renderErrorPage } from './html';
 import { buildLaunchClaims } from './id-token';
 import { CLAIM } from './lti-vocabulary';
@@ -49,11 +49,6 @@ export function buildLaunchUrl(ctx: SandboxContext, courseId: string, userId: st
   if (opts.clientId) params.set('client', opts.clientId);
   if (opts.fault) params.set('fault', opts.fault);
   return `${ctx.baseUrl}/launch?${params.toString()}`;
-}
-
-function first(value: unknown): string | undefined {
-  if (Array.isArray(value)) return first(value[0]);
-  return typeof value === 'string' ? value : undefined;
 }
 
 function refuse(ctx: SandboxContext, res: Response, status: number, error: string, description: string): void {
@@ -105,19 +100,19 @@ export function oidcRoutes(ctx: SandboxContext): express.Router {
   const router = express.Router();
 
   router.get('/launch', (req: Request, res: Response) => {
-    const courseId = first(req.query.course) ?? '';
-    const userId = first(req.query.user) ?? '';
+    const courseId = firstString(req.query.course) ?? '';
+    const userId = firstString(req.query.user) ?? '';
     const course = ctx.store.getCourse(courseId);
     const user = ctx.store.getUser(userId);
-    const client = ctx.clients.get(first(req.query.client) ?? ctx.defaultClient.clientId);
+    const client = ctx.clients.get(firstString(req.query.client) ?? ctx.defaultClient.clientId);
     if (!course) return refuse(ctx, res, 404, 'unknown_course', `There is no course ${courseId} in this sandbox.`);
     if (!user || !ctx.store.getMembership(course.id, user.id)) return refuse(ctx, res, 400, 'not_enrolled', `User ${userId} is not enrolled in ${course.title}.`);
-    if (!client) return refuse(ctx, res, 400, 'unknown_client', `No tool is registered with client id ${first(req.query.client)}.`);
-    const linkId = first(req.query.link);
+    if (!client) return refuse(ctx, res, 400, 'unknown_client', `No tool is registered with client id ${firstString(req.query.client)}.`);
+    const linkId = firstString(req.query.link);
     const link = linkId ? course.resourceLinks.find((l) => l.id === linkId) : course.resourceLinks[0];
     if (!link) return refuse(ctx, res, 400, 'unknown_resource_link', `Course ${course.title} has no resource link ${linkId}.`);
-    const deepLinking = first(req.query.dl) === '1';
-    const fault = first(req.query.fault) as LaunchFault | undefined;
+    const deepLinking = firstString(req.query.dl) === '1';
+    const fault = firstString(req.query.fault) as LaunchFault | undefined;
     if (fault !== undefined && !LAUNCH_FAULTS.includes(fault)) return refuse(ctx, res, 400, 'unknown_fault', `Unknown launch fault ${fault}; use one of ${LAUNCH_FAULTS.join(', ')}.`);
 
     const hint: MessageHint = { c: course.id, l: link.id, k: client.clientId, ...(deepLinking ? { d: 1 as const } : {}), ...(fault ? { f: fault } : {}) };
@@ -136,7 +131,7 @@ export function oidcRoutes(ctx: SandboxContext): express.Router {
 
   const authorize = async (req: Request, res: Response) => {
     const source = (req.method === 'POST' ? req.body : req.query) as Record<string, unknown>;
-    const p = (name: string) => first(source?.[name]);
+    const p = (name: string) => firstString(source?.[name]);
     const scope = p('scope');
     if (!scope || !scope.split(' ').includes('openid')) return refuse(ctx, res, 400, 'invalid_scope', `scope must be "openid" (got ${JSON.stringify(scope ?? null)}).`);
     if (p('response_type') !== 'id_token') return refuse(ctx, res, 400, 'unsupported_response_type', `response_type must be "id_token" (got ${JSON.stringify(p('response_type') ?? null)}).`);

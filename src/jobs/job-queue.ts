@@ -178,7 +178,7 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
   let timer: NodeJS.Timeout | undefined;
   // The unique activeKey index must exist before the first deduplicated insert relies on it.
   let indexesReady: Promise<unknown> | undefined;
-  const ensureIndexes = () => (indexesReady ??= Job.init());
+  const ensureIndexes = () => (indexesReady ??= Job.createIndexes());
 
   const leaseFrom = (t: Date) => new Date(t.getTime() + leaseMs);
   const kinds = () => [...handlers.keys()];

@@ -9,6 +9,11 @@ import express, { type Express } from 'express';
 import type { Config } from './config';
 import { pingDatabase, type Database } from './db/connect';
 import { NotFoundError } from './errors';
+import { registerSyncJob } from './grades/sync.job';
+import { createJobQueue } from './jobs';
+import { createAdvantageClient } from './lti/advantage';
+import { createPdfRenderer, findChromium } from './render/pdf-renderer';
+import type { WebContext } from './web/context';
 import { createLogger } from './logger';
 import { deploymentModel } from './lti/deployment.model';
 import type { ToolUrls } from './lti/dynamic-registration';
@@ -38,6 +43,8 @@ export interface App {
   toolUrls: ToolUrls & { dynamicRegistrationUrl: string };
   /** The sandbox LMS, when enabled (never in production). */
   sandbox?: Sandbox;
+  /** The shared services (jobs, renderer, …), for tests that drive them directly. */
+  ctx: WebContext;
   /** Stops background work and ltijs; the caller closes the database. */
   close(): Promise<void>;
 }
@@ -106,6 +113,18 @@ export async function createApp(deps: AppDeps): Promise<App> {
     await registerDeployments(r.issuer, r.clientId, r.deploymentIds, 'config');
   }
 
+  const jobs = createJobQueue({ conn, now, logger: createLogger('jobs') });
+  const renderer = createPdfRenderer({ executablePath: findChromium(config.chromiumPath), logger: createLogger('render') });
+  const advantageFor: WebContext['advantageFor'] = (course) =>
+    createAdvantageClient({
+      getToken: async (scopes, o) => (await lti.accessToken(course.issuer, course.clientId, scopes, o)).token,
+      userAgent: 'lti-certificates/0.1 (+https://github.com/lti-certificates)',
+      logger: createLogger('lti:advantage'),
+    });
+  const ctx: WebContext = { config, conn, views, now, jobs, renderer, advantageFor };
+  registerSyncJob(jobs, { conn, now, advantageFor });
+  jobs.start();
+
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
@@ -161,7 +180,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
     lti,
     toolUrls,
     sandbox,
+    ctx,
     async close() {
+      await jobs.stop();
+      await renderer.close();
       await lti.close();
     },
   };

@@ -13,6 +13,7 @@
  */
 import { Provider as lti } from 'ltijs';
 import { decodeJwt } from 'jose';
+import mongoose from 'mongoose';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Connection } from 'mongoose';
 import type { Config } from '../config';
@@ -62,7 +63,7 @@ export interface LtiProvider {
   findPlatform(issuer: string, clientId: string): Promise<RegisteredPlatform | null>;
   setPlatformActive(issuer: string, clientId: string, active: boolean): Promise<void>;
   /** A Bearer token for the platform's services with these scopes (cached by ltijs until it expires). */
-  accessToken(issuer: string, clientId: string, scopes: string[]): Promise<{ token: string; scopes: string[] }>;
+  accessToken(issuer: string, clientId: string, scopes: string[], opts?: { refresh?: boolean }): Promise<{ token: string; scopes: string[] }>;
   /** An auto-submitting HTML form that returns the chosen items to the platform. */
   deepLinkingForm(reply: DeepLinkingReply): Promise<string>;
   close(): Promise<void>;
@@ -194,9 +195,11 @@ export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiPr
       const p = await lti.getPlatform(issuer, clientId);
       if (p) await p.platformActive(active);
     },
-    async accessToken(issuer, clientId, scopes) {
+    async accessToken(issuer, clientId, scopes, o) {
       const p = await lti.getPlatform(issuer, clientId);
       if (!p) throw new PlatformError(`The platform ${issuer} (client ${clientId}) is no longer registered with the tool.`);
+      // A token the platform no longer accepts (401): drop ltijs's cached copy so a new one is fetched.
+      if (o?.refresh) await mongoose.connection.collection('accesstokens').deleteMany({ platformUrl: issuer, clientId, scopes: scopes.join(' ') });
       try {
         const t = await p.platformAccessToken(scopes.join(' '));
         return { token: t.access_token, scopes: (t.scope ?? scopes.join(' ')).split(/\s+/).filter(Boolean) };

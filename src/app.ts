@@ -147,8 +147,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     conn,
     views,
     now,
-    learner: learnerRouter({ conn, views, now }),
-    teacher: teacherRouter({ conn, views, now }),
+    learner: learnerRouter(ctx),
+    teacher: teacherRouter(ctx),
     extra: [deepLinkingRouter({ ...ltiDeps, lti, launchUrl: toolUrls.launchUrl })] }));
   app.use(
     adminRouter({

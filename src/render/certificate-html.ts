@@ -314,12 +314,21 @@ async function documentHtml(docs: CertificateDocument[], title: string): Promise
     lang: first.language,
     title,
     classic: designs.has('classic'),
-    csp: t.csp,
+    csp: new Handlebars.SafeString(t.csp),
     fitScript: new Handlebars.SafeString(t.fitScript),
     fonts: new Handlebars.SafeString(fontFaceCss(families, text)),
     css: new Handlebars.SafeString(css.join('\n')),
     sheets: new Handlebars.SafeString(sheets.join('\n')),
   });
+}
+
+/**
+ * The Content-Security-Policy of the certificate HTML (also in its meta tag). A route serving
+ * the HTML should send this header for that response (instead of the site-wide one), so that
+ * the page's fitting script runs: without it long names fall back to an estimated size.
+ */
+export function certificateHtmlCsp(): string {
+  return loadTemplates().csp;
 }
 
 /**

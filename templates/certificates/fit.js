@@ -4,7 +4,7 @@
   // overflows the sheet. Runs the same on screen and in Chromium before printing; without it
   // (a host page that forbids scripts) the server's estimate classes (fit-NN) still apply.
   var MIN_LINE = 0.5;
-  var MIN_SQUEEZE = 0.4;
+  var MIN_SQUEEZE = 0.3;
   function overflows(sheet) {
     var boxes = sheet.querySelectorAll('.content, .main, .middle, .band, .foot');
     for (var i = 0; i < boxes.length; i++) {

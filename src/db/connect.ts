@@ -6,7 +6,7 @@
  *
  * ltijs calls `mongoose.connect(uri)` on its own, so `Database.uri` always names the database.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
@@ -59,8 +59,19 @@ export async function connectDatabase(
     const connection = await openConnection(uri, 'MONGODB_URI');
     return { uri, engine: 'external', connection, close: () => connection.close() };
   }
-  if (config.embeddedDb !== 'offline') {
+  const offlineDir = join(config.dataDir, 'offline');
+  const mongodDir = join(config.dataDir, 'mongod');
+  // 'auto' stays with the engine that already holds this DATA_DIR's data, so that a mongod
+  // becoming available (or not) never shows an empty database in place of the real one
+  const stayOffline = config.embeddedDb === 'auto' && hasFiles(offlineDir) && !hasFiles(mongodDir);
+  if (config.embeddedDb !== 'offline' && !stayOffline) {
     const mongod = await startMongod(config.dataDir, config.embeddedDb === 'mongod', opts.canDownload ?? ((host) => isReachable(host, 443, DOWNLOAD_PROBE_TIMEOUT_MS)));
+    if (!mongod && hasFiles(mongodDir)) {
+      throw new ConfigError(
+        `Cannot start mongod, and ${mongodDir} holds a mongod database the offline engine cannot read; ` +
+          'make mongod available (MONGOMS_SYSTEM_BINARY or internet once), set MONGODB_URI, or set EMBEDDED_DB=offline to start with an empty offline database',
+      );
+    }
     if (mongod) {
       const uri = mongod.getUri(dbName);
       try {
@@ -80,8 +91,16 @@ export async function connectDatabase(
       }
     }
   }
-  const engine = await startOfflineEngine({ dir: join(config.dataDir, 'offline') });
+  const engine = await startOfflineEngine({ dir: offlineDir });
   return connectToOfflineEngine(engine, dbName, true);
+}
+
+function hasFiles(dir: string): boolean {
+  try {
+    return readdirSync(dir).length > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Opens a connection on a running offline engine; `owned` engines are stopped by close(). */

@@ -1,7 +1,7 @@
 /**
  * connectDatabase: which engine it picks, what the URI looks like, and how it fails.
  */
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +52,27 @@ describe('connectDatabase', () => {
     open.push(db);
     expect(db.engine).to.equal('offline');
     expect(Date.now() - started).to.be.lessThan(3000);
+  });
+
+  it("stays with the offline engine under 'auto' once DATA_DIR/offline holds data, without looking for mongod", async () => {
+    const first = await connectDatabase({ dataDir, embeddedDb: 'offline' });
+    await first.connection.db!.collection('kept').insertOne({ v: 1 });
+    await first.close();
+    let asked = false;
+    const db = await connectDatabase({ dataDir, embeddedDb: 'auto' }, { canDownload: async () => (asked = true) && false });
+    open.push(db);
+    expect(db.engine).to.equal('offline');
+    expect(asked).to.equal(false);
+    expect(await db.connection.db!.collection('kept').countDocuments()).to.equal(1);
+  });
+
+  it("refuses to hide a mongod database behind an empty offline one when mongod cannot start ('auto')", async function () {
+    if (await findLocalMongod()) this.skip();
+    mkdirSync(join(dataDir, 'mongod'));
+    writeFileSync(join(dataDir, 'mongod', 'WiredTiger'), '');
+    const err = await connectDatabase({ dataDir, embeddedDb: 'auto' }, { canDownload: async () => false }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(ConfigError);
+    expect((err as Error).message).to.include('EMBEDDED_DB=offline');
   });
 
   it('fails within about 5 seconds with a ConfigError naming MONGODB_URI and the host', async function () {

@@ -30,7 +30,7 @@ export class Index {
   readonly fields: string[];
   private readonly parts: string[][];
   /** index key -> ids (canonical `_id` keys) of the documents holding it */
-  readonly map = new Map<string, Set<string>>();
+  readonly map = new Map<string, string | Set<string>>();
   private readonly partial?: Query;
 
   constructor(readonly spec: IndexSpec) {
@@ -59,6 +59,10 @@ export class Index {
     const perField = this.parts.map((p) => dedupe(valuesAtPath(doc, p)));
     if (this.spec.sparse && perField.every((vs) => vs.every((v) => v === undefined))) return [];
     if (perField.length === 1) return perField[0]!.map((v) => ({ key: keyOf(v), values: [v] }));
+    if (perField.every((vs) => vs.length === 1)) {
+      const values = perField.map((vs) => vs[0]);
+      return [{ key: values.map(keyOf).join('\u0000'), values }];
+    }
     let combos: unknown[][] = [[]];
     for (const vs of perField) {
       const next: unknown[][] = [];
@@ -69,25 +73,59 @@ export class Index {
     return combos.map((values) => ({ key: values.map(keyOf).join('\u0000'), values }));
   }
 
+  /** The index keys of `doc` (what `entries` gives, without the values, for the common case cheaply). */
+  keys(doc: Document): string[] {
+    if (!this.partial && !this.spec.sparse) {
+      let key = '';
+      for (let i = 0; i < this.parts.length; i++) {
+        const vs = valuesAtPath(doc, this.parts[i]!);
+        if (vs.length !== 1) return this.entries(doc).map((e) => e.key);
+        key += i === 0 ? keyOf(vs[0]) : '\u0000' + keyOf(vs[0]);
+      }
+      return [key];
+    }
+    return this.entries(doc).map((e) => e.key);
+  }
+
   /** Key for an equality lookup given one scalar per field. */
   static lookupKey(values: unknown[]): string {
     return values.length === 1 ? keyOf(values[0]) : values.map(keyOf).join('\u0000');
   }
 
+  /** The ids holding `key` (most keys have one holder, kept as a plain string to spare memory). */
+  holders(key: string): readonly string[] {
+    const h = this.map.get(key);
+    if (h === undefined) return [];
+    return typeof h === 'string' ? [h] : [...h];
+  }
+
+  /** Whether a document other than `id` holds `key`. */
+  heldByOther(key: string, id: string): boolean {
+    const h = this.map.get(key);
+    if (h === undefined) return false;
+    return typeof h === 'string' ? h !== id : h.size > 1 || !h.has(id);
+  }
+
   add(id: string, doc: Document): void {
-    for (const e of this.entries(doc)) {
-      let set = this.map.get(e.key);
-      if (!set) this.map.set(e.key, (set = new Set()));
-      set.add(id);
+    for (const key of this.keys(doc)) {
+      const h = this.map.get(key);
+      if (h === undefined) this.map.set(key, id);
+      else if (typeof h === 'string') {
+        if (h !== id) this.map.set(key, new Set([h, id]));
+      } else h.add(id);
     }
   }
 
   remove(id: string, doc: Document): void {
-    for (const e of this.entries(doc)) {
-      const set = this.map.get(e.key);
-      if (!set) continue;
-      set.delete(id);
-      if (set.size === 0) this.map.delete(e.key);
+    for (const key of this.keys(doc)) {
+      const h = this.map.get(key);
+      if (h === undefined) continue;
+      if (typeof h === 'string') {
+        if (h === id) this.map.delete(key);
+      } else {
+        h.delete(id);
+        if (h.size === 1) this.map.set(key, h.values().next().value as string);
+      }
     }
   }
 }
@@ -140,9 +178,10 @@ export class Collection {
   private checkUnique(id: string, doc: Document): void {
     for (const index of this.indexes.values()) {
       if (!index.unique) continue;
-      for (const e of index.entries(doc)) {
-        const holders = index.map.get(e.key);
-        if (holders && (holders.size > 1 || !holders.has(id))) throw this.duplicateKeyError(index.spec, e.values);
+      for (const key of index.keys(doc)) {
+        if (!index.heldByOther(key, id)) continue;
+        const entry = index.entries(doc).find((e) => e.key === key);
+        throw this.duplicateKeyError(index.spec, entry?.values ?? []);
       }
     }
   }
@@ -181,8 +220,7 @@ export class Collection {
     for (const [id, doc] of this.docs) {
       if (index.unique) {
         for (const e of index.entries(doc)) {
-          const holders = index.map.get(e.key);
-          if (holders && !holders.has(id)) throw this.duplicateKeyError(spec, e.values);
+          if (index.heldByOther(e.key, id)) throw this.duplicateKeyError(spec, e.values);
         }
       }
       index.add(id, doc);
@@ -208,16 +246,14 @@ export class Collection {
       }
       return out;
     }
-    let best: Set<string> | undefined;
-    let found = false;
+    let best: readonly string[] | undefined;
     for (const index of this.indexes.values()) {
       if (index.incomplete || !index.fields.every((f) => eq.has(f) && !Array.isArray(eq.get(f)))) continue;
-      const holders = index.map.get(Index.lookupKey(index.fields.map((f) => eq.get(f))));
-      found = true;
-      if (!holders) return [];
-      if (!best || holders.size < best.size) best = holders;
+      const holders = index.holders(Index.lookupKey(index.fields.map((f) => eq.get(f))));
+      if (holders.length === 0) return [];
+      if (!best || holders.length < best.length) best = holders;
     }
-    if (!found || !best) return this.docs.values();
+    if (!best) return this.docs.values();
     const out: Document[] = [];
     for (const id of best) {
       const d = this.docs.get(id);

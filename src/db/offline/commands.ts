@@ -8,6 +8,7 @@ import { Aggregator, Query } from 'mingo';
 import type { Options as MingoOptions } from 'mingo/types';
 import { Collection, ID_INDEX, type IndexSpec } from './collection';
 import { CommandError, badValue, commandNotFound, failedToParse, namespaceNotFound, noTransactions, notSupported } from './errors';
+import { compileEqualityFilter } from './fast-path';
 import { keyOf } from './keys';
 import type { Store } from './store';
 import { applyUpdate, buildUpsertDocument, validateUpdate } from './update';
@@ -195,21 +196,33 @@ export class CommandProcessor {
     };
   }
 
-  /** Documents of `coll` matching `filter`, in natural order. */
-  private match(coll: Collection | undefined, filter: Document | undefined, options: Partial<MingoOptions>): Document[] {
+  /** Documents of `coll` matching `filter`, in natural order; at most `limit` of them if given. */
+  private match(coll: Collection | undefined, filter: Document | undefined, options: Partial<MingoOptions>, limit = Infinity): Document[] {
     const f = filter ?? {};
-    if (Object.keys(f).length === 0) return coll ? Array.from(coll.docs.values()) : [];
-    // built before the collection check so that a bad operator fails even on an empty collection
-    const q = new Query(f, options);
-    if (!coll) return [];
-    const candidates = coll.candidates(f);
     const out: Document[] = [];
-    for (const d of candidates) if (q.test(d)) out.push(d);
+    if (Object.keys(f).length === 0) {
+      if (!coll) return out;
+      if (limit >= coll.docs.size) return Array.from(coll.docs.values());
+      for (const d of coll.docs.values()) {
+        if (out.length >= limit) break;
+        out.push(d);
+      }
+      return out;
+    }
+    // compiled before the collection check so that a bad operator fails even on an empty collection
+    const test = compileEqualityFilter(f) ?? predicateOf(new Query(f, options));
+    if (!coll) return out;
+    for (const d of coll.candidates(f)) {
+      if (!test(d)) continue;
+      out.push(d);
+      if (out.length >= limit) break;
+    }
     return out;
   }
 
   private firstMatch(coll: Collection | undefined, filter: Document | undefined, sort: Document | undefined, options: Partial<MingoOptions>): Document | undefined {
-    const docs = this.match(coll, filter, options);
+    const sorted = sort && Object.keys(sort).length > 0;
+    const docs = this.match(coll, filter, options, sorted ? Infinity : 1);
     if (docs.length <= 1 || !sort || Object.keys(sort).length === 0) return docs[0];
     return new Query({}, options).find(docs).sort(sort as Record<string, 1 | -1>).limit(1).all()[0] as Document | undefined;
   }
@@ -236,13 +249,13 @@ export class CommandProcessor {
     const coll = this.store.collection(db, name);
     const options = this.mingoOptions(cmd, db);
     if (cmd.filter !== undefined && (typeof cmd.filter !== 'object' || cmd.filter === null)) throw badValue('filter must be an object');
-    let docs = this.match(coll, cmd.filter as Document | undefined, options);
     const sort = cmd.sort as Document | undefined;
     const projection = cmd.projection as Document | undefined;
     const skip = Number(cmd.skip ?? 0);
     const rawLimit = Number(cmd.limit ?? 0);
     const limit = Math.abs(rawLimit);
     const hasSort = sort && Object.keys(sort).length > 0;
+    let docs = this.match(coll, cmd.filter as Document | undefined, options, !hasSort && limit ? skip + limit : Infinity);
     const hasProjection = projection && Object.keys(projection).length > 0;
     if (hasSort || hasProjection) {
       let c = new Query({}, options).find(docs, hasProjection ? projection : undefined);
@@ -638,6 +651,10 @@ export class CommandProcessor {
     this.store.flush();
     return removed;
   }
+}
+
+function predicateOf(q: Query): (doc: Document) => boolean {
+  return (doc) => q.test(doc);
 }
 
 const READ_ONLY_STAGES = new Set(['$match', '$group', '$sort', '$skip', '$limit', '$count', '$project', '$sortByCount']);

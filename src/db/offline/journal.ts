@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { deserialize, serialize, type Document } from 'bson';
 
 export interface JournalLoad {
-  entries: Document[];
+  /** Entries read and handed over. */
+  entries: number;
   /** Bytes of a torn last line that were dropped. */
   droppedBytes: number;
   /** Lines in the middle of the file that could not be read (should never happen). */
@@ -37,24 +38,29 @@ export class Journal {
     return join(this.dir, FILE);
   }
 
-  /** Opens (creating) the journal in `dir` and returns what it holds. */
-  static open(dir: string): { journal: Journal; load: JournalLoad } {
+  /**
+   * Opens (creating) the journal in `dir`, handing each entry to `apply` in order (streamed,
+   * so that a large journal is never held twice in memory). Cuts off a torn last line.
+   */
+  static open(dir: string, apply: (entry: Document) => void): { journal: Journal; load: JournalLoad } {
     mkdirSync(dir, { recursive: true });
     const path = join(dir, FILE);
-    const load: JournalLoad = { entries: [], droppedBytes: 0, corruptLines: 0 };
+    const load: JournalLoad = { entries: 0, droppedBytes: 0, corruptLines: 0 };
     let goodLength = 0;
     if (existsSync(path)) {
-      const text = readFileSync(path, 'latin1');
+      const data = readFileSync(path);
       let start = 0;
-      while (start < text.length) {
-        const nl = text.indexOf('\n', start);
+      while (start < data.length) {
+        const nl = data.indexOf(10, start);
         if (nl === -1) {
-          load.droppedBytes = text.length - start;
+          load.droppedBytes = data.length - start;
           break;
         }
-        const entry = decodeLine(text.slice(start, nl));
-        if (entry) load.entries.push(entry);
-        else if (nl + 1 === text.length) {
+        const entry = decodeLine(data.toString('latin1', start, nl));
+        if (entry) {
+          apply(entry);
+          load.entries += 1;
+        } else if (nl + 1 === data.length) {
           // an unreadable last line is a torn write too (its tail happened to be a newline byte)
           load.droppedBytes = nl + 1 - start;
           break;
@@ -66,7 +72,7 @@ export class Journal {
     const fd = openSync(path, 'a+');
     if (load.droppedBytes > 0) ftruncateSync(fd, goodLength);
     const journal = new Journal(dir, fd);
-    journal.lines = load.entries.length;
+    journal.lines = load.entries;
     return { journal, load };
   }
 
@@ -114,6 +120,13 @@ export class Journal {
     fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, this.path);
+    // the rename itself must reach the disk too, or a power cut could bring the old file back
+    const dirFd = openSync(this.dir, 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
     closeSync(this.fd);
     this.fd = openSync(this.path, 'a+');
     this.lines = count;

@@ -49,13 +49,16 @@ export async function startOfflineEngine(options: OfflineEngineOptions = {}): Pr
   if (options.dir) {
     lockPath = acquireLock(options.dir);
     try {
-      const opened = Journal.open(options.dir);
+      let failed = 0;
+      const opened = Journal.open(options.dir, (entry) => {
+        if (!store.replayEntry(entry)) failed += 1;
+      });
       journal = opened.journal;
-      const failed = store.replay(opened.load.entries);
       if (opened.load.droppedBytes) logger.warn(`journal ended with a torn write (${opened.load.droppedBytes} bytes, from a crash); it was dropped`);
       if (opened.load.corruptLines || failed) logger.error(`journal had ${opened.load.corruptLines} unreadable and ${failed} inapplicable entries; they were skipped`);
       store.attachJournal(journal);
-      if (journal.lines > store.countDocuments() + 1000) journal.rewrite(store.snapshot());
+      // compact at start once at least half of the journal is superseded lines
+      if (journal.lines > 2 * store.countDocuments() + 1000) journal.rewrite(store.snapshot());
     } catch (e) {
       releaseLock(lockPath);
       throw e;

@@ -123,17 +123,14 @@ export class Store {
     }
   }
 
-  /** Applies journal entries at start. Returns how many could not be applied. */
-  replay(entries: Document[]): number {
-    let failed = 0;
-    for (const e of entries) {
-      try {
-        this.apply(e);
-      } catch {
-        failed += 1;
-      }
+  /** Applies one journal entry at start; returns false if it could not be applied. */
+  replayEntry(entry: Document): boolean {
+    try {
+      this.apply(entry);
+      return true;
+    } catch {
+      return false;
     }
-    return failed;
   }
 
   private apply(e: Document): void {

@@ -6,6 +6,7 @@
 import { ObjectId, type Document } from 'bson';
 import { Aggregator, update as mingoUpdate } from 'mingo';
 import { CommandError, badValue, failedToParse } from './errors';
+import { applySimpleUpdate } from './fast-path';
 import { keyOf } from './keys';
 
 const OPERATORS = new Set([
@@ -90,7 +91,8 @@ export function applyUpdate(doc: Document, u: Document | Document[], ctx: Update
     }
     if (doc._id !== undefined) guardId(mod, doc._id);
     out = cloneDoc(doc);
-    if (Object.keys(mod).length > 0) {
+    if (Object.keys(mod).length > 0 && !(ctx.arrayFilters === undefined && applySimpleUpdate(out, mod))) {
+      out = cloneDoc(doc);
       const positional = Object.values(mod).some((spec) => Object.keys(spec as Document).some((p) => /(^|\.)\$(\.|$)/.test(p)));
       try {
         mingoUpdate(out, mod, ctx.arrayFilters, positional && !ctx.inserting ? ctx.filter : undefined, {

@@ -19,6 +19,8 @@
  *   rounding: 79.995% does not reach 80%.
  */
 
+import { createHash } from 'node:crypto';
+
 /** Float noise tolerance in percentage points (far below any displayed precision). */
 const EPSILON = 1e-9;
 /** Smallest score change that makes a certificate stale. */
@@ -247,6 +249,24 @@ export function evaluateEligibility(rules: EligibilityRules, grades: LearnerGrad
     reasons,
     notices,
   };
+}
+
+/** Rounds to the stale tolerance, so float noise gives the same fingerprint. */
+function fingerprintNumber(n: number | null): string {
+  return n === null ? '-' : String(Math.round(n / STALE_EPSILON));
+}
+
+/**
+ * A short string that changes whenever `compareToSnapshot` could report a change: the score and
+ * each item's grade, percentage, share and counting. Stored with each certificate so that an
+ * overview of thousands compares strings and loads the per-item snapshot only where they differ.
+ * Equal fingerprints mean "not stale"; different ones are confirmed with `compareToSnapshot`.
+ */
+export function evaluationFingerprint(e: EvaluationSnapshot): string {
+  const parts = e.items
+    .map((i) => `${i.lineItemId}:${i.graded ? 1 : 0}${i.counted ? 1 : 0}:${fingerprintNumber(i.percent)}:${fingerprintNumber(i.weightShare)}`)
+    .sort();
+  return createHash('sha1').update(`${fingerprintNumber(e.scorePercent)}|${parts.join(',')}`).digest('base64url');
 }
 
 /** What an issued certificate recorded, as far as staleness is concerned. */

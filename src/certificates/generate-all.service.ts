@@ -11,13 +11,12 @@ import type { Connection, Types } from 'mongoose';
 import type { Actor } from './audit.model';
 import { recordAudit } from './audit.service';
 import type { RandomBytes } from './codes';
-import { readCourseGrades } from './course-grades';
 import type { DefinitionDoc } from './definition.model';
 import { getDefinition } from './definition.service';
 import type { Reason } from './evaluate';
 import { toObjectId, type Id } from './ids';
 import { courseTitleOf, issueBatch, readClock, type BatchEntry, type Clock } from './issue.service';
-import { buildOverviewRows, loadCurrentCertificates, type OverviewRow, type OverviewStatus } from './overview.service';
+import { evaluateCourse, type OverviewRow, type OverviewStatus } from './overview.service';
 
 export interface PlanEntry {
   userId: string;
@@ -64,8 +63,7 @@ function entryOf(row: OverviewRow): PlanEntry {
 }
 
 async function planGenerateAll(conn: Connection, courseId: Types.ObjectId, definition: DefinitionDoc, now: Date): Promise<InternalPlan> {
-  const [book, certificates] = await Promise.all([readCourseGrades(conn, courseId), loadCurrentCertificates(conn, courseId, definition._id)]);
-  const rows = buildOverviewRows(definition, book, certificates, now);
+  const { rows, certificates } = await evaluateCourse(conn, courseId, definition, now);
   const plan: GenerateAllPlan = {
     definitionId: String(definition._id),
     counts: { willIssue: 0, alreadyIssued: 0, stale: 0, notEligible: 0, skipped: 0 },

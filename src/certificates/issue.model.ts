@@ -38,6 +38,8 @@ export interface IssueDoc {
   issuerName: string;
   scorePercent: number;
   evaluation: EvaluationSnapshot;
+  /** `evaluationFingerprint(evaluation)`: lets the overview spot changed grades without loading snapshots. */
+  fingerprint: string;
   template: TemplateSettings;
   validity: Validity;
   issuedAt: Date;
@@ -75,6 +77,7 @@ const schema = new Schema<IssueDoc>(
     issuerName: { type: String, required: true },
     scorePercent: { type: Number, required: true },
     evaluation: { type: Schema.Types.Mixed, required: true },
+    fingerprint: { type: String, required: true },
     template: { type: Schema.Types.Mixed, required: true },
     validity: { type: Schema.Types.Mixed, required: true },
     issuedAt: { type: Date, required: true },

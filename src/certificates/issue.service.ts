@@ -20,7 +20,7 @@ import { generateCode, normalizeCode, type RandomBytes } from './codes';
 import { learnerGrades, readCourseGrades } from './course-grades';
 import type { DefinitionDoc } from './definition.model';
 import { getDefinition } from './definition.service';
-import { evaluateEligibility, type Evaluation } from './evaluate';
+import { evaluateEligibility, evaluationFingerprint, type Evaluation } from './evaluate';
 import { toObjectId, type Id } from './ids';
 import { activeKeyOf, issueModel, type EvaluationSnapshot, type IssueDoc, type IssueStatus } from './issue.model';
 
@@ -127,6 +127,7 @@ function draftIssue(args: {
     issuerName: d.issuerName,
     scorePercent: args.evaluation.scorePercent,
     evaluation: snapshotOf(args.evaluation),
+    fingerprint: evaluationFingerprint(args.evaluation),
     template: JSON.parse(JSON.stringify(d.template)),
     validity: d.validity,
     issuedAt: args.issuedAt,

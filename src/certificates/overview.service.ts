@@ -9,7 +9,7 @@ import type { MemberStatus } from '../grades/member.model';
 import { readCourseGrades, learnerGrades, type CourseGradeBook } from './course-grades';
 import type { DefinitionDoc } from './definition.model';
 import { getDefinition } from './definition.service';
-import { compareToSnapshot, evaluateEligibility, type Evaluation, type Reason, type SnapshotComparison } from './evaluate';
+import { compareToSnapshot, evaluateEligibility, evaluationFingerprint, type Evaluation, type Reason, type SnapshotComparison } from './evaluate';
 import { toObjectId, type Id } from './ids';
 import { issueModel, type IssueDoc } from './issue.model';
 import { certificateState, resolveLearnerName } from './issue.service';
@@ -17,11 +17,23 @@ import { certificateState, resolveLearnerName } from './issue.service';
 /** A learner's certificate situation under one definition. */
 export type OverviewStatus = 'none' | 'active' | 'stale' | 'expired' | 'superseded' | 'revoked';
 
-/** The fields of a certificate the overview needs (the per-item snapshot only for stale checks). */
+/** The fields of a certificate the overview needs (not the per-item snapshot: see `fingerprint`). */
 export type OverviewCertificate = Pick<
   IssueDoc,
-  '_id' | 'userId' | 'learnerName' | 'code' | 'version' | 'status' | 'issuedAt' | 'expiresAt' | 'scorePercent' | 'definitionVersion' | 'revokedAt' | 'supersededBy'
-> & { evaluation: Pick<IssueDoc['evaluation'], 'items'> };
+  | '_id'
+  | 'userId'
+  | 'learnerName'
+  | 'code'
+  | 'version'
+  | 'status'
+  | 'issuedAt'
+  | 'expiresAt'
+  | 'scorePercent'
+  | 'definitionVersion'
+  | 'revokedAt'
+  | 'supersededBy'
+  | 'fingerprint'
+>;
 
 export interface OverviewRow {
   userId: string;
@@ -37,7 +49,7 @@ export interface OverviewRow {
   status: OverviewStatus;
   /** The active certificate, or else the latest one. */
   certificate: OverviewCertificate | null;
-  /** For an active certificate: how it compares with the grades now ("issued at 85%, now 95%"). */
+  /** For a stale certificate: how it compares with the grades now ("issued at 85%, now 95%"). */
   comparison: SnapshotComparison | null;
 }
 
@@ -61,13 +73,19 @@ const CERTIFICATE_FIELDS = {
   definitionVersion: 1,
   revokedAt: 1,
   supersededBy: 1,
-  'evaluation.items': 1,
+  fingerprint: 1,
 } as const;
 
+export interface CurrentCertificate {
+  current: OverviewCertificate;
+  /** Highest version the learner has under the definition (the next one is this + 1). */
+  maxVersion: number;
+}
+
 /** Every certificate of the definition, grouped by learner: the active one, or the latest. */
-export async function loadCurrentCertificates(conn: Connection, courseId: Types.ObjectId, definitionId: Types.ObjectId): Promise<Map<string, { current: OverviewCertificate; maxVersion: number }>> {
+async function loadCurrentCertificates(conn: Connection, courseId: Types.ObjectId, definitionId: Types.ObjectId): Promise<Map<string, CurrentCertificate>> {
   const docs = await issueModel(conn).find({ courseId, definitionId }, CERTIFICATE_FIELDS).lean<OverviewCertificate[]>();
-  const byUser = new Map<string, { current: OverviewCertificate; maxVersion: number }>();
+  const byUser = new Map<string, CurrentCertificate>();
   for (const d of docs) {
     const seen = byUser.get(d.userId);
     if (!seen) {
@@ -81,33 +99,39 @@ export async function loadCurrentCertificates(conn: Connection, courseId: Types.
   return byUser;
 }
 
-/** The overview rows from already loaded data (pure; shared with generate-all and stale detection). */
-export function buildOverviewRows(
+export interface CourseEvaluation {
+  rows: OverviewRow[];
+  certificates: Map<string, CurrentCertificate>;
+  book: CourseGradeBook;
+}
+
+/**
+ * Evaluates every learner of the course under one definition and sets each one's certificate
+ * status. Reads the grade book (unless given) and the definition's certificates once; the
+ * per-item snapshots are loaded only for certificates whose fingerprint differs from the grades
+ * now (the few possibly stale ones). Shared by the overview, generate-all and stale detection.
+ */
+export async function evaluateCourse(
+  conn: Connection,
+  courseId: Types.ObjectId,
   definition: DefinitionDoc,
-  book: CourseGradeBook,
-  certificates: Map<string, { current: OverviewCertificate }>,
   now: Date,
-): OverviewRow[] {
+  opts: { book?: CourseGradeBook; userIds?: ReadonlySet<string> } = {},
+): Promise<CourseEvaluation> {
+  const [book, certificates] = await Promise.all([opts.book ?? readCourseGrades(conn, courseId), loadCurrentCertificates(conn, courseId, definition._id)]);
+  if (opts.userIds) for (const userId of [...certificates.keys()]) if (!opts.userIds.has(userId)) certificates.delete(userId);
+
   const userIds: string[] = [];
-  for (const m of book.membersByUser.values()) if (m.isLearner) userIds.push(m.userId);
+  for (const m of book.membersByUser.values()) if (m.isLearner && (!opts.userIds || opts.userIds.has(m.userId))) userIds.push(m.userId);
   const onRoster = new Set(userIds);
   for (const userId of certificates.keys()) if (!onRoster.has(userId)) userIds.push(userId);
 
+  const changed: OverviewRow[] = [];
   const rows: OverviewRow[] = userIds.map((userId) => {
     const member = book.membersByUser.get(userId);
     const certificate = certificates.get(userId)?.current ?? null;
     const evaluation = evaluateEligibility(definition, learnerGrades(book, userId));
-    let status: OverviewStatus = 'none';
-    let comparison: SnapshotComparison | null = null;
-    if (certificate) {
-      const state = certificateState(certificate, now);
-      status = state;
-      if (state === 'active') {
-        comparison = compareToSnapshot({ scorePercent: certificate.scorePercent, items: certificate.evaluation?.items ?? [] }, evaluation);
-        if (comparison.stale) status = 'stale';
-      }
-    }
-    return {
+    const row: OverviewRow = {
       userId,
       name: resolveLearnerName(member) ?? certificate?.learnerName ?? null,
       email: member?.email ?? null,
@@ -116,13 +140,32 @@ export function buildOverviewRows(
       scorePercent: evaluation.scorePercent,
       eligible: evaluation.eligible,
       reasons: evaluation.reasons,
-      status,
+      status: certificate ? certificateState(certificate, now) : 'none',
       certificate,
-      comparison,
+      comparison: null,
     };
+    if (row.status === 'active' && certificate!.fingerprint !== evaluationFingerprint(evaluation)) changed.push(row);
+    return row;
   });
+
+  if (changed.length > 0) {
+    const snapshots = await issueModel(conn)
+      .find({ _id: { $in: changed.map((r) => r.certificate!._id) } }, { scorePercent: 1, 'evaluation.items': 1 })
+      .lean<Array<Pick<IssueDoc, '_id' | 'scorePercent' | 'evaluation'>>>();
+    const byId = new Map(snapshots.map((s) => [String(s._id), s]));
+    for (const row of changed) {
+      const snap = byId.get(String(row.certificate!._id));
+      const comparison = compareToSnapshot({ scorePercent: snap?.scorePercent ?? row.certificate!.scorePercent, items: snap?.evaluation?.items ?? [] }, row.evaluation);
+      if (comparison.stale) {
+        row.status = 'stale';
+        row.comparison = comparison;
+      }
+    }
+  }
+
   const collator = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });
-  return rows.sort((a, b) => collator.compare(a.name ?? '\uffff', b.name ?? '\uffff') || (a.userId < b.userId ? -1 : 1));
+  rows.sort((a, b) => collator.compare(a.name ?? '\uffff', b.name ?? '\uffff') || (a.userId < b.userId ? -1 : 1));
+  return { rows, certificates, book };
 }
 
 function countRows(rows: OverviewRow[]): CourseOverview['counts'] {
@@ -142,7 +185,6 @@ function countRows(rows: OverviewRow[]): CourseOverview['counts'] {
 export async function courseOverview(conn: Connection, courseId: Id, definitionId: Id, now: Date): Promise<CourseOverview> {
   const cid = toObjectId(courseId, 'course');
   const definition = await getDefinition(conn, cid, definitionId, { includeArchived: true });
-  const [book, certificates] = await Promise.all([readCourseGrades(conn, cid), loadCurrentCertificates(conn, cid, definition._id)]);
-  const rows = buildOverviewRows(definition, book, certificates, now);
+  const { rows } = await evaluateCourse(conn, cid, definition, now);
   return { definition, rows, counts: countRows(rows), at: now };
 }

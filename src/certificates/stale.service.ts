@@ -15,7 +15,7 @@ import type { Evaluation, SnapshotComparison } from './evaluate';
 import { toObjectId, type Id } from './ids';
 import type { IssueDoc } from './issue.model';
 import { courseTitleOf, readClock, reissueCertificate, type Clock } from './issue.service';
-import { buildOverviewRows, loadCurrentCertificates, type OverviewCertificate } from './overview.service';
+import { evaluateCourse, type OverviewCertificate } from './overview.service';
 
 export interface StaleCertificate {
   definition: DefinitionDoc;
@@ -56,12 +56,11 @@ async function collectStale(
   }
   if (definitions.length === 0) return { stale: [], book: null };
   const book = await readCourseGrades(conn, cid, opts.userIds ? { userIds: opts.userIds } : {});
-  const wantedUsers = opts.userIds ? new Set(opts.userIds) : null;
+  const userIds = opts.userIds ? new Set(opts.userIds) : undefined;
   const out: StaleCertificate[] = [];
   for (const definition of definitions) {
-    const certificates = await loadCurrentCertificates(conn, cid, definition._id);
-    if (wantedUsers) for (const userId of [...certificates.keys()]) if (!wantedUsers.has(userId)) certificates.delete(userId);
-    for (const row of buildOverviewRows(definition, book, certificates, now)) {
+    const { rows } = await evaluateCourse(conn, cid, definition, now, { book, userIds });
+    for (const row of rows) {
       if (row.status !== 'stale' || !row.certificate || !row.comparison) continue;
       out.push({
         definition,

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import {
   compareToSnapshot,
   evaluateEligibility,
+  evaluationFingerprint,
   floorPercent,
   type EligibilityRules,
   type GradeLineItem,
@@ -335,5 +336,26 @@ describe('compareToSnapshot', () => {
     const c = compareToSnapshot(evaluateEligibility(rules(), course([9, 8, 10])), evaluateEligibility(rules(), course([9, 8])));
     expect(c.itemChanges.find((i) => i.lineItemId === 'a3')).to.deep.include({ after: null });
     expect(c.stale).to.equal(true);
+  });
+});
+
+describe('evaluationFingerprint', () => {
+  it('is equal for the same grades, whatever the order of the items, and ignores float noise', () => {
+    const a = evaluateEligibility(rules(), course([9, 8, 7]));
+    const reordered = { ...a, items: [...a.items].reverse() };
+    const noisy = { ...a, scorePercent: a.scorePercent + 1e-10, items: a.items.map((i) => ({ ...i, percent: i.percent! + 1e-10 })) };
+    expect(evaluationFingerprint(reordered)).to.equal(evaluationFingerprint(a));
+    expect(evaluationFingerprint(noisy)).to.equal(evaluationFingerprint(a));
+    expect(evaluationFingerprint(a)).to.match(/^[A-Za-z0-9_-]{27}$/);
+  });
+
+  it('changes with any change compareToSnapshot reports', () => {
+    const base = evaluateEligibility(rules({ requireAllGraded: false }), course([9, 8, null]));
+    const variants = [course([9, 8, 0]), course([8, 9, null]), course([9, 8, null, null]), course([9, 8])];
+    for (const grades of variants) {
+      const other = evaluateEligibility(rules({ requireAllGraded: false }), grades);
+      expect(compareToSnapshot(base, other).stale).to.equal(true);
+      expect(evaluationFingerprint(other)).to.not.equal(evaluationFingerprint(base));
+    }
   });
 });

@@ -4,11 +4,15 @@
  * ltijs (login, launch, keyset), the tool's pages, the admin page, the sandbox LMS, and last the
  * error handler.
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import express, { type Express } from 'express';
 import type { Config } from './config';
 import { pingDatabase, type Database } from './db/connect';
 import { NotFoundError } from './errors';
+import { registerGenerateAllJob } from './certificates/generate-all.job';
+import { runAfterSync } from './certificates/stale.service';
+import { registerExportJobs } from './documents';
 import { registerSyncJob } from './grades/sync.job';
 import { createJobQueue } from './jobs';
 import { createAdvantageClient } from './lti/advantage';
@@ -21,8 +25,13 @@ import { loadPlatformFiles } from './lti/platform-config';
 import { createLtiProvider, LTI_BASE, LTI_ROUTES, type LtiProvider } from './lti/provider';
 import { createSandbox, type Sandbox } from './sandbox/sandbox';
 import { adminRouter } from './web/admin.routes';
+import { certificateRouter } from './web/certificate.routes';
+import { exportRouter } from './web/export.routes';
+import { jobsRouter } from './web/jobs.routes';
 import { learnerRouter } from './web/learner.routes';
 import { teacherRouter } from './web/teacher.routes';
+import { templateRouter } from './web/template.routes';
+import { verifyRouter } from './web/verify.routes';
 import { toolRouter } from './web/tool.routes';
 import { errorHandler } from './web/middleware/error-handler';
 import { securityHeaders } from './web/middleware/security-headers';
@@ -122,7 +131,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
       logger: createLogger('lti:advantage'),
     });
   const ctx: WebContext = { config, conn, views, now, jobs, renderer, advantageFor };
-  registerSyncJob(jobs, { conn, now, advantageFor });
+  const random = (n: number) => randomBytes(n);
+  // After each course sync: flag stale certificates, and re-issue them when the course asks for it (R5).
+  registerSyncJob(jobs, { conn, now, advantageFor, afterSync: async (courseId) => void (await runAfterSync(conn, { courseId, now, random })) });
+  registerGenerateAllJob(jobs, { conn, now, random });
+  const exportJobs = registerExportJobs(jobs, { conn, now, renderer, publicUrl: config.publicUrl });
   jobs.start();
 
   const app = express();
@@ -149,7 +162,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     now,
     learner: learnerRouter(ctx),
     teacher: teacherRouter(ctx),
-    extra: [deepLinkingRouter({ ...ltiDeps, lti, launchUrl: toolUrls.launchUrl })] }));
+    extra: [deepLinkingRouter({ ...ltiDeps, lti, launchUrl: toolUrls.launchUrl }), jobsRouter(ctx), certificateRouter(ctx), templateRouter(ctx), exportRouter(ctx)] }));
+  app.use(verifyRouter(ctx));
   app.use(
     adminRouter({
       conn,
@@ -182,6 +196,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     sandbox,
     ctx,
     async close() {
+      exportJobs.stop();
       await jobs.stop();
       await renderer.close();
       await lti.close();

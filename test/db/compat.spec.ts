@@ -126,6 +126,25 @@ describe('database compatibility (any engine)', () => {
       expect(await c.findOne({ _id: up.upsertedId! })).to.include({ g: 9, v: 5 });
     });
 
+    it('applies a pipeline-style update', async () => {
+      const c = coll('pipeline_update');
+      await c.insertOne({ _id: 'p' as never, a: 2, b: 3 });
+      await c.updateOne({ _id: 'p' as never }, [{ $set: { total: { $add: ['$a', '$b'] } } }, { $unset: 'b' }]);
+      expect(await c.findOne({ _id: 'p' as never })).to.deep.equal({ _id: 'p', a: 2, total: 5 });
+    });
+
+    it('finds and modifies with sort, projection, remove and return of the old or new document', async () => {
+      const c = coll('fam');
+      await c.insertMany([{ q: 1, n: 1 }, { q: 1, n: 2 }, { q: 1, n: 3 }]);
+      const before = await c.findOneAndUpdate({ q: 1 }, { $inc: { n: 10 } }, { sort: { n: -1 }, projection: { _id: 0, n: 1 }, returnDocument: 'before' });
+      expect(before.value).to.deep.equal({ n: 3 });
+      const after = await c.findOneAndUpdate({ q: 1 }, { $inc: { n: 100 } }, { sort: { n: 1 }, returnDocument: 'after' });
+      expect(after.value?.n).to.equal(101);
+      const removed = await c.findOneAndDelete({ q: 1 }, { sort: { n: -1 } });
+      expect(removed.value?.n).to.equal(101);
+      expect((await c.find({}).sort({ n: 1 }).toArray()).map((d) => d.n)).to.deep.equal([2, 13]);
+    });
+
     it('refuses changing _id and unknown update operators', async () => {
       const c = coll('refusals');
       await c.insertOne({ _id: 1 as never, v: 1 });
@@ -208,6 +227,15 @@ describe('database compatibility (any engine)', () => {
       await c.createIndex({ user: 1 }, { unique: true, partialFilterExpression: { active: true } });
       await c.insertMany([{ user: 'u', active: false }, { user: 'u', active: false }, { user: 'u', active: true }]);
       expect((await rejectionOf(c.insertOne({ user: 'u', active: true }))).code).to.equal(11000);
+    });
+
+    it('changes a TTL with collMod and drops an index by name', async () => {
+      const c = coll('collmod');
+      await c.createIndex({ at: 1 }, { expireAfterSeconds: 60, name: 'at_ttl' });
+      await db.connection.db!.command({ collMod: 'collmod', index: { name: 'at_ttl', expireAfterSeconds: 120 } });
+      expect((await c.listIndexes().toArray()).find((i) => i.name === 'at_ttl')?.expireAfterSeconds).to.equal(120);
+      await c.dropIndex('at_ttl');
+      expect((await c.listIndexes().toArray()).map((i) => i.name)).to.deep.equal(['_id_']);
     });
 
     it('syncs mongoose schema indexes (creates missing, drops extra)', async () => {
@@ -324,6 +352,21 @@ describe('database compatibility (any engine)', () => {
       const all = await c.find({}, { projection: { _id: 0 } }).toArray();
       expect(all).to.deep.equal([{ platformUrl: 'https://lms', clientId: 'abc', name: 'v2' }]);
     });
+  });
+
+  it('creates, lists, renames and drops collections', async () => {
+    const handle = db.connection.db!;
+    await handle.createCollection('made');
+    expect((await rejectionOf(handle.createCollection('made'))).code).to.equal(48);
+    await handle.collection('made').insertOne({ v: 1 });
+    await handle.renameCollection('made', 'renamed');
+    const names = (await handle.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
+    expect(names).to.include('renamed').and.not.include('made');
+    expect(await handle.collection('renamed').countDocuments()).to.equal(1);
+    await handle.dropCollection('renamed');
+    expect((await handle.listCollections({ name: 'renamed' }).toArray()).length).to.equal(0);
+    const dbs = await handle.admin().listDatabases({ nameOnly: true });
+    expect(dbs.databases.map((d) => d.name)).to.include(handle.databaseName);
   });
 
   describe('refusals', () => {

@@ -107,7 +107,15 @@ export class Index {
   }
 
   add(id: string, doc: Document): void {
-    for (const key of this.keys(doc)) {
+    this.addKeys(id, this.keys(doc));
+  }
+
+  remove(id: string, doc: Document): void {
+    this.removeKeys(id, this.keys(doc));
+  }
+
+  addKeys(id: string, keys: string[]): void {
+    for (const key of keys) {
       const h = this.map.get(key);
       if (h === undefined) this.map.set(key, id);
       else if (typeof h === 'string') {
@@ -116,8 +124,8 @@ export class Index {
     }
   }
 
-  remove(id: string, doc: Document): void {
-    for (const key of this.keys(doc)) {
+  removeKeys(id: string, keys: string[]): void {
+    for (const key of keys) {
       const h = this.map.get(key);
       if (h === undefined) continue;
       if (typeof h === 'string') {
@@ -200,8 +208,12 @@ export class Collection {
     if (!old) throw new Error(`BUG: replace of a missing document ${id}`);
     this.checkUnique(id, doc);
     for (const index of this.indexes.values()) {
-      index.remove(id, old);
-      index.add(id, doc);
+      const before = index.keys(old);
+      const after = index.keys(doc);
+      // most updates leave indexed fields alone: skip the map churn then
+      if (before.length === after.length && before.every((k, i) => k === after[i])) continue;
+      index.removeKeys(id, before);
+      index.addKeys(id, after);
     }
     this.docs.set(id, doc);
   }

@@ -9,7 +9,7 @@ import type { Options as MingoOptions } from 'mingo/types';
 import { Collection, ID_INDEX, type IndexSpec } from './collection';
 import { CommandError, badValue, commandNotFound, failedToParse, namespaceNotFound, noTransactions, notSupported } from './errors';
 import { compileEqualityFilter } from './fast-path';
-import { keyOf } from './keys';
+import { keyOf, sameValue } from './keys';
 import type { Store } from './store';
 import { applyUpdate, buildUpsertDocument, validateUpdate } from './update';
 
@@ -433,7 +433,7 @@ export class CommandProcessor {
     for (const old of targets) {
       const next = applyUpdate(old, u, ctx);
       const id = keyOf(old._id);
-      if (keyOf(next) === keyOf(old)) continue;
+      if (sameValue(next, old)) continue;
       this.store.replace(coll!, id, next);
       modified += 1;
     }
@@ -492,7 +492,7 @@ export class CommandProcessor {
       return { lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id }, value: cmd.new ? project(doc) : null, ok: 1 };
     }
     const next = applyUpdate(old, u, ctx);
-    if (keyOf(next) !== keyOf(old)) this.store.replace(coll!, keyOf(old._id), next);
+    if (!sameValue(next, old)) this.store.replace(coll!, keyOf(old._id), next);
     return { lastErrorObject: { n: 1, updatedExisting: true }, value: project(cmd.new ? next : old), ok: 1 };
   }
 

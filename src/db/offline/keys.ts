@@ -52,6 +52,29 @@ export function keyOf(v: unknown): string {
   return s + '}';
 }
 
+/** Whether two documents are identical (same fields in the same order, same values), without building keys. */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') {
+    return typeof a === 'number' && typeof b === 'number' ? a === b || (Number.isNaN(a) && Number.isNaN(b)) : false;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  if (Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) {
+    return a.constructor === b.constructor && keyOf(a) === keyOf(b);
+  }
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    if (ka[i] !== kb[i] || !sameValue((a as Document)[ka[i]!], (b as Document)[kb[i]!])) return false;
+  }
+  return true;
+}
+
 /** A scalar an equality lookup can use an index for (no operators, no arrays, no null). */
 export function isIndexableScalar(v: unknown): boolean {
   if (v === null || v === undefined) return false;

@@ -22,6 +22,13 @@ export interface LineItem {
   endDateTime?: Date;
   fetchedAt: Date;
   removedAt?: Date | null;
+  /**
+   * AGS only: a digest of the results as last stored by a complete course sync, so that the next
+   * sync can skip comparing an unchanged line item result by result. Cleared (and the epoch bumped)
+   * whenever something else writes this item's results.
+   */
+  resultsDigest?: string | null;
+  resultsEpoch?: number;
   createdAt?: Date;
   updatedAt?: Date;
 }
@@ -40,6 +47,8 @@ const schema = new Schema<LineItem>(
     endDateTime: Date,
     fetchedAt: { type: Date, required: true },
     removedAt: { type: Date, default: null },
+    resultsDigest: { type: String, default: null },
+    resultsEpoch: { type: Number, default: 0 },
   },
   { timestamps: true, collection: 'lineitems' },
 );

@@ -9,6 +9,7 @@
  * the rest carries on; what was written is correct on its own, and the next run completes the
  * job without duplicates because every write is an idempotent single-document operation.
  */
+import { createHash } from 'node:crypto';
 import type { Connection, Types } from 'mongoose';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
@@ -169,7 +170,17 @@ function toIncomingScores(results: AgsResult[], item: { scoreMaximum: number }, 
   return scores;
 }
 
-async function syncLineItems(opts: SyncOptions, run: RunRecorder): Promise<Array<StoredLineItem & { scoreMaximum: number }> | null> {
+/** A current AGS line item with what the results step needs. */
+type SyncItem = StoredLineItem & { resultsDigest?: string | null; resultsEpoch?: number };
+
+/** A digest of a complete result listing, in a stable order. */
+function digestOf(scores: IncomingScore[]): string {
+  const lines = scores.map((s) => `${s.userId}\t${s.scoreGiven}\t${s.scoreMaximum}\t${s.comment ?? ''}\t${s.timestamp?.toISOString() ?? ''}`);
+  lines.sort();
+  return createHash('sha256').update(lines.join('\n')).digest('base64url');
+}
+
+async function syncLineItems(opts: SyncOptions, run: RunRecorder): Promise<SyncItem[] | null> {
   const { conn, course, client } = opts;
   const url = course.services.lineItemsUrl;
   if (!url) {
@@ -202,9 +213,12 @@ async function syncLineItems(opts: SyncOptions, run: RunRecorder): Promise<Array
   run.counts.items = fetched.length;
   run.counts.changed += plan.changed;
   run.counts.unchanged += plan.unchanged;
-  const ids = await Model.find({ courseId: course._id, source: 'ags', removedAt: null }, { externalId: 1, scoreMaximum: 1, label: 1 }).lean<StoredLineItem[]>();
+  const ids = await Model.find(
+    { courseId: course._id, source: 'ags', removedAt: null },
+    { externalId: 1, scoreMaximum: 1, label: 1, resultsDigest: 1, resultsEpoch: 1 },
+  ).lean<SyncItem[]>();
   const byExternal = new Map(ids.map((d) => [d.externalId, d]));
-  return fetched.map((li) => byExternal.get(li.id)).filter((d): d is StoredLineItem => d !== undefined);
+  return fetched.map((li) => byExternal.get(li.id)).filter((d): d is SyncItem => d !== undefined);
 }
 
 async function syncRoster(opts: SyncOptions, run: RunRecorder, report: (done: number, total: number) => Promise<void>): Promise<void> {
@@ -244,8 +258,15 @@ async function syncRoster(opts: SyncOptions, run: RunRecorder, report: (done: nu
   await report(incoming.length, incoming.length);
 }
 
-/** Fetches and stores the results of one line item, for everyone or for one learner. */
-async function syncItemResults(opts: SyncOptions, run: RunRecorder, item: StoredLineItem, userId?: string): Promise<void> {
+/**
+ * Fetches and stores the results of one line item, for everyone or for one learner.
+ *
+ * A course sync keeps a digest of each complete listing on the line item: when the next listing
+ * has the same digest, nothing changed and the stored results are not even read. Any other write
+ * to the item's results (a learner's refresh) clears the digest and bumps an epoch, and a digest is
+ * only saved if the epoch did not move meanwhile, so a skipped item is always equal to the LMS.
+ */
+async function syncItemResults(opts: SyncOptions, run: RunRecorder, item: SyncItem, userId?: string): Promise<void> {
   const { conn, course, client } = opts;
   const Model = resultModel(conn);
   let results: AgsResult[];
@@ -259,11 +280,19 @@ async function syncItemResults(opts: SyncOptions, run: RunRecorder, item: Stored
     run.failure('results_failed', err);
     return;
   }
-  const filter = userId === undefined ? { courseId: course._id, lineItemId: item._id } : { courseId: course._id, lineItemId: item._id, userId };
-  const stored = await Model.find(filter, STORED_RESULT_PROJECTION).lean<StoredResult[]>();
-  const storedMap = new Map(stored.map((s) => [s.userId, s]));
   const incoming = toIncomingScores(results, item, run, item.externalId);
   if (incoming.length !== results.length) complete = false;
+  run.counts.results += incoming.length;
+  const wholeItem = userId === undefined;
+  const digest = wholeItem && complete ? digestOf(incoming) : undefined;
+  if (digest !== undefined && item.resultsDigest === digest) {
+    run.counts.unchanged += incoming.length;
+    return;
+  }
+
+  const filter = wholeItem ? { courseId: course._id, lineItemId: item._id } : { courseId: course._id, lineItemId: item._id, userId };
+  const stored = await Model.find(filter, STORED_RESULT_PROJECTION).lean<StoredResult[]>();
+  const storedMap = new Map(stored.map((s) => [s.userId, s]));
   const plan = planResultWrites({
     courseId: course._id,
     lineItemId: item._id,
@@ -273,10 +302,19 @@ async function syncItemResults(opts: SyncOptions, run: RunRecorder, item: Stored
     now: opts.now(),
     missingClears: complete ? storedMap.keys() : undefined,
   });
-  if (plan.ops.length) await executeWrites(Model.collection, plan.ops);
-  run.counts.results += incoming.length;
-  run.counts.changed += plan.changed;
-  run.counts.unchanged += plan.unchanged;
+  // The digest is bookkeeping, not data: raw updates, so updatedAt stays the data's.
+  const items = lineItemModel(conn).collection;
+  if (!wholeItem && plan.ops.length) {
+    // Before writing: the item's digest no longer describes what is stored.
+    await items.updateOne({ _id: item._id }, { $set: { resultsDigest: null }, $inc: { resultsEpoch: 1 } });
+  }
+  const outcome = plan.ops.length ? await executeWrites(Model.collection, plan.ops) : { written: 0, raced: 0 };
+  run.counts.changed += plan.changed - outcome.raced;
+  run.counts.unchanged += plan.unchanged + outcome.raced;
+  if (digest !== undefined && outcome.raced === 0) {
+    // `null` also matches an item never bumped (no epoch field yet).
+    await items.updateOne({ _id: item._id, resultsEpoch: item.resultsEpoch ?? null }, { $set: { resultsDigest: digest } });
+  }
 }
 
 function abortedInto(run: RunRecorder, signal?: AbortSignal): boolean {

@@ -263,6 +263,24 @@ describe('Grade sync over AGS and NRPS', () => {
       expect(run).to.include({ scope: 'learner', userId: 'u4' });
     });
 
+    it('leaves no stale shortcut behind: a course sync after a learner refresh still matches the LMS', async () => {
+      seed();
+      const { course, client, sync } = setup();
+      await sync();
+      clock = MAY_12;
+      lms.lineItems[0]!.results.set('u4', { userId: 'u4', resultScore: 20, resultMaximum: 20 });
+      await syncLearner({ conn: db.connection, client, course, startedBy: { userId: 'u4' }, now, userId: 'u4' });
+      // The LMS goes back to exactly what the first course sync saw.
+      clock = MAY_20;
+      lms.lineItems[0]!.results.set('u4', { userId: 'u4', resultScore: 14, resultMaximum: 20 });
+      const summary = await sync();
+      expect(summary.counts.changed).to.equal(1);
+      const quiz = await lineItemModel(db.connection).findOne({ courseId: course._id, label: 'Quiz 1' }).lean();
+      const r = await resultModel(db.connection).findOne({ lineItemId: quiz!._id, userId: 'u4' }).lean();
+      expect(r!.scoreGiven).to.equal(14);
+      expect(r!.history.map((h) => h.scoreGiven)).to.deep.equal([14, 20]);
+    });
+
     it('clears a score the LMS no longer reports for that learner, keeping it in history', async () => {
       seed();
       const { course, client, sync } = setup();

@@ -3,7 +3,7 @@
  * their maximum when the file tells it), and one row per student with the identifiers the file
  * has (LMS id, SIS id, email, login) and a score per column.
  *
- * Formats (see docs in src/grades/csv/README.md, and research/platforms.md §4):
+ * Formats (sources and decisions in src/grades/csv/README.md; research/platforms.md §4):
  * - Canvas (lib/gradebook_exporter.rb): `Student, ID, SIS User ID, SIS Login ID, [Integration ID],
  *   Section`, then `"<Assignment> (<id>)"`, then group and course totals (not items). Row 2 is
  *   "Points Possible" (the maxima); a "Manual Posting" row may come before it; "Student, Test" is

@@ -153,6 +153,19 @@ describe('AdvantageClient against a fake platform', () => {
     });
   });
 
+  it('sends agsPageSize as limit on AGS calls when asked (Canvas pages by 10 otherwise)', async () => {
+    lms.on('/lineitems', (_req, res) => {
+      res.json([{ id: `${lms.base}/li/1?x=1`, label: 'a', scoreMaximum: 1 }]);
+    });
+    lms.on('/li/1/results', (_req, res) => {
+      res.json([]);
+    });
+    const client = createAdvantageClient({ getToken: recordingTokens(), sleep, agsPageSize: 50 });
+    const [item] = await client.listLineItems(`${lms.base}/lineitems`);
+    await client.listResults(item!.id);
+    expect(lms.seen.map((r) => r.query)).to.deep.equal([{ limit: '50' }, { x: '1', limit: '50' }]);
+  });
+
   describe('listResults', () => {
     it('asks <lineitem>/results with user_id and keeps the query string', async () => {
       lms.on('/lineitems/5/lineitem/results', (req, res) => {

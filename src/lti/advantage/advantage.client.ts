@@ -33,7 +33,7 @@ import type { z } from 'zod';
  * Returns a Bearer access token for the course's platform, for the given scopes.
  * `refresh: true` asks for a new token (the cached one was refused with 401).
  * When the platform refuses a scope, throw a PlatformError (or any AppError) whose
- * `details.oauthError` is the OAuth error code (`invalid_scope`, `unauthorized_client`, ...).
+ * `details.oauthError` is the OAuth error code (`invalid_scope` is read as "scope not granted").
  */
 export type TokenProvider = (scopes: string[], opts?: { refresh?: boolean }) => Promise<string>;
 
@@ -95,7 +95,7 @@ export const MEDIA_TYPES = {
 const NRPS_PAGE_SIZE = 50;
 const MAX_PAGES = 100_000;
 const MAX_RETRY_AFTER_MS = 120_000;
-const OAUTH_SCOPE_ERRORS = new Set(['invalid_scope', 'unauthorized_scope', 'insufficient_scope', 'unauthorized_client']);
+const OAUTH_SCOPE_ERRORS = new Set(['invalid_scope', 'unauthorized_scope', 'insufficient_scope']);
 
 /** The results endpoint of a line item: `/results` appended to the path, query string kept. */
 export function resultsUrlOf(lineItemUrl: string, userId?: string): string {

@@ -1,0 +1,96 @@
+/**
+ * The single PDF of an issued certificate. An issued certificate never changes, so its PDF is
+ * rendered once, stored in GridFS (bucket `pdfs`) under the issue's id and version, recorded on
+ * the issue (`attachPdf`), and every later download streams the stored file: no browser, no
+ * waiting, and the learner gets byte for byte the same document each time.
+ *
+ * The key also holds the language, for templates set to "the learner's language": a Dutch
+ * learner and an English teacher each get the certificate in their language, each rendered once.
+ *
+ * A render that fails stores nothing and throws the renderer's typed error; nothing partial is
+ * ever stored or sent (the renderer returns a whole PDF or throws).
+ */
+import { Readable } from 'node:stream';
+import type { Connection } from 'mongoose';
+import { attachPdf } from '../certificates/issue.service';
+import type { IssueDoc } from '../certificates/issue.model';
+import type { Language } from '../i18n';
+import { certificateFileName, type PdfRenderer } from '../render';
+import { documentFor, documentLanguage, type ImageLoad } from './certificate-document.service';
+import { fileObjectId, findFile, openFile, uploadBuffer } from './gridfs';
+
+export interface PdfDeps {
+  conn: Connection;
+  renderer: PdfRenderer;
+  /** Config.publicUrl (the verification URL in the PDF). */
+  publicUrl: string;
+  now: () => Date;
+}
+
+export interface PdfMetadata {
+  courseId: string;
+  issueId: string;
+  version: number;
+  language: Language;
+  code: string;
+}
+
+export interface CertificatePdf {
+  fileId: string;
+  /** Bytes; sent as Content-Length so a cut-off download is recognisable as such. */
+  length: number;
+  /** True when this call rendered it; false when it came from storage. */
+  rendered: boolean;
+  /** The PDF's bytes as a stream. */
+  open(): Readable;
+}
+
+/** The GridFS file name of a certificate's PDF: unique per issue, version and language. */
+export function pdfKey(issue: Pick<IssueDoc, '_id' | 'version'>, language: Language): string {
+  return `certificate-${String(issue._id)}-v${issue.version}-${language}.pdf`;
+}
+
+/** The name a downloaded certificate gets, e.g. `Bilbo-Baggins_Digital-Literacy.pdf`. */
+export function downloadName(issue: Pick<IssueDoc, 'learnerName' | 'courseTitle'>): string {
+  return certificateFileName([issue.learnerName, issue.courseTitle]);
+}
+
+// Two requests for the same new PDF (a double click, the learner and the teacher) share one render.
+const inFlight = new WeakMap<Connection, Map<string, Promise<CertificatePdf>>>();
+
+async function storedPdf(conn: Connection, issue: IssueDoc, key: string, language: Language): Promise<CertificatePdf | null> {
+  const attached = fileObjectId(issue.pdfFileId);
+  const file =
+    (attached ? await findFile<PdfMetadata>(conn, 'pdfs', { _id: attached, 'metadata.issueId': String(issue._id), 'metadata.language': language }) : null) ??
+    (await findFile<PdfMetadata>(conn, 'pdfs', { filename: key }, { uploadDate: 1 }));
+  if (!file) return null;
+  return { fileId: file._id.toHexString(), length: file.length, rendered: false, open: () => openFile(conn, 'pdfs', file._id) };
+}
+
+async function renderAndStore(deps: PdfDeps, issue: IssueDoc, key: string, language: Language, loadImage?: ImageLoad): Promise<CertificatePdf> {
+  const doc = await documentFor(deps.conn, issue, { publicUrl: deps.publicUrl, now: deps.now(), language, watermark: false, loadImage });
+  const pdf = await deps.renderer.pdf(doc);
+  const metadata: PdfMetadata = { courseId: String(issue.courseId), issueId: String(issue._id), version: issue.version, language, code: issue.code };
+  const id = await uploadBuffer(deps.conn, 'pdfs', key, pdf, { ...metadata });
+  await attachPdf(deps.conn, { courseId: issue.courseId, issueId: issue._id, pdfFileId: id.toHexString() });
+  return { fileId: id.toHexString(), length: pdf.length, rendered: true, open: () => Readable.from([pdf]) };
+}
+
+/**
+ * The certificate's PDF in `viewerLanguage` (used only when the template says "the learner's
+ * language"): from storage when it was made before, else rendered now and stored.
+ * Throws the renderer's typed errors (CertificateTemplateError, RenderTimeoutError, ...).
+ */
+export async function certificatePdf(deps: PdfDeps, issue: IssueDoc, viewerLanguage?: Language): Promise<CertificatePdf> {
+  const language = documentLanguage(issue.template, viewerLanguage);
+  const key = pdfKey(issue, language);
+  const stored = await storedPdf(deps.conn, issue, key, language);
+  if (stored) return stored;
+  let running = inFlight.get(deps.conn);
+  if (!running) inFlight.set(deps.conn, (running = new Map()));
+  const pending = running.get(key);
+  if (pending) return pending;
+  const job = renderAndStore(deps, issue, key, language).finally(() => running.delete(key));
+  running.set(key, job);
+  return job;
+}

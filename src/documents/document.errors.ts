@@ -1,0 +1,36 @@
+/**
+ * Errors of the document services, beside the shared ones in src/errors.ts. Messages are
+ * English defaults; routes replace them with the viewer's language (see the `*Message` helpers
+ * in the routes) and keep `code` and `details`, which never change.
+ */
+import { AppError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors';
+
+/**
+ * A learner (or a visitor of the verification page) asked for a PDF that could not be made.
+ * Nothing half-made is ever sent: the person gets this page instead, and `details.cause` keeps
+ * the renderer's code for the log and the teacher.
+ */
+export class CertificateUnavailableError extends AppError {
+  override readonly status = 503;
+  override readonly code = 'certificate_unavailable';
+}
+
+/** An uploaded image is larger than the limit (`details.limitBytes`). */
+export class ImageTooLargeError extends PayloadTooLargeError {
+  constructor(message: string, readonly limitBytes: number, readonly sizeBytes?: number) {
+    super(message, { limitBytes, ...(sizeBytes === undefined ? {} : { sizeBytes }) });
+  }
+}
+
+/** An uploaded file is not a PNG, JPEG or WebP image, whatever its name or declared type says. */
+export class ImageTypeError extends UnsupportedMediaTypeError {
+  constructor(message: string, readonly accepted: readonly string[]) {
+    super(message, { accepted: accepted.join(', ') });
+  }
+}
+
+/** A finished export was kept for a day and has been deleted since. */
+export class ExportGoneError extends AppError {
+  override readonly status = 410;
+  override readonly code = 'export_expired';
+}

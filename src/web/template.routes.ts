@@ -1,0 +1,270 @@
+/**
+ * Certificate templates for teachers: logo and signature uploads, and the preview of a
+ * definition's template (saved, or as the form stands before saving) with sample data or one
+ * learner's name and current score — as HTML and as PDF, through the same renderer learners get.
+ *
+ *   POST /app/:session/teacher/templates/images          multipart `file` (+ `kind` logo|signature) → 201 { fileId, url, … }
+ *   GET  /app/:session/images/:fileId                    an uploaded image (launches of its course only)
+ *   GET  /app/:session/teacher/templates/preview         the preview page (?definitionId=&learner=)
+ *   GET  /app/:session/teacher/templates/preview.html    the certificate HTML (same query)
+ *   GET  /app/:session/teacher/templates/preview.pdf     the certificate PDF (same query)
+ *   POST …/preview.html, …/preview.pdf                   the same for unsaved settings (the definition form's fields)
+ *
+ * A template that cannot be drawn (text too long, a damaged or missing image) answers with the
+ * cause, so the teacher finds out here and not from a learner.
+ */
+import { Router, type Request, type Response } from 'express';
+import multer from 'multer';
+import type { Connection } from 'mongoose';
+import { learnerGrades, readCourseGrades } from '../certificates/course-grades';
+import type { DefinitionDoc } from '../certificates/definition.model';
+import { DefinitionInputSchema } from '../certificates/definition.schema';
+import { getDefinition, listDefinitions } from '../certificates/definition.service';
+import { evaluateEligibility } from '../certificates/evaluate';
+import { toObjectId } from '../certificates/ids';
+import { courseTitleOf, resolveLearnerName } from '../certificates/issue.service';
+import {
+  ImageTooLargeError,
+  ImageTypeError,
+  formatBytes,
+  imageLimitBytes,
+  loadCourseImage,
+  previewDocumentFor,
+  storeImage,
+  tooLargeError,
+  type ImageKind,
+} from '../documents';
+import { AppError, NotFoundError, ValidationError } from '../errors';
+import { memberModel } from '../grades/member.model';
+import { createTranslator, pickLanguage, type Language, type Translator } from '../i18n';
+import type { Launch } from '../lti/launch';
+import { renderCertificateHtml, type CertificateDocument } from '../render';
+import { sendCertificateHtml } from './certificate.routes';
+import type { WebContext } from './context';
+import { launchOf, requireRole } from './middleware/session';
+
+type PreviewDefinition = Pick<DefinitionDoc, 'title' | 'issuerName' | 'template' | 'validity' | 'items' | 'thresholdPercent' | 'requireAllGraded' | 'mandatoryMinimum'>;
+
+/** The sample learner's score on previews. */
+const SAMPLE_SCORE = 87.5;
+/** Learners offered in the preview's "show as" list. */
+const MAX_PREVIEW_LEARNERS = 1000;
+
+function translatorOf(launch: Launch): { lang: Language; t: Translator } {
+  const lang = pickLanguage(launch.locale);
+  return { lang, t: createTranslator(lang) };
+}
+
+/** `template.design=classic` / `template[design]=classic` form fields as nested objects. */
+export function unflattenForm(body: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    const path = key.replace(/\]/g, '').split(/[.[]/).filter(Boolean);
+    if (path.some((p) => p === '__proto__' || p === 'constructor' || p === 'prototype')) continue;
+    let node = out;
+    for (const part of path.slice(0, -1)) {
+      if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};
+      node = node[part] as Record<string, unknown>;
+    }
+    node[path[path.length - 1]!] = value;
+  }
+  return out;
+}
+
+/** The unsaved settings of the definition form, validated like a save would (the field named). */
+function parseUnsaved(body: unknown): PreviewDefinition {
+  const raw = body && typeof body === 'object' ? unflattenForm(body as Record<string, unknown>) : {};
+  const parsed = DefinitionInputSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.map(String).join('.') || 'definition';
+    throw new ValidationError(`Certificate setting ${field} ${issue.message}`, { field });
+  }
+  return parsed.data as PreviewDefinition;
+}
+
+async function learnerFor(conn: Connection, courseId: string, userId: string, t: Translator): Promise<{ name: string; userId: string }> {
+  const member = await memberModel(conn).findOne({ courseId: toObjectId(courseId, 'course'), userId }).lean();
+  const name = member ? resolveLearnerName(member) : undefined;
+  if (!member || !name) throw new NotFoundError(t('documents.preview.noLearner'), { field: 'learner' });
+  return { name, userId };
+}
+
+/** The document a preview shows: sample data, or the chosen learner's name and current score. */
+async function previewDocument(ctx: WebContext, launch: Launch, definition: PreviewDefinition, learner: string | undefined, lang: Language, t: Translator): Promise<CertificateDocument> {
+  const courseId = toObjectId(launch.courseId, 'course');
+  let learnerName = t('documents.preview.sampleName');
+  let scorePercent = SAMPLE_SCORE;
+  if (learner) {
+    const l = await learnerFor(ctx.conn, launch.courseId, learner, t);
+    learnerName = l.name;
+    const book = await readCourseGrades(ctx.conn, courseId, { userIds: [l.userId] });
+    scorePercent = evaluateEligibility(definition, learnerGrades(book, l.userId)).scorePercent;
+  }
+  return previewDocumentFor(ctx.conn, definition, {
+    publicUrl: ctx.config.publicUrl,
+    now: ctx.now(),
+    language: lang,
+    courseId,
+    courseTitle: await courseTitleOf(ctx.conn, courseId).catch(() => launch.context.title ?? ''),
+    learnerName,
+    scorePercent,
+  });
+}
+
+function queryString(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+}
+
+export function templateRouter(ctx: WebContext): Router {
+  const router = Router({ mergeParams: true });
+  const limit = imageLimitBytes(ctx.config.uploadMaxBytes);
+  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: limit, files: 1, fields: 5, parts: 8 } }).single('file');
+
+  router.use('/teacher/templates', requireRole('teacher'));
+
+  router.post('/teacher/templates/images', (req, res, next) => {
+    const launch = launchOf(res);
+    const { t } = translatorOf(launch);
+    upload(req, res, async (uploadErr: unknown) => {
+      try {
+        if (uploadErr instanceof multer.MulterError && uploadErr.code === 'LIMIT_FILE_SIZE') throw tooLargeError(limit);
+        if (uploadErr instanceof multer.MulterError) throw new ValidationError(t('documents.upload.invalid'), { field: uploadErr.field ?? 'file' });
+        if (uploadErr) throw uploadErr;
+        const file = req.file;
+        if (!file || file.size === 0) throw new ValidationError(t('documents.upload.missing'), { field: 'file' });
+        const kind: ImageKind = req.body?.kind === 'signature' ? 'signature' : 'logo';
+        const stored = await storeImage(ctx.conn, {
+          courseId: launch.courseId,
+          kind,
+          data: file.buffer,
+          uploadedBy: { userId: launch.user.id, name: launch.user.name },
+          now: ctx.now(),
+          uploadMaxBytes: ctx.config.uploadMaxBytes,
+        });
+        res.status(201).json({ ...stored, kind, url: `/app/${res.locals.session}/images/${stored.fileId}` });
+      } catch (err) {
+        // The service's messages are English; the teacher reads theirs, with the limit named.
+        if (err instanceof ImageTooLargeError) {
+          err.message = err.sizeBytes === undefined
+            ? t('documents.upload.tooLarge', { limit: formatBytes(err.limitBytes) })
+            : t('documents.upload.tooLargeSize', { size: formatBytes(err.sizeBytes), limit: formatBytes(err.limitBytes) });
+        } else if (err instanceof ImageTypeError) {
+          err.message = t('documents.upload.wrongType');
+        }
+        next(err);
+      }
+    });
+  });
+
+  router.get('/images/:fileId', async (req, res, next) => {
+    try {
+      const launch = launchOf(res);
+      const image = await loadCourseImage(ctx.conn, launch.courseId, req.params.fileId);
+      res.setHeader('Cache-Control', 'private, max-age=3600');
+      res.type(image.contentType).send(image.data);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  /** The definition to preview: a saved one (?definitionId=) or the posted form. */
+  async function definitionFrom(req: Request, launch: Launch, t: Translator): Promise<{ definition: PreviewDefinition; saved: DefinitionDoc | null }> {
+    if (req.method === 'POST') return { definition: parseUnsaved(req.body), saved: null };
+    const id = queryString(req.query.definitionId);
+    if (!id) {
+      const [first] = await listDefinitions(ctx.conn, launch.courseId);
+      if (!first) throw new NotFoundError(t('documents.preview.noDefinition'), { field: 'definitionId' });
+      return { definition: first, saved: first };
+    }
+    const saved = await getDefinition(ctx.conn, launch.courseId, id);
+    return { definition: saved, saved };
+  }
+
+  const learnerParam = (req: Request) => queryString(req.method === 'POST' ? req.body?.learner : req.query.learner);
+
+  const previewHtml = async (req: Request, res: Response, next: (err?: unknown) => void) => {
+    try {
+      const launch = launchOf(res);
+      const { lang, t } = translatorOf(launch);
+      const { definition } = await definitionFrom(req, launch, t);
+      const doc = await previewDocument(ctx, launch, definition, learnerParam(req), lang, t);
+      sendCertificateHtml(res, await renderCertificateHtml(doc));
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  const previewPdf = async (req: Request, res: Response, next: (err?: unknown) => void) => {
+    try {
+      const launch = launchOf(res);
+      const { lang, t } = translatorOf(launch);
+      const { definition } = await definitionFrom(req, launch, t);
+      const doc = await previewDocument(ctx, launch, definition, learnerParam(req), lang, t);
+      const pdf = await ctx.renderer.pdf(doc);
+      res.type('application/pdf');
+      res.setHeader('Content-Disposition', 'inline; filename="preview.pdf"');
+      res.setHeader('Content-Length', String(pdf.length));
+      res.send(pdf);
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  router.get('/teacher/templates/preview.html', previewHtml);
+  router.post('/teacher/templates/preview.html', previewHtml);
+  router.get('/teacher/templates/preview.pdf', previewPdf);
+  router.post('/teacher/templates/preview.pdf', previewPdf);
+
+  // The preview page prints the PDF once, so that whatever stops a certificate from printing
+  // (a text that does not fit, a damaged image) is named here, before any learner claims one.
+  router.get('/teacher/templates/preview', async (req, res, next) => {
+    try {
+      const launch = launchOf(res);
+      const session = res.locals.session!;
+      const { lang, t } = translatorOf(launch);
+      const definitions = await listDefinitions(ctx.conn, launch.courseId);
+      const learner = learnerParam(req);
+      let problem: { message: string; code: string; field?: unknown } | null = null;
+      let chosen: DefinitionDoc | null = null;
+      try {
+        const { saved, definition } = await definitionFrom(req, launch, t);
+        chosen = saved;
+        await ctx.renderer.pdf(await previewDocument(ctx, launch, definition, learner, lang, t));
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        problem = { message: err.message, code: err.code, field: err.details?.field };
+      }
+      const learners = await memberModel(ctx.conn)
+        .find({ courseId: toObjectId(launch.courseId, 'course'), isLearner: true, status: { $ne: 'left' } }, { userId: 1, name: 1, givenName: 1, familyName: 1 })
+        .limit(MAX_PREVIEW_LEARNERS)
+        .lean();
+      const query = new URLSearchParams();
+      if (chosen) query.set('definitionId', String(chosen._id));
+      if (learner) query.set('learner', learner);
+      const base = `/app/${session}/teacher/templates/preview`;
+      res.status(problem ? 422 : 200).type('html').send(
+        ctx.views.render('certificate-preview', {
+          title: t('documents.preview.title'),
+          lang,
+          session,
+          launch,
+          definitions: definitions.map((d) => ({ id: String(d._id), title: d.title, selected: chosen?._id.equals(d._id) ?? false })),
+          learners: learners
+            .map((m) => ({ userId: m.userId, name: resolveLearnerName(m) ?? m.userId, selected: m.userId === learner }))
+            .sort((a, b) => a.name.localeCompare(b.name)),
+          problem,
+          htmlUrl: `${base}.html?${query}`,
+          pdfUrl: `${base}.pdf?${query}`,
+          landscape: (chosen?.template.orientation ?? 'landscape') === 'landscape',
+          teacherUrl: `/app/${session}/teacher`,
+          noDefinitions: definitions.length === 0,
+        }),
+      );
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  return router;
+}

@@ -57,8 +57,8 @@ export async function startOfflineEngine(options: OfflineEngineOptions = {}): Pr
       if (opened.load.droppedBytes) logger.warn(`journal ended with a torn write (${opened.load.droppedBytes} bytes, from a crash); it was dropped`);
       if (opened.load.corruptLines || failed) logger.error(`journal had ${opened.load.corruptLines} unreadable and ${failed} inapplicable entries; they were skipped`);
       store.attachJournal(journal);
-      // compact at start once at least half of the journal is superseded lines
-      if (journal.lines > 2 * store.countDocuments() + 1000) journal.rewrite(store.snapshot());
+      // compact at start once a third of the journal is superseded lines: replay time is start time
+      if (journal.lines > 1.5 * store.countDocuments() + 1000) journal.rewrite(store.snapshot());
     } catch (e) {
       releaseLock(lockPath);
       throw e;

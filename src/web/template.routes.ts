@@ -3,7 +3,9 @@
  * definition's template (saved, or as the form stands before saving) with sample data or one
  * learner's name and current score — as HTML and as PDF, through the same renderer learners get.
  *
- *   POST /app/:session/teacher/templates/images          multipart `file` (+ `kind` logo|signature) → 201 { fileId, url, … }
+ *   POST /app/:session/teacher/templates/images          multipart `file` (+ `kind` logo|signature) → 201 { fileId, url, … },
+ *                                                        or from a plain form with `definitionId`: 303 to that definition's
+ *                                                        form with `?template.logoFileId=…` to be saved there
  *   GET  /app/:session/images/:fileId                    an uploaded image (launches of its course only)
  *   GET  /app/:session/teacher/templates/preview         the preview page (?definitionId=&learner=)
  *   GET  /app/:session/teacher/templates/preview.html    the certificate HTML (same query)
@@ -35,13 +37,16 @@ import {
   type ImageKind,
 } from '../documents';
 import { AppError, NotFoundError, ValidationError } from '../errors';
+import { lineItemModel } from '../grades/line-item.model';
 import { memberModel } from '../grades/member.model';
 import { createTranslator, pickLanguage, type Language, type Translator } from '../i18n';
 import type { Launch } from '../lti/launch';
 import { renderCertificateHtml, type CertificateDocument } from '../render';
 import { sendCertificateHtml } from './certificate.routes';
 import type { WebContext } from './context';
+import { wantsJson } from './middleware/error-handler';
 import { launchOf, requireRole } from './middleware/session';
+import { bodyToForm, formToInput } from './teacher/definition-form';
 
 type PreviewDefinition = Pick<DefinitionDoc, 'title' | 'issuerName' | 'template' | 'validity' | 'items' | 'thresholdPercent' | 'requireAllGraded' | 'mandatoryMinimum'>;
 
@@ -55,32 +60,26 @@ function translatorOf(launch: Launch): { lang: Language; t: Translator } {
   return { lang, t: createTranslator(lang) };
 }
 
-/** `template.design=classic` / `template[design]=classic` form fields as nested objects. */
-export function unflattenForm(body: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(body)) {
-    const path = key.replace(/\]/g, '').split(/[.[]/).filter(Boolean);
-    if (path.some((p) => p === '__proto__' || p === 'constructor' || p === 'prototype')) continue;
-    let node = out;
-    for (const part of path.slice(0, -1)) {
-      if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};
-      node = node[part] as Record<string, unknown>;
-    }
-    node[path[path.length - 1]!] = value;
-  }
-  return out;
-}
-
-/** The unsaved settings of the definition form, validated like a save would (the field named). */
-function parseUnsaved(body: unknown): PreviewDefinition {
-  const raw = body && typeof body === 'object' ? unflattenForm(body as Record<string, unknown>) : {};
-  const parsed = DefinitionInputSchema.safeParse(raw);
+/** Validates settings like a save would, naming the first bad field. */
+function validated(input: unknown): PreviewDefinition {
+  const parsed = DefinitionInputSchema.safeParse(input ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = issue.path.map(String).join('.') || 'definition';
     throw new ValidationError(`Certificate setting ${field} ${issue.message}`, { field });
   }
   return parsed.data as PreviewDefinition;
+}
+
+/**
+ * The unsaved settings of the definition form: the teacher page's flat form fields, read exactly
+ * as a save reads them (src/web/teacher/definition-form.ts), or the same settings as JSON.
+ */
+async function unsavedDefinition(conn: Connection, req: Request, courseId: string): Promise<PreviewDefinition> {
+  if (!req.is('application/x-www-form-urlencoded')) return validated(req.body);
+  const items = await lineItemModel(conn).find({ courseId: toObjectId(courseId, 'course'), removedAt: null }, { label: 1, scoreMaximum: 1 }).sort({ _id: 1 }).lean();
+  const lineItems = items.map((li) => ({ id: String(li._id), label: li.label, scoreMaximum: li.scoreMaximum }));
+  return validated(formToInput(bodyToForm(req.body ?? {}, lineItems)).input);
 }
 
 async function learnerFor(conn: Connection, courseId: string, userId: string, t: Translator): Promise<{ name: string; userId: string }> {
@@ -142,6 +141,15 @@ export function templateRouter(ctx: WebContext): Router {
           now: ctx.now(),
           uploadMaxBytes: ctx.config.uploadMaxBytes,
         });
+        // A plain form on the preview page goes back to the definition form, which keeps the image
+        // until the teacher saves; scripts get the id as JSON.
+        const definitionId = typeof req.body?.definitionId === 'string' ? req.body.definitionId : '';
+        if (!wantsJson(req) && definitionId) {
+          const definition = await getDefinition(ctx.conn, launch.courseId, definitionId);
+          const field = kind === 'logo' ? 'template.logoFileId' : 'template.signatureFileId';
+          res.redirect(303, `/app/${res.locals.session}/teacher/definitions/${String(definition._id)}/edit?${field}=${stored.fileId}`);
+          return;
+        }
         res.status(201).json({ ...stored, kind, url: `/app/${res.locals.session}/images/${stored.fileId}` });
       } catch (err) {
         // The service's messages are English; the teacher reads theirs, with the limit named.
@@ -170,7 +178,7 @@ export function templateRouter(ctx: WebContext): Router {
 
   /** The definition to preview: a saved one (?definitionId=) or the posted form. */
   async function definitionFrom(req: Request, launch: Launch, t: Translator): Promise<{ definition: PreviewDefinition; saved: DefinitionDoc | null }> {
-    if (req.method === 'POST') return { definition: parseUnsaved(req.body), saved: null };
+    if (req.method === 'POST') return { definition: await unsavedDefinition(ctx.conn, req, launch.courseId), saved: null };
     const id = queryString(req.query.definitionId);
     if (!id) {
       const [first] = await listDefinitions(ctx.conn, launch.courseId);
@@ -259,6 +267,8 @@ export function templateRouter(ctx: WebContext): Router {
           landscape: (chosen?.template.orientation ?? 'landscape') === 'landscape',
           teacherUrl: `/app/${session}/teacher`,
           noDefinitions: definitions.length === 0,
+          definitionId: chosen ? String(chosen._id) : null,
+          imageLimit: formatBytes(limit),
         }),
       );
     } catch (err) {

@@ -14,6 +14,8 @@ import { startTestApp, type TestApp } from '../support/app';
 import { TEACHER, defineCertificate, issueFor, launchAs, pdfInfo, pdfText, sandboxCourse, syncGrades, toolCourse, type Launched } from '../documents/support';
 
 const FULL = [10, 10, 10];
+/** The fields the teacher page's definition form always posts (flat names; a ticked box is present). */
+const FORM = { itemsMode: 'all', thresholdPercent: '80', requireAllGraded: 'on', 'validity.kind': 'perpetual', 'template.showScore': 'on' };
 
 function png(width = 40, height = 20): Buffer {
   const image = new PNG({ width, height });
@@ -86,6 +88,18 @@ describe('Certificate documents: images, preview, export all', function () {
       expect(body.error.details).to.include({ limitBytes: 2 * 1024 * 1024 });
     });
 
+    it("sends a plain form upload from the preview page back to the definition's form with the new image", async () => {
+      const page = await teacher.browser.open(`${teacher.app}/teacher/templates/preview?definitionId=${definition._id}`);
+      expect(page.html).to.include('enctype="multipart/form-data"');
+      const form = new FormData();
+      form.set('definitionId', String(definition._id));
+      form.set('kind', 'signature');
+      form.set('file', new Blob([new Uint8Array(png())], { type: 'image/png' }), 'signature.png');
+      const res = await fetch(`${teacher.app}/teacher/templates/images`, { method: 'POST', body: form, redirect: 'manual' });
+      expect(res.status).to.equal(303);
+      expect(res.headers.get('location')).to.match(new RegExp(`/app/${teacher.session}/teacher/definitions/${definition._id}/edit\\?template\\.signatureFileId=[0-9a-f]{24}$`));
+    });
+
     it('is for teachers only', async () => {
       const learner = await launchAs(t, c.course.id, c.learnerIds[1]!);
       expect((await upload(learner, png())).status).to.equal(403);
@@ -116,7 +130,7 @@ describe('Certificate documents: images, preview, export all', function () {
 
     it('previews unsaved settings from the definition form, uploaded logo included', async () => {
       const { fileId } = await (await upload(teacher, png(64, 32))).json();
-      const form = { title: 'Unsaved Title', issuerName: 'The Shire', 'template.design': 'modern', 'template.accentColor': '#aa3300', 'template.logoFileId': fileId };
+      const form = { ...FORM, title: 'Unsaved Title', issuerName: 'The Shire', 'template.design': 'modern', 'template.accentColor': '#aa3300', 'template.logoFileId': fileId };
       const res = await teacher.browser.request(`${teacher.app}/teacher/templates/preview.html`, { form });
       expect(res.status).to.equal(200);
       const html = await res.text();
@@ -141,7 +155,7 @@ describe('Certificate documents: images, preview, export all', function () {
 
     it('names the cause when a text does not fit', async () => {
       const res = await teacher.browser.request(`${teacher.app}/teacher/templates/preview.pdf`, {
-        form: { title: 'T', issuerName: 'X', 'template.bodyText': 'x'.repeat(401) },
+        form: { ...FORM, title: 'T', issuerName: 'X', 'template.bodyText': 'x'.repeat(401) },
       });
       expect(res.status).to.equal(400);
       expect((await res.text())).to.include('template.bodyText');

@@ -3,6 +3,7 @@
  * sandbox LMS (Moodle mode: AGS unpaged, NRPS 50 per page), synced into the database.
  *
  *   npx tsx bench/grades.bench.ts            (MONGODB_URI set: that server; else the in-memory offline engine)
+ *   node --expose-gc --import tsx bench/grades.bench.ts   (also prints the heap retained after the syncs)
  *
  * Prints: first full sync, results per second, a second (no-change) sync, a sync after one score
  * changed, one learner's refresh, the fetch alone (no database), a raw insertMany of the same
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
     const sync = () => syncCourse({ conn: db.connection, client, course, startedBy: { userId: 'bench' }, now: () => new Date() });
     await resultModel(db.connection).init();
 
+    const baseRss = process.memoryUsage().rss;
     console.log(`Database: ${db.engine}; course: ${LEARNERS} learners x ${ITEMS} line items (sandbox, Moodle mode)`);
     const rosterOnly = await timed('fetch only: NRPS roster (100 pages of 50)', async () => (await client.listMembers(course.services.membershipsUrl)).length);
     const resultsOnly = await timed('fetch only: AGS line items + 20 result lists', async () => {
@@ -88,12 +90,20 @@ async function main(): Promise<void> {
     );
     check(learner.value, 0);
 
+    const syncPeakRss = peakRss;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc) {
+      gc();
+      const m = process.memoryUsage();
+      console.log(`after the syncs, after GC: heap used ${(m.heapUsed / 1048576).toFixed(0)} MB, RSS ${(m.rss / 1048576).toFixed(0)} MB`);
+    }
     // The limit: the same 100,000 documents written by one raw insertMany on the same database,
     // into a collection with the same indexes.
     const stored = await resultModel(db.connection).find({ courseId: course._id }, { _id: 0 }).lean();
     const raw = db.connection.collection('bench_raw_results');
     await raw.createIndex({ courseId: 1, lineItemId: 1, userId: 1 }, { unique: true });
     await raw.createIndex({ courseId: 1, userId: 1 });
+    await raw.createIndex({ courseId: 1, lineItemId: 1 });
     const insert = await timed(`raw insertMany of ${stored.length} documents`, () => raw.insertMany(stored, { ordered: false }));
     await raw.drop();
 
@@ -105,7 +115,9 @@ async function main(): Promise<void> {
     console.log(`first sync: results per second               ${Math.round(results / (first.ms / 1000))}`);
     console.log(`first sync / raw insertMany                  ${(first.ms / insert.ms).toFixed(2)} x`);
     console.log(`second sync / first sync                     ${(second.ms / first.ms).toFixed(2)} x`);
-    console.log(`peak RSS (sampled / maxRSS)                  ${mb(peakRss)} MB / ${mb(usage.maxRSS * 1024)} MB`);
+    console.log(`RSS before the first sync (sandbox course)   ${mb(baseRss)} MB`);
+    console.log(`peak RSS during the syncs                    ${mb(syncPeakRss)} MB`);
+    console.log(`peak RSS overall (sampled / maxRSS)          ${mb(peakRss)} MB / ${mb(usage.maxRSS * 1024)} MB`);
   } finally {
     clearInterval(sampler);
     await db.connection.dropDatabase().catch(() => undefined);

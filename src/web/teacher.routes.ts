@@ -35,7 +35,6 @@ import { GENERATE_ALL_JOB, generateAllPayload, type GenerateAllJobResult } from 
 import { dryRunGenerateAll, type PlanEntry } from '../certificates/generate-all.service';
 import { getCertificate, reissueCertificate, revokeAll, revokeCertificate, certificateState } from '../certificates/issue.service';
 import { issueModel } from '../certificates/issue.model';
-import { courseOverview } from '../certificates/overview.service';
 import { getCertificateSettings, updateCertificateSettings } from '../certificates/settings.service';
 import { reissueStale } from '../certificates/stale.service';
 import { ConflictError, ValidationError } from '../errors';
@@ -58,6 +57,7 @@ import {
   type FormErrorSummary,
   type FormLineItem,
 } from './teacher/definition-form';
+import { createOverviewCache } from './teacher/overview-cache';
 import { buildOverviewPage, mainReason, OverviewQuerySchema } from './teacher/overview.view';
 import { noticeParams, parseQuery } from './teacher/query';
 import { loadSyncStatus, startSync, syncIfStale, type SyncStatus } from './teacher/sync-status';
@@ -102,6 +102,7 @@ export function teacherRouter(ctx: WebContext): Router {
   const router = Router({ mergeParams: true });
   const { conn } = ctx;
   const random = (n: number) => randomBytes(n);
+  const overviews = createOverviewCache();
 
   /** Renders a teacher page in the launch's language with what every page needs. */
   function render(res: Response, p: PageContext, page: string, data: Record<string, unknown>, status = 200): void {
@@ -304,7 +305,7 @@ export function teacherRouter(ctx: WebContext): Router {
     const definition = await getDefinition(conn, p.launch.courseId, definitionId);
     const base = `${p.base}/definitions/${definition._id}`;
     const [overview, tabs, sync, job, settings, exports] = await Promise.all([
-      courseOverview(conn, p.launch.courseId, definition._id, ctx.now()),
+      overviews.get(conn, definition, ctx.now()),
       definitionTabs(p, String(definition._id)),
       loadSyncStatus(ctx, p.launch.courseId),
       latestGenerateJob(p.launch.courseId, String(definition._id)),

@@ -2,7 +2,7 @@
  * "Export all" on the teacher page (R4): start an export job, follow its progress, download the
  * file for a day.
  *
- *   POST /app/:session/teacher/exports                   { format: pdf|zip, definitionId? } → 202 JSON job, or 303 back to the teacher page
+ *   POST /app/:session/teacher/exports                   { format: pdf|zip, definitionId?, userIds? } → 202 JSON job, or 303 back to the teacher page
  *   GET  /app/:session/teacher/exports/:jobId/download   the finished file
  *
  * Progress is polled from the shared job route (`/app/:session/jobs/:id.json`, jobs.routes.ts).
@@ -25,6 +25,8 @@ import { launchOf, requireRole } from './middleware/session';
 const StartBody = z.object({
   format: z.enum(['pdf', 'zip'], 'must be pdf or zip').default('pdf'),
   definitionId: z.preprocess((v) => (v === '' ? undefined : v), z.string().trim().optional()),
+  /** Only these learners (the teacher page's current filter; JSON only). */
+  userIds: z.array(z.string().min(1).max(256)).max(10_000).optional(),
 });
 
 /** An export job as the panel shows it. */
@@ -81,13 +83,13 @@ export function exportRouter(ctx: WebContext): Router {
         const field = parsed.error.issues[0]!.path.map(String).join('.') || 'format';
         throw new ValidationError(t('documents.export.invalid'), { field });
       }
-      const { format, definitionId } = parsed.data;
+      const { format, definitionId, userIds } = parsed.data;
       // A definition of another course is "not found" here, before any job exists.
       if (definitionId) await getDefinition(ctx.conn, launch.courseId, definitionId, { includeArchived: true });
       const job = await ctx.jobs.enqueue(format === 'pdf' ? EXPORT_PDF_JOB : EXPORT_ZIP_JOB, {
         courseId: launch.courseId,
         createdBy: launch.user.name ? { userId: launch.user.id, name: launch.user.name } : { userId: launch.user.id },
-        payload: { definitionId, language: lang },
+        payload: { definitionId, userIds, language: lang },
         // a second click shows the running export instead of starting another
         dedupe: true,
       });

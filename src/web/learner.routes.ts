@@ -6,7 +6,7 @@
  * There is deliberately no route that deletes or cancels a certificate (R3).
  */
 import { randomBytes } from 'node:crypto';
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { learnerGrades, readCourseGrades } from '../certificates/course-grades';
 import type { DefinitionDoc } from '../certificates/definition.model';
@@ -90,6 +90,8 @@ function itemView(i: EvaluatedItem, e: Evaluation) {
 }
 
 type CardState = 'claimable' | 'held' | 'pending';
+// R10, "pending first": what waits for the learner's click comes first, then what they hold,
+// then what they do not qualify for yet.
 const CARD_ORDER: Record<CardState, number> = { claimable: 0, held: 1, pending: 2 };
 
 function cardFor(ctx: WebContext, session: string, t: Translator, d: DefinitionDoc, e: Evaluation, certificates: IssueDoc[], now: Date) {
@@ -132,7 +134,7 @@ interface PageOptions {
   refresh?: boolean;
 }
 
-async function renderLearnerPage(ctx: WebContext, res: import('express').Response, opts: PageOptions = {}): Promise<void> {
+async function renderLearnerPage(ctx: WebContext, res: Response, opts: PageOptions = {}): Promise<void> {
   const launch = launchOf(res);
   const session = res.locals.session!;
   const lang = pickLanguage(launch.locale);

@@ -128,6 +128,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     createAdvantageClient({
       getToken: async (scopes, o) => (await lti.accessToken(course.issuer, course.clientId, scopes, o)).token,
       userAgent: 'lti-certificates/0.1 (+https://github.com/lti-certificates)',
+      // Canvas pages AGS by 10 unless asked (50 is its maximum); Moodle must never get a limit.
+      agsPageSize: course.platformFamily === 'canvas' ? 50 : undefined,
       logger: createLogger('lti:advantage'),
     });
   const ctx: WebContext = { config, conn, views, now, jobs, renderer, advantageFor };

@@ -18,7 +18,7 @@ export type LearnerRefresh =
   | { status: 'unavailable' };
 
 export async function refreshLearnerGrades(
-  deps: { conn: Connection; now: () => Date; advantageFor(course: Pick<CourseDoc, 'issuer' | 'clientId'>): AdvantageClient },
+  deps: { conn: Connection; now: () => Date; advantageFor(course: Pick<CourseDoc, 'issuer' | 'clientId' | 'platformFamily'>): AdvantageClient },
   courseId: string,
   user: { id: string; name?: string },
   timeoutMs = 4000,

@@ -16,7 +16,7 @@ export const SYNC_JOB = 'grades.sync';
 export interface SyncJobDeps {
   conn: Connection;
   now: () => Date;
-  advantageFor(course: Pick<CourseDoc, 'issuer' | 'clientId'>): AdvantageClient;
+  advantageFor(course: Pick<CourseDoc, 'issuer' | 'clientId' | 'platformFamily'>): AdvantageClient;
   /** Runs after every successful sync (the certificates' stale check and auto re-issue). */
   afterSync?: (courseId: string) => Promise<void>;
 }

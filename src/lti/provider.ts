@@ -204,10 +204,18 @@ export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiPr
         const t = await p.platformAccessToken(scopes.join(' '));
         return { token: t.access_token, scopes: (t.scope ?? scopes.join(' ')).split(/\s+/).filter(Boolean) };
       } catch (err) {
-        const body = (err as { response?: { body?: unknown; statusCode?: number } }).response;
+        const response = (err as { response?: { body?: unknown; statusCode?: number } }).response;
+        let oauthError: string | undefined;
+        try {
+          oauthError = (JSON.parse(String(response?.body)) as { error?: string }).error;
+        } catch {
+          // not JSON: keep the raw text in the message
+        }
         throw new PlatformError(
           `The platform refused an access token for ${scopes.join(', ')}` +
-            (body ? ` (HTTP ${body.statusCode}: ${String(body.body).slice(0, 200)})` : `: ${(err as Error).message}`),
+            (response ? ` (HTTP ${response.statusCode}: ${String(response.body).slice(0, 200)})` : `: ${(err as Error).message}`),
+          // The AGS/NRPS client turns invalid_scope into "ask the administrator to enable <service>".
+          oauthError ? { oauthError } : undefined,
         );
       }
     },

@@ -20,5 +20,5 @@ export interface WebContext {
   /** The one Chromium of this process, for PDFs. */
   renderer: PdfRenderer;
   /** An AGS/NRPS client authorised for the course's platform (tokens via ltijs). */
-  advantageFor(course: Pick<CourseDoc, 'issuer' | 'clientId'>): AdvantageClient;
+  advantageFor(course: Pick<CourseDoc, 'issuer' | 'clientId' | 'platformFamily'>): AdvantageClient;
 }

@@ -111,22 +111,25 @@ interface FitRule {
   minFit: number;
 }
 
-/** Line length in em of each fitted text, at full size, for the narrower of the two papers. */
+/**
+ * Line length in em of each fitted text at full size, on the narrower paper (Letter in
+ * landscape, A4 in portrait): box width over font size, from the designs' CSS.
+ */
 function fitRules(design: DesignId, orientation: Orientation): { title: FitRule; name: FitRule; course: FitRule; body: FitRule } {
   const land = orientation === 'landscape';
   if (design === 'classic') {
     return {
-      title: { capacityEm: land ? 17 : 14, lines: 1, widthFactor: 1.25, minFit: 0.5 },
-      name: { capacityEm: land ? 12.5 : 9.6, lines: 1, widthFactor: 0.9, minFit: 0.4 },
-      course: { capacityEm: land ? 23 : 17, lines: 2, widthFactor: 1.0, minFit: 0.5 },
-      body: { capacityEm: land ? 38 : 29, lines: 2, widthFactor: 0.95, minFit: 0.6 },
+      title: { capacityEm: land ? 17 : 15, lines: 1, widthFactor: 1.25, minFit: 0.5 },
+      name: { capacityEm: land ? 11 : 8.1, lines: 1, widthFactor: 0.9, minFit: 0.4 },
+      course: { capacityEm: land ? 20.6 : 15.6, lines: 2, widthFactor: 1.0, minFit: 0.5 },
+      body: { capacityEm: land ? 32.7 : 24.7, lines: 2, widthFactor: 0.95, minFit: 0.6 },
     };
   }
   return {
-    title: { capacityEm: land ? 19 : 18, lines: 1, widthFactor: 1.1, minFit: 0.5 },
-    name: { capacityEm: land ? 11.5 : 10.2, lines: 1, widthFactor: 1.12, minFit: 0.4 },
-    course: { capacityEm: land ? 22 : 21, lines: 2, widthFactor: 1.1, minFit: 0.5 },
-    body: { capacityEm: land ? 35 : 33, lines: 2, widthFactor: 1.05, minFit: 0.6 },
+    title: { capacityEm: land ? 16 : 15.8, lines: 1, widthFactor: 1.1, minFit: 0.5 },
+    name: { capacityEm: land ? 9.3 : 8.7, lines: 1, widthFactor: 1.12, minFit: 0.4 },
+    course: { capacityEm: land ? 19.5 : 19, lines: 2, widthFactor: 1.1, minFit: 0.5 },
+    body: { capacityEm: land ? 29.7 : 29, lines: 2, widthFactor: 1.05, minFit: 0.6 },
   };
 }
 
@@ -173,15 +176,28 @@ function imageCss(img: CertificateImage): string {
   return `.${imageClass(img)}{background-image:url("data:${img.contentType};base64,${img.data.toString('base64')}")}`;
 }
 
-async function qrSvg(url: string): Promise<string> {
-  // Margin 0: the template draws the quiet zone as white padding around the code.
-  const svg = await QRCode.toString(url, {
-    type: 'svg',
-    margin: 0,
-    errorCorrectionLevel: 'M',
-    color: { dark: '#111827ff', light: '#ffffffff' },
-  });
-  return svg.replace('<svg ', '<svg class="qr-svg" aria-hidden="true" focusable="false" ');
+/**
+ * The QR code as an SVG of filled rectangles, one per run of dark modules in a row. (qrcode's
+ * own SVG draws stroked lines, which Chromium prints about twice as slowly.) The white quiet
+ * zone is the padding of the template's box.
+ */
+function qrSvg(url: string): string {
+  const { modules } = QRCode.create(url, { errorCorrectionLevel: 'M' });
+  const size = modules.size;
+  let d = '';
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      if (!modules.get(y, x)) continue;
+      let run = 1;
+      while (x + run < size && modules.get(y, x + run)) run++;
+      d += `M${x} ${y}h${run}v1h-${run}z`;
+      x += run - 1;
+    }
+  }
+  return (
+    `<svg class="qr-svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${size} ${size}" aria-hidden="true" focusable="false">` +
+    `<path fill="#111827" d="${d}"/></svg>`
+  );
 }
 
 /** The seal's scalloped rim: a star with many short points, as on a wax or foil seal. */
@@ -262,7 +278,7 @@ async function sheetHtml(doc: CertificateDocument, index: number): Promise<strin
     verificationCode: doc.verificationCode,
     verificationUrl: doc.verificationUrl,
     ...displayUrl(doc.verificationUrl),
-    qrSvg: new Handlebars.SafeString(await qrSvg(doc.verificationUrl)),
+    qrSvg: new Handlebars.SafeString(qrSvg(doc.verificationUrl)),
     sealPoints: SEAL_POINTS,
     sealText,
     sealFontSize: Math.min(15, 200 / Math.max(1, sealText.length)).toFixed(1),
@@ -347,7 +363,7 @@ export async function renderCertificateHtml(doc: CertificateDocument): Promise<s
  * shared images included once. Certificates may differ in design, paper and orientation.
  */
 export async function renderBatchHtml(docs: CertificateDocument[]): Promise<string> {
-  if (docs.length === 0) throw new CertificateTemplateError('There are no certificates to render');
+  if (docs.length === 0) throw new ValidationError('There are no certificates to render');
   const valid = docs.map((d, i) => {
     try {
       return validateDocument(d);

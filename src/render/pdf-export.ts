@@ -19,7 +19,10 @@ export interface ExportOptions {
   renderer: PdfRenderer;
   /** Certificates per HTML document (default 100). */
   batchSize?: number;
-  /** Batches rendered at the same time (default 2; the renderer's page limit still applies). */
+  /**
+   * Batches printing at the same time (default 1: on 2 cores a second one gained nothing in
+   * bench/render.md and costs Chromium memory; it also leaves a page free for single downloads).
+   */
   concurrency?: number;
   /** Called with the number of certificates rendered so far; awaited, in order. */
   onProgress?: (done: number) => void | Promise<void>;
@@ -46,7 +49,7 @@ async function renderBatches(
   onDoc?: (doc: CertificateDocument) => void,
 ): Promise<StagedBatches> {
   const batchSize = Math.max(1, opts.batchSize ?? 100);
-  const concurrency = Math.max(1, opts.concurrency ?? 2);
+  const concurrency = Math.max(1, opts.concurrency ?? 1);
   const files: string[] = [];
   const running = new Set<Promise<void>>();
   let done = 0;
@@ -78,19 +81,23 @@ async function renderBatches(
 
   let batch: CertificateDocument[] = [];
   let index = 0;
-  for await (const doc of docs) {
-    opts.signal?.throwIfAborted();
-    if (failure) break;
-    onDoc?.(doc);
-    batch.push(doc);
-    if (batch.length === batchSize) {
-      start(batch, index++);
-      batch = [];
-      while (running.size >= concurrency && !failure) await Promise.race(running);
+  try {
+    for await (const doc of docs) {
+      opts.signal?.throwIfAborted();
+      if (failure) break;
+      onDoc?.(doc);
+      batch.push(doc);
+      if (batch.length === batchSize) {
+        start(batch, index++);
+        batch = [];
+        while (running.size >= concurrency && !failure) await Promise.race(running);
+      }
     }
+    if (!failure && batch.length > 0) start(batch, index++);
+  } finally {
+    // Never return (or delete the temp folder) while a batch is still printing.
+    await Promise.all(running);
   }
-  if (!failure && batch.length > 0) start(batch, index++);
-  await Promise.all(running);
   if (failure) throw failure;
   opts.signal?.throwIfAborted();
   return { files, pages };

@@ -104,7 +104,7 @@ async function checkPage(): Promise<PageCheck> {
   );
   const overflowing: PageCheck['overflowing'] = [];
   document.querySelectorAll('.sheet').forEach((sheet, index) => {
-    for (const box of sheet.querySelectorAll<HTMLElement>('.content, .main, .middle, .band')) {
+    for (const box of sheet.querySelectorAll<HTMLElement>('.content, .main, .middle, .band, .foot')) {
       if (box.scrollHeight > box.clientHeight + 2 || box.scrollWidth > box.clientWidth + 2) {
         overflowing.push({ index, box: box.className });
         return;

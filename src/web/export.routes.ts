@@ -2,7 +2,7 @@
  * "Export all" on the teacher page (R4): start an export job, follow its progress, download the
  * file for a day.
  *
- *   POST /app/:session/teacher/exports                   { format: pdf|zip, definitionId?, userIds? } → 202 JSON job, or 303 back to the teacher page
+ *   POST /app/:session/teacher/exports                   { format: pdf|zip, definitionId?, userIds? } → 202 JSON job, or 303 back to the page of the panel
  *   GET  /app/:session/teacher/exports/:jobId/download   the finished file
  *
  * Progress is polled from the shared job route (`/app/:session/jobs/:id.json`, jobs.routes.ts).
@@ -97,7 +97,9 @@ export function exportRouter(ctx: WebContext): Router {
         res.status(202).json({ job, jobUrl: `/app/${res.locals.session}/jobs/${job.id}.json` });
         return;
       }
-      res.redirect(303, `/app/${res.locals.session}/teacher#export-panel`);
+      // Back to the page the panel is on: the definition's page, or the course's.
+      const back = definitionId ? `/teacher/definitions/${encodeURIComponent(definitionId)}` : '/teacher';
+      res.redirect(303, `/app/${res.locals.session}${back}#export-panel`);
     } catch (err) {
       next(err);
     }

@@ -265,7 +265,7 @@ export function templateRouter(ctx: WebContext): Router {
           htmlUrl: `${base}.html?${query}`,
           pdfUrl: `${base}.pdf?${query}`,
           landscape: (chosen?.template.orientation ?? 'landscape') === 'landscape',
-          teacherUrl: `/app/${session}/teacher`,
+          teacherUrl: chosen ? `/app/${session}/teacher/definitions/${String(chosen._id)}` : `/app/${session}/teacher`,
           noDefinitions: definitions.length === 0,
           definitionId: chosen ? String(chosen._id) : null,
           imageLimit: formatBytes(limit),

@@ -3,6 +3,9 @@
  * job issues in batches with progress (learners done / total) and never blocks a web request.
  * `generateAll` re-plans from fresh grades on every run and issues only what is missing, so a
  * job interrupted by a restart, or started twice, simply completes the work.
+ *
+ * "Re-issue all stale certificates" (R5) runs the same way: each re-issue is its own atomic step
+ * and a re-run picks up what is still stale.
  */
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import type { Connection } from 'mongoose';
@@ -12,8 +15,10 @@ import type { JobQueue } from '../jobs';
 import type { Actor } from './audit.model';
 import type { RandomBytes } from './codes';
 import { generateAll, type GenerateAllResult } from './generate-all.service';
+import { reissueStale } from './stale.service';
 
 export const GENERATE_ALL_JOB = 'certificates.generate-all';
+export const REISSUE_STALE_JOB = 'certificates.reissue-stale';
 
 /** What the job stores as its payload: the definition, and the teacher as the audit's actor. */
 export const GenerateAllPayloadSchema = z.object({
@@ -25,6 +30,14 @@ export type GenerateAllPayload = z.infer<typeof GenerateAllPayloadSchema>;
 /** The job's result (JobView.result): the service's counts and the definition they belong to. */
 export type GenerateAllJobResult = GenerateAllResult & { definitionId: string };
 
+/** The result of a re-issue job: how many were re-issued, left (no longer eligible) or skipped. */
+export interface ReissueStaleJobResult {
+  definitionId: string;
+  reissued: number;
+  notEligible: number;
+  skipped: number;
+}
+
 export interface GenerateAllJobDeps {
   conn: Connection;
   now: () => Date;
@@ -34,11 +47,26 @@ export interface GenerateAllJobDeps {
   batchSize?: number;
 }
 
+function payloadOf(payload: unknown): GenerateAllPayload {
+  const parsed = GenerateAllPayloadSchema.safeParse(payload);
+  if (!parsed.success) throw new ValidationError('This job has no valid certificate to work on.', { field: 'definitionId' });
+  return parsed.data;
+}
+
+/** Registers both certificate jobs: generate all, and re-issue all stale certificates. */
 export function registerGenerateAllJob(queue: JobQueue, deps: GenerateAllJobDeps): void {
   const random = deps.random ?? ((n: number) => cryptoRandomBytes(n));
+  queue.register(REISSUE_STALE_JOB, async (ctx) => {
+    const payload = payloadOf(ctx.payload);
+    const r = await reissueStale(deps.conn, { courseId: ctx.courseId, definitionId: payload.definitionId, by: payload.by, now: deps.now, random, signal: ctx.signal });
+    ctx.signal.throwIfAborted();
+    const done = r.reissued.length + r.notEligible.length + r.skipped.length;
+    await ctx.progress({ done, total: done });
+    const out: ReissueStaleJobResult = { definitionId: payload.definitionId, reissued: r.reissued.length, notEligible: r.notEligible.length, skipped: r.skipped.length };
+    return out;
+  });
   queue.register(GENERATE_ALL_JOB, async (ctx) => {
-    const parsed = GenerateAllPayloadSchema.safeParse(ctx.payload);
-    if (!parsed.success) throw new ValidationError('This generate-all job has no valid certificate to work on.', { field: 'definitionId' });
+    const parsed = { data: payloadOf(ctx.payload) };
     const by: Actor = parsed.data.by;
     const result = await generateAll(deps.conn, {
       courseId: ctx.courseId,
@@ -58,7 +86,7 @@ export function registerGenerateAllJob(queue: JobQueue, deps: GenerateAllJobDeps
   });
 }
 
-/** The payload of a generate-all job for a definition, started by `by`. */
+/** The payload of a generate-all or re-issue job for a definition, started by `by`. */
 export function generateAllPayload(definitionId: string, by: Actor): GenerateAllPayload {
   return GenerateAllPayloadSchema.parse({ definitionId, by: { kind: by.kind === 'admin' ? 'admin' : 'teacher', userId: by.userId, name: by.name } });
 }

@@ -31,12 +31,11 @@ import { listAudit } from '../certificates/audit.service';
 import { NotEligibleError } from '../certificates/certificate.errors';
 import type { FieldError } from '../certificates/definition.schema';
 import { archiveDefinition, createDefinition, getDefinition, listDefinitions, updateDefinition } from '../certificates/definition.service';
-import { GENERATE_ALL_JOB, generateAllPayload, type GenerateAllJobResult } from '../certificates/generate-all.job';
+import { GENERATE_ALL_JOB, generateAllPayload, REISSUE_STALE_JOB, type GenerateAllJobResult, type ReissueStaleJobResult } from '../certificates/generate-all.job';
 import { dryRunGenerateAll, type PlanEntry } from '../certificates/generate-all.service';
 import { getCertificate, reissueCertificate, revokeAll, revokeCertificate, certificateState } from '../certificates/issue.service';
 import { issueModel } from '../certificates/issue.model';
 import { getCertificateSettings, updateCertificateSettings } from '../certificates/settings.service';
-import { reissueStale } from '../certificates/stale.service';
 import { ConflictError, ValidationError } from '../errors';
 import { lineItemModel } from '../grades/line-item.model';
 import { createTranslator, pickLanguage, type Translator } from '../i18n';
@@ -145,10 +144,12 @@ export function teacherRouter(ctx: WebContext): Router {
     };
   }
 
-  /** The newest generate-all job of a definition (a reload shows its progress or its outcome). */
-  async function latestGenerateJob(courseId: string, definitionId: string): Promise<JobView | null> {
-    const doc = await jobModel(conn).findOne({ courseId, kind: GENERATE_ALL_JOB, 'payload.definitionId': definitionId }).sort({ createdAt: -1, _id: -1 }).lean<JobDoc>();
-    return doc ? toJobView(doc) : null;
+  /** The newest job of a kind for a definition (a reload shows its progress or its outcome). */
+  async function latestJob<R>(kind: string, p: PageContext, definitionId: string) {
+    const doc = await jobModel(conn).findOne({ courseId: p.launch.courseId, kind, 'payload.definitionId': definitionId }).sort({ createdAt: -1, _id: -1 }).lean<JobDoc>();
+    if (!doc) return null;
+    const job: JobView = toJobView(doc);
+    return { ...job, active: job.status === 'queued' || job.status === 'running', url: `/app/${p.session}/jobs/${job.id}.json`, result: job.result as R | null };
   }
 
   // ---- home ----------------------------------------------------------------------------------
@@ -304,16 +305,16 @@ export function teacherRouter(ctx: WebContext): Router {
     const definitionId = String(req.params.definitionId);
     const definition = await getDefinition(conn, p.launch.courseId, definitionId);
     const base = `${p.base}/definitions/${definition._id}`;
-    const [overview, tabs, sync, job, settings, exports] = await Promise.all([
+    const [overview, tabs, sync, generateJob, reissueJob, settings, exports] = await Promise.all([
       overviews.get(conn, definition, ctx.now()),
       definitionTabs(p, String(definition._id)),
       loadSyncStatus(ctx, p.launch.courseId),
-      latestGenerateJob(p.launch.courseId, String(definition._id)),
+      latestJob<GenerateAllJobResult>(GENERATE_ALL_JOB, p, String(definition._id)),
+      latestJob<ReissueStaleJobResult>(REISSUE_STALE_JOB, p, String(definition._id)),
       getCertificateSettings(conn, p.launch.courseId),
       exportPanelData(ctx, { courseId: p.launch.courseId, session: p.session }),
     ]);
     const table = buildOverviewPage(overview, query, base, p.t);
-    const jobActive = job !== null && (job.status === 'queued' || job.status === 'running');
     render(res, p, 'teacher-definition', {
       title: definition.title,
       definition: { ...definition, id: String(definition._id) },
@@ -325,7 +326,8 @@ export function teacherRouter(ctx: WebContext): Router {
       defBase: base,
       staleReissuable: overview.rows.filter((r) => r.status === 'stale' && r.comparison?.stillEligible).length,
       valid: overview.counts.active + overview.counts.stale + overview.counts.expired,
-      generateJob: job ? { ...job, active: jobActive, url: `/app/${p.session}/jobs/${job.id}.json`, result: job.result as GenerateAllJobResult | null } : null,
+      generateJob,
+      reissueJob,
       notice: noticeView(p.t, query.notice, query.n),
     });
   });
@@ -363,20 +365,26 @@ export function teacherRouter(ctx: WebContext): Router {
     });
   });
 
+  /**
+   * Starts a certificate job for a definition. One job of a kind per course at a time: a click
+   * while another definition's run is going returns that run (false: the teacher is told to wait).
+   */
+  async function startDefinitionJob(kind: string, p: PageContext, definitionId: string): Promise<boolean> {
+    const job = await ctx.jobs.enqueue(kind, {
+      courseId: p.launch.courseId,
+      createdBy: { userId: p.launch.user.id, name: p.launch.user.name },
+      payload: generateAllPayload(definitionId, p.actor),
+      dedupe: true,
+    });
+    const doc = await jobModel(conn).findById(job.id, { payload: 1 }).lean<Pick<JobDoc, 'payload'>>();
+    return (doc?.payload as { definitionId?: string } | undefined)?.definitionId === definitionId;
+  }
+
   router.post('/definitions/:definitionId/generate', async (req, res) => {
     const p = pageContext(res);
     const definition = await getDefinition(conn, p.launch.courseId, String(req.params.definitionId));
-    const job = await ctx.jobs.enqueue(GENERATE_ALL_JOB, {
-      courseId: p.launch.courseId,
-      createdBy: { userId: p.launch.user.id, name: p.launch.user.name },
-      payload: generateAllPayload(String(definition._id), p.actor),
-      dedupe: true,
-    });
-    // One generate-all per course at a time: a click while another definition's run is going
-    // returns that run, and the teacher is told to wait for it.
-    const doc = await jobModel(conn).findById(job.id, { payload: 1 }).lean<Pick<JobDoc, 'payload'>>();
-    const mine = (doc?.payload as { definitionId?: string } | undefined)?.definitionId === String(definition._id);
-    res.redirect(303, `${p.base}/definitions/${definition._id}?notice=${mine ? 'generateStarted' : 'generateOther'}`);
+    const mine = await startDefinitionJob(GENERATE_ALL_JOB, p, String(definition._id));
+    res.redirect(303, `${p.base}/definitions/${definition._id}?notice=${mine ? 'generateStarted' : 'jobOther'}`);
   });
 
   // ---- delete all, delete one ----------------------------------------------------------------
@@ -446,18 +454,19 @@ export function teacherRouter(ctx: WebContext): Router {
     res.redirect(303, `${back}?notice=reissued&n=1`);
   });
 
+  // Every stale certificate of a large course is long work: a background job, like generate all.
   router.post('/definitions/:definitionId/reissue-stale', async (req, res) => {
     const p = pageContext(res);
     const definition = await getDefinition(conn, p.launch.courseId, String(req.params.definitionId));
-    const result = await reissueStale(conn, { courseId: p.launch.courseId, definitionId: definition._id, by: p.actor, now: ctx.now, random });
-    res.redirect(303, `${p.base}/definitions/${definition._id}?notice=reissuedAll&n=${result.reissued.length}`);
+    const mine = await startDefinitionJob(REISSUE_STALE_JOB, p, String(definition._id));
+    res.redirect(303, `${p.base}/definitions/${definition._id}?notice=${mine ? 'reissueStarted' : 'jobOther'}`);
   });
 
   return router;
 }
 
 /** Notices after an action that did not (fully) do what was asked are warnings. */
-const WARNING_NOTICES = new Set(['reissueNotEligible', 'generateOther', 'unchanged']);
+const WARNING_NOTICES = new Set(['reissueNotEligible', 'jobOther', 'unchanged']);
 
 function noticeView(t: Translator, code: string | undefined, n: number | undefined): { text: string; kind: 'ok' | 'warn'; code: string } | null {
   if (!code) return null;

@@ -113,6 +113,12 @@ describe('Teacher pages (sandbox LMS → tool)', function () {
     return m![1]!;
   }
 
+  /** The tool's id of a sandbox course (the launch created it). */
+  async function courseIdOf(c: ReturnType<typeof newCourse>): Promise<string> {
+    const course = await courseModel(conn()).findOne({ contextId: t.sandbox.store.contextIdOf(c.course), issuer: t.sandbox.issuer }).lean();
+    return String(course!._id);
+  }
+
   const overview = (l: Launched, definitionId: string, query = '') => l.browser.open(`${l.teacher}/definitions/${definitionId}${query}`);
 
   async function activeCertificate(definitionId: string, userId: string): Promise<IssueDoc | null> {
@@ -166,7 +172,6 @@ describe('Teacher pages (sandbox LMS → tool)', function () {
       t.sandbox.store.setScore(c.course.id, c.lineItemIds[9]!, bilbo.id, 10);
       const synced = await teacher.browser.open(`${teacher.teacher}/sync`, { form: {} });
       expect(synced.url).to.match(/\/teacher\?notice=syncStarted$/);
-      expect(synced.html).to.match(/data-job-progress data-job-url="\/app\/[^/]+\/jobs\/[0-9a-f]{24}\.json"/);
       await drain();
 
       page = await overview(teacher, definitionId);
@@ -200,7 +205,7 @@ describe('Teacher pages (sandbox LMS → tool)', function () {
     it('starts a sync on a teacher’s visit only when the last one is older than ten minutes', async () => {
       const c = newCourse('Auto sync');
       const teacher = await teacherOf(c);
-      const courseId = (await courseModel(conn()).findOne({ contextId: t.sandbox.store.contextIdOf(c.course), issuer: t.sandbox.issuer }).lean())!._id;
+      const courseId = new Types.ObjectId(await courseIdOf(c));
       const runs = () => t.db.connection.collection('syncruns').countDocuments({ courseId, scope: 'course' });
       expect(await runs()).to.equal(1);
       await teacher.browser.open(teacher.teacher);
@@ -219,16 +224,15 @@ describe('Teacher pages (sandbox LMS → tool)', function () {
       const b = newCourse('Jobs B');
       const teacherA = await teacherOf(a);
       const teacherB = await teacherOf(b);
-      const synced = await teacherB.browser.open(`${teacherB.teacher}/sync`, { form: {} });
-      const jobUrl = /data-job-url="([^"]+)"/.exec(synced.html)![1]!;
+      await teacherB.browser.open(`${teacherB.teacher}/sync`, { form: {} });
+      const jobId = (await t.app.ctx.jobs.latest(await courseIdOf(b), 'grades.sync'))!.id;
       await drain();
-      const own = await teacherB.browser.request(`${t.baseUrl}${jobUrl}`);
+      const own = await teacherB.browser.request(`${teacherB.app}/jobs/${jobId}.json`);
       expect(own.status).to.equal(200);
       const view = (await own.json()) as { kind: string; status: string; progress: { parts?: Record<string, unknown> } };
       expect(view.kind).to.equal('grades.sync');
       expect(view.status).to.equal('succeeded');
       expect(view.progress.parts).to.have.keys('items', 'learners');
-      const jobId = /jobs\/([0-9a-f]{24})\.json/.exec(jobUrl)![1]!;
       const foreign = await teacherA.browser.request(`${teacherA.app}/jobs/${jobId}.json`);
       expect(foreign.status).to.equal(404);
       expect((await teacherA.browser.request(`${teacherA.app}/jobs/not-an-id.json`)).status).to.equal(404);
@@ -521,7 +525,7 @@ describe('Teacher pages (sandbox LMS → tool)', function () {
   });
 
   describe('stale certificates', () => {
-    it('re-issues every stale certificate at once', async () => {
+    it('re-issues every stale certificate at once, as a background job', async () => {
       const c = newCourse('Re-issue all', { learners: 3, items: 2, score: (_l, i) => (i === 1 ? null : 10) });
       const teacher = await teacherOf(c);
       const definitionId = await createDefinition(teacher, { requireAllGraded: null, thresholdPercent: '50' });
@@ -534,7 +538,12 @@ describe('Teacher pages (sandbox LMS → tool)', function () {
       expect(page.html).to.include('Re-issue all 3 stale certificates');
       expect(rowOf(page.html, c.learnerIds[0]!)).to.include('issued at 50%, now 90%');
       page = await teacher.browser.open(`${teacher.teacher}/definitions/${definitionId}/reissue-stale`, { form: {} });
-      expect(page.url).to.match(/notice=reissuedAll&n=3$/);
+      expect(page.url).to.match(/notice=reissueStarted$/);
+      await drain();
+      page = await overview(teacher, definitionId);
+      expect(page.html).to.match(/data-reissue-result="3"/);
+      expect(page.html).to.include('3 certificates re-issued');
+      expect(page.html).to.match(/data-status-count="stale"[^>]*>Stale: <span class="count">0</);
       const active = await issueModel(conn()).find({ definitionId: new Types.ObjectId(definitionId), status: 'active' }).lean();
       expect(active.map((a) => a.scorePercent)).to.deep.equal([90, 90, 90]);
     });
@@ -574,7 +583,8 @@ describe('Teacher pages (sandbox LMS → tool)', function () {
       const definitionB = await createDefinition(teacherB);
       await claim(await launch(b.course.id, b.learnerIds[0]!), definitionB);
       const certificateB = (await activeCertificate(definitionB, b.learnerIds[0]!))!;
-      const jobB = /data-job-url="([^"]+)"/.exec((await teacherB.browser.open(`${teacherB.teacher}/sync`, { form: {} })).html)![1]!.split('/').pop()!;
+      await teacherB.browser.open(`${teacherB.teacher}/sync`, { form: {} });
+      const jobB = (await t.app.ctx.jobs.latest(await courseIdOf(b), 'grades.sync'))!.id;
       await drain();
 
       const gets = [
@@ -595,7 +605,8 @@ describe('Teacher pages (sandbox LMS → tool)', function () {
         [`/certificates/${certificateB._id}/reissue`, {}],
       ];
       for (const [path, form] of posts) expect((await teacherA.browser.request(`${teacherA.teacher}${path}`, { form })).status, `POST ${path}`).to.equal(404);
-      expect((await teacherA.browser.request(`${teacherA.app}/${jobB}`)).status).to.equal(404);
+      expect((await teacherA.browser.request(`${teacherA.app}/jobs/${jobB}.json`)).status).to.equal(404);
+      expect((await teacherB.browser.request(`${teacherB.app}/jobs/${jobB}.json`)).status, 'the same job in its own course').to.equal(200);
 
       const d = await definitionModel(conn()).findById(definitionB).lean();
       expect(d).to.include({ title: 'Certificate of achievement', version: 1, archivedAt: null });

@@ -40,10 +40,10 @@ export const OVERVIEW_NOTICES = [
   'revoked',
   'revokedAll',
   'reissued',
-  'reissuedAll',
+  'reissueStarted',
   'reissueNotEligible',
   'generateStarted',
-  'generateOther',
+  'jobOther',
 ] as const;
 
 export const OverviewQuerySchema = z.strictObject({

@@ -337,19 +337,38 @@ export interface ClaimOptions {
 
 /**
  * The learner's "Get your certificate" (R1): evaluates their stored grades and issues the
- * certificate, or returns the one they already have. Throws NotEligibleError (with the reasons)
- * when they do not qualify, NotFoundError for a definition of another course or an archived one.
+ * certificate, or returns the one they already have. An expired certificate (recurring, R9) is
+ * renewed: a new version supersedes it, if the learner qualifies today. Throws NotEligibleError
+ * (with the reasons) when they do not qualify, NotFoundError for a definition of another course
+ * or an archived one.
  */
 export async function claimCertificate(
   conn: Connection,
   opts: ClaimOptions,
 ): Promise<{ certificate: IssueDoc; created: boolean; evaluation: Evaluation | null }> {
   const definition = await getDefinition(conn, opts.courseId, opts.definitionId);
+  const actor: Actor = { kind: 'learner', userId: opts.learner.userId, name: resolveLearnerName(opts.learner) };
+  const existing = await activeCertificate(conn, definition._id, opts.learner.userId);
+  if (existing && certificateState(existing, readClock(opts.now)) === 'expired') {
+    try {
+      const renewed = await reissueCertificate(conn, { courseId: opts.courseId, issueId: existing._id, by: actor, now: opts.now, random: opts.random, definition });
+      return { certificate: renewed.certificate, created: true, evaluation: null };
+    } catch (e) {
+      // a second click renewed it first: that renewal (being inserted right now) is the answer
+      if (!(e instanceof ConflictError)) throw e;
+      for (let attempt = 0; attempt < 40; attempt++) {
+        const winner = await activeCertificate(conn, definition._id, opts.learner.userId);
+        if (winner) return { certificate: winner, created: false, evaluation: null };
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      throw e;
+    }
+  }
   const result = await issueIfEligible(conn, {
     courseId: opts.courseId,
     definition,
     learner: opts.learner,
-    issuedBy: { kind: 'learner', userId: opts.learner.userId, name: resolveLearnerName(opts.learner) },
+    issuedBy: actor,
     now: opts.now,
     random: opts.random,
   });

@@ -5,7 +5,7 @@ import { memberModel } from '../../src/grades/member.model';
 import { NotFoundError } from '../../src/errors';
 import { claimCertificate, reissueCertificate, revokeCertificate } from '../../src/certificates/issue.service';
 import { issueModel } from '../../src/certificates/issue.model';
-import { courseOverview } from '../../src/certificates/overview.service';
+import { courseOverview, learnerOverview } from '../../src/certificates/overview.service';
 import { T0, random, seedCourse, seedDefinition, setScore, teacher } from './factories';
 
 const at = (days: number) => new Date(T0.getTime() + days * 86_400_000);
@@ -83,5 +83,45 @@ describe('the teacher overview', () => {
     const b = await seedCourse(conn(), { scores: [[10]] });
     const defB = await seedDefinition(conn(), b.courseId);
     expect(await courseOverview(conn(), a.courseId, defB._id, T0).catch((e: unknown) => e)).to.be.instanceOf(NotFoundError);
+  });
+
+  describe('learnerOverview (the learner page)', () => {
+    it('lists every certificate with the learner\'s progress, pending ones first', async () => {
+      const course = await seedCourse(conn(), { scores: [[10, 7]] });
+      const pass = await seedDefinition(conn(), course.courseId, { title: 'Pass', thresholdPercent: 60 });
+      const distinction = await seedDefinition(conn(), course.courseId, { title: 'Distinction', thresholdPercent: 90 });
+      await claimCertificate(conn(), { courseId: course.courseId, definitionId: pass._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random });
+      const mine = await learnerOverview(conn(), course.courseId, 'user-1', at(1));
+      expect(mine.map((s) => [s.definition.title, s.status, s.canClaim])).to.deep.equal([
+        ['Distinction', 'none', false],
+        ['Pass', 'active', false],
+      ]);
+      expect(mine[0]!.evaluation.reasons).to.deep.equal([{ code: 'below_threshold', params: { score: 85, threshold: 90 } }]);
+      expect(String(mine[1]!.definition._id)).to.equal(String(pass._id));
+      expect(String(mine[0]!.definition._id)).to.equal(String(distinction._id));
+
+      await setScore(conn(), course, 'user-1', 1, 10);
+      const later = await learnerOverview(conn(), course.courseId, 'user-1', at(2));
+      expect(later.map((s) => [s.definition.title, s.status, s.canClaim])).to.deep.equal([
+        ['Distinction', 'none', true],
+        ['Pass', 'stale', false],
+      ]);
+      expect(later[1]!.comparison).to.include({ issuedScore: 85, currentScore: 100 });
+    });
+
+    it('renews an expired recurring certificate when the learner claims again (R9)', async () => {
+      const course = await seedCourse(conn(), { scores: [[10]] });
+      const def = await seedDefinition(conn(), course.courseId, { validity: { kind: 'recurring', validForMonths: 1 } });
+      const claim = (when: Date) => claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => when, random });
+      const first = (await claim(T0)).certificate;
+      const expired = await learnerOverview(conn(), course.courseId, 'user-1', at(40));
+      expect(expired.map((s) => [s.status, s.canClaim])).to.deep.equal([['expired', true]]);
+      const [a, b] = await Promise.all([claim(at(40)), claim(at(40))]);
+      expect(String(a.certificate._id)).to.equal(String(b.certificate._id));
+      expect(a.certificate).to.include({ version: 2, status: 'active' });
+      expect(a.certificate.expiresAt!.toISOString()).to.equal(at(40 + 30).toISOString());
+      expect((await issueModel(conn()).findById(first._id).lean())!.status).to.equal('superseded');
+      expect((await learnerOverview(conn(), course.courseId, 'user-1', at(41))).map((s) => s.status)).to.deep.equal(['active']);
+    });
   });
 });

@@ -27,6 +27,7 @@ import { createSandbox, type Sandbox } from './sandbox/sandbox';
 import { adminRouter } from './web/admin.routes';
 import { certificateRouter } from './web/certificate.routes';
 import { exportRouter } from './web/export.routes';
+import { gradesRouter } from './web/grades.routes';
 import { jobsRouter } from './web/jobs.routes';
 import { learnerRouter } from './web/learner.routes';
 import { teacherRouter } from './web/teacher.routes';
@@ -164,7 +165,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     now,
     learner: learnerRouter(ctx),
     teacher: teacherRouter(ctx),
-    extra: [deepLinkingRouter({ ...ltiDeps, lti, launchUrl: toolUrls.launchUrl }), jobsRouter(ctx), certificateRouter(ctx), templateRouter(ctx), exportRouter(ctx)] }));
+    extra: [deepLinkingRouter({ ...ltiDeps, lti, launchUrl: toolUrls.launchUrl }), jobsRouter(ctx), certificateRouter(ctx), templateRouter(ctx), exportRouter(ctx), gradesRouter(ctx)] }));
   app.use(verifyRouter(ctx));
   app.use(
     adminRouter({

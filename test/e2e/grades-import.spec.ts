@@ -1,0 +1,442 @@
+/**
+ * The teacher's gradebook CSV import and sync history, end to end through the sandbox LMS:
+ * launch as the course's teacher (which syncs the roster), upload a real-layout gradebook export
+ * whose rows name this course's members, read the preview, apply it once, and find the run in the
+ * history. Bad files are refused with the row/column or the limit named, and store nothing.
+ * Every test builds its own sandbox course.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { Types } from 'mongoose';
+import { courseModel } from '../../src/courses/course.model';
+import { csvPreviewModel } from '../../src/grades/csv/csv-preview.model';
+import { lineItemModel } from '../../src/grades/line-item.model';
+import { resultModel } from '../../src/grades/result.model';
+import { syncRunModel } from '../../src/grades/sync-run.model';
+import type { CreateCourseOptions } from '../../src/sandbox/sandbox.store';
+import { startTestApp, type TestApp } from '../support/app';
+import { HttpBrowser, sessionOf, type Page } from '../support/browser';
+
+const FIXTURES = join(__dirname, '..', 'fixtures', 'csv');
+const fixture = (name: string) => readFileSync(join(FIXTURES, name));
+
+interface Launched {
+  browser: HttpBrowser;
+  /** `${baseUrl}/app/<session>` */
+  app: string;
+  /** `${baseUrl}/app/<session>/teacher/grades` */
+  grades: string;
+  page: Page;
+}
+
+interface Upload {
+  status: number;
+  location: string | null;
+  html: string;
+}
+
+/** The `<tr>` (or other element) carrying an attribute value. */
+function elementWith(html: string, attr: string, value: string, tag = 'tr'): string {
+  const m = new RegExp(`<${tag}[^>]*${attr}="${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"[\\s\\S]*?</${tag}>`).exec(html);
+  if (!m) throw new Error(`no <${tag} ${attr}="${value}">`);
+  return m[0];
+}
+
+const countOf = (html: string, key: string) => Number(new RegExp(`data-count="${key}" data-n="(\\d+)"`).exec(html)?.[1] ?? NaN);
+
+describe('Gradebook CSV import and sync history (sandbox LMS → tool)', function () {
+  this.timeout(60_000);
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+  });
+
+  const conn = () => t.db.connection;
+  const store = () => t.sandbox.store;
+
+  function newCourse(title: string, opts: Partial<CreateCourseOptions> = {}) {
+    return store().createCourse({ title, quirks: 'standard', learners: 4, items: 2, scoreMaximum: 10, ...opts });
+  }
+
+  async function launch(courseId: string, userId: string): Promise<Launched> {
+    const browser = new HttpBrowser();
+    const page = await browser.open(t.sandbox.launchUrl(courseId, userId));
+    expect(page.status, page.html.slice(0, 400)).to.equal(200);
+    const app = `${t.baseUrl}/app/${sessionOf(page.url)}`;
+    return { browser, app, grades: `${app}/teacher/grades`, page };
+  }
+
+  /** Launches as the teacher and waits for the course sync the launch starts (the roster is then stored). */
+  async function teacherOf(c: ReturnType<typeof newCourse>): Promise<Launched> {
+    const l = await launch(c.course.id, c.teacherIds[0]!);
+    expect(l.page.url).to.match(/\/teacher$/);
+    await t.app.ctx.jobs.drain();
+    return l;
+  }
+
+  async function courseIdOf(c: ReturnType<typeof newCourse>): Promise<Types.ObjectId> {
+    const course = await courseModel(conn()).findOne({ issuer: t.sandbox.issuer, contextId: store().contextIdOf(c.course) }).lean();
+    return course!._id;
+  }
+
+  /** Posts the upload form as a browser does (multipart, one `file` field). */
+  async function upload(l: Launched, content: Buffer | string, fileName: string, fields: Record<string, string> = {}): Promise<Upload> {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields)) form.append(k, v);
+    form.append('file', new Blob([typeof content === 'string' ? content : new Uint8Array(content)], { type: 'text/csv' }), fileName);
+    const res = await fetch(`${l.grades}/import`, { method: 'POST', body: form, redirect: 'manual' });
+    return { status: res.status, location: res.headers.get('location'), html: await res.text() };
+  }
+
+  /** Uploads and follows the redirect to the preview page. */
+  async function preview(l: Launched, content: Buffer | string, fileName: string, fields: Record<string, string> = {}): Promise<{ id: string; page: Page }> {
+    const up = await upload(l, content, fileName, fields);
+    expect(up.status, up.html.slice(0, 3000)).to.equal(303);
+    const m = /\/teacher\/grades\/import\/([0-9a-f]{32})$/.exec(up.location ?? '');
+    expect(m, String(up.location)).to.not.equal(null);
+    const page = await l.browser.open(new URL(up.location!, l.grades).toString());
+    expect(page.status).to.equal(200);
+    return { id: m![1]!, page };
+  }
+
+  const apply = (l: Launched, previewId: string) => l.browser.request(`${l.grades}/import/${previewId}/apply`, { method: 'POST', form: {} });
+
+  /**
+   * A Canvas "Export Entire Gradebook" with the fixture's real layout (Manual Posting row, Points
+   * Possible, Canvas's test student, an extra-credit column, the totals) whose students are this
+   * course's learners 0–2 — found by LMS user id, SIS id and login respectively — plus one person
+   * who is not in the course.
+   */
+  function canvasExport(c: ReturnType<typeof newCourse>): string {
+    const lines = fixture('canvas-gradebook.csv').toString('utf8').split(/\r?\n/);
+    const [l0, l1, l2] = c.learnerIds.map((id) => store().getUser(id)!);
+    const totals = '121.50,121.50,89.34,89.34,89.34,89.34,121.50,121.50,89.34,89.34,89.34,89.34';
+    const row = (name: string, id: string, sis: string, login: string, scores: string) => `"${name}",${id},${sis},${login},Biology 101,${scores},${totals}`;
+    return [
+      ...lines.slice(0, 4), // header, Manual Posting, Points Possible, the test student
+      row(`${l0!.familyName}, ${l0!.givenName}`, l0!.id, '', '', '8.50,22.00,91.00,2.00'),
+      row(`${l1!.familyName}, ${l1!.givenName}`, '990001', l1!.sourcedId, '', '10.00,EX,78.50,'),
+      row(`${l2!.familyName}, ${l2!.givenName}`, '', '', l2!.email, ',19.50,,'),
+      row('Nowak, Piotr', '1005', '', 'pnowak', '6.00,12.50,55.00,'),
+    ].join('\r\n'); // Canvas ends lines with CRLF
+  }
+
+  /** A Moodle "Plain text file" export (fixture layout) naming learners 0–2 by email; "Lab notebook" is a Real column without a maximum. */
+  function moodleExport(c: ReturnType<typeof newCourse>, labNotebook = ['18.00', '15.50', '-']): string {
+    const [header] = fixture('moodle-grades.csv').toString('utf8').split(/\r?\n/);
+    const people = c.learnerIds.slice(0, 3).map((id) => store().getUser(id)!);
+    const rows = people.map(
+      (u, i) => `${u.givenName},${u.familyName},,Uni Test,Biology,${u.email.toUpperCase()},8.50,85.00 %,72.00,72.00 %,${labNotebook[i]},90.00 %,26.50,190.50,1746262800`,
+    );
+    return [header, ...rows].join('\n');
+  }
+
+  describe('GET /teacher/grades/import', () => {
+    it('shows the upload form with why and where to find the export in Moodle, Canvas and Chamilo', async () => {
+      const c = newCourse('CSV form');
+      const l = await teacherOf(c);
+      const page = await l.browser.open(`${l.grades}/import`);
+      expect(page.status).to.equal(200);
+      expect(page.html).to.match(/<form method="post" action="\/app\/[^"]+\/teacher\/grades\/import" enctype="multipart\/form-data"/);
+      expect(page.html).to.match(/<input id="grades-file" type="file" name="file" accept="\.csv,\.txt,\.tsv/);
+      expect(page.html).to.include('only shares the grade columns that belong to this tool');
+      expect(page.html).to.include('Grades › Export › Plain text file');
+      expect(page.html).to.include('Grades › Export › Export Entire Gradebook');
+      expect(page.html).to.include('Assessments › Export');
+      expect(page.html).to.include('at most 5 MB');
+    });
+
+    it('speaks Dutch (informal) to a Dutch teacher', async () => {
+      const c = newCourse('CSV form (nl)');
+      const docent = store().addUser({ givenName: 'Docent', familyName: 'Visser', locale: 'nl-NL' });
+      store().enrol(c.course.id, docent.id, ['http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor']);
+      const l = await launch(c.course.id, docent.id);
+      await t.app.ctx.jobs.drain();
+      const page = await l.browser.open(`${l.grades}/import`);
+      expect(page.html).to.include('Voorbeeld tonen');
+      expect(page.html).to.include('exporteer dan het cijferoverzicht uit je leeromgeving');
+      const refused = await upload(l, fixture('bad-roster-not-gradebook.csv'), 'roster.csv');
+      expect(refused.status).to.equal(400);
+      expect(refused.html).to.include('Het bestand is niet geïmporteerd. Er is niets opgeslagen.');
+      expect(refused.html).to.include('Rij 1');
+    });
+  });
+
+  describe('POST /teacher/grades/import → preview → apply', () => {
+    it('previews a Canvas export against the roster (matched by LMS id, SIS id and login; one unmatched), applies it once and stores exactly the shown scores', async () => {
+      const c = newCourse('CSV Canvas');
+      const l = await teacherOf(c);
+      const courseId = await courseIdOf(c);
+      const [l0, l1, l2] = c.learnerIds;
+
+      const { id, page } = await preview(l, canvasExport(c), 'Biology-gradebook.csv');
+      const html = page.html;
+      expect(html).to.include('data-format="canvas"');
+      expect(html).to.include('Canvas gradebook export, UTF-8, separated by commas');
+      expect(html).to.include('Biology-gradebook.csv');
+      expect([countOf(html, 'rows'), countOf(html, 'matched'), countOf(html, 'unmatched'), countOf(html, 'changes'), countOf(html, 'unchanged'), countOf(html, 'newItems')]).to.deep.equal([4, 3, 1, 6, 0, 3]);
+      // Items: maxima from the Points Possible row; the 0-point extra credit column is left out with a remark.
+      expect(elementWith(html, 'data-item-key', 'canvas:1202')).to.include('data-maximum="25"').and.include('Essay: Climate, causes and effects').and.include('New column');
+      expect(html).to.not.include('data-item-key="canvas:1204"');
+      expect(elementWith(html, 'id', 'preview-warnings', 'section')).to.include('Extra credit');
+      // How each row matched.
+      expect(elementWith(html, 'data-user-id', l0!)).to.include('data-by="userId"').and.include('LMS user id');
+      expect(elementWith(html, 'data-user-id', l1!)).to.include('data-by="sisId"');
+      expect(elementWith(html, 'data-user-id', l2!)).to.include('data-by="login"');
+      // The unmatched row, with its identifiers and why; the test student left out.
+      const unmatched = elementWith(html, 'id', 'preview-unmatched', 'section');
+      expect(unmatched).to.include('Nowak, Piotr').and.include('1005, pnowak').and.include('no course member with these identifiers');
+      expect(elementWith(html, 'id', 'preview-skipped', 'section')).to.include('test student');
+      // Score changes: none stored yet → new.
+      const changes = elementWith(html, 'id', 'preview-changes', 'section');
+      expect(changes.match(/data-change-user="/g)).to.have.length(6);
+      expect(changes).to.include('no score').and.include('8.5 / 10').and.include('78.5 / 100');
+      expect(html).to.include('data-action="apply"');
+
+      // Nothing is stored before the confirmation.
+      expect(await resultModel(conn()).countDocuments({ courseId, source: 'csv' })).to.equal(0);
+      expect(await lineItemModel(conn()).countDocuments({ courseId, source: 'csv' })).to.equal(0);
+
+      const applied = await apply(l, id);
+      expect(applied.status).to.equal(303);
+      const location = applied.headers.get('location')!;
+      const runId = /\/teacher\/grades\/history\?imported=([0-9a-f]{24})$/.exec(location)?.[1];
+      expect(runId, location).to.be.a('string');
+
+      const items = await lineItemModel(conn()).find({ courseId, source: 'csv' }).lean();
+      expect(items.map((i) => [i.externalId, i.scoreMaximum]).sort()).to.deep.equal([
+        ['canvas:1201', 10],
+        ['canvas:1202', 25],
+        ['canvas:1203', 100],
+      ]);
+      const keyOf = new Map(items.map((i) => [String(i._id), i.externalId]));
+      const results = await resultModel(conn()).find({ courseId, source: 'csv' }).lean();
+      expect(results.map((r) => `${r.userId} ${keyOf.get(String(r.lineItemId))} ${r.scoreGiven}/${r.scoreMaximum}`).sort()).to.deep.equal(
+        [`${l0} canvas:1201 8.5/10`, `${l0} canvas:1202 22/25`, `${l0} canvas:1203 91/100`, `${l1} canvas:1201 10/10`, `${l1} canvas:1203 78.5/100`, `${l2} canvas:1202 19.5/25`].sort(),
+      );
+
+      // The result page: the history with the run on top and the counts.
+      const history = await l.browser.open(new URL(location, l.grades).toString());
+      expect(history.status).to.equal(200);
+      expect(history.html).to.match(new RegExp(`data-notice="imported" data-run-id="${runId}"`));
+      expect(history.html).to.include('9 records changed, 6 scores for 3 learners');
+      expect(history.html).to.include('1 row was not matched');
+      const run = elementWith(history.html, 'data-run-id', runId!);
+      expect(run).to.include('data-source="csv"').and.include('data-status="partial"').and.include('aria-current="true"');
+      expect(run).to.include('Nowak, Piotr');
+
+      // Applying the same preview again: refused, nothing written twice.
+      const again = await apply(l, id);
+      expect(again.status).to.equal(409);
+      const againHtml = await again.text();
+      expect(againHtml).to.include('data-notice="alreadyApplied"').and.include('never applied twice');
+      expect(againHtml).to.include('enctype="multipart/form-data"');
+      expect(await resultModel(conn()).countDocuments({ courseId, source: 'csv' })).to.equal(6);
+      expect(await syncRunModel(conn()).countDocuments({ courseId, source: 'csv' })).to.equal(1);
+
+      // The preview page now says it was applied, and offers no apply button.
+      const appliedPage = await l.browser.open(`${l.grades}/import/${id}`);
+      expect(appliedPage.html).to.include('data-notice="applied"').and.not.include('data-action="apply"');
+
+      // The same file again: every score is already there, the columns exist.
+      const second = await preview(l, canvasExport(c), 'Biology-gradebook.csv');
+      expect([countOf(second.page.html, 'changes'), countOf(second.page.html, 'unchanged'), countOf(second.page.html, 'newItems')]).to.deep.equal([0, 6, 0]);
+      expect(second.page.html).to.include('data-empty="changes"');
+      expect(elementWith(second.page.html, 'data-item-key', 'canvas:1201')).to.include('data-status="existing"');
+    });
+
+    it('shows old → new for a changed score, and refuses (409) a preview whose grades changed before it was applied', async () => {
+      const c = newCourse('CSV stale');
+      const l = await teacherOf(c);
+      const courseId = await courseIdOf(c);
+      const first = await preview(l, canvasExport(c), 'export.csv');
+      expect((await apply(l, first.id)).status).to.equal(303);
+
+      const changed = canvasExport(c).replace('8.50,22.00,91.00', '9.50,22.00,91.00');
+      const second = await preview(l, changed, 'export.csv');
+      expect(countOf(second.page.html, 'changes')).to.equal(1);
+      const row = elementWith(second.page.html, 'data-change-user', c.learnerIds[0]!);
+      expect(row).to.include('8.5 / 10').and.include('9.5 / 10').and.include('Quiz 1');
+
+      // Someone else changes that grade in between (another import, a sync).
+      const quiz = await lineItemModel(conn()).findOne({ courseId, externalId: 'canvas:1201' }).lean();
+      await resultModel(conn()).updateOne({ lineItemId: quiz!._id, userId: c.learnerIds[0]! }, { $set: { scoreGiven: 7 } });
+      const res = await apply(l, second.id);
+      expect(res.status).to.equal(409);
+      const html = await res.text();
+      expect(html).to.include('data-notice="stale"').and.include('1 grade this import would change was changed since the preview');
+      const stored = await resultModel(conn()).findOne({ lineItemId: quiz!._id, userId: c.learnerIds[0]! }).lean();
+      expect(stored!.scoreGiven).to.equal(7);
+    });
+
+    it('asks the maxima a Moodle export does not give, and previews again with the entered maximum', async () => {
+      const c = newCourse('CSV Moodle');
+      const l = await teacherOf(c);
+      const courseId = await courseIdOf(c);
+      const first = await preview(l, moodleExport(c), 'grades.txt');
+      expect(first.page.html).to.include('data-format="moodle"');
+      expect(countOf(first.page.html, 'matched')).to.equal(3);
+      expect(first.page.html.match(/data-by="email"/g)).to.have.length(3);
+      const lab = elementWith(first.page.html, 'data-item-key', 'moodle:Assignment: Lab notebook');
+      expect(lab).to.include('data-maximum-from="default"').and.include('data-maximum="100"');
+      // Derived from the percentage column beside it.
+      expect(elementWith(first.page.html, 'data-item-key', 'moodle:Quiz: Week 1 quiz')).to.include('data-maximum-from="derived"').and.include('data-maximum="10"');
+      const name = /<label for="(max-\d+)">Maximum of “Assignment: Lab notebook”/.exec(first.page.html)?.[1];
+      expect(name, 'a maximum input for the lab notebook').to.be.a('string');
+      expect(first.page.html).to.include('data-form="maxima"');
+
+      const second = await preview(l, moodleExport(c), 'grades.txt', { [name!]: '20' });
+      const lab2 = elementWith(second.page.html, 'data-item-key', 'moodle:Assignment: Lab notebook');
+      expect(lab2).to.include('data-maximum-from="asked"').and.include('data-maximum="20"');
+      expect(second.page.html).to.include('18 / 20');
+
+      // A maximum below a score in the file: refused with the row and column, the maximum asked again.
+      const tooLow = await upload(l, moodleExport(c), 'grades.txt', { [name!]: '10' });
+      expect(tooLow.status).to.equal(400);
+      expect(tooLow.html).to.include('data-error-reason="out_of_range"');
+      expect(tooLow.html).to.match(/Row 2, column “Assignment: Lab notebook \(Real\)”/);
+      expect(tooLow.html).to.include(`name="${name}" type="text" inputmode="decimal" value="10"`);
+      // Not a number.
+      const notANumber = await upload(l, moodleExport(c), 'grades.txt', { [name!]: 'twenty' });
+      expect(notANumber.status).to.equal(400);
+      expect(notANumber.html).to.include(`data-field="${name}"`);
+      expect(await csvPreviewModel(conn()).countDocuments({ courseId })).to.equal(2);
+    });
+  });
+
+  describe('bad files are refused and store nothing', () => {
+    let l: Launched;
+    let courseId: Types.ObjectId;
+    before(async () => {
+      const c = newCourse('CSV bad files');
+      l = await teacherOf(c);
+      courseId = await courseIdOf(c);
+    });
+    afterEach(async () => {
+      expect(await csvPreviewModel(conn()).countDocuments({ courseId })).to.equal(0);
+      expect(await lineItemModel(conn()).countDocuments({ courseId, source: 'csv' })).to.equal(0);
+      expect(await syncRunModel(conn()).countDocuments({ courseId, source: 'csv' })).to.equal(0);
+    });
+
+    it('a binary file: 400, named as not a text file', async () => {
+      const res = await upload(l, fixture('bad-binary.csv'), 'grades.csv');
+      expect(res.status).to.equal(400);
+      expect(res.html).to.include('data-error-reason="binary"').and.include('The file was not imported. Nothing was stored.');
+      expect(res.html).to.include('Row ');
+    });
+
+    it('an Excel workbook renamed .csv: 400, asked for the CSV export', async () => {
+      const res = await upload(l, fixture('bad-workbook.xlsx'), 'grades.csv');
+      expect(res.status).to.equal(400);
+      expect(res.html).to.include('data-error-reason="workbook"').and.include('Excel workbook');
+    });
+
+    it('a file with the wrong columns: 400, row 1 named with the columns found', async () => {
+      const res = await upload(l, fixture('bad-roster-not-gradebook.csv'), 'roster.csv');
+      expect(res.status).to.equal(400);
+      expect(res.html).to.include('data-error-reason="not_a_gradebook"').and.include('<span data-error-where>Row 1</span>');
+      expect(res.html).to.include('found &quot;Name, Email, Phone&quot;');
+    });
+
+    it('a score that is not a number: 400, row and column named', async () => {
+      const res = await upload(l, fixture('bad-canvas-score-not-a-number.csv'), 'grades.csv');
+      expect(res.status).to.equal(400);
+      expect(res.html).to.include('data-error-reason="bad_score"');
+      expect(res.html).to.match(/<span data-error-where>Row \d+, column “[^”]+”<\/span>/);
+    });
+
+    it('a file above the upload limit: 413, naming the limit in MB', async () => {
+      const big = Buffer.alloc(t.config.uploadMaxBytes + 1, 'a');
+      const res = await upload(l, big, 'huge.csv');
+      expect(res.status).to.equal(413);
+      expect(res.html).to.include('the limit is 5 MB');
+    });
+
+    it('no file at all: 400 on the form', async () => {
+      const res = await fetch(`${l.grades}/import`, { method: 'POST', body: new FormData(), redirect: 'manual' });
+      expect(res.status).to.equal(400);
+      expect(await res.text()).to.include('data-error-reason="missing"');
+    });
+  });
+
+  describe('who may see what', () => {
+    it('refuses a learner (403) on every page of the import and the history, and applies nothing', async () => {
+      const c = newCourse('CSV learner');
+      const teacher = await teacherOf(c);
+      const { id } = await preview(teacher, canvasExport(c), 'export.csv');
+      const learner = await launch(c.course.id, c.learnerIds[0]!);
+      for (const path of ['/import', `/import/${id}`, '/history']) {
+        const page = await learner.browser.open(`${learner.grades}${path}`);
+        expect(page.status, path).to.equal(403);
+      }
+      expect((await upload(learner, canvasExport(c), 'export.csv')).status).to.equal(403);
+      expect((await apply(learner, id)).status).to.equal(403);
+      expect(await resultModel(conn()).countDocuments({ courseId: await courseIdOf(c), source: 'csv' })).to.equal(0);
+    });
+
+    it("answers 404 for another course's preview or run, and leaves that preview applicable", async () => {
+      const a = newCourse('CSV course A');
+      const b = newCourse('CSV course B');
+      const teacherA = await teacherOf(a);
+      const teacherB = await teacherOf(b);
+      const { id } = await preview(teacherA, canvasExport(a), 'export.csv');
+
+      expect((await teacherB.browser.open(`${teacherB.grades}/import/${id}`)).status).to.equal(404);
+      const res = await apply(teacherB, id);
+      expect(res.status).to.equal(404);
+      expect(await res.text()).to.include('data-notice="previewNotFound"');
+      expect((await teacherB.browser.open(`${teacherB.grades}/import/not-a-preview-id`)).status).to.equal(404);
+
+      const applied = await apply(teacherA, id);
+      expect(applied.status).to.equal(303);
+      const runId = /imported=([0-9a-f]{24})/.exec(applied.headers.get('location')!)![1]!;
+      expect((await teacherB.browser.open(`${teacherB.grades}/history?imported=${runId}`)).status).to.equal(404);
+      expect(await resultModel(conn()).countDocuments({ courseId: await courseIdOf(b), source: 'csv' })).to.equal(0);
+    });
+  });
+
+  describe('GET /teacher/grades/history', () => {
+    it('lists the AGS syncs and CSV imports newest first with who, counts, duration, status and errors; learner refreshes on request; pages', async () => {
+      const c = newCourse('CSV history', { learners: 3, items: 2 });
+      const l = await teacherOf(c);
+      const courseId = await courseIdOf(c);
+      const { id } = await preview(l, canvasExport(c), 'export.csv');
+      expect((await apply(l, id)).status).to.equal(303);
+      await launch(c.course.id, c.learnerIds[0]!); // a learner's launch refreshes that learner's results
+
+      const page = await l.browser.open(`${l.grades}/history`);
+      expect(page.status).to.equal(200);
+      const rows = [...page.html.matchAll(/<tr data-run-id="([0-9a-f]{24})" data-source="(\w+)" data-status="(\w+)"/g)].map((m) => [m[2], m[3]]);
+      expect(rows).to.deep.equal([
+        ['csv', 'partial'],
+        ['ags', 'succeeded'],
+      ]);
+      const ags = elementWith(page.html, 'data-source', 'ags');
+      expect(ags).to.include('Learning platform (LTI)').and.include('2 columns').and.include('data-counts="2,');
+      expect(ags).to.match(/Teacher \d+-1/);
+      expect(ags).to.match(/<td class="num">\d+(\.\d)? s<\/td>/);
+      const csv = elementWith(page.html, 'data-source', 'csv');
+      expect(csv).to.include('Gradebook file (CSV)').and.include('data-counts="3,6,3,9"').and.include('data-error-kind="unmatched_row"');
+
+      const all = await l.browser.open(`${l.grades}/history?scope=all`);
+      expect(all.html).to.include("one learner&#x27;s refresh");
+      expect(all.html.match(/<tr data-run-id=/g)).to.have.length(3);
+
+      // 25 more runs: two pages of 20.
+      const base = await syncRunModel(conn()).findOne({ courseId, source: 'csv' }).lean();
+      const { _id: _, ...copy } = base!;
+      await syncRunModel(conn()).insertMany(
+        Array.from({ length: 25 }, (_x, i) => ({ ...copy, startedAt: new Date(Date.UTC(2020, 0, 1, 0, i)), errors: [{ kind: 'invalid_result', message: `Score ${i} out of range`, item: { userId: `u${i}`, scoreGiven: -1 } }] })),
+      );
+      const first = await l.browser.open(`${l.grades}/history`);
+      expect(first.html).to.include('Page 1 of 2').and.include('rel="next"');
+      const second = await l.browser.open(`${l.grades}/history?page=2`);
+      expect(second.html.match(/<tr data-run-id=/g)).to.have.length(7);
+      expect(second.html).to.include('Score 0 out of range').and.include('&quot;scoreGiven&quot;:-1');
+
+      expect((await l.browser.open(`${l.grades}/history?page=zero`)).status).to.equal(400);
+      expect((await l.browser.open(`${l.grades}/history?sort=old`)).status).to.equal(400);
+    });
+  });
+});

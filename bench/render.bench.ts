@@ -6,8 +6,8 @@
  *
  *  - single PDF, cold: a new renderer, its first PDF (browser start included)
  *  - single PDF, warm: median of 20 PDFs with the browser up
- *  - export of N certificates (default 1,000) with exportPdf: batches of 100 -> one PDF, with 2 and
- *    with 1 batch printing at a time, and of N/4 (peak memory must not depend on N)
+ *  - export of N certificates (default 1,000) with exportPdf: batches of 100 -> one PDF, with 1 and
+ *    with 2 batches printing at a time, and of N/4 and 4N (peak memory must not depend on N)
  *  - the same N certificates as ONE HTML document streamed with page.createPDFStream (the alternative design)
  *  - the limit: Chromium printing the same N pages from one prepared HTML file,
  *    page.setContent + page.pdf and nothing else
@@ -85,6 +85,11 @@ function treeRss(root: number): number {
   return total;
 }
 
+/** Options of a child run, passed as `key=value` arguments after the count. */
+const options: Record<string, string> = Object.fromEntries(
+  process.argv.slice(5).map((a) => a.split('=', 2) as [string, string]),
+);
+
 const modes: Record<string, (n: number, dir: string) => Promise<Result | Result[]>> = {
   async single() {
     const renderer = createPdfRenderer({ executablePath: findChromium() });
@@ -107,7 +112,7 @@ const modes: Record<string, (n: number, dir: string) => Promise<Result | Result[
   },
 
   async export(n, dir) {
-    const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 2);
+    const concurrency = Number(options.concurrency ?? 1);
     const renderer = createPdfRenderer({ executablePath: findChromium(), maxConcurrentPages: concurrency });
     await renderer.pdf(sampleCertificate()); // browser up: the export job runs in a warm process
     const mem = memorySampler(() => renderer.browserPid());
@@ -139,7 +144,7 @@ const modes: Record<string, (n: number, dir: string) => Promise<Result | Result[
   },
 
   async limit(n, dir) {
-    const htmlFile = process.env.BENCH_HTML!;
+    const htmlFile = options.html!;
     const html = readFileSync(htmlFile, 'utf8');
     const browser = await puppeteer.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS });
     const mem = memorySampler(() => browser.process()?.pid);
@@ -155,10 +160,10 @@ const modes: Record<string, (n: number, dir: string) => Promise<Result | Result[
   },
 };
 
-function runChild(mode: string, n: number, env: Record<string, string> = {}): Promise<Result[]> {
+function runChild(mode: string, n: number, opts: Record<string, string> = {}): Promise<Result[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, __filename, '--child', mode, String(n)], {
-      env: { ...process.env, ...env },
+    const args = Object.entries(opts).map(([k, v]) => `${k}=${v}`);
+    const child = spawn(process.execPath, [...process.execArgv, __filename, '--child', mode, String(n), ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -191,11 +196,12 @@ async function main(): Promise<void> {
   const load = [loadavg()[0]!];
   const runs: Array<[string, number, Record<string, string>]> = [
     ['single', 1, {}],
-    ['export', n, { BENCH_CONCURRENCY: '2' }],
-    ['export', n, { BENCH_CONCURRENCY: '1' }],
-    ['export', Math.max(1, Math.round(n / 4)), { BENCH_CONCURRENCY: '2' }], // memory must not depend on n
+    ['export', n, { concurrency: '1' }],
+    ['export', n, { concurrency: '2' }],
+    ['export', Math.max(1, Math.round(n / 4)), { concurrency: '1' }], // memory must not depend on n
+    ['export', n * 4, { concurrency: '1' }],
     ['stream', n, {}],
-    ['limit', n, { BENCH_HTML: htmlFile }],
+    ['limit', n, { html: htmlFile }],
   ];
   for (const [mode, count, env] of runs) {
     results.push(...(await runChild(mode, count, env)));

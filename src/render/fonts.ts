@@ -119,8 +119,3 @@ export function fontFaceCss(families: Iterable<FontFamily>, text: string): strin
   }
   return rules.join('\n');
 }
-
-/** Reads every font file now, so the first certificate is not slower than the rest (optional). */
-export function preloadFonts(): void {
-  for (const family of Object.keys(FAMILIES) as FontFamily[]) for (const f of subsetFaces(family)) fontDataUri(f.file);
-}

@@ -45,7 +45,10 @@ export function findChromium(configured?: string): string | undefined {
 export interface PdfRendererOptions {
   /** Chromium binary; see findChromium for the default. */
   executablePath?: string;
-  /** Deadline for one render (one certificate or one batch), browser start included. Default 30 s. */
+  /**
+   * Deadline for one certificate, browser start included (default 30 s). A batch gets one more
+   * such deadline per 20 certificates, so 100 certificates have 6x as long.
+   */
   renderTimeoutMs?: number;
   /** Pages printing at the same time; more calls wait their turn. Default 2. */
   maxConcurrentPages?: number;
@@ -243,12 +246,13 @@ class ChromiumPdfRenderer implements PdfRenderer {
       healthy = true;
       return pdf;
     })();
+    const timeoutMs = this.timeoutMs * (1 + Math.floor((opts.expectedPages ?? 1) / 20));
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         abandoned = true;
         healthy = false;
-        reject(new RenderTimeoutError(`The certificate took longer than ${this.timeoutMs} ms to render`));
-      }, this.timeoutMs);
+        reject(new RenderTimeoutError(`Rendering took longer than ${timeoutMs} ms and was stopped`, { timeoutMs }));
+      }, timeoutMs);
     });
     work.catch(() => undefined); // after a timeout its failure has no one to tell
     try {

@@ -476,6 +476,30 @@ describe('Teacher pages (sandbox LMS → tool)', function () {
     });
   });
 
+  describe('the audit log', () => {
+    it('lists who did what, newest first, fifty entries a page', async () => {
+      const c = newCourse('Audit pages', { learners: 60, items: 1, score: () => 10 });
+      const teacher = await teacherOf(c);
+      const definitionId = await createDefinition(teacher);
+      await teacher.browser.open(`${teacher.teacher}/definitions/${definitionId}/generate`, { form: {} });
+      await drain();
+      // created + 60 issued + generate all = 62 entries
+      const first = await teacher.browser.open(`${teacher.teacher}/audit`);
+      const rows = (html: string) => [...html.matchAll(/<time datetime="([^"]+)">/g)].map((m) => m[1]!);
+      expect(rows(first.html)).to.have.length(50);
+      expect(first.html).to.match(/<td>Generated all certificates of “Certificate of achievement”: 60 of 60 issued\./);
+      // Handlebars writes "=" as "&#x3D;" in attributes, which the browser reads back as "=".
+      const older = /href="([^"]+audit\?before(?:=|&#x3D;)[0-9a-f]{24})"/.exec(first.html)![1]!.replace('&#x3D;', '=');
+      const second = await teacher.browser.open(`${t.baseUrl}${older}`);
+      expect(rows(second.html)).to.have.length(12);
+      expect(second.html).to.include('Created the certificate “Certificate of achievement”.');
+      expect(second.html).to.not.match(/audit\?before/);
+      const all = [...rows(first.html), ...rows(second.html)];
+      expect(all).to.deep.equal([...all].sort().reverse());
+      expect(first.html).to.include(t.sandbox.store.getUser(c.teacherIds[0]!)!.name);
+    });
+  });
+
   describe('deleting certificates', () => {
     it('deletes one with a reason (audited with what it said), after which the learner can claim again', async () => {
       const c = newCourse('Delete one', { learners: 1, score: () => 10 });

@@ -187,6 +187,14 @@ describe('Teacher pages (sandbox LMS → tool)', function () {
 
       const second = await activeCertificate(definitionId, bilbo.id);
       expect(second?.scorePercent).to.equal(95);
+      // "Open" leads to the certificate's own page (the document routes).
+      const open = /href="([^"]+)" data-action="open-certificate"/.exec(row)![1]!;
+      expect(open).to.equal(`/app/${teacher.session}/certificates/${second!._id}`);
+      const opened = await teacher.browser.open(`${t.baseUrl}${open}`);
+      expect(opened.status).to.equal(200);
+      expect(opened.html).to.include(second!.code);
+      const bilboPage = await learner.browser.open(`${learner.app}/learner`);
+      expect(bilboPage.html).to.include('95%');
       expect(second?.code).to.not.equal(first!.code);
       const old = await findByCode(conn(), first!.code, new Date());
       expect(old?.state).to.equal('superseded');

@@ -70,8 +70,9 @@ function loadTemplates(): Templates {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fitting long text. The HTML has no script (the preview must be identical to the PDF and safe
-// to show), so long names and titles are fitted here by an estimate of their printed width.
+// Fitting long text. The page's own script (fit.js) measures and shrinks long names and titles
+// exactly, on screen and before printing. These classes are an estimate from the text's length,
+// for a host page whose Content-Security-Policy blocks that script: still a sensible size.
 
 const NARROW = new Set("iljtfrI.,;:!|'’()[]- ");
 const WIDE = new Set('mwMWÆŒ@%');

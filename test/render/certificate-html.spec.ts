@@ -133,6 +133,13 @@ describe('render: certificate documents and their HTML', () => {
       );
     });
 
+    it('sizes a long name down by its length, for hosts that block the fitting script', async () => {
+      const fitOf = (html: string) => Number(/class="name fit-(\d+)"/.exec(html)![1]);
+      expect(fitOf(await renderCertificateHtml(sampleCertificate({ learnerName: 'Bilbo Baggins' })))).to.equal(100);
+      const long = fitOf(await renderCertificateHtml(sampleCertificate({ learnerName: 'Maximiliaan Johannes Theodorus van der Westhuizen' })));
+      expect(long).to.be.within(40, 70);
+    });
+
     it('embeds the extra font subset only when a name needs it', async () => {
       const plain = await renderCertificateHtml(sampleCertificate({ learnerName: 'Anna Smit' }));
       const polish = await renderCertificateHtml(sampleCertificate({ learnerName: 'Łucja Wąsowska' }));

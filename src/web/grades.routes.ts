@@ -156,6 +156,7 @@ function itemText(item: unknown): string | null {
   return text.length > ITEM_TEXT_MAX ? `${text.slice(0, ITEM_TEXT_MAX)}…` : text;
 }
 
+/** The import and history pages; mount under `/app/:session` (paths start with `/teacher/grades`). */
 export function gradesRouter(ctx: WebContext): Router {
   const router = Router({ mergeParams: true });
   const { conn } = ctx;

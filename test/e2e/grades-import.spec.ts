@@ -303,6 +303,20 @@ describe('Gradebook CSV import and sync history (sandbox LMS → tool)', functio
       expect(notANumber.html).to.include(`data-field="${name}"`);
       expect(await csvPreviewModel(conn()).countDocuments({ courseId })).to.equal(2);
     });
+
+    it('recognises a Chamilo export (semicolons, trailing separators) and matches its usernames to the roster', async () => {
+      const c = newCourse('CSV Chamilo');
+      const l = await teacherOf(c);
+      const [header] = fixture('chamilo-gradebook.csv').toString('utf8').split(/\r?\n/);
+      const people = c.learnerIds.slice(0, 2).map((id) => store().getUser(id)!);
+      const text = [header, `${people[0]!.givenName};${people[0]!.familyName};${people[0]!.email};12.00 ;24.50 ;9.00 ;71.20 ;`, `${people[1]!.givenName};${people[1]!.familyName};${people[1]!.sourcedId};18.00 ;;10.00 ;58.00 ;`].join('\r\n');
+      const { page } = await preview(l, text, 'chamilo.csv');
+      expect(page.html).to.include('data-format="chamilo"').and.include('separated by semicolons');
+      expect([countOf(page.html, 'matched'), countOf(page.html, 'unmatched'), countOf(page.html, 'changes')]).to.deep.equal([2, 0, 5]);
+      expect(page.html.match(/data-by="login"/g)).to.have.length(2);
+      // Chamilo's headers carry a weight, not a maximum: asked, 100 assumed until then.
+      expect(elementWith(page.html, 'data-item-key', 'chamilo:Quiz 1')).to.include('data-maximum-from="default"');
+    });
   });
 
   describe('bad files are refused and store nothing', () => {

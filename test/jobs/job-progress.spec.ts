@@ -49,7 +49,7 @@ describe('job-progress.js (in Chromium)', function () {
       const done = req.query.noDone ? '' : 'data-done-url="/done?job={id}&file={result.fileId}"';
       res.type('html').send(`<!doctype html><html lang="${lang}"><head><title>t</title></head>
         <body data-session="${TOKEN}">
-          <div id="p" data-job-progress data-job-url="/jobs/job1" ${done}
+          <div id="p" data-job-progress data-job-url="/jobs/job1" ${done} ${current.status === 'succeeded' && !req.query.renderedRunning ? 'data-initial="finished"' : ''}
                data-text-label="Progress" data-text-progress="{done} of {total} learners"
                data-text-part-items="{done} of {total} activities" data-text-part-learners="{done} of {total} learners"
                data-text-queued="Waiting to start…" data-text-running="Working on it…" data-text-succeeded="Done."
@@ -175,6 +175,13 @@ describe('job-progress.js (in Chromium)', function () {
     expect(pageLoads).to.equal(1);
     expect(page.url()).to.contain('/page');
     expect((await read()).message).to.equal('Done.');
+  });
+
+  it('moves on when a job the page showed as running finished before the first poll', async () => {
+    current = job({ status: 'succeeded', progress: { done: 10, total: 10 }, result: { fileId: 'f9' } });
+    await page.goto(`${base}/page?renderedRunning=1`);
+    await page.waitForFunction(() => location.pathname === '/done', { timeout: 5000 });
+    expect(page.url()).to.contain('file=f9');
   });
 
   it('stops with the server message when the session is refused', async () => {

@@ -80,7 +80,10 @@
     var status = make('p', 'job-progress__status', el);
     status.setAttribute('role', 'status');
 
-    var sawUnfinished = false;
+    // Pages render this element for jobs that were queued or running when the page was made, so
+    // a job that finishes before the first poll still moves the page on. A page that shows an
+    // already finished job marks it data-initial="finished" (no reload: it would loop).
+    var sawUnfinished = el.getAttribute('data-initial') !== 'finished';
     var lastStatus = null;
     var failures = 0;
     var timer = null;
@@ -135,8 +138,7 @@
     function finish(job) {
       stopped = true;
       el.dispatchEvent(new CustomEvent('job-progress:done', { bubbles: true, detail: job }));
-      // Only a job seen running in this page view moves on; a page that shows a job which had
-      // already finished would otherwise reload itself forever.
+      // Only a job that was unfinished in this page view moves on (see sawUnfinished).
       if (job.status !== 'succeeded' || !sawUnfinished) return;
       var doneUrl = el.getAttribute('data-done-url');
       setTimeout(function () {

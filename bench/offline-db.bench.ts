@@ -1,6 +1,6 @@
 /**
  * Throughput of the offline engine for the grade-import workload (not part of `npm test`):
- *   npx tsx test/db/offline-bench.ts [count]
+ *   npx tsx bench/offline-db.bench.ts [count]
  * Prints: engine start (empty and with the data), insertMany, bulk upserts by a compound
  * unique key, a full read, an indexed lookup, and countDocuments.
  */
@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mongoose, { Schema } from 'mongoose';
-import { startOfflineEngine, type OfflineEngineOptions } from '../../src/db/offline/server';
-import { quietLogger } from '../support/db';
+import { startOfflineEngine, type OfflineEngineOptions } from '../src/db/offline/server';
+import { quietLogger } from '../test/support/db';
 
 const N = Number(process.argv[2] ?? 100_000);
 

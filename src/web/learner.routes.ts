@@ -97,7 +97,9 @@ const CARD_ORDER: Record<CardState, number> = { claimable: 0, held: 1, pending: 
 function cardFor(ctx: WebContext, session: string, t: Translator, d: DefinitionDoc, e: Evaluation, certificates: IssueDoc[], now: Date) {
   const mine = certificates.filter((c) => c.definitionId.equals(d._id));
   const active = mine.find((c) => c.status === 'active');
-  const state: CardState = active ? 'held' : e.eligible ? 'claimable' : 'pending';
+  // R9: an expired recurring certificate is renewed by claiming again when the learner qualifies today.
+  const renewable = Boolean(active && e.eligible && certificateState(active, now) === 'expired');
+  const state: CardState = active && !renewable ? 'held' : e.eligible ? 'claimable' : 'pending';
   return {
     definitionId: String(d._id),
     title: d.title,

@@ -33,7 +33,7 @@ export async function loadSyncStatus(ctx: Pick<WebContext, 'conn' | 'jobs'>, cou
   const cid = new Types.ObjectId(courseId);
   const [lastRun, learners, job, course] = await Promise.all([
     syncRunModel(ctx.conn)
-      .findOne({ courseId: cid, scope: 'course' }, { status: 1, startedAt: 1, finishedAt: 1, counts: 1, errors: { $slice: 3 } })
+      .findOne({ courseId: cid, scope: 'course', source: 'ags' }, { status: 1, startedAt: 1, finishedAt: 1, counts: 1, errors: { $slice: 3 } })
       .sort({ startedAt: -1 })
       .lean<SyncStatus['lastRun']>(),
     memberModel(ctx.conn).countDocuments({ courseId: cid, isLearner: true, status: { $ne: 'left' } }),

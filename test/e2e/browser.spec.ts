@@ -1,21 +1,7 @@
 import { expect } from 'chai';
-import type { Browser, Frame } from 'puppeteer';
+import type { Browser } from 'puppeteer';
 import { startTestApp, type TestApp } from '../support/app';
-import { launchChromium } from '../support/chromium';
-
-/** Waits until the sandbox's tool iframe shows a page of the tool whose path matches. */
-async function toolFrame(page: import('puppeteer').Page, path: RegExp): Promise<Frame> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const frame = page.frames().find((f) => f.name() === 'tool-frame' && path.test(new URL(f.url() || 'about:blank', 'http://x').pathname));
-    if (frame) {
-      await frame.waitForSelector('main');
-      return frame;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the tool frame never reached ${path}; frames: ${page.frames().map((f) => f.url()).join(', ')}`);
-}
+import { launchChromium, toolFrame } from '../support/chromium';
 
 describe('In a real browser: the tool inside the sandbox LMS iframe', function () {
   this.timeout(60_000);

@@ -1,23 +1,9 @@
 import { expect } from 'chai';
-import type { Browser, Frame, Page } from 'puppeteer';
+import type { Browser } from 'puppeteer';
 import { issueModel } from '../../src/certificates/issue.model';
 import { startTestApp, type TestApp } from '../support/app';
-import { launchChromium } from '../support/chromium';
+import { launchChromium, toolFrame } from '../support/chromium';
 import { defineCertificate, launchAs, sandboxCourse, toolCourse } from '../documents/support';
-
-/** Waits until the sandbox's tool iframe shows a page of the tool whose path matches. */
-async function toolFrame(page: Page, path: RegExp): Promise<Frame> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const frame = page.frames().find((f) => f.name() === 'tool-frame' && path.test(new URL(f.url() || 'about:blank', 'http://x').pathname));
-    if (frame) {
-      await frame.waitForSelector('main');
-      return frame;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the tool frame never reached ${path}; frames: ${page.frames().map((f) => f.url()).join(', ')}`);
-}
 
 describe('In a real browser: the learner gets their certificate inside the LMS iframe', function () {
   this.timeout(90_000);

@@ -8,21 +8,7 @@ import type { Browser, Frame, Page } from 'puppeteer';
 import { Types } from 'mongoose';
 import { issueModel } from '../../src/certificates/issue.model';
 import { startTestApp, type TestApp } from '../support/app';
-import { launchChromium } from '../support/chromium';
-
-/** Waits until the sandbox's tool iframe shows a page of the tool whose path matches. */
-async function toolFrame(page: Page, path: RegExp): Promise<Frame> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const frame = page.frames().find((f) => f.name() === 'tool-frame' && path.test(new URL(f.url() || 'about:blank', 'http://x').pathname));
-    if (frame) {
-      await frame.waitForSelector('main');
-      return frame;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the tool frame never reached ${path}; frames: ${page.frames().map((f) => f.url()).join(', ')}`);
-}
+import { launchChromium, toolFrame } from '../support/chromium';
 
 /** Clicks something that navigates the frame and waits for the next page of the tool. */
 async function clickThrough(page: Page, frame: Frame, selector: string, path: RegExp): Promise<Frame> {

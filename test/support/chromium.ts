@@ -1,5 +1,5 @@
 /** One headless Chromium (Debian's /usr/bin/chromium, or puppeteer's own) for a test file. */
-import puppeteer, { type Browser } from 'puppeteer';
+import puppeteer, { type Browser, type Frame, type Page } from 'puppeteer';
 import { CHROMIUM_ARGS, findChromium } from '../../src/render/pdf-renderer';
 
 export async function launchChromium(): Promise<Browser> {
@@ -8,4 +8,18 @@ export async function launchChromium(): Promise<Browser> {
     headless: true,
     args: [...CHROMIUM_ARGS, '--window-size=1280,900'],
   });
+}
+
+/** Waits until the sandbox's tool iframe shows a page of the tool whose path matches. */
+export async function toolFrame(page: Page, path: RegExp, timeoutMs = 20_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const frame = page.frames().find((f) => f.name() === 'tool-frame' && path.test(new URL(f.url() || 'about:blank', 'http://x').pathname));
+    if (frame) {
+      await frame.waitForSelector('main');
+      return frame;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the tool frame never reached ${path}; frames: ${page.frames().map((f) => f.url()).join(', ')}`);
 }

@@ -117,8 +117,11 @@ async function checkPage(): Promise<PageCheck> {
   return { brokenImages: [...new Set(brokenImages)], brokenFonts: [...new Set(brokenFonts)], overflowing };
 }
 
-/** A page is recycled after this many prints, so a slow leak in a long export cannot grow without bound. */
-const PAGE_USES = 200;
+/**
+ * A page is replaced after printing this many certificates: Chromium's renderer keeps growing
+ * over many large documents on one page (bench/render.md), and a fresh page starts small.
+ */
+const PAGE_PRINTS = 500;
 
 class ChromiumPdfRenderer implements PdfRenderer {
   private browser?: Promise<Browser>;
@@ -204,10 +207,10 @@ class ChromiumPdfRenderer implements PdfRenderer {
     return page;
   }
 
-  private givePageBack(page: Page, healthy: boolean): void {
-    const uses = (this.uses.get(page) ?? 0) + 1;
+  private givePageBack(page: Page, healthy: boolean, printed: number): void {
+    const uses = (this.uses.get(page) ?? 0) + printed;
     this.uses.set(page, uses);
-    if (healthy && uses < PAGE_USES && this.current === page.browser() && !page.isClosed()) this.idle.push(page);
+    if (healthy && uses < PAGE_PRINTS && this.current === page.browser() && !page.isClosed()) this.idle.push(page);
     else page.close().catch(() => undefined);
   }
 
@@ -268,7 +271,7 @@ class ChromiumPdfRenderer implements PdfRenderer {
       throw this.explain(err);
     } finally {
       clearTimeout(timer);
-      if (page) this.givePageBack(page, healthy && !abandoned);
+      if (page) this.givePageBack(page, healthy && !abandoned, opts.expectedPages ?? 1);
       this.release();
     }
   }

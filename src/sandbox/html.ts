@@ -29,6 +29,10 @@ th { background:#eef2f7; font-weight:600; }
 td.num { text-align:right; font-variant-numeric:tabular-nums; }
 .muted { color:var(--muted); } .inactive { color:var(--muted); font-style:italic; }
 .layout { display:grid; grid-template-columns:minmax(420px, 1fr) minmax(480px, 1.3fr); gap:1rem; align-items:start; }
+/* The people table scrolls inside its column (launch buttons sit next to the names), and the
+   tool stays in view beside it, the way an LMS keeps its content area. */
+.layout > section { min-width:0; } .layout > section:first-child { overflow-x:auto; }
+.layout > section:last-child { position:sticky; top:.5rem; } td.launch { white-space:nowrap; }
 iframe#tool-frame { width:100%; height:80vh; border:1px solid var(--line); background:#fff; }
 .button, button { display:inline-block; padding:.2rem .6rem; border:1px solid var(--accent); border-radius:4px; background:#fff; color:var(--accent); text-decoration:none; cursor:pointer; font:inherit; }
 .button.primary, button.primary { background:var(--accent); color:#fff; }

@@ -43,7 +43,7 @@ export function pageRoutes(ctx: SandboxContext): express.Router {
     const members = ctx.store.listMembers(course.id);
     const shown = members.slice(0, PEOPLE_SHOWN);
     const options = QUIRK_MODES.map((mode) => `<option value="${mode}"${mode === course.quirks ? ' selected' : ''}>${esc(QUIRKS[mode].platformName)}</option>`).join('');
-    const head = `<tr><th>Name</th><th>Role</th><th>Status</th>${items.map((i) => `<th title="max ${esc(i.scoreMaximum)}">${esc(i.label)}</th>`).join('')}<th>Total</th><th></th></tr>`;
+    const head = `<tr><th>Name</th><th></th><th>Role</th><th>Status</th>${items.map((i) => `<th title="max ${esc(i.scoreMaximum)}">${esc(i.label)}</th>`).join('')}<th>Total</th></tr>`;
     const rows = shown
       .map((m) => {
         const learner = m.roles.some((r) => principalRole(r) === 'Learner');
@@ -51,7 +51,7 @@ export function pageRoutes(ctx: SandboxContext): express.Router {
         const total = learner ? `${esc(ctx.store.courseGrade(course.id, m.id).percent)}%` : '';
         const launch = `<a class="button primary" target="tool-frame" data-user-id="${esc(m.id)}" href="${esc(ctx.launchUrl(course.id, m.id))}">Launch as ${esc(m.givenName)}</a>`;
         const deepLink = isTeacher(m.roles) ? ` <a class="button" target="tool-frame" href="${esc(ctx.launchUrl(course.id, m.id, { deepLinking: true }))}">Add content</a>` : '';
-        return `<tr class="${m.status === 'Active' ? '' : 'inactive'}" data-user-id="${esc(m.id)}"><td>${esc(m.name)} <span class="muted">${esc(m.locale)}</span></td><td>${esc(m.roles.map(principalRole).join(', '))}</td><td>${esc(m.status)}</td>${cells}<td class="num">${total}</td><td>${launch}${deepLink}</td></tr>`;
+        return `<tr class="${m.status === 'Active' ? '' : 'inactive'}" data-user-id="${esc(m.id)}"><td>${esc(m.name)} <span class="muted">${esc(m.locale)}</span></td><td class="launch">${launch}${deepLink}</td><td>${esc(m.roles.map(principalRole).join(', '))}</td><td>${esc(m.status)}</td>${cells}<td class="num">${total}</td></tr>`;
       })
       .join('');
     const more = members.length > shown.length ? `<p class="muted">…and ${members.length - shown.length} more people.</p>` : '';

@@ -7,7 +7,7 @@
  * `changedAt` as well as `_id`; a new document is an insert that the unique index (courseId +
  * lineItemId + userId, courseId + userId, courseId + source + externalId) refuses when another run
  * inserted it first. That is what an upsert keyed on the same index would do, at less than half
- * the cost on the embedded engine (measured in bench/grades.md).
+ * the cost on the embedded engine (measured in bench/README.md).
  */
 import { Types, type mongo } from 'mongoose';
 import type { GradeSource } from './line-item.model';

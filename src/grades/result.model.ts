@@ -65,7 +65,7 @@ schema.index({ courseId: 1, lineItemId: 1, userId: 1 }, { unique: true });
 schema.index({ courseId: 1, userId: 1 });
 // Redundant on MongoDB (a prefix of the unique index), but the embedded offline engine only uses an
 // index whose every field is matched by equality: without it, reading one line item's results after
-// a change scans every result of every course (bench/grades.md).
+// a change scans every result of every course (bench/README.md).
 schema.index({ courseId: 1, lineItemId: 1 });
 
 export function resultModel(conn: Connection): Model<Result> {

@@ -50,7 +50,10 @@ export interface PdfRendererOptions {
    * such deadline per 20 certificates, so 100 certificates have 6x as long.
    */
   renderTimeoutMs?: number;
-  /** Pages printing at the same time; more calls wait their turn. Default 2. */
+  /**
+   * Pages printing at the same time; more calls wait their turn. Default 3: an export prints
+   * two batches at once and a learner's single PDF still gets a page without waiting.
+   */
   maxConcurrentPages?: number;
   logger?: Logger;
 }
@@ -119,7 +122,7 @@ async function checkPage(): Promise<PageCheck> {
 
 /**
  * A page is replaced after printing this many certificates: Chromium's renderer keeps growing
- * over many large documents on one page (bench/render.md), and a fresh page starts small.
+ * over many large documents on one page (bench/README.md), and a fresh page starts small.
  */
 const PAGE_PRINTS = 500;
 
@@ -134,7 +137,7 @@ class ChromiumPdfRenderer implements PdfRenderer {
 
   constructor(private readonly opts: PdfRendererOptions) {
     this.timeoutMs = opts.renderTimeoutMs ?? 30_000;
-    this.maxPages = Math.max(1, opts.maxConcurrentPages ?? 2);
+    this.maxPages = Math.max(1, opts.maxConcurrentPages ?? 3);
   }
 
   browserPid(): number | undefined {

@@ -1,8 +1,9 @@
 /**
  * createApp(deps): the whole tool as an express app, without listening (tests and main.ts call it).
- * Order matters: health checks first (load balancers), then static assets, our own LTI routes,
- * ltijs (login, launch, keyset), the tool's pages, the admin page, the sandbox LMS, and last the
- * error handler.
+ * Order matters: health checks first (load balancers), the sandbox LMS (its own pages, outside our
+ * CSP), static assets, dynamic registration and ltijs (login, launch, keyset — before our body
+ * parsers, since ltijs parses its own), the tool's pages under /app/<session>/, verification, the
+ * admin page, and last the error handler.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -159,13 +160,24 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.use(LTI_BASE, lti.handler);
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
   app.use(express.json({ limit: '100kb' }));
-  app.use('/app/:session', toolRouter({
-    conn,
-    views,
-    now,
-    learner: learnerRouter(ctx),
-    teacher: teacherRouter(ctx),
-    extra: [deepLinkingRouter({ ...ltiDeps, lti, launchUrl: toolUrls.launchUrl }), jobsRouter(ctx), certificateRouter(ctx), templateRouter(ctx), exportRouter(ctx), gradesRouter(ctx)] }));
+  app.use(
+    '/app/:session',
+    toolRouter({
+      conn,
+      views,
+      now,
+      learner: learnerRouter(ctx),
+      teacher: teacherRouter(ctx),
+      extra: [
+        deepLinkingRouter({ ...ltiDeps, lti, launchUrl: toolUrls.launchUrl }),
+        jobsRouter(ctx),
+        certificateRouter(ctx),
+        templateRouter(ctx),
+        exportRouter(ctx),
+        gradesRouter(ctx),
+      ],
+    }),
+  );
   app.use(verifyRouter(ctx));
   app.use(
     adminRouter({

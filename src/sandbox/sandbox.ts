@@ -103,6 +103,11 @@ export interface Sandbox {
   demo?: DemoCast;
   /** The platform's private key, to pass back as `privateKeyJwk` after a restart. */
   privateKeyJwk: JWK;
+  /**
+   * Replaces the platform key pair (new kid), the way Chamilo does on every save of its LTI
+   * settings: launches are signed with the new key and the keyset lists only it.
+   */
+  rotatePlatformKey(): Promise<string>;
 }
 
 /** Creates the sandbox platform (key pair, store, demo courses, router). */
@@ -156,7 +161,7 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const router = express.Router();
   router.use(recordAndFault(store, now));
   router.get('/jwks', (_req, res) => {
-    res.json({ keys: [key.publicJwk] });
+    res.json({ keys: [ctx.key.publicJwk] });
   });
   const guard = createServiceGuard(ctx);
   router.use(oidcRoutes(ctx));
@@ -196,6 +201,10 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
     getClient: (clientId) => clients.get(clientId),
     demo,
     privateKeyJwk: key.privateJwk,
+    async rotatePlatformKey() {
+      ctx.key = await createPlatformKey();
+      return ctx.key.kid;
+    },
   };
 }
 

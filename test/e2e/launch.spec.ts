@@ -182,3 +182,18 @@ describe('LTI 1.3 launch (sandbox LMS → tool)', function () {
     expect(ready.status).to.equal(200);
   });
 });
+
+describe('A platform that rotates its keys', function () {
+  it('is followed: the next launch, signed with an unknown kid, makes the tool refetch the keyset', async () => {
+    const t = await startTestApp();
+    const c = t.sandbox.store.createCourse({ title: 'Key rotation', quirks: 'chamilo', learners: 1, items: 1 });
+    const before = await new HttpBrowser().open(t.sandbox.launchUrl(c.course.id, c.learnerIds[0]!));
+    expect(before.status).to.equal(200);
+    const oldKid = ((await (await fetch(`${t.sandbox.issuer}/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys[0]!.kid;
+    const newKid = await t.sandbox.rotatePlatformKey();
+    expect(newKid).to.not.equal(oldKid);
+    const after = await new HttpBrowser().open(t.sandbox.launchUrl(c.course.id, c.learnerIds[0]!));
+    expect(after.status, after.html.slice(0, 300)).to.equal(200);
+    expect(after.url).to.match(/\/learner$/);
+  });
+});

@@ -25,10 +25,10 @@ import { csvPreviewModel, type CsvPreviewDoc } from '../grades/csv/csv-preview.m
 import { parseGradebookCsv, type ParsedGradebook } from '../grades/csv/gradebook-csv';
 import { memberModel } from '../grades/member.model';
 import { syncRunModel, type SyncRun } from '../grades/sync-run.model';
-import { createTranslator, formatNumber, pickLanguage, type Translator } from '../i18n';
-import type { Launch } from '../lti/launch';
+import { formatNumber, type Translator } from '../i18n';
 import type { WebContext } from './context';
-import { launchOf, requireRole } from './middleware/session';
+import { teacherPage, type TeacherPage } from './teacher-page';
+import { requireRole } from './middleware/session';
 import { formatDateTime } from './teacher/audit.view';
 import { pageParam, parseQuery } from './teacher/query';
 
@@ -76,21 +76,14 @@ interface PreviewView {
 }
 type StoredPreview = CsvPreviewDoc & { view?: PreviewView };
 
-interface PageContext {
-  launch: Launch;
-  t: Translator;
-  session: string;
-  /** `/app/<session>/teacher` */
-  base: string;
+type PageContext = TeacherPage & {
   /** `/app/<session>/teacher/grades` */
   grades: string;
-}
+};
 
 function pageContext(res: Response): PageContext {
-  const launch = launchOf(res);
-  const session = String(res.locals.session);
-  const base = `/app/${session}/teacher`;
-  return { launch, t: createTranslator(pickLanguage(launch.locale)), session, base, grades: `${base}/grades` };
+  const page = teacherPage(res);
+  return { ...page, grades: `${page.base}/grades` };
 }
 
 /** What the upload form shows besides the form itself. */

@@ -26,7 +26,6 @@ import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { Types } from 'mongoose';
 import { z } from 'zod';
-import type { Actor } from '../certificates/audit.model';
 import { listAudit } from '../certificates/audit.service';
 import { NotEligibleError } from '../certificates/certificate.errors';
 import type { FieldError } from '../certificates/definition.schema';
@@ -38,12 +37,12 @@ import { issueModel } from '../certificates/issue.model';
 import { getCertificateSettings, updateCertificateSettings } from '../certificates/settings.service';
 import { ConflictError, ValidationError } from '../errors';
 import { lineItemModel } from '../grades/line-item.model';
-import { createTranslator, pickLanguage, type Translator } from '../i18n';
+import type { Translator } from '../i18n';
 import { jobModel, toJobView, type JobDoc, type JobView } from '../jobs';
 import type { Launch } from '../lti/launch';
 import type { WebContext } from './context';
 import { exportPanelData } from './export.routes';
-import { launchOf } from './middleware/session';
+import { teacherPage, type TeacherPage } from './teacher-page';
 import { auditRows } from './teacher/audit.view';
 import {
   applyFieldErrors,
@@ -74,26 +73,8 @@ const imageIdParam = () => z.union([z.literal(''), z.string().regex(/^[A-Za-z0-9
 const EditQuerySchema = z.strictObject({ 'template.logoFileId': imageIdParam(), 'template.signatureFileId': imageIdParam() });
 const SettingsBodySchema = z.object({ autoReissue: z.enum(['on', 'off']) });
 
-interface PageContext {
-  launch: Launch;
-  t: Translator;
-  session: string;
-  /** `/app/<session>/teacher` */
-  base: string;
-  actor: Actor;
-}
-
-function pageContext(res: Response): PageContext {
-  const launch = launchOf(res);
-  const session = String(res.locals.session);
-  return {
-    launch,
-    t: createTranslator(pickLanguage(launch.locale)),
-    session,
-    base: `/app/${session}/teacher`,
-    actor: { kind: 'teacher', userId: launch.user.id, name: launch.user.name },
-  };
-}
+type PageContext = TeacherPage;
+const pageContext = teacherPage;
 
 const courseTitleOf = (launch: Launch) => launch.context.title || launch.context.label || launch.context.id;
 

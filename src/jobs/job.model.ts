@@ -95,6 +95,9 @@ schema.index({ status: 1, kind: 1, createdAt: 1 });
 // The page asks for the latest job of a kind in its course.
 schema.index({ courseId: 1, kind: 1, createdAt: -1 });
 schema.index({ activeKey: 1 }, { unique: true, sparse: true });
+/** Finished jobs are kept 30 days for their pages ("last run"), then MongoDB removes them. */
+export const FINISHED_JOB_TTL_SECONDS = 30 * 24 * 60 * 60;
+schema.index({ finishedAt: 1 }, { expireAfterSeconds: FINISHED_JOB_TTL_SECONDS });
 
 /** The jobs model on `conn` (collection `jobs`). */
 export function jobModel(conn: Connection): Model<JobDoc> {

@@ -188,6 +188,14 @@ describe('job queue', () => {
     });
   });
 
+  it('lets MongoDB remove finished jobs after 30 days (TTL on finishedAt), never queued or running ones', async () => {
+    await jobModel(db.connection).createIndexes();
+    const indexes = await jobModel(db.connection).collection.listIndexes().toArray();
+    const ttl = indexes.find((i) => i.key.finishedAt === 1);
+    expect(ttl?.expireAfterSeconds).to.equal(30 * 24 * 60 * 60);
+    // queued and running jobs have finishedAt null, which a TTL index never expires
+  });
+
   describe('dedupe', () => {
     it('returns the active job of the same kind and course instead of starting another', async () => {
       const q = makeQueue();

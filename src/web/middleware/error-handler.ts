@@ -48,6 +48,6 @@ export function errorHandler(views: Views): ErrorRequestHandler {
     res
       .status(status)
       .type('html')
-      .send(views.render('error', { title: t(`app.errorTitle.${code}`), lang, status, code, message, details }));
+      .send(views.render('error', { title: t.has(`app.errorTitle.${code}`) ? t(`app.errorTitle.${code}`) : t('common.errorTitle'), lang, status, code, message, details }));
   };
 }

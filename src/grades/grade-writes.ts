@@ -50,6 +50,22 @@ export interface WritePlan {
 }
 
 const sameDate = (a?: Date | null, b?: Date | null) => (a ? a.getTime() : null) === (b ? b.getTime() : null);
+const sameValue = <V>(a: V | null | undefined, b: V | undefined) => (a ?? undefined) === b;
+
+/** Puts each optional field whose value changed into `$set`, or into `$unset` when it is now absent. */
+function diffOptionalFields<K extends string, V>(
+  old: Partial<Record<K, V | null>>,
+  next: Partial<Record<K, V>>,
+  fields: readonly K[],
+  same: (a: V | null | undefined, b: V | undefined) => boolean,
+  update: { $set: Document; $unset: Document },
+): void {
+  for (const f of fields) {
+    if (same(old[f], next[f])) continue;
+    if (next[f] === undefined) update.$unset[f] = '';
+    else update.$set[f] = next[f];
+  }
+}
 const sameText = (a?: string | null, b?: string | null) => (a ?? '') === (b ?? '');
 
 /**
@@ -196,11 +212,7 @@ export function planMemberWrites(args: {
     }
     const $set: Document = {};
     const $unset: Document = {};
-    for (const f of MEMBER_FIELDS) {
-      if ((old[f] ?? undefined) === m[f]) continue;
-      if (m[f] === undefined) $unset[f] = '';
-      else $set[f] = m[f];
-    }
+    diffOptionalFields(old, m, MEMBER_FIELDS, sameValue, { $set, $unset });
     if (old.roles.length !== m.roles.length || old.roles.some((r, i) => r !== m.roles[i])) $set.roles = m.roles;
     if (old.isLearner !== m.isLearner) $set.isLearner = m.isLearner;
     if (old.status !== m.status) {
@@ -272,16 +284,8 @@ export function planLineItemWrites(args: {
     }
     const $set: Document = {};
     const $unset: Document = {};
-    for (const f of ITEM_TEXT_FIELDS) {
-      if ((old[f] ?? undefined) === li[f]) continue;
-      if (li[f] === undefined) $unset[f] = '';
-      else $set[f] = li[f];
-    }
-    for (const f of ITEM_DATE_FIELDS) {
-      if (sameDate(old[f], li[f])) continue;
-      if (li[f] === undefined) $unset[f] = '';
-      else $set[f] = li[f];
-    }
+    diffOptionalFields(old, li, ITEM_TEXT_FIELDS, sameValue, { $set, $unset });
+    diffOptionalFields(old, li, ITEM_DATE_FIELDS, sameDate, { $set, $unset });
     if (old.scoreMaximum !== li.scoreMaximum) $set.scoreMaximum = li.scoreMaximum;
     if (old.removedAt) $set.removedAt = null;
     if (Object.keys($set).length === 0 && Object.keys($unset).length === 0) {

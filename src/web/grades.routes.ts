@@ -27,7 +27,7 @@ import { memberModel } from '../grades/member.model';
 import { syncRunModel, type SyncRun } from '../grades/sync-run.model';
 import { formatNumber, type Translator } from '../i18n';
 import type { WebContext } from './context';
-import { teacherPage, type TeacherPage } from './teacher-page';
+import { renderTeacherPage, teacherPage, type TeacherPage } from './teacher-page';
 import { requireRole } from './middleware/session';
 import { formatDateTime } from './teacher/audit.view';
 import { pageParam, parseQuery } from './teacher/query';
@@ -161,22 +161,8 @@ export function gradesRouter(ctx: WebContext): Router {
 
   router.use('/teacher/grades', requireRole('teacher'));
 
-  function render(res: Response, p: PageContext, page: string, data: Record<string, unknown>, status = 200): void {
-    res
-      .status(status)
-      .type('html')
-      .send(
-        ctx.views.render(page, {
-          lang: p.launch.locale,
-          session: p.session,
-          base: p.base,
-          grades: p.grades,
-          courseTitle: p.launch.context.title || p.launch.context.label || p.launch.context.id,
-          ...data,
-          title: String(data.title),
-        }),
-      );
-  }
+  const render = (res: Response, p: PageContext, page: string, data: Record<string, unknown>, status = 200) =>
+    renderTeacherPage(ctx.views, res, p, page, { grades: p.grades, ...data }, status);
 
   function renderForm(res: Response, p: PageContext, state: FormState = {}, status = 200): void {
     render(

@@ -4,6 +4,7 @@ import type { Actor } from '../certificates/audit.model';
 import { createTranslator, pickLanguage, type Translator } from '../i18n';
 import type { Launch } from '../lti/launch';
 import { launchOf } from './middleware/session';
+import type { Views } from './views';
 
 export interface TeacherPage {
   launch: Launch;
@@ -25,4 +26,25 @@ export function teacherPage(res: Response): TeacherPage {
     base: `/app/${session}/teacher`,
     actor: { kind: 'teacher', userId: launch.user.id, name: launch.user.name },
   };
+}
+
+export const courseTitleOf = (launch: Launch) => launch.context.title || launch.context.label || launch.context.id;
+
+/** Sends a teacher page in the launch's language with what every teacher page needs (header, links). */
+export function renderTeacherPage(views: Views, res: Response, p: TeacherPage, page: string, data: Record<string, unknown>, status = 200): void {
+  res
+    .status(status)
+    .type('html')
+    .send(
+      views.render(page, {
+        lang: p.launch.locale,
+        session: p.session,
+        launch: p.launch,
+        base: p.base,
+        appBase: `/app/${p.session}`,
+        courseTitle: courseTitleOf(p.launch),
+        ...data,
+        title: String(data.title ?? p.t('teacher.title')),
+      }),
+    );
 }

@@ -39,10 +39,9 @@ import { ConflictError, ValidationError } from '../errors';
 import { lineItemModel } from '../grades/line-item.model';
 import type { Translator } from '../i18n';
 import { jobModel, toJobView, type JobDoc, type JobView } from '../jobs';
-import type { Launch } from '../lti/launch';
 import type { WebContext } from './context';
 import { exportPanelData } from './export.routes';
-import { teacherPage, type TeacherPage } from './teacher-page';
+import { courseTitleOf, renderTeacherPage, teacherPage, type TeacherPage } from './teacher-page';
 import { auditRows } from './teacher/audit.view';
 import {
   applyFieldErrors,
@@ -76,7 +75,6 @@ const SettingsBodySchema = z.object({ autoReissue: z.enum(['on', 'off']) });
 type PageContext = TeacherPage;
 const pageContext = teacherPage;
 
-const courseTitleOf = (launch: Launch) => launch.context.title || launch.context.label || launch.context.id;
 
 export function teacherRouter(ctx: WebContext): Router {
   const router = Router({ mergeParams: true });
@@ -85,23 +83,8 @@ export function teacherRouter(ctx: WebContext): Router {
   const overviews = createOverviewCache();
 
   /** Renders a teacher page in the launch's language with what every page needs. */
-  function render(res: Response, p: PageContext, page: string, data: Record<string, unknown>, status = 200): void {
-    res
-      .status(status)
-      .type('html')
-      .send(
-        ctx.views.render(page, {
-          lang: p.launch.locale,
-          session: p.session,
-          launch: p.launch,
-          base: p.base,
-          appBase: `/app/${p.session}`,
-          courseTitle: courseTitleOf(p.launch),
-          ...data,
-          title: String(data.title ?? p.t('teacher.title')),
-        }),
-      );
-  }
+  const render = (res: Response, p: PageContext, page: string, data: Record<string, unknown>, status = 200) =>
+    renderTeacherPage(ctx.views, res, p, page, data, status);
 
   async function definitionTabs(p: PageContext, currentId?: string) {
     const defs = await listDefinitions(conn, p.launch.courseId);

@@ -329,6 +329,21 @@ function abortedInto(run: RunRecorder, signal?: AbortSignal): boolean {
  * items at a time). Returns the run summary (also stored in `syncruns`). Platform failures are
  * recorded in the run, not thrown; database failures are recorded and rethrown.
  */
+/**
+ * An exception inside a run: an abort ends the run as aborted; anything else (a database error)
+ * is recorded, the run closed as failed, and the error rethrown.
+ */
+async function recordFailure(run: RunRecorder, signal: AbortSignal | undefined, err: unknown): Promise<void> {
+  if (signal?.aborted) {
+    abortedInto(run, signal);
+    return;
+  }
+  run.fatal = true;
+  run.error('internal_error', err instanceof Error ? err.message : String(err));
+  await run.finish();
+  throw err;
+}
+
 export async function syncCourse(opts: SyncOptions): Promise<SyncSummary> {
   const run = new RunRecorder(opts, 'course');
   await run.start();
@@ -357,13 +372,7 @@ export async function syncCourse(opts: SyncOptions): Promise<SyncSummary> {
       }
     }
   } catch (err) {
-    if (opts.signal?.aborted) abortedInto(run, opts.signal);
-    else {
-      run.fatal = true;
-      run.error('internal_error', err instanceof Error ? err.message : String(err));
-      await run.finish();
-      throw err;
-    }
+    await recordFailure(run, opts.signal, err);
   }
   const summary = await run.finish();
   opts.logger?.info(`course ${String(opts.course._id)} synced: ${summary.status}`, summary.counts);
@@ -383,13 +392,7 @@ export async function syncLearner(opts: SyncOptions & { userId: string }): Promi
     else await mapLimit(items, opts.concurrency ?? 6, (item) => syncItemResults(opts, run, item, opts.userId));
     abortedInto(run, opts.signal);
   } catch (err) {
-    if (opts.signal?.aborted) abortedInto(run, opts.signal);
-    else {
-      run.fatal = true;
-      run.error('internal_error', err instanceof Error ? err.message : String(err));
-      await run.finish();
-      throw err;
-    }
+    await recordFailure(run, opts.signal, err);
   }
   return run.finish();
 }

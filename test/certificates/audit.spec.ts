@@ -1,16 +1,11 @@
 import { expect } from 'chai';
 import { Types } from 'mongoose';
-import type { Database } from '../../src/db/connect';
-import { connectTestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/db';
 import { listAudit, recordAudit } from '../../src/certificates/audit.service';
-import { teacher } from './factories';
+import { teacher } from '../support/builders';
 
 describe('the certificate audit log', () => {
-  let db: Database;
-  before(async () => {
-    db = await connectTestDatabase();
-  });
-  after(async () => db?.close());
+  const db = useTestDatabase();
 
   it('pages through a course\'s entries newest first, and never shows another course\'s', async () => {
     const courseId = new Types.ObjectId();

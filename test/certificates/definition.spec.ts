@@ -1,13 +1,12 @@
 import { expect } from 'chai';
-import type { Database } from '../../src/db/connect';
-import { connectTestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/db';
 import { lineItemModel } from '../../src/grades/line-item.model';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/errors';
 import { listAudit } from '../../src/certificates/audit.service';
 import { archiveDefinition, createDefinition, getDefinition, listDefinitions, updateDefinition } from '../../src/certificates/definition.service';
 import { parseDefinitionInput } from '../../src/certificates/definition.schema';
 import { claimCertificate, findByCode } from '../../src/certificates/issue.service';
-import { T0, random, seedCourse, seedDefinition, teacher } from './factories';
+import { T0, random, seedCourse, buildDefinition, teacher } from '../support/builders';
 
 const base = { title: 'Pass', issuerName: 'University of Rivendell' };
 
@@ -22,11 +21,7 @@ async function fieldsOf(p: Promise<unknown>): Promise<string[]> {
 }
 
 describe('certificate definitions', () => {
-  let db: Database;
-  before(async () => {
-    db = await connectTestDatabase();
-  });
-  after(async () => db?.close());
+  const db = useTestDatabase();
   const conn = () => db.connection;
   const create = (courseId: unknown, input: unknown, publicAllowed = false) =>
     createDefinition(conn(), { courseId: courseId as string, input, by: teacher, now: T0, publicAllowed });
@@ -111,7 +106,7 @@ describe('certificate definitions', () => {
   describe('updateDefinition', () => {
     it('bumps the version and audits what changed; certificates keep the version they were issued under', async () => {
       const course = await seedCourse(conn(), { scores: [[10]] });
-      const d = await seedDefinition(conn(), course.courseId);
+      const d = await buildDefinition(conn(), course.courseId);
       const { certificate } = await claimCertificate(conn(), { courseId: course.courseId, definitionId: d._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random });
       const updated = await updateDefinition(conn(), {
         courseId: course.courseId,
@@ -130,7 +125,7 @@ describe('certificate definitions', () => {
 
     it('changes nothing (no new version) when the same settings are saved again', async () => {
       const course = await seedCourse(conn(), { scores: [[10]] });
-      const d = await seedDefinition(conn(), course.courseId);
+      const d = await buildDefinition(conn(), course.courseId);
       const same = await updateDefinition(conn(), { courseId: course.courseId, definitionId: d._id, input: { title: 'Certificate of Achievement', issuerName: 'University of Rivendell' }, by: teacher, now: T0, publicAllowed: true });
       expect(same.version).to.equal(1);
       expect((await listAudit(conn(), course.courseId, { action: 'definition_changed' })).entries).to.have.length(0);
@@ -138,7 +133,7 @@ describe('certificate definitions', () => {
 
     it('refuses a form loaded before someone else saved (expectedVersion)', async () => {
       const course = await seedCourse(conn(), { scores: [[10]] });
-      const d = await seedDefinition(conn(), course.courseId);
+      const d = await buildDefinition(conn(), course.courseId);
       const save = (threshold: number) =>
         updateDefinition(conn(), { courseId: course.courseId, definitionId: d._id, input: { ...base, thresholdPercent: threshold }, by: teacher, now: T0, publicAllowed: false, expectedVersion: 1 });
       await save(70);
@@ -149,7 +144,7 @@ describe('certificate definitions', () => {
     it('cannot change another course\'s definition', async () => {
       const a = await seedCourse(conn(), { scores: [[10]] });
       const b = await seedCourse(conn(), { scores: [[10]] });
-      const defB = await seedDefinition(conn(), b.courseId);
+      const defB = await buildDefinition(conn(), b.courseId);
       const err = await updateDefinition(conn(), { courseId: a.courseId, definitionId: defB._id, input: base, by: teacher, now: T0, publicAllowed: false }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(NotFoundError);
       expect(await archiveDefinition(conn(), { courseId: a.courseId, definitionId: defB._id, by: teacher, now: T0 }).catch((e: unknown) => e)).to.be.instanceOf(NotFoundError);
@@ -160,7 +155,7 @@ describe('certificate definitions', () => {
   describe('archiveDefinition', () => {
     it('stops new claims but keeps issued certificates verifiable', async () => {
       const course = await seedCourse(conn(), { scores: [[10], [10]] });
-      const d = await seedDefinition(conn(), course.courseId);
+      const d = await buildDefinition(conn(), course.courseId);
       const { certificate } = await claimCertificate(conn(), { courseId: course.courseId, definitionId: d._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random });
       await archiveDefinition(conn(), { courseId: course.courseId, definitionId: d._id, by: teacher, now: T0 });
       expect(await listDefinitions(conn(), course.courseId)).to.deep.equal([]);

@@ -1,20 +1,14 @@
 import { expect } from 'chai';
-import type { Database } from '../../src/db/connect';
-import { connectTestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/db';
 import { listAudit } from '../../src/certificates/audit.service';
 import { dryRunGenerateAll, generateAll } from '../../src/certificates/generate-all.service';
 import { claimCertificate, revokeCertificate } from '../../src/certificates/issue.service';
 import { issueModel } from '../../src/certificates/issue.model';
 import { courseOverview } from '../../src/certificates/overview.service';
-import { T0, random, seedCourse, seedDefinition, setScore, teacher } from './factories';
+import { T0, random, seedCourse, buildDefinition, setScore, teacher } from '../support/builders';
 
 describe('generate all certificates (R4)', () => {
-  let db: Database;
-  before(async () => {
-    db = await connectTestDatabase();
-    await issueModel(db.connection).init();
-  });
-  after(async () => db?.close());
+  const db = useTestDatabase({ indexes: [issueModel] });
   const conn = () => db.connection;
 
   /**
@@ -35,7 +29,7 @@ describe('generate all certificates (R4)', () => {
       names: ['Aragorn', 'Boromir', 'Celeborn', 'Denethor', 'Elrond', 'Faramir', ''],
       memberStatus: ['active', 'active', 'left', 'active', 'active', 'active', 'active'],
     });
-    const def = await seedDefinition(conn(), course.courseId);
+    const def = await buildDefinition(conn(), course.courseId);
     await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-4', name: 'Denethor' }, now: () => T0, random });
     return { course, def };
   }
@@ -86,7 +80,7 @@ describe('generate all certificates (R4)', () => {
   it('stops between batches when aborted, and a second run finishes the job', async () => {
     const scores = Array.from({ length: 10 }, () => [10]);
     const course = await seedCourse(conn(), { scores });
-    const def = await seedDefinition(conn(), course.courseId);
+    const def = await buildDefinition(conn(), course.courseId);
     const controller = new AbortController();
     const first = await generateAll(conn(), {
       courseId: course.courseId,
@@ -108,7 +102,7 @@ describe('generate all certificates (R4)', () => {
 
   it('issues one certificate per learner even when a learner claims during the run', async () => {
     const course = await seedCourse(conn(), { scores: Array.from({ length: 20 }, () => [10]) });
-    const def = await seedDefinition(conn(), course.courseId);
+    const def = await buildDefinition(conn(), course.courseId);
     const claims = course.userIds.map((userId) =>
       claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId, name: userId }, now: () => T0, random }),
     );
@@ -120,7 +114,7 @@ describe('generate all certificates (R4)', () => {
 
   it('gives a learner whose certificate was revoked a new version', async () => {
     const course = await seedCourse(conn(), { scores: [[10]] });
-    const def = await seedDefinition(conn(), course.courseId);
+    const def = await buildDefinition(conn(), course.courseId);
     const { certificate } = await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random });
     await revokeCertificate(conn(), { courseId: course.courseId, issueId: certificate._id, by: teacher, reason: 'redo', now: T0 });
     const r = await generateAll(conn(), { courseId: course.courseId, definitionId: def._id, by: teacher, now: () => T0, random });
@@ -131,7 +125,7 @@ describe('generate all certificates (R4)', () => {
 
   it('counts a stale certificate as stale, not as one to issue', async () => {
     const course = await seedCourse(conn(), { scores: [[10, 9]] });
-    const def = await seedDefinition(conn(), course.courseId);
+    const def = await buildDefinition(conn(), course.courseId);
     await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random });
     await setScore(conn(), course, 'user-1', 1, 10);
     const plan = await dryRunGenerateAll(conn(), course.courseId, def._id, T0);

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { Types } from 'mongoose';
-import type { Database } from '../../src/db/connect';
-import { connectTestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/db';
 import { listAudit } from '../../src/certificates/audit.service';
 import { NotEligibleError, LearnerNameUnknownError } from '../../src/certificates/certificate.errors';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/errors';
@@ -20,23 +19,18 @@ import {
 } from '../../src/certificates/issue.service';
 import { issueModel } from '../../src/certificates/issue.model';
 import * as issueService from '../../src/certificates/issue.service';
-import { BILBO_SCORES, T0, random, seedCourse, seedDefinition, setScore, teacher } from './factories';
+import { BILBO_SCORES, T0, random, seedCourse, buildDefinition, setScore, teacher } from '../support/builders';
 
 const later = (days: number) => new Date(T0.getTime() + days * 86_400_000);
 
 describe('issuing certificates', () => {
-  let db: Database;
-  before(async () => {
-    db = await connectTestDatabase();
-    await issueModel(db.connection).init();
-  });
-  after(async () => db?.close());
+  const db = useTestDatabase({ indexes: [issueModel] });
   const conn = () => db.connection;
 
   describe('claimCertificate (the learner\'s "Get your certificate")', () => {
     it('issues a certificate with the score, the per-item breakdown and a verification code', async () => {
       const course = await seedCourse(conn(), { scores: [[9, 8]], names: ['Frodo Baggins'] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const { certificate, created } = await claimCertificate(conn(), {
         courseId: course.courseId,
         definitionId: def._id,
@@ -60,7 +54,7 @@ describe('issuing certificates', () => {
 
     it('issues ONE certificate when the learner clicks twice (two claims at once)', async () => {
       const course = await seedCourse(conn(), { scores: [[10, 10]] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const claim = () => claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random });
       const results = await Promise.all([claim(), claim(), claim(), claim()]);
       expect(new Set(results.map((r) => String(r.certificate._id))).size).to.equal(1);
@@ -71,7 +65,7 @@ describe('issuing certificates', () => {
 
     it('returns the existing certificate on a later claim instead of issuing another', async () => {
       const course = await seedCourse(conn(), { scores: [[10]] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const args = { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, random };
       const first = await claimCertificate(conn(), { ...args, now: () => T0 });
       const second = await claimCertificate(conn(), { ...args, now: () => later(1) });
@@ -81,7 +75,7 @@ describe('issuing certificates', () => {
 
     it('refuses Bilbo at 85% after 9 of 10 activities while the all-graded guard is on, saying why', async () => {
       const course = await seedCourse(conn(), { scores: [BILBO_SCORES] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const err = await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Bilbo' }, now: () => T0, random }).then(
         () => null,
         (e: unknown) => e,
@@ -94,7 +88,7 @@ describe('issuing certificates', () => {
 
     it('lets Bilbo claim at 85% with the guard off', async () => {
       const course = await seedCourse(conn(), { scores: [BILBO_SCORES] });
-      const def = await seedDefinition(conn(), course.courseId, { requireAllGraded: false });
+      const def = await buildDefinition(conn(), course.courseId, { requireAllGraded: false });
       const { certificate } = await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Bilbo Baggins' }, now: () => T0, random });
       expect(certificate.scorePercent).to.be.closeTo(85, 1e-9);
       expect(certificate.evaluation.notices[0]).to.deep.equal({ code: 'ungraded_counted_as_zero', params: { missing: 1, total: 10 } });
@@ -102,7 +96,7 @@ describe('issuing certificates', () => {
 
     it('refuses a learner below the threshold', async () => {
       const course = await seedCourse(conn(), { scores: [[5, 5]] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const err = await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Pippin' }, now: () => T0, random }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(NotEligibleError);
       expect((err as NotEligibleError).reasons.map((r) => r.code)).to.deep.equal(['below_threshold']);
@@ -110,7 +104,7 @@ describe('issuing certificates', () => {
 
     it('uses the roster name when the launch has none, and refuses when nobody knows the name', async () => {
       const course = await seedCourse(conn(), { scores: [[10], [10]], names: ['Meriadoc Brandybuck', ''] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const a = await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1' }, now: () => T0, random });
       expect(a.certificate.learnerName).to.equal('Meriadoc Brandybuck');
       const err = await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-2' }, now: () => T0, random }).catch((e: unknown) => e);
@@ -119,7 +113,7 @@ describe('issuing certificates', () => {
 
     it('sets the expiry of a recurring certificate to the issue date plus its months (R9)', async () => {
       const course = await seedCourse(conn(), { scores: [[10]] });
-      const def = await seedDefinition(conn(), course.courseId, { validity: { kind: 'recurring', validForMonths: 12 } });
+      const def = await buildDefinition(conn(), course.courseId, { validity: { kind: 'recurring', validForMonths: 12 } });
       const { certificate } = await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random });
       expect(certificate.expiresAt!.toISOString()).to.equal('2026-05-03T10:00:00.000Z');
       expect((await findByCode(conn(), certificate.code, later(364)))!.state).to.equal('active');
@@ -129,7 +123,7 @@ describe('issuing certificates', () => {
     it('refuses a claim on another course\'s definition as not found', async () => {
       const a = await seedCourse(conn(), { scores: [[10]] });
       const b = await seedCourse(conn(), { scores: [[10]] });
-      const defB = await seedDefinition(conn(), b.courseId);
+      const defB = await buildDefinition(conn(), b.courseId);
       const err = await claimCertificate(conn(), { courseId: a.courseId, definitionId: defB._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(NotFoundError);
     });
@@ -138,7 +132,7 @@ describe('issuing certificates', () => {
   describe('revokeCertificate (the teacher\'s "delete one")', () => {
     it('revokes, keeps an audit record of what it said, and lets the learner claim again', async () => {
       const course = await seedCourse(conn(), { scores: [[10, 10]], names: ['Frodo Baggins'] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const claim = () => claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Frodo Baggins' }, now: () => later(2), random });
       const first = (await claim()).certificate;
       const revoked = await revokeCertificate(conn(), { courseId: course.courseId, issueId: first._id, by: teacher, reason: 'Issued to the wrong person', now: () => later(1) });
@@ -160,7 +154,7 @@ describe('issuing certificates', () => {
 
     it('makes the revoked code verify as revoked, not as unknown', async () => {
       const course = await seedCourse(conn(), { scores: [[10]] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const { certificate } = await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random });
       await revokeCertificate(conn(), { courseId: course.courseId, issueId: certificate._id, by: teacher, reason: 'mistake', now: () => T0 });
       const v = await findByCode(conn(), certificate.code.toLowerCase(), later(1));
@@ -173,7 +167,7 @@ describe('issuing certificates', () => {
 
     it('requires a reason', async () => {
       const course = await seedCourse(conn(), { scores: [[10]] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const { certificate } = await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random });
       const err = await revokeCertificate(conn(), { courseId: course.courseId, issueId: certificate._id, by: teacher, reason: '  ', now: () => T0 }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(ValidationError);
@@ -183,7 +177,7 @@ describe('issuing certificates', () => {
 
     it('does nothing the second time (no second audit entry)', async () => {
       const course = await seedCourse(conn(), { scores: [[10]] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const { certificate } = await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random });
       const revoke = () => revokeCertificate(conn(), { courseId: course.courseId, issueId: certificate._id, by: teacher, reason: 'twice', now: () => T0 });
       await Promise.all([revoke(), revoke()]);
@@ -195,7 +189,7 @@ describe('issuing certificates', () => {
     it('cannot open, revoke, re-issue or list them: each is "not found"', async () => {
       const a = await seedCourse(conn(), { scores: [[10]] });
       const b = await seedCourse(conn(), { scores: [[10]] });
-      const defB = await seedDefinition(conn(), b.courseId);
+      const defB = await buildDefinition(conn(), b.courseId);
       const { certificate } = await claimCertificate(conn(), { courseId: b.courseId, definitionId: defB._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random });
       const attempts: Array<() => Promise<unknown>> = [
         () => getCertificate(conn(), a.courseId, certificate._id),
@@ -214,7 +208,7 @@ describe('issuing certificates', () => {
   describe('reissueCertificate', () => {
     it('creates version 2 with a new code; the old one is superseded and its code leads to the new one', async () => {
       const course = await seedCourse(conn(), { scores: [BILBO_SCORES], names: ['Bilbo Baggins'] });
-      const def = await seedDefinition(conn(), course.courseId, { requireAllGraded: false });
+      const def = await buildDefinition(conn(), course.courseId, { requireAllGraded: false });
       const v1 = (await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Bilbo Baggins' }, now: () => T0, random })).certificate;
       await setScore(conn(), course, 'user-1', 9, 10);
       const { certificate: v2, previous } = await reissueCertificate(conn(), { courseId: course.courseId, issueId: v1._id, by: teacher, now: () => later(9), random });
@@ -238,7 +232,7 @@ describe('issuing certificates', () => {
 
     it('follows a chain of versions to the newest', async () => {
       const course = await seedCourse(conn(), { scores: [[10]] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const v1 = (await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random })).certificate;
       const v2 = (await reissueCertificate(conn(), { courseId: course.courseId, issueId: v1._id, by: teacher, now: () => T0, random })).certificate;
       const v3 = (await reissueCertificate(conn(), { courseId: course.courseId, issueId: v2._id, by: teacher, now: () => T0, random })).certificate;
@@ -249,7 +243,7 @@ describe('issuing certificates', () => {
 
     it('re-issues once when two teachers click at the same time', async () => {
       const course = await seedCourse(conn(), { scores: [[10]] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const v1 = (await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random })).certificate;
       const results = await Promise.allSettled([
         reissueCertificate(conn(), { courseId: course.courseId, issueId: v1._id, by: teacher, now: () => T0, random }),
@@ -264,7 +258,7 @@ describe('issuing certificates', () => {
 
     it('refuses when the learner no longer qualifies, and leaves the certificate as it was', async () => {
       const course = await seedCourse(conn(), { scores: [[10, 10]] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const v1 = (await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random })).certificate;
       await setScore(conn(), course, 'user-1', 1, 2);
       const err = await reissueCertificate(conn(), { courseId: course.courseId, issueId: v1._id, by: teacher, now: () => T0, random }).catch((e: unknown) => e);
@@ -274,7 +268,7 @@ describe('issuing certificates', () => {
 
     it('refuses to re-issue a revoked certificate', async () => {
       const course = await seedCourse(conn(), { scores: [[10]] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const v1 = (await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random })).certificate;
       await revokeCertificate(conn(), { courseId: course.courseId, issueId: v1._id, by: teacher, reason: 'x', now: () => T0 });
       const err = await reissueCertificate(conn(), { courseId: course.courseId, issueId: v1._id, by: teacher, now: () => T0, random }).catch((e: unknown) => e);
@@ -285,8 +279,8 @@ describe('issuing certificates', () => {
   describe('revokeAll (the teacher\'s "delete all")', () => {
     it('revokes every valid certificate of the definition, audits the list, and leaves other definitions alone', async () => {
       const course = await seedCourse(conn(), { scores: [[10], [10], [10]] });
-      const pass = await seedDefinition(conn(), course.courseId, { title: 'Pass', thresholdPercent: 60 });
-      const distinction = await seedDefinition(conn(), course.courseId, { title: 'Distinction', thresholdPercent: 90 });
+      const pass = await buildDefinition(conn(), course.courseId, { title: 'Pass', thresholdPercent: 60 });
+      const distinction = await buildDefinition(conn(), course.courseId, { title: 'Distinction', thresholdPercent: 90 });
       for (const userId of course.userIds) {
         for (const def of [pass, distinction]) {
           await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId, name: userId }, now: () => T0, random });
@@ -307,7 +301,7 @@ describe('issuing certificates', () => {
   describe('issueIfEligible', () => {
     it('reports not_eligible without throwing, for generate-all', async () => {
       const course = await seedCourse(conn(), { scores: [[1]] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const r = await issueIfEligible(conn(), { courseId: course.courseId, definition: def, learner: { userId: 'user-1', name: 'X' }, issuedBy: teacher, now: T0, random });
       expect(r.outcome).to.equal('not_eligible');
       expect(r.certificate).to.equal(null);
@@ -315,7 +309,7 @@ describe('issuing certificates', () => {
 
     it('retries with a new code when a random code collides with an existing one', async () => {
       const course = await seedCourse(conn(), { scores: [[10], [10]] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const fixed = () => new Uint8Array(10).fill(7);
       const a = await issueIfEligible(conn(), { courseId: course.courseId, definition: def, learner: { userId: 'user-1', name: 'A' }, issuedBy: teacher, now: T0, random: fixed });
       let calls = 0;
@@ -330,7 +324,7 @@ describe('issuing certificates', () => {
   describe('records', () => {
     it('stores the PDF id once and nothing else changes', async () => {
       const course = await seedCourse(conn(), { scores: [[10]] });
-      const def = await seedDefinition(conn(), course.courseId);
+      const def = await buildDefinition(conn(), course.courseId);
       const { certificate } = await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random });
       expect((await attachPdf(conn(), { courseId: course.courseId, issueId: certificate._id, pdfFileId: 'pdf-1' })).pdfFileId).to.equal('pdf-1');
       expect((await attachPdf(conn(), { courseId: course.courseId, issueId: certificate._id, pdfFileId: 'pdf-2' })).pdfFileId).to.equal('pdf-1');

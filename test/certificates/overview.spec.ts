@@ -1,22 +1,16 @@
 import { expect } from 'chai';
-import type { Database } from '../../src/db/connect';
-import { connectTestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/db';
 import { memberModel } from '../../src/grades/member.model';
 import { NotFoundError } from '../../src/errors';
 import { claimCertificate, reissueCertificate, revokeCertificate } from '../../src/certificates/issue.service';
 import { issueModel } from '../../src/certificates/issue.model';
 import { courseOverview, learnerOverview } from '../../src/certificates/overview.service';
-import { T0, random, seedCourse, seedDefinition, setScore, teacher } from './factories';
+import { T0, random, seedCourse, buildDefinition, setScore, teacher } from '../support/builders';
 
 const at = (days: number) => new Date(T0.getTime() + days * 86_400_000);
 
 describe('the teacher overview', () => {
-  let db: Database;
-  before(async () => {
-    db = await connectTestDatabase();
-    await issueModel(db.connection).init();
-  });
-  after(async () => db?.close());
+  const db = useTestDatabase({ indexes: [issueModel] });
   const conn = () => db.connection;
 
   it('shows every learner with score, eligibility and certificate status (none, active, stale, expired, revoked)', async () => {
@@ -25,7 +19,7 @@ describe('the teacher overview', () => {
       names: ['Eowyn', 'Boromir', 'Celeborn', 'Arwen', 'Denethor', 'Faramir'],
       memberStatus: ['active', 'active', 'left', 'active', 'active', 'active'],
     });
-    const def = await seedDefinition(conn(), course.courseId, { validity: { kind: 'recurring', validForMonths: 1 } });
+    const def = await buildDefinition(conn(), course.courseId, { validity: { kind: 'recurring', validForMonths: 1 } });
     const claim = (userId: string, when: Date) =>
       claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId, name: userId }, now: () => when, random });
     await claim('user-1', at(20)); // Eowyn: active
@@ -56,7 +50,7 @@ describe('the teacher overview', () => {
 
   it('shows the current version after a re-issue, and someone no longer on the roster who holds a certificate', async () => {
     const course = await seedCourse(conn(), { scores: [[10], [10]], names: ['Legolas', 'Gimli'] });
-    const def = await seedDefinition(conn(), course.courseId);
+    const def = await buildDefinition(conn(), course.courseId);
     const v1 = (await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Legolas' }, now: () => T0, random })).certificate;
     await reissueCertificate(conn(), { courseId: course.courseId, issueId: v1._id, by: teacher, now: () => at(1), random });
     await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-2', name: 'Gimli' }, now: () => T0, random });
@@ -73,7 +67,7 @@ describe('the teacher overview', () => {
   it('does not show teachers as learners', async () => {
     const course = await seedCourse(conn(), { scores: [[10], [10]] });
     await memberModel(conn()).updateOne({ courseId: course.courseId, userId: 'user-2' }, { $set: { isLearner: false } });
-    const def = await seedDefinition(conn(), course.courseId);
+    const def = await buildDefinition(conn(), course.courseId);
     const o = await courseOverview(conn(), course.courseId, def._id, T0);
     expect(o.rows.map((r) => r.userId)).to.deep.equal(['user-1']);
   });
@@ -81,15 +75,15 @@ describe('the teacher overview', () => {
   it('refuses a definition of another course', async () => {
     const a = await seedCourse(conn(), { scores: [[10]] });
     const b = await seedCourse(conn(), { scores: [[10]] });
-    const defB = await seedDefinition(conn(), b.courseId);
+    const defB = await buildDefinition(conn(), b.courseId);
     expect(await courseOverview(conn(), a.courseId, defB._id, T0).catch((e: unknown) => e)).to.be.instanceOf(NotFoundError);
   });
 
   describe('learnerOverview (the learner page)', () => {
     it('lists every certificate with the learner\'s progress, pending ones first', async () => {
       const course = await seedCourse(conn(), { scores: [[10, 7]] });
-      const pass = await seedDefinition(conn(), course.courseId, { title: 'Pass', thresholdPercent: 60 });
-      const distinction = await seedDefinition(conn(), course.courseId, { title: 'Distinction', thresholdPercent: 90 });
+      const pass = await buildDefinition(conn(), course.courseId, { title: 'Pass', thresholdPercent: 60 });
+      const distinction = await buildDefinition(conn(), course.courseId, { title: 'Distinction', thresholdPercent: 90 });
       await claimCertificate(conn(), { courseId: course.courseId, definitionId: pass._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random });
       const mine = await learnerOverview(conn(), course.courseId, 'user-1', at(1));
       expect(mine.map((s) => [s.definition.title, s.status, s.canClaim])).to.deep.equal([
@@ -111,7 +105,7 @@ describe('the teacher overview', () => {
 
     it('renews an expired recurring certificate when the learner claims again (R9)', async () => {
       const course = await seedCourse(conn(), { scores: [[10]] });
-      const def = await seedDefinition(conn(), course.courseId, { validity: { kind: 'recurring', validForMonths: 1 } });
+      const def = await buildDefinition(conn(), course.courseId, { validity: { kind: 'recurring', validForMonths: 1 } });
       const claim = (when: Date) => claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => when, random });
       const first = (await claim(T0)).certificate;
       const expired = await learnerOverview(conn(), course.courseId, 'user-1', at(40));

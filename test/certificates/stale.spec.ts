@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import type { Database } from '../../src/db/connect';
-import { connectTestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/db';
 import { listAudit } from '../../src/certificates/audit.service';
 import { updateDefinition } from '../../src/certificates/definition.service';
 import { claimCertificate, findByCode, listLearnerCertificates, revokeCertificate } from '../../src/certificates/issue.service';
@@ -8,24 +7,19 @@ import { issueModel } from '../../src/certificates/issue.model';
 import { courseOverview } from '../../src/certificates/overview.service';
 import { findStaleCertificates, reissueStale, runAfterSync } from '../../src/certificates/stale.service';
 import { updateCertificateSettings } from '../../src/certificates/settings.service';
-import { BILBO_SCORES, T0, random, seedCourse, seedDefinition, setScore, teacher } from './factories';
+import { BILBO_SCORES, T0, random, seedCourse, buildDefinition, setScore, teacher } from '../support/builders';
 
 const DAY = 86_400_000;
 const at = (days: number) => new Date(T0.getTime() + days * DAY);
 
 describe('stale certificates and re-issue (R5)', () => {
-  let db: Database;
-  before(async () => {
-    db = await connectTestDatabase();
-    await issueModel(db.connection).init();
-  });
-  after(async () => db?.close());
+  const db = useTestDatabase({ indexes: [issueModel] });
   const conn = () => db.connection;
 
   /** Bilbo claims at 85% with the guard off; returns the course, definition and certificate. */
   async function bilboClaims(extra: { autoReissue?: boolean } = {}) {
     const course = await seedCourse(conn(), { scores: [BILBO_SCORES, [10, 10, 10, 10, 10, 10, 10, 10, 10, 10]], names: ['Bilbo Baggins', 'Frodo Baggins'], ...extra });
-    const def = await seedDefinition(conn(), course.courseId, { requireAllGraded: false });
+    const def = await buildDefinition(conn(), course.courseId, { requireAllGraded: false });
     const claim = (userId: string, name: string) => claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId, name }, now: () => T0, random });
     const bilbo = (await claim('user-1', 'Bilbo Baggins')).certificate;
     const frodo = (await claim('user-2', 'Frodo Baggins')).certificate;

@@ -6,8 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import mongoose, { Schema } from 'mongoose';
-import { connectTestDatabase, sharedTestEngine } from '../support/db';
-import type { Database } from '../../src/db/connect';
+import { sharedTestEngine, useTestDatabase } from '../support/db';
 
 interface ServerError {
   code?: number;
@@ -31,15 +30,8 @@ async function rejectionOf(p: Promise<unknown>): Promise<ServerError> {
 }
 
 describe('database compatibility (any engine)', () => {
-  let db: Database;
+  const db = useTestDatabase();
   const coll = (name: string) => db.connection.db!.collection(name);
-
-  before(async () => {
-    db = await connectTestDatabase();
-  });
-  after(async () => {
-    await db.close();
-  });
 
   interface Person {
     email: string;

@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { PNG } from 'pngjs';
 import { claimCertificate, revokeCertificate } from '../../src/certificates/issue.service';
 import { issueModel, type IssueDoc } from '../../src/certificates/issue.model';
-import type { Database } from '../../src/db/connect';
 import {
   certificatePdf,
   detectImageType,
@@ -18,8 +17,8 @@ import {
 import { bucketOf, findFile, uploadBuffer } from '../../src/documents/gridfs';
 import { NotFoundError } from '../../src/errors';
 import { CertificateTemplateError, RenderTimeoutError, type CertificateDocument, type PdfRenderer } from '../../src/render';
-import { T0, random, seedCourse, seedDefinition, teacher } from '../certificates/factories';
-import { connectTestDatabase } from '../support/db';
+import { T0, random, seedCourse, buildDefinition, teacher } from '../support/builders';
+import { useTestDatabase } from '../support/db';
 
 const PUBLIC_URL = 'https://certificates.example.edu';
 
@@ -54,17 +53,12 @@ async function read(stream: NodeJS.ReadableStream): Promise<Buffer> {
 }
 
 describe('certificate documents', () => {
-  let db: Database;
-  before(async () => {
-    db = await connectTestDatabase();
-    await issueModel(db.connection).init();
-  });
-  after(async () => db?.close());
+  const db = useTestDatabase({ indexes: [issueModel] });
   const conn = () => db.connection;
 
   async function issued(template: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<IssueDoc> {
     const course = await seedCourse(conn(), { scores: [[9, 8]], names: ['Frodo Baggins'], title: 'Middle-earth Studies' });
-    const def = await seedDefinition(conn(), course.courseId, { template, ...extra });
+    const def = await buildDefinition(conn(), course.courseId, { template, ...extra });
     return (await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Frodo Baggins' }, now: () => T0, random })).certificate;
   }
 
@@ -117,7 +111,7 @@ describe('certificate documents', () => {
     it("loads the template's images from the course, and names a missing one", async () => {
       const course = await seedCourse(conn(), { scores: [[10]] });
       const logo = await storeImage(conn(), { courseId: course.courseId, kind: 'logo', data: png(), uploadedBy: { userId: 't' }, now: T0, uploadMaxBytes: 5e6 });
-      const def = await seedDefinition(conn(), course.courseId, { template: { logoFileId: logo.fileId, signatureFileId: '0123456789abcdef01234567' } });
+      const def = await buildDefinition(conn(), course.courseId, { template: { logoFileId: logo.fileId, signatureFileId: '0123456789abcdef01234567' } });
       const { certificate } = await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random });
       const err = await documentFor(conn(), certificate, { publicUrl: PUBLIC_URL, now: T0 }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(CertificateTemplateError);

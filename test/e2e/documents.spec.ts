@@ -11,7 +11,7 @@ import type { CourseDoc } from '../../src/courses/course.model';
 import { EXPORT_PDF_JOB, sweepExpiredExports } from '../../src/documents';
 import { bucketOf } from '../../src/documents/gridfs';
 import { startTestApp, type TestApp } from '../support/app';
-import { TEACHER, defineCertificate, issueFor, launchAs, pdfInfo, pdfText, sandboxCourse, syncGrades, toolCourse, type Launched } from '../documents/support';
+import { TEACHER, defineCertificate, issueFor, launchAs, pdfInfo, pdfText, sandboxCourse, syncGrades, toolCourse, type Launched } from '../support/e2e';
 
 const FULL = [10, 10, 10];
 /** The fields the teacher page's definition form always posts (flat names; a ticked box is present). */

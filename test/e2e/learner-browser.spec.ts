@@ -3,7 +3,7 @@ import type { Browser } from 'puppeteer';
 import { issueModel } from '../../src/certificates/issue.model';
 import { startTestApp, type TestApp } from '../support/app';
 import { launchChromium, toolFrame } from '../support/chromium';
-import { defineCertificate, launchAs, sandboxCourse, toolCourse } from '../documents/support';
+import { defineCertificate, launchAs, sandboxCourse, toolCourse } from '../support/e2e';
 
 describe('In a real browser: the learner gets their certificate inside the LMS iframe', function () {
   this.timeout(90_000);

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { issueModel } from '../../src/certificates/issue.model';
 import { startTestApp, type TestApp } from '../support/app';
 import { HttpBrowser } from '../support/browser';
-import { countRenders, defineCertificate, launchAs, pdfText, sandboxCourse, toolCourse } from '../documents/support';
+import { countRenders, defineCertificate, launchAs, pdfText, sandboxCourse, toolCourse } from '../support/e2e';
 
 /** The seeds' Bilbo: 85% after nine of ten activities, the tenth not graded yet. */
 const BILBO = [9, 9, 9, 9, 9, 10, 10, 10, 10, null];

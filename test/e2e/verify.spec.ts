@@ -11,7 +11,7 @@ import { errorHandler } from '../../src/web/middleware/error-handler';
 import { verifyRouter } from '../../src/web/verify.routes';
 import { startTestApp, type TestApp } from '../support/app';
 import { launchChromium } from '../support/chromium';
-import { TEACHER, defineCertificate, issueFor, launchAs, pdfText, sandboxCourse, syncGrades, toolCourse } from '../documents/support';
+import { TEACHER, defineCertificate, issueFor, launchAs, pdfText, sandboxCourse, syncGrades, toolCourse } from '../support/e2e';
 
 const FULL = [10, 10, 10, 10];
 

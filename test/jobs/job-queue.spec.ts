@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import type { Database } from '../../src/db/connect';
 import { NotFoundError, ValidationError } from '../../src/errors';
 import { createJobQueue, JobAbortedError, jobModel, type JobQueue, type JobQueueOptions, type JobView } from '../../src/jobs';
 import type { Logger } from '../../src/logger';
-import { connectTestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/db';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const teacher = { userId: 'teacher-1', name: 'Gandalf' };
@@ -33,7 +32,7 @@ function untilAborted(signal: AbortSignal): Promise<unknown> {
 }
 
 describe('job queue', () => {
-  let db: Database;
+  const db = useTestDatabase();
   const queues: JobQueue[] = [];
 
   function makeQueue(overrides: Partial<JobQueueOptions> = {}): JobQueue {
@@ -42,12 +41,6 @@ describe('job queue', () => {
     return q;
   }
 
-  before(async () => {
-    db = await connectTestDatabase();
-  });
-  after(async () => {
-    await db.close();
-  });
   beforeEach(async () => {
     await jobModel(db.connection).deleteMany({});
   });

@@ -5,7 +5,7 @@
  * freshly named database on it, so files never see each other's data.
  */
 import { randomBytes } from 'node:crypto';
-import mongoose from 'mongoose';
+import mongoose, { type Connection, type Model } from 'mongoose';
 import { MongoMemoryServer } from 'mongodb-memory-server';
 import { connectToOfflineEngine, findLocalMongod, withDatabaseName, type Database } from '../../src/db/connect';
 import { startOfflineEngine, type OfflineEngine } from '../../src/db/offline/server';
@@ -122,6 +122,49 @@ function withDropOnClose(db: Database): Database {
       closed = true;
       if (db.connection.readyState === 1) await db.connection.dropDatabase().catch(() => undefined);
       await db.close();
+    },
+  };
+}
+
+/** The database handle `useTestDatabase()` gives a spec: valid inside its tests and hooks. */
+export interface TestDatabase {
+  /** The mongoose connection to this spec's own database. */
+  readonly connection: Connection;
+  /** The whole handle (uri, engine kind, close), for code that takes a Database. */
+  readonly database: Database;
+}
+
+/**
+ * A fresh database for the enclosing `describe` (mocha `before`/`after` hooks): connected
+ * before its first test, dropped and closed after its last. `indexes` are models whose indexes
+ * must exist before the tests run (unique indexes that idempotency relies on).
+ *
+ *   describe('issuing certificates', () => {
+ *     const db = useTestDatabase({ indexes: [issueModel] });
+ *     it('…', async () => { await seedCourse(db.connection, …); });
+ *   });
+ */
+export function useTestDatabase(opts: { indexes?: Array<(conn: Connection) => Model<any>> } = {}): TestDatabase {
+  let current: Database | undefined;
+  before(async function () {
+    this.timeout(60_000);
+    current = await connectTestDatabase();
+    for (const model of opts.indexes ?? []) await model(current.connection).init();
+  });
+  after(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  const open = (): Database => {
+    if (!current) throw new Error('useTestDatabase(): the database is only open inside the tests and hooks of the describe that called it');
+    return current;
+  };
+  return {
+    get connection() {
+      return open().connection;
+    },
+    get database() {
+      return open();
     },
   };
 }

@@ -1,14 +1,26 @@
 /**
- * Mocha root hooks (loaded by .mocharc.json): start the one shared test database before any
- * test file runs and stop it at the end. See test/support/db.ts.
+ * Mocha root hooks (loaded by .mocharc.json and `npm run test:file`): block outgoing network
+ * (test/support/network-guard.ts), start the one shared test database before any test file
+ * runs and stop it at the end (test/support/db.ts).
  */
 import { join } from 'node:path';
 import { prepareSharedTestEngine, releaseSharedTestEngine } from './db';
+import { installNetworkGuard, takeBlockedAttempts } from './network-guard';
+
+installNetworkGuard();
 
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context) {
     this.timeout(60_000);
     await prepareSharedTestEngine();
+  },
+  afterEach(this: Mocha.Context) {
+    // a refused connection fails the test that made it, even when the code under test caught it
+    const refused = takeBlockedAttempts();
+    if (refused.length > 0) {
+      const hosts = [...new Set(refused.map((e) => e.host))].join(', ');
+      throw new Error(`"${this.currentTest?.fullTitle()}" tried to reach ${hosts}: ${refused[0]!.message}`);
+    }
   },
   async afterAll() {
     // The shared tool app (test/support/app.ts) uses the engine: stop it first. Only when a

@@ -28,6 +28,8 @@ import { deepLinkingRoutes } from './deep-linking.routes';
 import { seedDemoCourses, type DemoCast } from './demo-seed';
 import { esc, renderErrorPage } from './html';
 import { ALL_SERVICE_SCOPES } from './lti-vocabulary';
+import { moodleWsRoutes } from './moodle-ws.routes';
+import type { MoodleWsSite } from './moodle-ws.site';
 import { nrpsRoutes } from './nrps.routes';
 import { buildLaunchUrl, oidcRoutes } from './oidc.routes';
 import { pageRoutes } from './pages.routes';
@@ -108,6 +110,8 @@ export interface Sandbox {
    * settings: launches are signed with the new key and the keyset lists only it.
    */
   rotatePlatformKey(): Promise<string>;
+  /** Moodle's web-service settings and tokens (REST server at `/webservice/rest/server.php`). */
+  moodleWs: MoodleWsSite;
 }
 
 /** Creates the sandbox platform (key pair, store, demo courses, router). */
@@ -168,6 +172,8 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
   router.use(tokenRoutes(ctx));
   router.use(agsRoutes(ctx, guard));
   router.use(nrpsRoutes(ctx, guard));
+  const moodleWs = moodleWsRoutes(ctx);
+  router.use(moodleWs.router);
   router.use(registrationRoutes(ctx, registrationTokens));
   router.use(deepLinkingRoutes(ctx));
   router.use(pageRoutes(ctx));
@@ -201,6 +207,7 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
     getClient: (clientId) => clients.get(clientId),
     demo,
     privateKeyJwk: key.privateJwk,
+    moodleWs: moodleWs.site,
     async rotatePlatformKey() {
       ctx.key = await createPlatformKey();
       return ctx.key.kid;

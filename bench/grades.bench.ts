@@ -20,6 +20,7 @@ import { createAdvantageClient } from '../src/lti/advantage';
 import { resultModel } from '../src/grades/result.model';
 import { syncCourse, syncLearner, type SyncSummary } from '../src/grades/sync.service';
 import { startSandboxLms } from '../test/grades/support/sandbox-lms';
+import { createAgsSource } from '../src/grades/sources';
 
 const LEARNERS = 5000;
 const ITEMS = 20;
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
     });
     const course = { _id: new Types.ObjectId(), services: lms.servicesOf(created.course.id) };
     const client = createAdvantageClient({ getToken: lms.getToken });
-    const sync = () => syncCourse({ conn: db.connection, client, course, startedBy: { userId: 'bench' }, now: () => new Date() });
+    const sync = () => syncCourse({ conn: db.connection, source: createAgsSource({ client, course }), course, startedBy: { userId: 'bench' }, now: () => new Date() });
     await resultModel(db.connection).init();
 
     const baseRss = process.memoryUsage().rss;
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
     const third = await timed('sync after one score changed', sync);
     check(third.value, 1);
     const learner = await timed('one learner refresh (syncLearner)', () =>
-      syncLearner({ conn: db.connection, client, course, startedBy: { userId: 'bench' }, now: () => new Date(), userId: created.learnerIds[42]! }),
+      syncLearner({ conn: db.connection, source: createAgsSource({ client, course }), course, startedBy: { userId: 'bench' }, now: () => new Date(), userId: created.learnerIds[42]! }),
     );
     check(learner.value, 0);
 

@@ -10,7 +10,8 @@
  * the cost on the embedded engine (measured in bench/README.md).
  */
 import { Types, type mongo } from 'mongoose';
-import type { GradeSource } from './line-item.model';
+import type { GradeSourceKind } from './sources/grade-source';
+import type { ColumnKind } from './sources/grade-source';
 import type { Member, MemberStatus } from './member.model';
 import type { Result } from './result.model';
 import type { LineItem } from './line-item.model';
@@ -79,7 +80,7 @@ const sameText = (a?: string | null, b?: string | null) => (a ?? '') === (b ?? '
 export function planResultWrites(args: {
   courseId: Types.ObjectId;
   lineItemId: Types.ObjectId;
-  source: GradeSource;
+  source: GradeSourceKind;
   incoming: Iterable<IncomingScore>;
   stored: Map<string, StoredResult>;
   now: Date;
@@ -247,20 +248,25 @@ export interface IncomingLineItem {
   tag?: string;
   startDateTime?: Date;
   endDateTime?: Date;
+  kind?: ColumnKind;
+  weight?: number;
+  hidden?: boolean;
 }
 
 export type StoredLineItem = Pick<
   LineItem,
-  '_id' | 'externalId' | 'label' | 'scoreMaximum' | 'resourceLinkId' | 'resourceId' | 'tag' | 'startDateTime' | 'endDateTime' | 'removedAt'
+  '_id' | 'externalId' | 'label' | 'scoreMaximum' | 'resourceLinkId' | 'resourceId' | 'tag' | 'startDateTime' | 'endDateTime' | 'kind' | 'weight' | 'hidden' | 'removedAt'
 >;
 
-const ITEM_TEXT_FIELDS = ['label', 'resourceLinkId', 'resourceId', 'tag'] as const;
+const ITEM_TEXT_FIELDS = ['label', 'resourceLinkId', 'resourceId', 'tag', 'kind'] as const;
+const ITEM_NUMBER_FIELDS = ['weight'] as const;
+const ITEM_FLAG_FIELDS = ['hidden'] as const;
 const ITEM_DATE_FIELDS = ['startDateTime', 'endDateTime'] as const;
 
 /** Plans line item writes; `complete` allows marking the absent ones as removed. */
 export function planLineItemWrites(args: {
   courseId: Types.ObjectId;
-  source: GradeSource;
+  source: GradeSourceKind;
   incoming: IncomingLineItem[];
   stored: Map<string, StoredLineItem>;
   now: Date;
@@ -277,7 +283,7 @@ export function planLineItemWrites(args: {
     const old = args.stored.get(li.externalId);
     if (!old) {
       const doc: Document = { courseId, source, externalId: li.externalId, label: li.label, scoreMaximum: li.scoreMaximum, fetchedAt: now, removedAt: null, createdAt: now, updatedAt: now };
-      for (const f of [...ITEM_TEXT_FIELDS, ...ITEM_DATE_FIELDS]) if (li[f] !== undefined) doc[f] = li[f];
+      for (const f of [...ITEM_TEXT_FIELDS, ...ITEM_DATE_FIELDS, ...ITEM_NUMBER_FIELDS, ...ITEM_FLAG_FIELDS]) if (li[f] !== undefined) doc[f] = li[f];
       ops.push({ insertOne: { document: doc } });
       changed++;
       continue;
@@ -286,6 +292,8 @@ export function planLineItemWrites(args: {
     const $unset: Document = {};
     diffOptionalFields(old, li, ITEM_TEXT_FIELDS, sameValue, { $set, $unset });
     diffOptionalFields(old, li, ITEM_DATE_FIELDS, sameDate, { $set, $unset });
+    diffOptionalFields(old, li, ITEM_NUMBER_FIELDS, sameValue, { $set, $unset });
+    diffOptionalFields(old, li, ITEM_FLAG_FIELDS, sameValue, { $set, $unset });
     if (old.scoreMaximum !== li.scoreMaximum) $set.scoreMaximum = li.scoreMaximum;
     if (old.removedAt) $set.removedAt = null;
     if (Object.keys($set).length === 0 && Object.keys($unset).length === 0) {

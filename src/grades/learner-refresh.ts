@@ -4,9 +4,9 @@
  * what is stored and says so, and the refresh finishes in the background.
  */
 import type { Connection } from 'mongoose';
-import { courseModel, type CourseDoc } from '../courses/course.model';
-import type { AdvantageClient } from '../lti/advantage';
+import { courseModel } from '../courses/course.model';
 import { createLogger } from '../logger';
+import { gradeSourcesFor, type GradeSource, type GradeSourceDeps } from './sources';
 import { syncLearner, type SyncSummary } from './sync.service';
 
 const log = createLogger('grades:learner');
@@ -18,22 +18,23 @@ export type LearnerRefresh =
   | { status: 'unavailable' };
 
 export async function refreshLearnerGrades(
-  deps: { conn: Connection; now: () => Date; advantageFor(course: Pick<CourseDoc, 'issuer' | 'clientId' | 'platformFamily'>): AdvantageClient },
+  deps: GradeSourceDeps & { conn: Connection; now: () => Date },
   courseId: string,
   user: { id: string; name?: string },
   timeoutMs = 4000,
 ): Promise<LearnerRefresh> {
   const course = await courseModel(deps.conn).findById(courseId).lean();
-  if (!course?.services.lineItemsUrl) return { status: 'unavailable' };
-  const run = syncLearner({
-    conn: deps.conn,
-    client: deps.advantageFor(course),
-    course,
-    userId: user.id,
-    startedBy: { userId: user.id, name: user.name },
-    now: deps.now,
-  }).then(
-    (summary): LearnerRefresh => (summary.status === 'failed' ? { status: 'failed', message: summary.errors[0]?.message ?? 'sync failed' } : { status: 'fresh', summary }),
+  if (!course) return { status: 'unavailable' };
+  // AGS without its address would only record a failure; the other sources say themselves.
+  const sources = (await gradeSourcesFor(deps, course)).filter((s) => s.kind !== 'ags' || course.services.lineItemsUrl);
+  if (sources.length === 0) return { status: 'unavailable' };
+  const one = (source: GradeSource) =>
+    syncLearner({ conn: deps.conn, source, course, userId: user.id, startedBy: { userId: user.id, name: user.name }, now: deps.now, logger: log });
+  const run = Promise.all(sources.map(one)).then(
+    (summaries): LearnerRefresh => {
+      const failed = summaries.find((s) => s.status === 'failed');
+      return failed ? { status: 'failed', message: failed.errors[0]?.message ?? 'sync failed' } : { status: 'fresh', summary: summaries[0]! };
+    },
     (err: Error): LearnerRefresh => {
       log.warn(`refreshing ${user.id} in ${courseId} failed: ${err.message}`);
       return { status: 'failed', message: err.message };

@@ -1,16 +1,16 @@
 /**
- * A grade column of a course: an AGS line item (externalId = its URL) or a column imported from
- * a gradebook CSV (externalId = the column key). Both kinds take part in certificate rules.
+ * A grade column of a course, from one grade source (./sources/): an AGS line item (externalId =
+ * its URL), a Moodle grade item, a Chamilo evaluation, or a column imported from a gradebook CSV
+ * (externalId = the column key). Every kind takes part in certificate rules.
  * A column gone from the LMS keeps its document, with `removedAt` set.
  */
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
-
-export type GradeSource = 'ags' | 'csv';
+import { COLUMN_KINDS, GRADE_SOURCE_KINDS, type ColumnKind, type GradeSourceKind } from './sources/grade-source';
 
 export interface LineItem {
   _id: Types.ObjectId;
   courseId: Types.ObjectId;
-  source: GradeSource;
+  source: GradeSourceKind;
   /** AGS: the line item URL; CSV: the column key (e.g. `canvas:1234`). */
   externalId: string;
   label: string;
@@ -20,6 +20,12 @@ export interface LineItem {
   tag?: string;
   startDateTime?: Date;
   endDateTime?: Date;
+  /** What the column is in the LMS gradebook; absent = an activity. */
+  kind?: ColumnKind;
+  /** The LMS's weight of the column in its course total, when the source says. */
+  weight?: number;
+  /** Hidden from learners in the LMS. */
+  hidden?: boolean;
   fetchedAt: Date;
   removedAt?: Date | null;
   /**
@@ -36,7 +42,7 @@ export interface LineItem {
 const schema = new Schema<LineItem>(
   {
     courseId: { type: Schema.Types.ObjectId, required: true },
-    source: { type: String, enum: ['ags', 'csv'], required: true },
+    source: { type: String, enum: GRADE_SOURCE_KINDS, required: true },
     externalId: { type: String, required: true },
     label: { type: String, required: true },
     scoreMaximum: { type: Number, required: true, min: 0 },
@@ -45,6 +51,9 @@ const schema = new Schema<LineItem>(
     tag: String,
     startDateTime: Date,
     endDateTime: Date,
+    kind: { type: String, enum: COLUMN_KINDS },
+    weight: Number,
+    hidden: Boolean,
     fetchedAt: { type: Date, required: true },
     removedAt: { type: Date, default: null },
     resultsDigest: { type: String, default: null },

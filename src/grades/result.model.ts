@@ -4,14 +4,14 @@
  * 12 May" can be told: history entries run from `from` to `to`, the current value since `changedAt`.
  */
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
-import type { GradeSource } from './line-item.model';
+import { GRADE_SOURCE_KINDS, type GradeSourceKind } from './sources/grade-source';
 
 export interface ResultHistoryEntry {
   scoreGiven: number | null;
   scoreMaximum: number;
   from: Date;
   to: Date;
-  source: GradeSource;
+  source: GradeSourceKind;
 }
 
 export interface Result {
@@ -25,7 +25,7 @@ export interface Result {
   /** When the LMS says the score was last modified, if it says. */
   timestamp?: Date;
   comment?: string;
-  source: GradeSource;
+  source: GradeSourceKind;
   fetchedAt: Date;
   /** Since when the current value holds (first seen, or last changed). */
   changedAt: Date;
@@ -40,7 +40,7 @@ const historySchema = new Schema<ResultHistoryEntry>(
     scoreMaximum: { type: Number, required: true },
     from: { type: Date, required: true },
     to: { type: Date, required: true },
-    source: { type: String, enum: ['ags', 'csv'], required: true },
+    source: { type: String, enum: GRADE_SOURCE_KINDS, required: true },
   },
   { _id: false },
 );
@@ -54,7 +54,7 @@ const schema = new Schema<Result>(
     scoreMaximum: { type: Number, required: true },
     timestamp: Date,
     comment: String,
-    source: { type: String, enum: ['ags', 'csv'], required: true },
+    source: { type: String, enum: GRADE_SOURCE_KINDS, required: true },
     fetchedAt: { type: Date, required: true },
     changedAt: { type: Date, required: true },
     history: { type: [historySchema], default: [] },

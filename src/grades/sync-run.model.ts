@@ -1,9 +1,9 @@
 /**
- * The history of grade imports: one document per run (AGS sync of a course or of one learner,
- * or a CSV import), with who started it, what it counted, how long it took and what went wrong.
+ * The history of grade imports: one document per run (a sync of a course or of one learner from
+ * one grade source, or a CSV import), with who started it, what it counted, how long it took and what went wrong.
  */
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
-import type { GradeSource } from './line-item.model';
+import { GRADE_SOURCE_KINDS, type GradeSourceKind } from './sources/grade-source';
 
 export type SyncStatus = 'running' | 'succeeded' | 'failed' | 'partial';
 
@@ -28,7 +28,7 @@ export interface SyncCounts {
 export interface SyncRun {
   _id: Types.ObjectId;
   courseId: Types.ObjectId;
-  source: GradeSource;
+  source: GradeSourceKind;
   scope: 'course' | 'learner';
   userId?: string;
   startedBy: { userId: string; name?: string };
@@ -45,7 +45,7 @@ export interface SyncRun {
 const schema = new Schema<SyncRun>(
   {
     courseId: { type: Schema.Types.ObjectId, required: true },
-    source: { type: String, enum: ['ags', 'csv'], required: true },
+    source: { type: String, enum: GRADE_SOURCE_KINDS, required: true },
     scope: { type: String, enum: ['course', 'learner'], required: true },
     userId: String,
     startedBy: { userId: { type: String, required: true }, name: String },

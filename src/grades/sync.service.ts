@@ -1,28 +1,27 @@
 /**
- * Grade sync over LTI Advantage: the course roster (NRPS), its line items and every result (AGS),
- * stored incrementally. Only differences are written (unordered bulk writes keyed on the unique
- * indexes), so a second identical run writes nothing; a changed score updates one document and
- * keeps the previous value in its history; a learner missing from the roster is marked `left`, a
- * line item gone from AGS gets `removedAt`, nothing is deleted.
+ * The generic grade sync: drives any GradeSource (./sources/) through the write planners
+ * (./grade-writes.ts) and records the run (./sync-recorder.ts). Roster first, then the columns,
+ * then every column's results, stored incrementally. Only differences are written (unordered bulk
+ * writes keyed on the unique indexes), so a second identical run writes nothing; a changed score
+ * updates one document and keeps the previous value in its history; a learner missing from a
+ * complete roster is marked `left`, a column gone from a complete listing gets `removedAt`,
+ * nothing is deleted.
  *
  * A failure in one part (a page that keeps failing, a refused scope) is recorded in the run and
  * the rest carries on; what was written is correct on its own, and the next run completes the
  * job without duplicates because every write is an idempotent single-document operation.
  */
 import { createHash } from 'node:crypto';
-import type { Connection, Types } from 'mongoose';
-import { AppError } from '../errors';
-import type { Logger } from '../logger';
-import type { AdvantageClient, AdvantageItemError, AgsLineItem, AgsResult, NrpsMember } from '../lti/advantage';
-import { toolRoleOf } from '../lti/roles';
+import type { Connection } from 'mongoose';
 import type { CourseDoc } from '../courses/course.model';
+import { SourceUnavailableError } from '../http/platform-errors';
+import type { Logger } from '../logger';
 import {
   executeWrites,
   planLineItemWrites,
   planMemberWrites,
   planResultWrites,
   STORED_RESULT_PROJECTION,
-  type IncomingMember,
   type IncomingScore,
   type StoredLineItem,
   type StoredMember,
@@ -31,146 +30,25 @@ import {
 import { lineItemModel } from './line-item.model';
 import { memberModel } from './member.model';
 import { resultModel } from './result.model';
-import { syncRunModel, type SyncCounts, type SyncRunError, type SyncStatus } from './sync-run.model';
+import type { GradeSource, ResultBatch, SourceContext, SourceLineItem } from './sources/grade-source';
+import { RunRecorder, type SyncProgress, type SyncSummary } from './sync-recorder';
 
-export interface SyncProgress {
-  items: { done: number; total: number };
-  learners: { done: number; total: number };
-}
+export type { SyncProgress, SyncSummary } from './sync-recorder';
 
 export interface SyncOptions {
   conn: Connection;
-  client: AdvantageClient;
-  course: Pick<CourseDoc, '_id' | 'services'>;
+  source: GradeSource;
+  course: Pick<CourseDoc, '_id'>;
   startedBy: { userId: string; name?: string };
   now: () => Date;
   onProgress?: (p: SyncProgress) => Promise<void> | void;
   signal?: AbortSignal;
-  /** Line items fetched at the same time (default 4: polite to the LMS, and Canvas charges parallel calls). */
+  /** Requests at a time for a course's results (default 4: polite to the LMS, and Canvas charges parallel calls). */
   concurrency?: number;
   logger?: Logger;
 }
 
-export interface SyncSummary {
-  runId: string;
-  status: SyncStatus;
-  counts: SyncCounts;
-  durationMs: number;
-  errors: SyncRunError[];
-  startedAt: Date;
-  finishedAt: Date;
-}
-
-/** The run document keeps the first errors only; `counts.errors` has the full number. */
-const MAX_STORED_ERRORS = 200;
-
-/** Runs `fn` over `items` with at most `limit` at a time; results in input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
-function toIncomingMember(m: NrpsMember): IncomingMember {
-  return {
-    userId: m.userId,
-    name: m.name,
-    givenName: m.givenName,
-    familyName: m.familyName,
-    email: m.email,
-    lisPersonSourcedId: m.lisPersonSourcedId,
-    roles: m.roles,
-    isLearner: toolRoleOf(m.roles) === 'learner',
-    status: m.status === 'deleted' ? 'left' : m.status,
-  };
-}
-
-/** Collects counts and errors of one run and writes the run document. */
-class RunRecorder {
-  readonly counts: SyncCounts = { items: 0, results: 0, members: 0, changed: 0, unchanged: 0, errors: 0 };
-  readonly errors: SyncRunError[] = [];
-  fatal = false;
-  runId!: Types.ObjectId;
-  readonly startedAt: Date;
-
-  constructor(
-    private readonly opts: SyncOptions,
-    private readonly scope: 'course' | 'learner',
-    private readonly userId?: string,
-  ) {
-    this.startedAt = opts.now();
-  }
-
-  async start(): Promise<void> {
-    const run = await syncRunModel(this.opts.conn).create({
-      courseId: this.opts.course._id,
-      source: 'ags',
-      scope: this.scope,
-      userId: this.userId,
-      startedBy: this.opts.startedBy,
-      startedAt: this.startedAt,
-      status: 'running',
-      counts: this.counts,
-      durationMs: 0,
-      errors: [],
-    });
-    this.runId = run._id;
-  }
-
-  error(kind: string, message: string, item?: unknown): void {
-    this.counts.errors++;
-    if (this.errors.length < MAX_STORED_ERRORS) this.errors.push(item === undefined ? { kind, message } : { kind, message, item });
-  }
-
-  itemErrors(errors: AdvantageItemError[]): void {
-    for (const e of errors) this.error(e.kind, `${e.message} (${e.url})`, e.item);
-  }
-
-  /** Records a failed step; platform errors carry a message meant for the teacher. */
-  failure(kind: string, err: unknown): void {
-    if (err instanceof AppError) this.error(kind, err.message);
-    else throw err;
-  }
-
-  async progress(p: SyncProgress): Promise<void> {
-    await syncRunModel(this.opts.conn).updateOne({ _id: this.runId }, { $set: { progress: p } });
-    await this.opts.onProgress?.(p);
-  }
-
-  async finish(): Promise<SyncSummary> {
-    const finishedAt = this.opts.now();
-    const status: SyncStatus = this.fatal ? 'failed' : this.counts.errors > 0 ? 'partial' : 'succeeded';
-    const durationMs = finishedAt.getTime() - this.startedAt.getTime();
-    await syncRunModel(this.opts.conn).updateOne(
-      { _id: this.runId },
-      { $set: { status, finishedAt, durationMs, counts: this.counts, errors: this.errors } },
-    );
-    return { runId: String(this.runId), status, counts: { ...this.counts }, durationMs, errors: this.errors, startedAt: this.startedAt, finishedAt };
-  }
-}
-
-/** Scores from AGS results, with the line item's maximum where the platform left the result's out. */
-function toIncomingScores(results: AgsResult[], item: { scoreMaximum: number }, run: RunRecorder, url: string): IncomingScore[] {
-  const scores: IncomingScore[] = [];
-  for (const r of results) {
-    const scoreMaximum = r.resultMaximum ?? item.scoreMaximum;
-    if (r.resultScore !== null && r.resultScore > scoreMaximum) {
-      run.error('invalid_result', `resultScore ${r.resultScore} is above the maximum ${scoreMaximum} (${url})`, r);
-      continue;
-    }
-    scores.push({ userId: r.userId, scoreGiven: r.resultScore, scoreMaximum, timestamp: r.timestamp, comment: r.comment });
-  }
-  return scores;
-}
-
-/** A current AGS line item with what the results step needs. */
+/** A current stored column with what the results step needs. */
 type SyncItem = StoredLineItem & { resultsDigest?: string | null; resultsEpoch?: number };
 
 /** A digest of a complete result listing, in a stable order. */
@@ -180,219 +58,210 @@ function digestOf(scores: IncomingScore[]): string {
   return createHash('sha256').update(lines.join('\n')).digest('base64url');
 }
 
-async function syncLineItems(opts: SyncOptions, run: RunRecorder): Promise<SyncItem[] | null> {
-  const { conn, course, client } = opts;
-  const url = course.services.lineItemsUrl;
-  if (!url) {
-    run.error('ags_unavailable', 'The platform has not sent the grade service (AGS) address for this course yet: open the tool once from the course as a teacher, and check that AGS is enabled for the tool.');
-    return null;
-  }
-  let fetched: AgsLineItem[];
-  let complete: boolean;
+function contextOf(run: RunRecorder, signal: AbortSignal | undefined, rosterProgress: SourceContext['rosterProgress']): SourceContext {
+  return { signal, error: (k, m, i) => run.error(k, m, i), failure: (k, e) => run.failure(k, e), rosterProgress };
+}
+
+/** Records a step that threw: unavailable sources under their own kind, other AppErrors under `kind`. */
+function stepFailed(run: RunRecorder, kind: string, err: unknown): void {
+  if (err instanceof SourceUnavailableError) run.error(err.runErrorKind, err.message);
+  else run.failure(kind, err);
+}
+
+/** Stores the source's columns; returns the current ones with their stored ids, or null when the step failed. */
+async function syncColumns(opts: SyncOptions, run: RunRecorder, ctx: SourceContext): Promise<{ item: SourceLineItem; stored: SyncItem }[] | null> {
+  const { conn, course, source } = opts;
+  let listing;
   try {
-    const listing = await client.listLineItems(url, undefined, { signal: opts.signal });
-    run.itemErrors(listing.itemErrors);
-    fetched = listing;
-    // A line item we could not read is not a line item that was removed.
-    complete = listing.itemErrors.length === 0;
+    listing = await source.lineItems(ctx);
   } catch (err) {
-    run.failure('line_items_failed', err);
+    stepFailed(run, 'line_items_failed', err);
     return null;
   }
   const Model = lineItemModel(conn);
-  const stored = await Model.find({ courseId: course._id, source: 'ags' }, { externalId: 1, label: 1, scoreMaximum: 1, resourceLinkId: 1, resourceId: 1, tag: 1, startDateTime: 1, endDateTime: 1, removedAt: 1 }).lean<StoredLineItem[]>();
+  const stored = await Model.find(
+    { courseId: course._id, source: source.kind },
+    { externalId: 1, label: 1, scoreMaximum: 1, resourceLinkId: 1, resourceId: 1, tag: 1, startDateTime: 1, endDateTime: 1, kind: 1, weight: 1, hidden: 1, removedAt: 1 },
+  ).lean<StoredLineItem[]>();
   const plan = planLineItemWrites({
     courseId: course._id,
-    source: 'ags',
-    incoming: fetched.map((li) => ({ ...li, externalId: li.id })),
+    source: source.kind,
+    incoming: listing.items,
     stored: new Map(stored.map((s) => [s.externalId, s])),
     now: opts.now(),
-    complete,
+    complete: listing.complete,
   });
   if (plan.ops.length) await executeWrites(Model.collection, plan.ops);
-  run.counts.items = fetched.length;
+  run.counts.items = listing.items.length;
   run.counts.changed += plan.changed;
   run.counts.unchanged += plan.unchanged;
-  const ids = await Model.find(
-    { courseId: course._id, source: 'ags', removedAt: null },
+  const current = await Model.find(
+    { courseId: course._id, source: source.kind, removedAt: null },
     { externalId: 1, scoreMaximum: 1, label: 1, resultsDigest: 1, resultsEpoch: 1 },
   ).lean<SyncItem[]>();
-  const byExternal = new Map(ids.map((d) => [d.externalId, d]));
-  return fetched.map((li) => byExternal.get(li.id)).filter((d): d is SyncItem => d !== undefined);
+  const byExternal = new Map(current.map((d) => [d.externalId, d]));
+  const out: { item: SourceLineItem; stored: SyncItem }[] = [];
+  for (const item of listing.items) {
+    const s = byExternal.get(item.externalId);
+    if (s) out.push({ item, stored: s });
+  }
+  return out;
 }
 
-async function syncRoster(opts: SyncOptions, run: RunRecorder, report: (done: number, total: number) => Promise<void>): Promise<void> {
-  const { conn, course, client } = opts;
-  const url = course.services.membershipsUrl;
-  if (!url) {
-    run.error('nrps_unavailable', 'The platform has not sent the roster service (NRPS) address for this course yet: open the tool once from the course as a teacher (Chamilo sends it only then), and check that NRPS is enabled for the tool.');
-    return;
-  }
+async function syncRoster(opts: SyncOptions, run: RunRecorder, report: (done: number, total: number) => Promise<void>): Promise<{ failed: boolean }> {
+  const { conn, course, source } = opts;
+  if (!source.roster) return { failed: false };
   const Model = memberModel(conn);
   const stored = await Model.find({ courseId: course._id }, { userId: 1, name: 1, givenName: 1, familyName: 1, email: 1, lisPersonSourcedId: 1, roles: 1, isLearner: 1, status: 1, leftAt: 1 }).lean<StoredMember[]>();
-  const storedMap = new Map(stored.map((s) => [s.userId, s]));
   const expected = stored.filter((s) => s.status !== 'left').length;
-  const incoming: IncomingMember[] = [];
-  let complete = true;
+  let listing;
   try {
-    const listing = await client.listMembers(url, {
-      signal: opts.signal,
-      onPage: async (members) => {
-        for (const m of members) incoming.push(toIncomingMember(m));
-        await report(incoming.length, Math.max(expected, incoming.length));
-      },
-    });
-    run.itemErrors(listing.itemErrors);
-    // A member we could not read is not a member who left.
-    if (listing.itemErrors.length) complete = false;
+    listing = await source.roster(contextOf(run, opts.signal, (done) => report(done, Math.max(expected, done))));
   } catch (err) {
-    run.failure('roster_failed', err);
-    complete = false;
+    stepFailed(run, 'roster_failed', err);
+    return { failed: true };
   }
-  // Even a roster read halfway is worth storing: every write stands on its own.
-  const plan = planMemberWrites({ courseId: course._id, incoming, stored: storedMap, now: opts.now(), complete });
+  const plan = planMemberWrites({ courseId: course._id, incoming: listing.members, stored: new Map(stored.map((s) => [s.userId, s])), now: opts.now(), complete: listing.complete });
   if (plan.ops.length) await executeWrites(Model.collection, plan.ops);
-  run.counts.members = incoming.length;
+  run.counts.members = listing.members.length;
   run.counts.changed += plan.changed;
   run.counts.unchanged += plan.unchanged;
-  await report(incoming.length, incoming.length);
+  await report(listing.members.length, listing.members.length);
+  return { failed: listing.failed === true };
 }
 
 /**
- * Fetches and stores the results of one line item, for everyone or for one learner.
+ * Stores the results of one column, for everyone or for one learner.
  *
- * A course sync keeps a digest of each complete listing on the line item: when the next listing
- * has the same digest, nothing changed and the stored results are not even read. Any other write
- * to the item's results (a learner's refresh) clears the digest and bumps an epoch, and a digest is
- * only saved if the epoch did not move meanwhile, so a skipped item is always equal to the LMS.
+ * A course sync keeps a digest of each complete listing on the column: when the next listing has
+ * the same digest, nothing changed and the stored results are not even read. Any other write to
+ * the column's results (a learner's refresh) clears the digest and bumps an epoch, and a digest is
+ * only saved if the epoch did not move meanwhile, so a skipped column is always equal to the LMS.
  */
-async function syncItemResults(opts: SyncOptions, run: RunRecorder, item: SyncItem, userId?: string): Promise<void> {
-  const { conn, course, client } = opts;
+async function storeBatch(opts: SyncOptions, run: RunRecorder, item: SyncItem, batch: ResultBatch, userId?: string): Promise<void> {
+  const { conn, course, source } = opts;
   const Model = resultModel(conn);
-  let results: AgsResult[];
-  let complete = true;
-  try {
-    const listing = await client.listResults(item.externalId, { userId, signal: opts.signal });
-    run.itemErrors(listing.itemErrors);
-    if (listing.itemErrors.length) complete = false;
-    results = listing;
-  } catch (err) {
-    run.failure('results_failed', err);
-    return;
-  }
-  const incoming = toIncomingScores(results, item, run, item.externalId);
-  if (incoming.length !== results.length) complete = false;
+  const incoming = batch.results;
   run.counts.results += incoming.length;
   const wholeItem = userId === undefined;
-  const digest = wholeItem && complete ? digestOf(incoming) : undefined;
+  const digest = wholeItem && batch.complete ? digestOf(incoming) : undefined;
   if (digest !== undefined && item.resultsDigest === digest) {
     run.counts.unchanged += incoming.length;
     return;
   }
-
   const filter = wholeItem ? { courseId: course._id, lineItemId: item._id } : { courseId: course._id, lineItemId: item._id, userId };
   const stored = await Model.find(filter, STORED_RESULT_PROJECTION).lean<StoredResult[]>();
   const storedMap = new Map(stored.map((s) => [s.userId, s]));
   const plan = planResultWrites({
     courseId: course._id,
     lineItemId: item._id,
-    source: 'ags',
+    source: source.kind,
     incoming,
     stored: storedMap,
     now: opts.now(),
-    missingClears: complete ? storedMap.keys() : undefined,
+    missingClears: batch.complete ? storedMap.keys() : undefined,
   });
   // The digest is bookkeeping, not data: raw updates, so updatedAt stays the data's.
   const items = lineItemModel(conn).collection;
   if (!wholeItem && plan.ops.length) {
-    // Before writing: the item's digest no longer describes what is stored.
+    // Before writing: the column's digest no longer describes what is stored.
     await items.updateOne({ _id: item._id }, { $set: { resultsDigest: null }, $inc: { resultsEpoch: 1 } });
   }
   const outcome = plan.ops.length ? await executeWrites(Model.collection, plan.ops) : { written: 0, raced: 0 };
   run.counts.changed += plan.changed - outcome.raced;
   run.counts.unchanged += plan.unchanged + outcome.raced;
   if (digest !== undefined && outcome.raced === 0) {
-    // `null` also matches an item never bumped (no epoch field yet).
+    // `null` also matches a column never bumped (no epoch field yet).
     await items.updateOne({ _id: item._id, resultsEpoch: item.resultsEpoch ?? null }, { $set: { resultsDigest: digest } });
   }
 }
 
-function abortedInto(run: RunRecorder, signal?: AbortSignal): boolean {
-  if (!signal?.aborted) return false;
-  run.fatal = true;
-  run.error('aborted', 'The sync was stopped before it finished; what was stored so far is correct, and the next sync completes it.');
-  return true;
+/** Asks the source for the columns' results and stores each batch as it arrives. */
+async function syncResults(
+  opts: SyncOptions,
+  run: RunRecorder,
+  ctx: SourceContext,
+  columns: { item: SourceLineItem; stored: SyncItem }[],
+  concurrency: number,
+  userId: string | undefined,
+  onColumnDone: () => Promise<void>,
+): Promise<void> {
+  const byExternal = new Map(columns.map((c) => [c.item.externalId, c.stored]));
+  const done = new Set<string>();
+  await opts.source.results(ctx, { items: columns.map((c) => c.item), userId, concurrency }, async (batch) => {
+    const stored = byExternal.get(batch.externalId);
+    if (!stored || done.has(batch.externalId)) return;
+    done.add(batch.externalId);
+    await storeBatch(opts, run, stored, batch, userId);
+    await onColumnDone();
+  });
+}
+
+function recorderFor(opts: SyncOptions, scope: 'course' | 'learner', userId?: string): RunRecorder {
+  return new RunRecorder({
+    conn: opts.conn,
+    courseId: opts.course._id,
+    source: opts.source.kind,
+    scope,
+    userId,
+    startedBy: opts.startedBy,
+    now: opts.now,
+    onProgress: opts.onProgress,
+    logger: opts.logger,
+  });
 }
 
 /**
- * Syncs a whole course: roster, line items, then every result of every line item (a few line
- * items at a time). Returns the run summary (also stored in `syncruns`). Platform failures are
- * recorded in the run, not thrown; database failures are recorded and rethrown.
+ * Syncs a whole course from one source: roster, columns, then every column's results. Returns the
+ * run summary (also stored in `syncruns`). Platform failures are recorded in the run, not thrown;
+ * database failures are recorded and rethrown.
  */
-/**
- * An exception inside a run: an abort ends the run as aborted; anything else (a database error)
- * is recorded, the run closed as failed, and the error rethrown.
- */
-async function recordFailure(run: RunRecorder, signal: AbortSignal | undefined, err: unknown): Promise<void> {
-  if (signal?.aborted) {
-    abortedInto(run, signal);
-    return;
-  }
-  run.fatal = true;
-  run.error('internal_error', err instanceof Error ? err.message : String(err));
-  await run.finish();
-  throw err;
-}
-
 export async function syncCourse(opts: SyncOptions): Promise<SyncSummary> {
-  const run = new RunRecorder(opts, 'course');
+  const run = recorderFor(opts, 'course');
   await run.start();
   const progress: SyncProgress = { items: { done: 0, total: 0 }, learners: { done: 0, total: 0 } };
   try {
-    await syncRoster(opts, run, async (done, total) => {
+    const roster = await syncRoster(opts, run, async (done, total) => {
       progress.learners = { done, total };
       await run.progress(progress);
     });
-    const rosterFailed = run.errors.some((e) => e.kind === 'roster_failed' || e.kind === 'nrps_unavailable');
-    if (!abortedInto(run, opts.signal)) {
-      const items = await syncLineItems(opts, run);
-      if (items === null) {
+    if (!run.abortedInto(opts.signal)) {
+      const ctx = contextOf(run, opts.signal, async () => undefined);
+      const columns = await syncColumns(opts, run, ctx);
+      if (columns === null) {
         // Neither the roster nor the grade columns: nothing was synced.
-        if (rosterFailed) run.fatal = true;
+        if (roster.failed || !opts.source.roster) run.fatal = true;
       } else {
-        progress.items = { done: 0, total: items.length };
+        progress.items = { done: 0, total: columns.length };
         await run.progress(progress);
-        await mapLimit(items, opts.concurrency ?? 4, async (item) => {
-          if (opts.signal?.aborted) return;
-          await syncItemResults(opts, run, item);
+        await syncResults(opts, run, ctx, columns, opts.concurrency ?? 4, undefined, async () => {
           progress.items.done++;
           await run.progress(progress);
         });
-        abortedInto(run, opts.signal);
+        run.abortedInto(opts.signal);
       }
     }
   } catch (err) {
-    await recordFailure(run, opts.signal, err);
+    await run.recordException(opts.signal, err);
   }
-  const summary = await run.finish();
-  opts.logger?.info(`course ${String(opts.course._id)} synced: ${summary.status}`, summary.counts);
-  return summary;
+  return run.finish();
 }
 
 /**
- * Refreshes one learner's results (AGS `user_id` filter on each line item, a few in parallel),
- * for the learner page to decide on fresh data. The roster is left alone.
+ * Refreshes one learner's results from one source (AGS: the `user_id` filter on each line item, a
+ * few in parallel), for the learner page to decide on fresh data. The roster is left alone.
  */
 export async function syncLearner(opts: SyncOptions & { userId: string }): Promise<SyncSummary> {
-  const run = new RunRecorder(opts, 'learner', opts.userId);
+  const run = recorderFor(opts, 'learner', opts.userId);
   await run.start();
   try {
-    const items = await syncLineItems(opts, run);
-    if (items === null) run.fatal = true;
-    else await mapLimit(items, opts.concurrency ?? 6, (item) => syncItemResults(opts, run, item, opts.userId));
-    abortedInto(run, opts.signal);
+    const ctx = contextOf(run, opts.signal, async () => undefined);
+    const columns = await syncColumns(opts, run, ctx);
+    if (columns === null) run.fatal = true;
+    else await syncResults(opts, run, ctx, columns, opts.concurrency ?? 6, opts.userId, async () => undefined);
+    run.abortedInto(opts.signal);
   } catch (err) {
-    await recordFailure(run, opts.signal, err);
+    await run.recordException(opts.signal, err);
   }
   return run.finish();
 }

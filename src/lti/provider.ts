@@ -18,6 +18,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Connection } from 'mongoose';
 import type { Config } from '../config';
 import { PlatformError } from '../errors';
+import { TokenRefusedError } from '../http/platform-errors';
 import { launchFailureFrom, type LaunchFailure } from './launch-errors';
 import { consumeLogin, rememberLogin } from './login-state';
 
@@ -211,11 +212,11 @@ export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiPr
         } catch {
           // not JSON: keep the raw text in the message
         }
-        throw new PlatformError(
+        throw new TokenRefusedError(
           `The platform refused an access token for ${scopes.join(', ')}` +
             (response ? ` (HTTP ${response.statusCode}: ${String(response.body).slice(0, 200)})` : `: ${(err as Error).message}`),
           // The AGS/NRPS client turns invalid_scope into "ask the administrator to enable <service>".
-          oauthError ? { oauthError } : undefined,
+          oauthError,
         );
       }
     },

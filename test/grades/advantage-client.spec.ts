@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { PlatformError } from '../../src/errors';
+import { TokenRefusedError } from '../../src/http/platform-errors';
 import {
   createAdvantageClient,
   parseLinkHeader,
@@ -144,7 +145,7 @@ describe('AdvantageClient against a fake platform', () => {
       const asked: string[][] = [];
       const getToken: TokenProvider = async (scopes) => {
         asked.push(scopes);
-        if (scopes.includes(SCOPES.lineItemReadonly)) throw new PlatformError('refused', { oauthError: 'invalid_scope' });
+        if (scopes.includes(SCOPES.lineItemReadonly)) throw new TokenRefusedError('refused', 'invalid_scope');
         return 'full';
       };
       const items = await createAdvantageClient({ getToken, sleep }).listLineItems(`${lms.base}/lineitems`);
@@ -368,7 +369,7 @@ describe('AdvantageClient against a fake platform', () => {
 
     it('turns a token refused for the NRPS scope into a message naming NRPS', async () => {
       const getToken: TokenProvider = async () => {
-        throw new PlatformError('token endpoint said no', { oauthError: 'invalid_scope' });
+        throw new TokenRefusedError('token endpoint said no', 'invalid_scope');
       };
       const err = await expectRejection(createAdvantageClient({ getToken, sleep }).listMembers(`${lms.base}/nrps`));
       expect(err).to.be.instanceOf(PlatformError);
@@ -377,7 +378,7 @@ describe('AdvantageClient against a fake platform', () => {
     });
 
     it('passes other token errors through unchanged', async () => {
-      const original = new PlatformError('Chamilo accepts only a PEM public key', { oauthError: 'invalid_client' });
+      const original = new TokenRefusedError('Chamilo accepts only a PEM public key', 'invalid_client');
       const err = await expectRejection(createAdvantageClient({ getToken: async () => Promise.reject(original), sleep }).listMembers(`${lms.base}/nrps`));
       expect(err).to.equal(original);
     });

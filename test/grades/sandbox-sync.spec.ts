@@ -10,6 +10,7 @@ import { SCOPE } from '../../src/sandbox/lti-vocabulary';
 import type { QuirkMode } from '../../src/sandbox/sandbox';
 import { connectTestDatabase } from '../support/db';
 import { startSandboxLms, type SandboxLms } from './support/sandbox-lms';
+import { createAgsSource } from '../../src/grades/sources';
 
 const LEARNERS = 60;
 const ITEMS = 4;
@@ -77,7 +78,7 @@ describe('Grade sync against the sandbox LMS', () => {
         const { created, course, expectedResults } = courseIn(mode);
         setup?.(created.course.id);
         const client = clientFor(clientOpts);
-        const run = () => syncCourse({ conn: db.connection, client, course, startedBy: teacher, now: () => clock });
+        const run = () => syncCourse({ conn: db.connection, source: createAgsSource({ client, course }), course, startedBy: teacher, now: () => clock });
 
         lms.sandbox.store.clearRequestLog();
         const first = await run();
@@ -115,11 +116,11 @@ describe('Grade sync against the sandbox LMS', () => {
     const { created, course } = courseIn('canvas');
     lms.sandbox.store.setRateLimit(created.course.id, null);
     const client = clientFor({ agsPageSize: 50 });
-    await syncCourse({ conn: db.connection, client, course, startedBy: teacher, now: () => clock });
+    await syncCourse({ conn: db.connection, source: createAgsSource({ client, course }), course, startedBy: teacher, now: () => clock });
     const learner = lms.sandbox.store.requireUser(created.learnerIds[5]!);
     lms.sandbox.store.setScore(created.course.id, created.lineItemIds[0]!, learner.id, 13);
     lms.sandbox.store.clearRequestLog();
-    const summary = await syncLearner({ conn: db.connection, client, course, startedBy: { userId: learner.ltiId }, now: () => clock, userId: learner.ltiId });
+    const summary = await syncLearner({ conn: db.connection, source: createAgsSource({ client, course }), course, startedBy: { userId: learner.ltiId }, now: () => clock, userId: learner.ltiId });
     expect(summary.status).to.equal('succeeded');
     const resultCalls = lms.sandbox.store.requestLog.filter((r) => r.path.endsWith('/results'));
     expect(resultCalls).to.have.length(ITEMS);
@@ -132,7 +133,7 @@ describe('Grade sync against the sandbox LMS', () => {
     const { created, course, expectedResults } = courseIn('standard');
     lms.sandbox.store.injectFaults(created.course.id, { path: /\/results/, status: 503, times: 2 });
     lms.sandbox.store.injectFaults(created.course.id, { path: /\/memberships/, status: 'reset', times: 1 });
-    const summary = await syncCourse({ conn: db.connection, client: clientFor(), course, startedBy: teacher, now: () => clock });
+    const summary = await syncCourse({ conn: db.connection, source: createAgsSource({ client: clientFor(), course }), course, startedBy: teacher, now: () => clock });
     expect(summary.status, JSON.stringify(summary.errors)).to.equal('succeeded');
     expect((await stored(course._id)).results).to.equal(expectedResults);
   });
@@ -140,10 +141,10 @@ describe('Grade sync against the sandbox LMS', () => {
   it('gets a new token when the platform no longer accepts the cached one', async () => {
     const { course } = courseIn('standard');
     const client = clientFor();
-    await syncCourse({ conn: db.connection, client, course, startedBy: teacher, now: () => clock });
+    await syncCourse({ conn: db.connection, source: createAgsSource({ client, course }), course, startedBy: teacher, now: () => clock });
     const calls = lms.getToken.calls;
     clock = new Date(clock.getTime() + 2 * 3600_000); // the sandbox's tokens live one hour
-    const summary = await syncCourse({ conn: db.connection, client, course, startedBy: teacher, now: () => clock });
+    const summary = await syncCourse({ conn: db.connection, source: createAgsSource({ client, course }), course, startedBy: teacher, now: () => clock });
     expect(summary.status).to.equal('succeeded');
     expect(lms.getToken.calls).to.be.above(calls);
   });
@@ -151,7 +152,7 @@ describe('Grade sync against the sandbox LMS', () => {
   it('tells the teacher which service to enable when the course does not grant results', async () => {
     const { created, course } = courseIn('moodle');
     lms.sandbox.store.setPermittedScopes(created.course.id, [SCOPE.lineItemReadonly, SCOPE.nrps]);
-    const summary = await syncCourse({ conn: db.connection, client: clientFor(), course, startedBy: teacher, now: () => clock });
+    const summary = await syncCourse({ conn: db.connection, source: createAgsSource({ client: clientFor(), course }), course, startedBy: teacher, now: () => clock });
     expect(summary.status).to.equal('partial');
     expect(summary.errors).to.have.length(ITEMS);
     expect(summary.errors[0]!.message).to.match(/^The platform did not grant 'result.readonly' \(AGS: read results\)\. Ask the LMS administrator/);

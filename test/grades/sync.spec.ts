@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Types } from 'mongoose';
 import type { Database } from '../../src/db/connect';
-import { PlatformError } from '../../src/errors';
+import { TokenRefusedError } from '../../src/http/platform-errors';
 import { createAdvantageClient, type TokenProvider } from '../../src/lti/advantage';
 import { loadCourseGrades } from '../../src/grades/course-grades.service';
 import { lineItemModel } from '../../src/grades/line-item.model';
@@ -11,6 +11,7 @@ import { syncRunModel } from '../../src/grades/sync-run.model';
 import { syncCourse, syncLearner, type SyncProgress } from '../../src/grades/sync.service';
 import { connectTestDatabase } from '../support/db';
 import { lineItem, roster, startFakeLms, type FakeLms } from './support/fake-lms';
+import { createAgsSource } from '../../src/grades/sources';
 
 const MAY_3 = new Date('2025-05-03T09:00:00Z');
 const MAY_12 = new Date('2025-05-12T09:00:00Z');
@@ -27,7 +28,7 @@ describe('Grade sync over AGS and NRPS', () => {
   function setup() {
     const course = { _id: new Types.ObjectId(), services: { lineItemsUrl: lms.lineItemsUrl, membershipsUrl: lms.membershipsUrl, agsScopes: [] } };
     const client = createAdvantageClient({ getToken, sleep: async () => undefined, maxRetries: 1 });
-    return { course, client, sync: (extra: Partial<Parameters<typeof syncCourse>[0]> = {}) => syncCourse({ conn: db.connection, client, course, startedBy: teacher, now, ...extra }) };
+    return { course, client, sync: (extra: Partial<Parameters<typeof syncCourse>[0]> = {}) => syncCourse({ conn: db.connection, source: createAgsSource({ client, course }), course, startedBy: teacher, now, ...extra }) };
   }
 
   /** A course of 7 learners (3 per roster page) and 2 line items of 7 results each (3 per page). */
@@ -209,10 +210,10 @@ describe('Grade sync over AGS and NRPS', () => {
     seed();
     const course = { _id: new Types.ObjectId(), services: { lineItemsUrl: lms.lineItemsUrl, membershipsUrl: lms.membershipsUrl, agsScopes: [] } };
     const refusing: TokenProvider = async () => {
-      throw new PlatformError('invalid_scope', { oauthError: 'invalid_scope' });
+      throw new TokenRefusedError('invalid_scope', 'invalid_scope');
     };
     const client = createAdvantageClient({ getToken: refusing, sleep: async () => undefined });
-    const summary = await syncCourse({ conn: db.connection, client, course, startedBy: teacher, now });
+    const summary = await syncCourse({ conn: db.connection, source: createAgsSource({ client, course }), course, startedBy: teacher, now });
     expect(summary.status).to.equal('failed');
     expect(summary.errors.map((e) => e.message)).to.satisfy((m: string[]) =>
       m.some((x) => x.startsWith("The platform did not grant 'contextmembership.readonly' (NRPS")) &&
@@ -250,7 +251,7 @@ describe('Grade sync over AGS and NRPS', () => {
       lms.lineItems[0]!.results.set('u4', { userId: 'u4', resultScore: 20, resultMaximum: 20 });
       lms.lineItems[0]!.results.set('u5', { userId: 'u5', resultScore: 0, resultMaximum: 20 });
       lms.seen.length = 0;
-      const summary = await syncLearner({ conn: db.connection, client, course, startedBy: { userId: 'u4' }, now, userId: 'u4' });
+      const summary = await syncLearner({ conn: db.connection, source: createAgsSource({ client, course }), course, startedBy: { userId: 'u4' }, now, userId: 'u4' });
       expect(summary.status).to.equal('succeeded');
       expect(summary.counts.changed).to.equal(1);
       const resultCalls = lms.seen.filter((r) => r.path.endsWith('/results'));
@@ -269,7 +270,7 @@ describe('Grade sync over AGS and NRPS', () => {
       await sync();
       clock = MAY_12;
       lms.lineItems[0]!.results.set('u4', { userId: 'u4', resultScore: 20, resultMaximum: 20 });
-      await syncLearner({ conn: db.connection, client, course, startedBy: { userId: 'u4' }, now, userId: 'u4' });
+      await syncLearner({ conn: db.connection, source: createAgsSource({ client, course }), course, startedBy: { userId: 'u4' }, now, userId: 'u4' });
       // The LMS goes back to exactly what the first course sync saw.
       clock = MAY_20;
       lms.lineItems[0]!.results.set('u4', { userId: 'u4', resultScore: 14, resultMaximum: 20 });
@@ -287,7 +288,7 @@ describe('Grade sync over AGS and NRPS', () => {
       await sync();
       clock = MAY_12;
       lms.lineItems[0]!.results.delete('u6');
-      await syncLearner({ conn: db.connection, client, course, startedBy: { userId: 'u6' }, now, userId: 'u6' });
+      await syncLearner({ conn: db.connection, source: createAgsSource({ client, course }), course, startedBy: { userId: 'u6' }, now, userId: 'u6' });
       const quiz = await lineItemModel(db.connection).findOne({ courseId: course._id, label: 'Quiz 1' }).lean();
       const r = await resultModel(db.connection).findOne({ lineItemId: quiz!._id, userId: 'u6' }).lean();
       expect(r!.scoreGiven).to.equal(null);

@@ -9,6 +9,7 @@ import type { DefinitionDoc } from '../../src/certificates/definition.model';
 import type { IssueDoc } from '../../src/certificates/issue.model';
 import { courseModel, type CourseDoc } from '../../src/courses/course.model';
 import { syncCourse } from '../../src/grades/sync.service';
+import { createAgsSource } from '../../src/grades/sources';
 import type { CreateCourseOptions, CreatedCourse } from '../../src/sandbox/sandbox.store';
 import type { TestApp } from './app';
 import { HttpBrowser, sessionOf, type Page } from './browser';
@@ -61,7 +62,7 @@ export async function toolCourse(t: TestApp, c: CreatedCourse): Promise<CourseDo
 export async function syncGrades(t: TestApp, course: CourseDoc): Promise<void> {
   const summary = await syncCourse({
     conn: t.db.connection,
-    client: t.app.ctx.advantageFor(course),
+    source: createAgsSource({ client: t.app.ctx.advantageFor(course), course }),
     course,
     startedBy: { userId: 'test-teacher' },
     now: () => new Date(),

@@ -6,12 +6,18 @@
  * What it copes with (see research/platforms.md):
  * - every page, following `rel="next"`, including Moodle's `rel=“next”` with typographic quotes;
  * - no `limit` on AGS calls (Moodle pages wrongly with it), `limit=50` on NRPS (Canvas's cap);
- * - Canvas's `403 Forbidden (Rate Limit Exceeded)` and 429: back off (Retry-After when given);
- * - 5xx, network errors and timeouts: bounded retries with exponential backoff and jitter;
- * - 401: one fresh token, one retry; a refused scope: a PlatformError naming the service;
+ * - retries, rate limits (Canvas's 403), timeouts and the one token refresh after a 401: the shared
+ *   policy in src/http/retry-policy.ts;
+ * - a refused scope: a ScopeNotGrantedError naming the service and what to switch on;
  * - each item validated on its own: malformed ones are returned as item errors, never as data.
  */
-import { AppError, PlatformError } from '../../errors';
+import {
+  PlatformBadResponseError,
+  PlatformHttpError,
+  ScopeNotGrantedError,
+  TokenRefusedError,
+} from '../../http/platform-errors';
+import { createPlatformHttp, type PlatformHttp, type RetryPolicyOptions } from '../../http/retry-policy';
 import type { Logger } from '../../logger';
 import { parseLinkHeader } from './link-header';
 import { describeMissingScope, SCOPES } from './scopes';
@@ -32,29 +38,15 @@ import type { z } from 'zod';
 /**
  * Returns a Bearer access token for the course's platform, for the given scopes.
  * `refresh: true` asks for a new token (the cached one was refused with 401).
- * When the platform refuses a scope, throw a PlatformError (or any AppError) whose
- * `details.oauthError` is the OAuth error code (`invalid_scope` is read as "scope not granted").
+ * When the platform refuses the token, throw a `TokenRefusedError` with the OAuth error code
+ * (`invalid_scope` is read as "scope not granted").
  */
 export type TokenProvider = (scopes: string[], opts?: { refresh?: boolean }) => Promise<string>;
 
-export interface AdvantageClientOptions {
+export interface AdvantageClientOptions extends RetryPolicyOptions {
   getToken: TokenProvider;
-  fetch?: typeof fetch;
-  /** Waits between retries; tests inject an instant one. */
-  sleep?: (ms: number) => Promise<void>;
-  /** In [0, 1); drives the jitter. */
-  random?: () => number;
-  /** Retries after 5xx, network errors and timeouts (default 4). */
-  maxRetries?: number;
-  /** Retries after a rate limit answer (Canvas 403, 429), which may last longer (default 10). */
-  maxRateLimitRetries?: number;
-  /** Per request (default 30 s). */
-  timeoutMs?: number;
-  /** First backoff step (default 500 ms), doubled each retry, capped at `maxDelayMs` (default 30 s). */
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  /** Canvas refuses requests without one. */
-  userAgent?: string;
+  /** The shared retry policy; built from the options above when not given. */
+  http?: PlatformHttp;
   /**
    * `limit` sent on AGS line item and result requests. Default: none, because Moodle pages (with
    * typographic quotes) only when asked; Canvas pages by 10 unless asked, so 50 (its maximum)
@@ -94,7 +86,6 @@ export const MEDIA_TYPES = {
 /** Canvas caps NRPS pages at 50 (MAX_PAGE_SIZE); asking for more only looks like a bug. */
 const NRPS_PAGE_SIZE = 50;
 const MAX_PAGES = 100_000;
-const MAX_RETRY_AFTER_MS = 120_000;
 const OAUTH_SCOPE_ERRORS = new Set(['invalid_scope', 'unauthorized_scope', 'insufficient_scope']);
 
 /** The results endpoint of a line item: `/results` appended to the path, query string kept. */
@@ -122,26 +113,16 @@ export function membershipsPageUrl(membershipsUrl: string): string {
 
 /** Whether a token provider's error means "this scope is not granted". */
 export function isScopeRefusal(err: unknown): boolean {
-  if (!(err instanceof AppError)) return false;
-  const code = err.details?.oauthError;
-  return typeof code === 'string' && OAUTH_SCOPE_ERRORS.has(code);
+  return err instanceof TokenRefusedError && err.oauthError !== undefined && OAUTH_SCOPE_ERRORS.has(err.oauthError);
 }
 
-/** Seconds or an HTTP date, as RFC 9110 allows; null when absent or unreadable. */
-export function parseRetryAfter(value: string | null, nowMs: number): number | null {
-  if (!value) return null;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, MAX_RETRY_AFTER_MS);
-  const at = Date.parse(trimmed);
-  if (Number.isNaN(at)) return null;
-  return Math.min(Math.max(0, at - nowMs), MAX_RETRY_AFTER_MS);
-}
-
-/** Canvas throttling answers 403 "Forbidden (Rate Limit Exceeded)" instead of 429. */
-function isRateLimited(status: number, headers: Headers, body: string): boolean {
-  if (status === 429) return true;
-  if (status !== 403) return false;
-  return /rate limit exceeded/i.test(body) || headers.get('x-rate-limit-remaining')?.trim() === '0';
+/**
+ * What an error status of an AGS/NRPS call means, in words that say what to fix. 401/403 (after
+ * the one token refresh) is a scope the platform does not grant this tool.
+ */
+function refusalOf(status: number, url: string, scope: string, body: string): Error {
+  if (status === 401 || status === 403) return new ScopeNotGrantedError(describeMissingScope(scope), url, scope, status);
+  return new PlatformHttpError(`The platform answered ${status} for ${url}.`, url, status, { body: body.slice(0, 500) });
 }
 
 function truncate(value: unknown): unknown {
@@ -154,27 +135,11 @@ function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** Creates a client; one per sync run is the intended use (it caches tokens per scope set). */
 export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageClient {
-  const doFetch = opts.fetch ?? globalThis.fetch;
-  const sleep = opts.sleep ?? defaultSleep;
-  const random = opts.random ?? Math.random;
-  const maxRetries = opts.maxRetries ?? 4;
-  const maxRateLimitRetries = opts.maxRateLimitRetries ?? 10;
-  const timeoutMs = opts.timeoutMs ?? 30_000;
-  const baseDelayMs = opts.baseDelayMs ?? 500;
-  const maxDelayMs = opts.maxDelayMs ?? 30_000;
-  const userAgent = opts.userAgent ?? 'lti-certificates/0.1 (grade sync)';
+  const http = opts.http ?? createPlatformHttp({ ...opts, userAgent: opts.userAgent ?? 'lti-certificates/0.1 (grade sync)' });
   const log = opts.logger;
   const tokens = new Map<string, Promise<string>>();
-
-  /** Exponential backoff with "equal jitter": never zero, never more than the cap. */
-  function backoff(attempt: number): number {
-    const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** attempt);
-    return Math.round(cap / 2 + random() * (cap / 2));
-  }
 
   async function token(scopes: string[], refresh: boolean): Promise<string> {
     const key = scopes.join(' ');
@@ -189,88 +154,27 @@ export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageCl
     try {
       return await pending;
     } catch (err) {
-      if (isScopeRefusal(err)) {
-        throw new PlatformError(describeMissingScope(scopes[0]!), { scope: scopes[0], reason: 'scope_not_granted' });
-      }
+      if (isScopeRefusal(err)) throw new ScopeNotGrantedError(describeMissingScope(scopes[0]!), undefined, scopes[0]!);
       throw err;
     }
   }
 
-  /** Fetches one page, with the retry policy; returns the parsed JSON and the Link header. */
+  /** Fetches one page with the shared retry policy; returns the parsed JSON and the Link header. */
   async function getPage(url: string, accept: string, scopes: string[], signal?: AbortSignal): Promise<{ body: unknown; link: string | null }> {
-    let transientAttempts = 0;
-    let rateLimitAttempts = 0;
-    let refreshed = false;
-    for (;;) {
-      signal?.throwIfAborted();
-      const bearer = await token(scopes, refreshed);
-      const timeout = AbortSignal.timeout(timeoutMs);
-      let res: Response;
-      let text: string;
+    const res = await http.send({
+      url,
+      headers: { Accept: accept },
+      signal,
+      authorize: async (refresh) => ({ Authorization: `Bearer ${await token(scopes, refresh)}` }),
+    });
+    if (res.ok) {
       try {
-        res = await doFetch(url, {
-          headers: { Authorization: `Bearer ${bearer}`, Accept: accept, 'User-Agent': userAgent },
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        });
-        text = await res.text();
-      } catch (err) {
-        if (signal?.aborted) throw signal.reason;
-        const timedOut = timeout.aborted;
-        if (transientAttempts < maxRetries) {
-          const delay = backoff(transientAttempts++);
-          log?.warn(`${timedOut ? 'timeout' : 'network error'} on ${url}, retry ${transientAttempts} in ${delay} ms`);
-          await sleep(delay);
-          continue;
-        }
-        throw new PlatformError(
-          timedOut
-            ? `The platform did not answer within ${Math.round(timeoutMs / 1000)} s (${maxRetries + 1} attempts) at ${url}.`
-            : `The platform could not be reached at ${url} (${(err as Error).message}).`,
-          { url, reason: timedOut ? 'timeout' : 'unreachable' },
-        );
+        return { body: JSON.parse(res.text), link: res.headers.get('link') };
+      } catch {
+        throw new PlatformBadResponseError(`The platform answered ${url} with something that is not JSON (starting "${res.text.slice(0, 60)}").`, url);
       }
-
-      if (res.ok) {
-        try {
-          return { body: JSON.parse(text), link: res.headers.get('link') };
-        } catch {
-          throw new PlatformError(`The platform answered ${url} with something that is not JSON (starting "${text.slice(0, 60)}").`, {
-            url,
-            reason: 'not_json',
-          });
-        }
-      }
-      if (res.status === 401 && !refreshed) {
-        // Tokens expire mid-sync (Canvas: 1 h); one fresh token, one retry.
-        refreshed = true;
-        log?.info(`401 on ${url}: fetching a new token`);
-        continue;
-      }
-      if (isRateLimited(res.status, res.headers, text)) {
-        if (rateLimitAttempts < maxRateLimitRetries) {
-          const delay = parseRetryAfter(res.headers.get('retry-after'), Date.now()) ?? backoff(rateLimitAttempts);
-          rateLimitAttempts++;
-          log?.warn(`rate limited (${res.status}) on ${url}, retry ${rateLimitAttempts} in ${delay} ms`);
-          await sleep(delay);
-          continue;
-        }
-        throw new PlatformError(`The platform kept refusing requests for exceeding its rate limit at ${url}; try again later.`, {
-          url,
-          status: res.status,
-          reason: 'rate_limited',
-        });
-      }
-      if ((res.status >= 500 || res.status === 408) && transientAttempts < maxRetries) {
-        const delay = backoff(transientAttempts++);
-        log?.warn(`${res.status} on ${url}, retry ${transientAttempts} in ${delay} ms`);
-        await sleep(delay);
-        continue;
-      }
-      if (res.status === 401 || res.status === 403) {
-        throw new PlatformError(describeMissingScope(scopes[0]!), { url, status: res.status, scope: scopes[0], reason: 'scope_not_granted' });
-      }
-      throw new PlatformError(`The platform answered ${res.status} for ${url}.`, { url, status: res.status, reason: 'http_error' });
     }
+    throw refusalOf(res.status, url, scopes[0]!, res.text);
   }
 
   async function listAll<Raw, T>(
@@ -297,7 +201,7 @@ export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageCl
       const { body, link } = await getPage(url, accept, scopes, signal);
       const raw = extract(body);
       if (!Array.isArray(raw)) {
-        throw new PlatformError(`The platform answered ${url} with JSON that is not a ${accept} container.`, { url, reason: 'not_a_container' });
+        throw new PlatformBadResponseError(`The platform answered ${url} with JSON that is not a ${accept} container.`, url);
       }
       const items: T[] = [];
       const errors: AdvantageItemError[] = [];
@@ -322,11 +226,11 @@ export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageCl
         return await run([SCOPES.lineItemReadonly]);
       } catch (err) {
         // Some platforms grant only the full `lineitem` scope (ltijs #268): try it before giving up.
-        if (err instanceof PlatformError && err.details?.reason === 'scope_not_granted') {
+        if (err instanceof ScopeNotGrantedError) {
           try {
             return await run([SCOPES.lineItem]);
           } catch (second) {
-            if (second instanceof PlatformError && second.details?.reason === 'scope_not_granted') throw err;
+            if (second instanceof ScopeNotGrantedError) throw err;
             throw second;
           }
         }
@@ -361,3 +265,5 @@ export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageCl
     },
   };
 }
+
+export { parseRetryAfter } from '../../http/retry-policy';

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { PlatformError } from '../../../src/errors';
+import { TokenRefusedError } from '../../../src/http/platform-errors';
 import type { TokenProvider } from '../../../src/lti/advantage';
 import { createSandbox, type Sandbox } from '../../../src/sandbox/sandbox';
 
@@ -75,7 +75,7 @@ export async function startSandboxLms(opts: { now?: () => Date } = {}): Promise<
     });
     const body = (await res.json()) as { access_token?: string; error?: string; error_description?: string };
     if (!res.ok || !body.access_token) {
-      throw new PlatformError(`The platform refused a token: ${body.error_description ?? body.error ?? res.status}`, { oauthError: body.error });
+      throw new TokenRefusedError(`The platform refused a token: ${body.error_description ?? body.error ?? res.status}`, body.error);
     }
     return body.access_token;
   }) as TokenProvider & { calls: number };

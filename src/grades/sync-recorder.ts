@@ -1,0 +1,122 @@
+/**
+ * The run recorder: one `syncruns` document per grade run (a course or one learner, from one
+ * source), with who started it, its counts, its errors, its progress and its final outcome.
+ * Every run is also logged with that outcome, so an operator sees what the teacher sees.
+ */
+import type { Connection, Types } from 'mongoose';
+import { AppError } from '../errors';
+import type { Logger } from '../logger';
+import type { GradeSourceKind } from './sources/grade-source';
+import { syncRunModel, type SyncCounts, type SyncRunError, type SyncStatus } from './sync-run.model';
+
+export interface SyncProgress {
+  items: { done: number; total: number };
+  learners: { done: number; total: number };
+}
+
+export interface SyncSummary {
+  runId: string;
+  /** The run's grade source (a CSV import's summary may leave it out: it is always `csv`). */
+  source?: GradeSourceKind;
+  status: SyncStatus;
+  counts: SyncCounts;
+  durationMs: number;
+  errors: SyncRunError[];
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+export interface RunRecorderOptions {
+  conn: Connection;
+  courseId: Types.ObjectId;
+  source: GradeSourceKind;
+  scope: 'course' | 'learner';
+  userId?: string;
+  startedBy: { userId: string; name?: string };
+  now: () => Date;
+  onProgress?: (p: SyncProgress) => Promise<void> | void;
+  logger?: Logger;
+}
+
+/** The run document keeps the first errors only; `counts.errors` has the full number. */
+const MAX_STORED_ERRORS = 200;
+
+/** Collects counts and errors of one run and writes the run document. */
+export class RunRecorder {
+  readonly counts: SyncCounts = { items: 0, results: 0, members: 0, changed: 0, unchanged: 0, errors: 0 };
+  readonly errors: SyncRunError[] = [];
+  /** Set when the run as a whole failed (nothing could be synced, aborted, internal error). */
+  fatal = false;
+  runId!: Types.ObjectId;
+  readonly startedAt: Date;
+
+  constructor(private readonly opts: RunRecorderOptions) {
+    this.startedAt = opts.now();
+  }
+
+  async start(): Promise<void> {
+    const o = this.opts;
+    const run = await syncRunModel(o.conn).create({
+      courseId: o.courseId,
+      source: o.source,
+      scope: o.scope,
+      userId: o.userId,
+      startedBy: o.startedBy,
+      startedAt: this.startedAt,
+      status: 'running',
+      counts: this.counts,
+      durationMs: 0,
+      errors: [],
+    });
+    this.runId = run._id;
+  }
+
+  error(kind: string, message: string, item?: unknown): void {
+    this.counts.errors++;
+    if (this.errors.length < MAX_STORED_ERRORS) this.errors.push(item === undefined ? { kind, message } : { kind, message, item });
+  }
+
+  /** Records a failed step; platform errors carry a message meant for the teacher. Others are rethrown. */
+  failure(kind: string, err: unknown): void {
+    if (err instanceof AppError) this.error(kind, err.message);
+    else throw err;
+  }
+
+  async progress(p: SyncProgress): Promise<void> {
+    await syncRunModel(this.opts.conn).updateOne({ _id: this.runId }, { $set: { progress: p } });
+    await this.opts.onProgress?.(p);
+  }
+
+  /** Ends an aborted run; returns whether it was aborted. */
+  abortedInto(signal?: AbortSignal): boolean {
+    if (!signal?.aborted) return false;
+    this.fatal = true;
+    this.error('aborted', 'The sync was stopped before it finished; what was stored so far is correct, and the next sync completes it.');
+    return true;
+  }
+
+  /**
+   * An exception inside a run: an abort ends the run as aborted; anything else (a database error)
+   * is recorded, the run closed as failed, and the error rethrown.
+   */
+  async recordException(signal: AbortSignal | undefined, err: unknown): Promise<void> {
+    if (this.abortedInto(signal)) return;
+    this.fatal = true;
+    this.error('internal_error', err instanceof Error ? err.message : String(err));
+    await this.finish();
+    throw err;
+  }
+
+  async finish(): Promise<SyncSummary> {
+    const o = this.opts;
+    const finishedAt = o.now();
+    const status: SyncStatus = this.fatal ? 'failed' : this.counts.errors > 0 ? 'partial' : 'succeeded';
+    const durationMs = finishedAt.getTime() - this.startedAt.getTime();
+    await syncRunModel(o.conn).updateOne({ _id: this.runId }, { $set: { status, finishedAt, durationMs, counts: this.counts, errors: this.errors } });
+    const what = `${o.source} ${o.scope === 'learner' ? `learner ${o.userId ?? '?'} of ` : ''}course ${String(o.courseId)}`;
+    const line = `${what}: ${status} in ${durationMs} ms`;
+    if (status === 'succeeded') o.logger?.info(line, this.counts);
+    else o.logger?.warn(`${line}; first error: ${this.errors[0]?.kind ?? '?'}: ${this.errors[0]?.message ?? ''}`, this.counts);
+    return { runId: String(this.runId), source: o.source, status, counts: { ...this.counts }, durationMs, errors: this.errors, startedAt: this.startedAt, finishedAt };
+  }
+}

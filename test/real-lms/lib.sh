@@ -20,7 +20,7 @@ chamilo_login() {
   rm -f "$(jar "$1")"
   http "$1" -o /dev/null "$CHAMILO_URL/index.php"
   http "$1" -o /dev/null -d "login=$2" --data-urlencode "password=$3" -d "submitAuth=1&_qf__formLogin=" "$CHAMILO_URL/index.php"
-  http "$1" "$CHAMILO_URL/user_portal.php" | grep -q 'logout' || { echo "chamilo login failed for $2" >&2; return 1; }
+  http "$1" "$CHAMILO_URL/user_portal.php" | grep -c logout >/dev/null || { echo "chamilo login failed for $2" >&2; return 1; }
 }
 # form SESSION URL-OF-PAGE ACTION-SUBSTRING [NAME=VALUE...]: prints the url-encoded fields of a form.
 form() { local s=$1 u=$2 a=$3; shift 3; http "$s" "$u" | php "$RL_HERE/form-fields.php" "$a" "$@"; }

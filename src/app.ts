@@ -37,7 +37,8 @@ import { verifyRouter } from './web/verify.routes';
 import { toolRouter } from './web/tool.routes';
 import { errorHandler } from './web/middleware/error-handler';
 import { securityHeaders } from './web/middleware/security-headers';
-import { deepLinkingRouter, dynamicRegistrationRouter, handleVerifiedLaunch, renderLaunchFailure } from './web/lti.routes';
+import { deepLinkingRouter, handleVerifiedLaunch, renderLaunchFailure } from './web/lti.routes';
+import { dynamicRegistrationRouter } from './web/registration.routes';
 import { createViews } from './web/views';
 
 const log = createLogger('app');
@@ -155,7 +156,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.use(securityHeaders());
   app.use('/assets', express.static(join(__dirname, 'web', 'public'), { maxAge: '1h', index: false }));
 
-  app.use(dynamicRegistrationRouter({ ...ltiDeps, lti, tool: toolUrls, autoActivate: config.dynregAutoActivate }));
+  app.use(
+    dynamicRegistrationRouter({ ...ltiDeps, lti, tool: toolUrls, autoActivate: config.dynregAutoActivate, rateLimit: { windowMs: 10 * 60_000, limit: config.dynregRateLimit } }),
+  );
   // ltijs parses its own request bodies (Express 4 body-parser); ours come after it.
   app.use(LTI_BASE, lti.handler);
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));

@@ -27,6 +27,7 @@ const EnvSchema = z.object({
   LTI_KEY: z.string().min(32, 'must be at least 32 characters (try: openssl rand -hex 32)').optional(),
   ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters (try: openssl rand -hex 16)').optional(),
   DYNREG_AUTO_ACTIVATE: bool(false),
+  DYNREG_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(10),
   UNKNOWN_DEPLOYMENT: z.enum(['accept', 'refuse']).default('accept'),
   PUBLIC_CERTIFICATES: bool(false),
   SANDBOX: bool(true),
@@ -54,6 +55,8 @@ export interface Config {
   ltiKey: string;
   adminSecret: string;
   dynregAutoActivate: boolean;
+  /** Dynamic registration attempts allowed per client address in 10 minutes. */
+  dynregRateLimit: number;
   unknownDeployment: 'accept' | 'refuse';
   /** The administrator's switch: may certificates be visible without a launch at all? */
   publicCertificates: boolean;
@@ -127,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ltiKey: e.LTI_KEY ?? persistedSecret(dataDir, 'lti-key'),
     adminSecret: e.ADMIN_SECRET ?? persistedSecret(dataDir, 'admin-secret'),
     dynregAutoActivate: e.DYNREG_AUTO_ACTIVATE,
+    dynregRateLimit: e.DYNREG_RATE_LIMIT,
     unknownDeployment: e.UNKNOWN_DEPLOYMENT,
     publicCertificates: e.PUBLIC_CERTIFICATES,
     sandbox: e.SANDBOX && !production,

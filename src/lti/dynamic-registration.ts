@@ -5,13 +5,30 @@
  * configuration, and register the platform. New registrations wait for activation by the tool's
  * administrator unless DYNREG_AUTO_ACTIVATE is on (Moodle itself also creates the tool as
  * "pending" on its side).
+ *
+ * The registration URL is public and unauthenticated, so nothing it does may change a
+ * registration in use: a re-registration of a known issuer + client id becomes a *request* the
+ * administrator compares and accepts on /admin (registration-request.model.ts). The issuer must
+ * be the site the openid-configuration came from, so a configuration on one site cannot claim
+ * another's issuer.
  */
 import { z } from 'zod';
-import type { Connection } from 'mongoose';
-import { PlatformError, ValidationError } from '../errors';
+import { Types, type Connection } from 'mongoose';
+import { ConflictError, NotFoundError, PlatformError, ValidationError } from '../errors';
+import { createLogger } from '../logger';
+import { checkPlatformUrl, isLoopbackHost, policyForRegistration } from './advantage/url-guard';
 import { TOOL_SCOPES } from './claims';
 import { deploymentModel } from './deployment.model';
-import type { LtiProvider, RegisteredPlatform } from './provider';
+import type { LtiProvider, PlatformRegistration, RegisteredPlatform } from './provider';
+import {
+  dynamicRegistrationModel,
+  MAX_PENDING_PER_CLIENT,
+  registrationEventModel,
+  registrationRequestModel,
+  type RegistrationRequestDoc,
+} from './registration-request.model';
+
+const log = createLogger('lti:registration');
 
 const OpenIdConfigSchema = z.object({
   issuer: z.url(),
@@ -41,23 +58,58 @@ export interface ToolUrls {
   keysetUrl: string;
 }
 
-export interface DynamicRegistrationResult {
-  platform: RegisteredPlatform;
-  deploymentId?: string;
-  productFamily?: string;
+export type DynamicRegistrationResult =
+  | { kind: 'registered'; platform: RegisteredPlatform; deploymentId?: string; productFamily?: string }
+  /** The issuer + client id is already registered: nothing changed; the administrator decides. */
+  | { kind: 'pending'; request: RegistrationRequestDoc; current: RegisteredPlatform };
+
+export interface RegistrationDeps {
+  conn: Connection;
+  lti: LtiProvider;
+  tool: ToolUrls;
+  autoActivate: boolean;
+  now: () => Date;
+  fetch?: typeof fetch;
 }
 
-/** Performs the registration. Throws ValidationError for bad parameters, PlatformError when the LMS answers badly. */
+/**
+ * Whether `issuer` is the site `configUrl` is on: same origin, and the configuration's path
+ * under the issuer's path. Moodle's issuer is its wwwroot (mod/lti/openid-configuration.php:
+ * `'issuer' => $CFG->wwwroot`), which may have a path (https://school.edu/moodle), and its
+ * configuration lives below it (…/moodle/mod/lti/openid-configuration.php).
+ */
+export function issuerMatchesConfigurationUrl(issuer: string, configUrl: string): boolean {
+  let i: URL;
+  let c: URL;
+  try {
+    i = new URL(issuer);
+    c = new URL(configUrl);
+  } catch {
+    return false;
+  }
+  if (i.origin !== c.origin) return false;
+  const base = i.pathname.replace(/\/+$/, '');
+  return base === '' || c.pathname === base || c.pathname.startsWith(`${base}/`);
+}
+
+/**
+ * Performs the registration. Throws ValidationError for bad parameters, PlatformError when the
+ * LMS answers badly or its configuration is not acceptable.
+ */
 export async function registerDynamically(
-  deps: { conn: Connection; lti: LtiProvider; tool: ToolUrls; autoActivate: boolean; now: () => Date; fetch?: typeof fetch },
-  params: { openidConfiguration: unknown; registrationToken: unknown },
+  deps: RegistrationDeps,
+  params: { openidConfiguration: unknown; registrationToken: unknown; requestedFrom?: string },
 ): Promise<DynamicRegistrationResult> {
   const doFetch = deps.fetch ?? fetch;
   const configUrl = z.url().safeParse(params.openidConfiguration);
   if (!configUrl.success) throw new ValidationError('openid_configuration: the LMS must open this page with an openid_configuration URL.');
   const token = typeof params.registrationToken === 'string' ? params.registrationToken : undefined;
+  // No registration yet to take hosts from: any host but link-local/metadata ones, and loopback
+  // only when the tool itself runs on loopback (development, tests).
+  const toolOnLoopback = isLoopbackHost(new URL(deps.tool.baseUrl).hostname);
+  await checkPlatformUrl(configUrl.data, { allowLoopback: toolOnLoopback, what: "the LMS's openid configuration" });
 
-  const configRes = await doFetch(configUrl.data, { headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(10_000) }).catch(
+  const configRes = await doFetch(configUrl.data, { headers: { Accept: 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(10_000) }).catch(
     (err: Error) => {
       throw new PlatformError(`Could not read the LMS's openid configuration at ${configUrl.data}: ${err.message}`);
     },
@@ -69,9 +121,27 @@ export async function registerDynamically(
     throw new PlatformError(`The LMS's openid configuration is incomplete: ${i.path.join('.')} ${i.message}.`);
   }
   const c = config.data;
+  if (!issuerMatchesConfigurationUrl(c.issuer, configUrl.data)) {
+    throw new PlatformError(
+      `The LMS's openid configuration at ${configUrl.data} names the issuer ${c.issuer}, which is not the site it came from; refusing to register.`,
+      { reason: 'issuer_mismatch' },
+    );
+  }
   // The registration endpoint must belong to the issuer's site: never post our configuration elsewhere.
   if (new URL(c.registration_endpoint).origin !== new URL(configUrl.data).origin) {
     throw new PlatformError('The registration endpoint is on another site than the openid configuration; refusing to register.');
+  }
+  const reg: Omit<PlatformRegistration, 'clientId'> & { jwksUrl: string } = {
+    issuer: c.issuer,
+    name: '',
+    authUrl: c.authorization_endpoint,
+    tokenUrl: c.token_endpoint,
+    authorizationServer: c.authorization_server,
+    jwksUrl: c.jwks_uri,
+  };
+  // The keyset and token URLs will be fetched by ltijs: hold them to the same rules now.
+  for (const [what, u] of [['the keyset URL', reg.jwksUrl], ['the token URL', reg.tokenUrl], ['the login URL', reg.authUrl]] as const) {
+    await checkPlatformUrl(u, { ...policyForRegistration(reg), allowedHosts: undefined, what: `${what} of the LMS` });
   }
   const family = c['https://purl.imsglobal.org/spec/lti-platform-configuration']?.product_family_code;
   const wanted = ['iss', 'sub', 'name', 'given_name', 'family_name', 'email'];
@@ -102,6 +172,7 @@ export async function registerDynamically(
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(registration),
+    redirect: 'error',
     signal: AbortSignal.timeout(10_000),
   }).catch((err: Error) => {
     throw new PlatformError(`Could not reach the LMS's registration endpoint: ${err.message}`);
@@ -114,30 +185,132 @@ export async function registerDynamically(
   } catch {
     throw new PlatformError('The LMS answered the registration with something that is not JSON.');
   }
-  const reg = RegistrationResponseSchema.safeParse(regJson);
-  if (!reg.success) throw new PlatformError('The LMS answered the registration without a client_id.');
+  const answer = RegistrationResponseSchema.safeParse(regJson);
+  if (!answer.success) throw new PlatformError('The LMS answered the registration without a client_id.');
+  const clientId = answer.data.client_id;
+  const deploymentId = answer.data['https://purl.imsglobal.org/spec/lti-tool-configuration']?.deployment_id;
+  const full = { ...reg, clientId, name: `${family ?? 'LMS'} ${new URL(c.issuer).host}` };
+  const now = deps.now();
 
-  const existing = await deps.lti.findPlatform(c.issuer, reg.data.client_id);
+  const existing = await deps.lti.findPlatform(c.issuer, clientId);
+  // The unique index on dynamic_registrations decides between two simultaneous first
+  // registrations of the same client: the loser becomes a request like any re-registration.
+  const first =
+    !existing &&
+    (await dynamicRegistrationModel(deps.conn)
+      .create({ issuer: c.issuer, clientId, openidConfigurationUrl: configUrl.data, registeredAt: now })
+      .then(() => true)
+      .catch((err: { code?: number }) => {
+        if (err.code === 11000) return false;
+        throw err;
+      }));
+  if (!first) {
+    const current = existing ?? (await deps.lti.findPlatform(c.issuer, clientId));
+    if (!current) throw new ConflictError('This LMS is being registered by another request at this moment; try again in a minute.');
+    const requests = registrationRequestModel(deps.conn);
+    if ((await requests.countDocuments({ issuer: c.issuer, clientId })) >= MAX_PENDING_PER_CLIENT) {
+      throw new ConflictError(
+        `This LMS already has ${MAX_PENDING_PER_CLIENT} re-registrations waiting for the tool's administrator; ask them to accept or reject those first.`,
+      );
+    }
+    const request = await requests.create({
+      ...full,
+      deploymentId,
+      productFamily: family,
+      openidConfigurationUrl: configUrl.data,
+      requestedAt: now,
+      requestedFrom: params.requestedFrom,
+    });
+    await registrationEventModel(deps.conn).create({
+      action: 'reregistration_requested',
+      issuer: c.issuer,
+      clientId,
+      at: now,
+      actor: 'lms',
+      details: { requestId: String(request._id), jwksUrl: full.jwksUrl, authUrl: full.authUrl, tokenUrl: full.tokenUrl, requestedFrom: params.requestedFrom },
+    });
+    log.warn(`re-registration of ${c.issuer} client ${clientId} stored for the administrator (from ${params.requestedFrom ?? 'unknown'}); the registration in use is unchanged`);
+    return { kind: 'pending', request: request.toObject(), current };
+  }
+
+  const platform = await deps.lti.registerPlatform(full, { active: deps.autoActivate });
+  if (deploymentId) await recordDeployment(deps, c.issuer, clientId, deploymentId);
+  await registrationEventModel(deps.conn).create({
+    action: 'registered',
+    issuer: c.issuer,
+    clientId,
+    at: now,
+    actor: 'lms',
+    details: { jwksUrl: full.jwksUrl, authUrl: full.authUrl, tokenUrl: full.tokenUrl, deploymentId, requestedFrom: params.requestedFrom },
+  });
+  return { kind: 'registered', platform, deploymentId, productFamily: family };
+}
+
+async function recordDeployment(deps: Pick<RegistrationDeps, 'conn' | 'now'>, issuer: string, clientId: string, deploymentId: string): Promise<void> {
+  await deploymentModel(deps.conn).updateOne(
+    { issuer, clientId, deploymentId },
+    { $setOnInsert: { source: 'dynamic-registration', status: 'accepted', firstSeenAt: deps.now() } },
+    { upsert: true },
+  );
+}
+
+/** The waiting re-registrations, oldest first. */
+export async function listRegistrationRequests(conn: Connection): Promise<RegistrationRequestDoc[]> {
+  return registrationRequestModel(conn).find().sort({ requestedAt: 1 }).lean<RegistrationRequestDoc[]>();
+}
+
+async function takeRequest(conn: Connection, id: string): Promise<RegistrationRequestDoc> {
+  const request = Types.ObjectId.isValid(id) ? await registrationRequestModel(conn).findOneAndDelete({ _id: new Types.ObjectId(id) }).lean<RegistrationRequestDoc>() : null;
+  if (!request) throw new NotFoundError('This re-registration request no longer exists (already accepted or rejected).');
+  return request;
+}
+
+/**
+ * The administrator accepts a re-registration: it replaces the registration in use (keyset,
+ * login and token URLs, name), keeping its activation state and the tool's key pair.
+ */
+export async function acceptRegistrationRequest(deps: Pick<RegistrationDeps, 'conn' | 'lti' | 'now'>, id: string): Promise<RegisteredPlatform> {
+  const request = await takeRequest(deps.conn, id);
+  const current = await deps.lti.findPlatform(request.issuer, request.clientId);
   const platform = await deps.lti.registerPlatform(
     {
-      issuer: c.issuer,
-      clientId: reg.data.client_id,
-      name: `${family ?? 'LMS'} ${new URL(c.issuer).host}`,
-      authUrl: c.authorization_endpoint,
-      tokenUrl: c.token_endpoint,
-      authorizationServer: c.authorization_server,
-      jwksUrl: c.jwks_uri,
+      issuer: request.issuer,
+      clientId: request.clientId,
+      name: request.name,
+      authUrl: request.authUrl,
+      tokenUrl: request.tokenUrl,
+      authorizationServer: request.authorizationServer,
+      jwksUrl: request.jwksUrl,
     },
-    // Re-registering an already active client keeps it active.
-    { active: deps.autoActivate || Boolean(existing?.active) },
+    { active: current?.active ?? false },
   );
-  const deploymentId = reg.data['https://purl.imsglobal.org/spec/lti-tool-configuration']?.deployment_id;
-  if (deploymentId) {
-    await deploymentModel(deps.conn).updateOne(
-      { issuer: c.issuer, clientId: reg.data.client_id, deploymentId },
-      { $setOnInsert: { source: 'dynamic-registration', status: 'accepted', firstSeenAt: deps.now() } },
-      { upsert: true },
-    );
-  }
-  return { platform, deploymentId, productFamily: family };
+  if (request.deploymentId) await recordDeployment(deps, request.issuer, request.clientId, request.deploymentId);
+  await registrationEventModel(deps.conn).create({
+    action: 'reregistration_accepted',
+    issuer: request.issuer,
+    clientId: request.clientId,
+    at: deps.now(),
+    actor: 'admin',
+    details: {
+      requestId: id,
+      before: current ? { name: current.name, authUrl: current.authUrl, tokenUrl: current.tokenUrl, jwksUrl: current.jwksUrl ?? null } : null,
+      after: { name: request.name, authUrl: request.authUrl, tokenUrl: request.tokenUrl, jwksUrl: request.jwksUrl },
+    },
+  });
+  log.warn(`administrator accepted the re-registration of ${request.issuer} client ${request.clientId}: keyset ${request.jwksUrl}`);
+  return platform;
+}
+
+/** The administrator rejects a re-registration: it is deleted; the registration in use stays. */
+export async function rejectRegistrationRequest(deps: Pick<RegistrationDeps, 'conn' | 'now'>, id: string): Promise<void> {
+  const request = await takeRequest(deps.conn, id);
+  await registrationEventModel(deps.conn).create({
+    action: 'reregistration_rejected',
+    issuer: request.issuer,
+    clientId: request.clientId,
+    at: deps.now(),
+    actor: 'admin',
+    details: { requestId: id, jwksUrl: request.jwksUrl, authUrl: request.authUrl, tokenUrl: request.tokenUrl, requestedFrom: request.requestedFrom },
+  });
+  log.info(`administrator rejected a re-registration of ${request.issuer} client ${request.clientId}`);
 }

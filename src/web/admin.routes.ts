@@ -1,5 +1,6 @@
 /**
- * The tool administrator's page: registrations (activate new ones), deployments (accept or
+ * The tool administrator's page: registrations (activate new ones), re-registrations waiting
+ * for a decision (compare with the registration in use, accept or reject), deployments (accept or
  * refuse), the tool's URLs to paste into an LMS, and its public keys as PEM. Protected by
  * ADMIN_SECRET: entering it sets an HttpOnly, SameSite=Strict cookie holding an HMAC (never the
  * secret), valid for 8 hours. Strict cookies are not sent on cross-site requests, and state
@@ -11,7 +12,14 @@ import { z } from 'zod';
 import type { Connection } from 'mongoose';
 import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../errors';
 import { deploymentModel } from '../lti/deployment.model';
-import type { ToolUrls } from '../lti/dynamic-registration';
+import {
+  acceptRegistrationRequest,
+  listRegistrationRequests,
+  rejectRegistrationRequest,
+  type ToolUrls,
+} from '../lti/dynamic-registration';
+import type { RegisteredPlatform } from '../lti/provider';
+import type { RegistrationRequestDoc } from '../lti/registration-request.model';
 import type { LtiProvider } from '../lti/provider';
 import type { Views } from './views';
 
@@ -56,7 +64,29 @@ const DeploymentSchema = z.object({
   deploymentId: z.string().min(1).max(255),
   status: z.enum(['accepted', 'refused']),
 });
+const RequestDecisionSchema = z.object({ decision: z.enum(['accept', 'reject']) });
 const LoginSchema = z.object({ secret: z.string().min(1).max(500) });
+
+/** One row per field an administrator must compare: the registration in use vs the requested one. */
+function compareRequest(request: RegistrationRequestDoc, current: RegisteredPlatform | undefined) {
+  const rows: Array<[string, string | undefined, string | undefined]> = [
+    ['Name', current?.name, request.name],
+    ['Platform keys (keyset URL)', current ? (current.jwksUrl ?? 'pasted PEM key') : undefined, request.jwksUrl],
+    ['Platform login', current?.authUrl, request.authUrl],
+    ['Platform token URL', current?.tokenUrl, request.tokenUrl],
+    ['Authorization server', current?.authorizationServer, request.authorizationServer],
+  ];
+  return {
+    id: String(request._id),
+    issuer: request.issuer,
+    clientId: request.clientId,
+    deploymentId: request.deploymentId,
+    requestedAt: request.requestedAt.toISOString(),
+    requestedFrom: request.requestedFrom,
+    openidConfigurationUrl: request.openidConfigurationUrl,
+    rows: rows.map(([label, before, after]) => ({ label, before: before ?? '—', after: after ?? '—', changed: (before ?? '') !== (after ?? '') })),
+  };
+}
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body);
@@ -87,9 +117,10 @@ export function adminRouter(deps: AdminDeps): Router {
         res.type('html').send(deps.views.render('admin-login', { title: 'Administrator', lang: 'en', failed: req.query.failed === '1' }));
         return;
       }
-      const [platforms, deployments] = await Promise.all([
+      const [platforms, deployments, requests] = await Promise.all([
         deps.lti.listPlatforms(),
         deploymentModel(deps.conn).find().sort({ issuer: 1, clientId: 1, deploymentId: 1 }).lean(),
+        listRegistrationRequests(deps.conn),
       ]);
       res.type('html').send(
         deps.views.render('admin', {
@@ -97,6 +128,7 @@ export function adminRouter(deps: AdminDeps): Router {
           lang: 'en',
           tool: deps.tool,
           settings: deps.settings,
+          requests: requests.map((r) => compareRequest(r, platforms.find((p) => p.issuer === r.issuer && p.clientId === r.clientId))),
           platforms: platforms.map((p) => ({
             ...p,
             deployments: deployments.filter((d) => d.issuer === p.issuer && d.clientId === p.clientId),
@@ -138,6 +170,19 @@ export function adminRouter(deps: AdminDeps): Router {
       const platform = await deps.lti.findPlatform(body.issuer, body.clientId);
       if (!platform) throw new NotFoundError(`No registration for ${body.issuer} with client id ${body.clientId}.`);
       await deps.lti.setPlatformActive(body.issuer, body.clientId, body.active === 'true');
+      res.redirect(303, '/admin');
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  // Accepting replaces the registration in use with the requested one; rejecting deletes it.
+  router.post('/admin/registration-requests/:id', requireAdmin, async (req, res, next) => {
+    try {
+      const { decision } = parse(RequestDecisionSchema, req.body);
+      const id = String(req.params.id);
+      if (decision === 'accept') await acceptRegistrationRequest({ conn: deps.conn, lti: deps.lti, now: deps.now }, id);
+      else await rejectRegistrationRequest({ conn: deps.conn, now: deps.now }, id);
       res.redirect(303, '/admin');
     } catch (err) {
       next(err);

@@ -1,13 +1,12 @@
 /**
  * The LTI entry points around ltijs: what a verified launch leads to, the refusal page, dynamic
- * registration, and the deep-linking picker.
+ * registration (registration.routes.ts), and the deep-linking picker.
  */
 import { Router, type Request, type Response } from 'express';
 import type { Connection } from 'mongoose';
 import { ValidationError } from '../errors';
 import { createLogger } from '../logger';
 import { createTranslator, pickLanguage } from '../i18n';
-import { registerDynamically, type ToolUrls } from '../lti/dynamic-registration';
 import type { LaunchFailure } from '../lti/launch-errors';
 import { acceptLaunch } from '../lti/launch.service';
 import type { LtiProvider } from '../lti/provider';
@@ -53,32 +52,6 @@ export function handleVerifiedLaunch(deps: LtiRouteDeps) {
     // 303: the browser follows with a GET, so a reload never re-posts the id_token.
     res.redirect(303, `/app/${outcome.sessionToken}/${page}`);
   };
-}
-
-/** GET /lti/register?openid_configuration=…&registration_token=… (mounted before ltijs). */
-export function dynamicRegistrationRouter(deps: LtiRouteDeps & { lti: LtiProvider; tool: ToolUrls; autoActivate: boolean }): Router {
-  const router = Router();
-  router.get('/lti/register', async (req, res, next) => {
-    try {
-      const result = await registerDynamically(
-        { conn: deps.conn, lti: deps.lti, tool: deps.tool, autoActivate: deps.autoActivate, now: deps.now },
-        { openidConfiguration: req.query.openid_configuration, registrationToken: req.query.registration_token },
-      );
-      res.type('html').send(
-        deps.views.render('registered', {
-          title: 'Certificates registered',
-          lang: 'en',
-          issuer: result.platform.issuer,
-          clientId: result.platform.clientId,
-          deploymentId: result.deploymentId,
-          active: result.platform.active,
-        }),
-      );
-    } catch (err) {
-      next(err);
-    }
-  });
-  return router;
 }
 
 /** The deep-linking picker: the teacher places the tool in the course from the LMS's content picker. */

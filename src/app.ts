@@ -16,6 +16,7 @@ import { runAfterSync } from './certificates/stale.service';
 import { registerExportJobs } from './documents';
 import { registerSyncJob } from './grades/sync.job';
 import { createJobQueue } from './jobs';
+import { createMoodleHttp } from './grades/moodle/moodle-http';
 import { createAdvantageClient } from './lti/advantage';
 import { createPdfRenderer, findChromium } from './render/pdf-renderer';
 import type { WebContext } from './web/context';
@@ -135,6 +136,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       agsPageSize: course.platformFamily === 'canvas' ? 50 : undefined,
       logger: createLogger('lti:advantage'),
     });
+  const moodleHttp = createMoodleHttp({ logger: createLogger('grades:moodle') });
   const ctx: WebContext = { config, conn, views, now, jobs, renderer, advantageFor };
   const random = (n: number) => randomBytes(n);
   // After each course sync: flag stale certificates, and re-issue them when the course asks for it (R5).
@@ -197,6 +199,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         dynregAutoActivate: config.dynregAutoActivate,
         publicCertificates: config.publicCertificates,
       },
+      moodle: { ltiKey: config.ltiKey, http: moodleHttp },
     }),
   );
   app.get('/', (_req, res) => {

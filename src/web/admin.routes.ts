@@ -22,6 +22,7 @@ import type { RegisteredPlatform } from '../lti/provider';
 import type { RegistrationRequestDoc } from '../lti/registration-request.model';
 import type { LtiProvider } from '../lti/provider';
 import type { Views } from './views';
+import { moodleAdminRouter, type MoodleAdminDeps } from './admin/moodle.routes';
 
 const COOKIE = 'lticert_admin';
 const TTL_MS = 8 * 60 * 60 * 1000;
@@ -36,6 +37,7 @@ export interface AdminDeps {
   publicUrl: string;
   tool: ToolUrls & { dynamicRegistrationUrl: string };
   settings: { unknownDeployment: string; dynregAutoActivate: boolean; publicCertificates: boolean };
+  moodle: MoodleAdminDeps['moodle'];
 }
 
 const sign = (secret: string, expires: number) => createHmac('sha256', secret).update(`admin:${expires}`).digest('base64url');
@@ -206,5 +208,6 @@ export function adminRouter(deps: AdminDeps): Router {
     }
   });
 
+  router.use(moodleAdminRouter({ ...deps, requireAdmin }));
   return router;
 }

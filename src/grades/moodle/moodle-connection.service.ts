@@ -1,0 +1,177 @@
+/**
+ * Setting up Moodle web services for a platform (the administrator, once), opening a client for a
+ * course's platform (every sync), the per-course choice of the teacher, and "Test connection":
+ * each function called once, each failure told as what to add in Moodle.
+ */
+import type { Connection, Types } from 'mongoose';
+import { AppError, ValidationError } from '../../errors';
+import { createMoodleWsClient, type MoodleGradeItem, type MoodleHttp, type MoodleUserGrades, type MoodleWsClient } from './moodle-ws.client';
+import { MOODLE_FUNCTIONS, MoodleCompletionUnavailableError, MoodleWsError } from './moodle-ws.errors';
+import { moodleConnectionModel, moodleCourseSettingModel, type MoodleCheck, type MoodleConnection } from './moodle-connection.model';
+import { decryptSecret, encryptSecret } from './token-crypto';
+
+export interface MoodleSetupDeps {
+  conn: Connection;
+  /** LTI_KEY: the token's encryption key is derived from it. */
+  ltiKey: string;
+  /** The HTTP layer for calls to Moodle (the shared retry policy). */
+  http: MoodleHttp;
+  now: () => Date;
+  onCall?: (wsfunction: string) => void;
+}
+
+/** The stored token cannot be decrypted: LTI_KEY changed since it was entered. */
+export class MoodleTokenUnreadableError extends AppError {
+  override readonly status = 500;
+  override readonly code = 'moodle_token_unreadable';
+}
+
+/** A Moodle token is 32 characters of [0-9a-f] (webservice/lib.php generate_token: md5); accept any sane token. */
+const TOKEN_RE = /^[A-Za-z0-9_-]{16,128}$/;
+
+export async function saveMoodleConnection(
+  deps: Pick<MoodleSetupDeps, 'conn' | 'ltiKey' | 'now'>,
+  input: { issuer: string; baseUrl?: string; token?: string; readCompletion: boolean },
+): Promise<MoodleConnection> {
+  const Model = moodleConnectionModel(deps.conn);
+  const existing = await Model.findOne({ issuer: input.issuer }).lean();
+  const token = input.token?.trim();
+  if (!token && !existing) throw new ValidationError('token: paste the token of the Moodle web-service user.');
+  if (token && !TOKEN_RE.test(token)) throw new ValidationError('token: a Moodle token is 32 letters and digits (Site administration › Server › Web services › Manage tokens).');
+  const baseUrl = (input.baseUrl?.trim() || input.issuer).replace(/\/+$/, '');
+  let parsed: URL;
+  try {
+    parsed = new URL(baseUrl);
+  } catch {
+    throw new ValidationError('baseUrl: give the Moodle address, e.g. https://moodle.example.edu.');
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ValidationError('baseUrl: the Moodle address must start with https:// (or http:// for a local test site).');
+  const set: Partial<MoodleConnection> = { baseUrl, readCompletion: input.readCompletion };
+  if (token) Object.assign(set, { token: encryptSecret(deps.ltiKey, token, input.issuer), tokenHint: token.slice(-4), setAt: deps.now(), lastTest: undefined });
+  const doc = await Model.findOneAndUpdate({ issuer: input.issuer }, { $set: set, ...(token ? { $unset: { lastTest: '' } } : {}) }, { upsert: true, new: true, lean: true });
+  return doc as MoodleConnection;
+}
+
+export async function removeMoodleConnection(conn: Connection, issuer: string): Promise<void> {
+  await moodleConnectionModel(conn).deleteOne({ issuer });
+}
+
+export async function listMoodleConnections(conn: Connection): Promise<MoodleConnection[]> {
+  return moodleConnectionModel(conn).find().lean<MoodleConnection[]>();
+}
+
+/** A client for the platform's Moodle, or null when its administrator has not set it up. */
+export async function openMoodleClient(deps: MoodleSetupDeps, issuer: string): Promise<{ client: MoodleWsClient; connection: MoodleConnection } | null> {
+  const connection = await moodleConnectionModel(deps.conn).findOne({ issuer }).lean<MoodleConnection>();
+  if (!connection) return null;
+  let token: string;
+  try {
+    token = decryptSecret(deps.ltiKey, connection.token, issuer);
+  } catch {
+    throw new MoodleTokenUnreadableError('The stored Moodle web-service token cannot be read (LTI_KEY changed since it was entered): the administrator enters it again on /admin › Moodle web services.');
+  }
+  return { connection, client: createMoodleWsClient({ baseUrl: connection.baseUrl, token, http: deps.http, onCall: deps.onCall }) };
+}
+
+export async function recordMoodleTest(conn: Connection, issuer: string, lastTest: NonNullable<MoodleConnection['lastTest']>): Promise<void> {
+  await moodleConnectionModel(conn).updateOne({ issuer }, { $set: { lastTest } });
+}
+
+// ---- the teacher's choice per course -------------------------------------------------------------
+
+export async function isMoodleSourceOn(conn: Connection, courseId: Types.ObjectId | string): Promise<boolean> {
+  const s = await moodleCourseSettingModel(conn).findOne({ courseId }, { enabled: 1 }).lean();
+  return s?.enabled === true;
+}
+
+export async function setMoodleSource(conn: Connection, courseId: Types.ObjectId | string, enabled: boolean, by: { userId: string; name?: string }): Promise<void> {
+  await moodleCourseSettingModel(conn).updateOne({ courseId }, { $set: { enabled, changedBy: by } }, { upsert: true });
+}
+
+// ---- what the grade items say --------------------------------------------------------------------
+
+/** Items that carry a grade of their own (not totals). */
+const isGradedItem = (g: MoodleGradeItem) => g.itemtype === 'mod' || g.itemtype === 'manual';
+
+/**
+ * With Moodle's default "Natural" aggregation the course total is out of the sum of the items'
+ * maxima. When it is out of more than the items Moodle listed, items are hidden from the
+ * web-service user: the user report drops activities the caller cannot see
+ * (grade/report/user/classes/report/user.php, `$cm->uservisible`), i.e. without mod/<module>:view
+ * or moodle/course:viewhiddenactivities (observed on Moodle 4.5.6, /work/notes/reallms.md).
+ * Returns the advice, or null when the totals add up (or the course aggregates otherwise).
+ */
+export function missingItemsAdvice(usergrades: MoodleUserGrades[]): string | null {
+  for (const u of usergrades) {
+    const total = u.gradeitems.find((g) => g.itemtype === 'course');
+    if (!total || typeof total.graderaw !== 'number' || typeof total.grademax !== 'number') continue;
+    const graded = u.gradeitems.filter((g) => isGradedItem(g) && typeof g.graderaw === 'number');
+    const points = graded.reduce((s, g) => s + (g.graderaw as number), 0);
+    const max = graded.reduce((s, g) => s + (g.grademax ?? 0), 0);
+    // Natural: total = sum of the graded items and their maxima. Anything else: no conclusion.
+    if (total.grademax > max + 1e-6 && total.graderaw > points + 1e-6) {
+      return `Moodle's course total counts ${fmt(total.grademax)} points but the web service showed items worth ${fmt(max)}: some activities are hidden from the web-service user. Give its role mod/<module>:view for every activity type in the course (mod/quiz:view, mod/assign:view, mod/lti:view, …) and moodle/course:viewhiddenactivities.`;
+    }
+  }
+  return null;
+}
+
+const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
+
+/**
+ * Calls each function once for `courseId` and says, per function, whether it works and what to
+ * fix. The roster and grade items are essential; completion is reported either way (a course
+ * without completion tracking is normal).
+ */
+export async function testMoodleConnection(client: MoodleWsClient, courseId: number, opts: { readCompletion: boolean }): Promise<{ ok: boolean; checks: MoodleCheck[] }> {
+  const checks: MoodleCheck[] = [];
+  const problem = (wsfunction: string, err: unknown): MoodleCheck => {
+    if (err instanceof AppError) return { wsfunction, ok: false, message: err.message };
+    throw err;
+  };
+  let learnerId: number | undefined;
+
+  try {
+    const users = await client.getEnrolledUsers(courseId);
+    const learners = users.filter((u) => u.roles?.some((r) => r.shortname === 'student'));
+    learnerId = learners[0]?.id;
+    const noUsernames = users.length > 0 && users.every((u) => u.username === undefined);
+    checks.push({
+      wsfunction: MOODLE_FUNCTIONS.enrolledUsers,
+      ok: true,
+      message: `${users.length} participants, ${learners.length} of them students.${noUsernames ? ' Usernames are not shown: give the web-service user moodle/user:viewalldetails if you match gradebook files by username.' : ''}`,
+    });
+  } catch (err) {
+    checks.push(problem(MOODLE_FUNCTIONS.enrolledUsers, err));
+  }
+
+  try {
+    const usergrades = await client.getGradeItems(courseId);
+    const items = usergrades[0]?.gradeitems ?? [];
+    learnerId ??= usergrades[0]?.userid;
+    const advice = missingItemsAdvice(usergrades);
+    checks.push({
+      wsfunction: MOODLE_FUNCTIONS.gradeItems,
+      ok: advice === null,
+      message: advice ?? `${usergrades.length} learners with grades; ${items.filter(isGradedItem).length} grade items, ${items.filter((g) => g.itemtype === 'category').length} category totals and ${items.some((g) => g.itemtype === 'course') ? 'the course total' : 'no course total'}.`,
+    });
+  } catch (err) {
+    checks.push(problem(MOODLE_FUNCTIONS.gradeItems, err));
+  }
+
+  try {
+    const status = await client.getCourseCompletionStatus(courseId, learnerId ?? 0);
+    checks.push({ wsfunction: MOODLE_FUNCTIONS.completion, ok: true, message: `Course completion is tracked (${status.completions.length} criteria).` });
+  } catch (err) {
+    if (err instanceof MoodleCompletionUnavailableError) {
+      checks.push({ wsfunction: MOODLE_FUNCTIONS.completion, ok: !opts.readCompletion, message: err.message });
+    } else if (err instanceof MoodleWsError && (err.errorcode === 'invaliduser' || err.errorcode === 'usernotenroled' || err.errorcode === 'nocriteriaset')) {
+      // The function is allowed; this course just gives nothing to show.
+      checks.push({ wsfunction: MOODLE_FUNCTIONS.completion, ok: true, message: err.message });
+    } else {
+      checks.push(problem(MOODLE_FUNCTIONS.completion, err));
+    }
+  }
+  const essential = checks.filter((c) => c.wsfunction !== MOODLE_FUNCTIONS.completion);
+  return { ok: essential.every((c) => c.ok) && checks.every((c) => c.ok || c.wsfunction !== MOODLE_FUNCTIONS.completion || !opts.readCompletion), checks };
+}

@@ -1,0 +1,148 @@
+/**
+ * /admin/moodle: the administrator sets up Moodle web services once per platform — the Moodle
+ * address (the registration's issuer, unless Moodle is reached at another address), the token of
+ * a dedicated web-service user (stored encrypted), whether to read course completion — and tests
+ * the connection: each function called once, what is missing said in Moodle's own menu words.
+ * Mounted by admin.routes.ts behind its administrator check.
+ */
+import { Router, type RequestHandler } from 'express';
+import type { Connection } from 'mongoose';
+import { z } from 'zod';
+import { courseModel } from '../../courses/course.model';
+import { NotFoundError, ValidationError } from '../../errors';
+import type { MoodleHttp } from '../../grades/moodle/moodle-ws.client';
+import {
+  listMoodleConnections,
+  openMoodleClient,
+  recordMoodleTest,
+  removeMoodleConnection,
+  saveMoodleConnection,
+  testMoodleConnection,
+} from '../../grades/moodle/moodle-connection.service';
+import type { LtiProvider } from '../../lti/provider';
+import type { Views } from '../views';
+
+export interface MoodleAdminDeps {
+  conn: Connection;
+  lti: Pick<LtiProvider, 'listPlatforms'>;
+  views: Views;
+  now: () => Date;
+  /** LTI_KEY (the token's encryption key derives from it) and the HTTP layer for calls to Moodle. */
+  moodle: { ltiKey: string; http: MoodleHttp };
+  requireAdmin: RequestHandler;
+}
+
+const checkbox = z.enum(['on', '1', 'true']).optional().transform((v) => v !== undefined);
+const courseIdField = z.string().trim().regex(/^\d*$/, 'give a Moodle course id (the number in course/view.php?id=…)').optional();
+const SaveSchema = z.object({
+  issuer: z.string().min(1).max(2000),
+  baseUrl: z.string().trim().max(2000).optional(),
+  token: z.string().max(200).optional(),
+  readCompletion: checkbox,
+  testCourseId: courseIdField,
+});
+const IssuerSchema = z.object({ issuer: z.string().min(1).max(2000), testCourseId: courseIdField });
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new ValidationError(`${i.path.join('.') || 'body'}: ${i.message}`);
+  }
+  return r.data;
+}
+
+export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
+  const router = Router();
+  const page = '/admin/moodle';
+
+  /** The course to test with: the one the administrator named, else the latest this platform launched from. */
+  async function testCourseFor(issuer: string, given?: string): Promise<number | undefined> {
+    if (given) return Number(given);
+    const courses = await courseModel(deps.conn).find({ issuer }, { contextId: 1 }).sort({ updatedAt: -1 }).limit(20).lean();
+    const numeric = courses.find((c) => /^\d+$/.test(c.contextId));
+    return numeric ? Number(numeric.contextId) : undefined;
+  }
+
+  async function runTest(issuer: string, given?: string): Promise<void> {
+    const opened = await openMoodleClient({ conn: deps.conn, ltiKey: deps.moodle.ltiKey, http: deps.moodle.http, now: deps.now }, issuer);
+    if (!opened) throw new NotFoundError('Set up Moodle web services for this platform first.');
+    const courseId = await testCourseFor(issuer, given);
+    if (courseId === undefined) {
+      await recordMoodleTest(deps.conn, issuer, {
+        at: deps.now(),
+        ok: false,
+        checks: [{ wsfunction: 'setup', ok: false, message: 'No course to test with yet: give a Moodle course id (the number in course/view.php?id=…), or open the tool once from a course.' }],
+      });
+      return;
+    }
+    const result = await testMoodleConnection(opened.client, courseId, { readCompletion: opened.connection.readCompletion });
+    await recordMoodleTest(deps.conn, issuer, { at: deps.now(), ok: result.ok, courseId, checks: result.checks });
+  }
+
+  router.get(page, deps.requireAdmin, async (_req, res, next) => {
+    try {
+      res.setHeader('Cache-Control', 'no-store');
+      const [platforms, connections] = await Promise.all([deps.lti.listPlatforms(), listMoodleConnections(deps.conn)]);
+      const byIssuer = new Map(connections.map((c) => [c.issuer, c]));
+      const issuers = [...new Map(platforms.map((p) => [p.issuer, p])).values()];
+      res.type('html').send(
+        deps.views.render('admin-moodle', {
+          title: 'Moodle web services',
+          lang: 'en',
+          platforms: issuers.map((p) => {
+            const c = byIssuer.get(p.issuer);
+            return {
+              name: p.name,
+              issuer: p.issuer,
+              setUp: Boolean(c),
+              baseUrl: c?.baseUrl ?? p.issuer,
+              customBaseUrl: c && c.baseUrl !== p.issuer ? c.baseUrl : '',
+              tokenHint: c?.tokenHint,
+              readCompletion: c?.readCompletion ?? false,
+              setAt: c?.setAt?.toISOString(),
+              lastTest: c?.lastTest ? { ...c.lastTest, at: c.lastTest.at.toISOString() } : undefined,
+            };
+          }),
+        }),
+      );
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.post(`${page}/save`, deps.requireAdmin, async (req, res, next) => {
+    try {
+      const body = parse(SaveSchema, req.body);
+      const platforms = await deps.lti.listPlatforms();
+      if (!platforms.some((p) => p.issuer === body.issuer)) throw new NotFoundError(`No registered platform has the issuer ${body.issuer}.`);
+      await saveMoodleConnection({ conn: deps.conn, ltiKey: deps.moodle.ltiKey, now: deps.now }, { issuer: body.issuer, baseUrl: body.baseUrl, token: body.token, readCompletion: body.readCompletion });
+      await runTest(body.issuer, body.testCourseId);
+      res.redirect(303, page);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.post(`${page}/test`, deps.requireAdmin, async (req, res, next) => {
+    try {
+      const body = parse(IssuerSchema, req.body);
+      await runTest(body.issuer, body.testCourseId);
+      res.redirect(303, page);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.post(`${page}/remove`, deps.requireAdmin, async (req, res, next) => {
+    try {
+      const body = parse(IssuerSchema, req.body);
+      await removeMoodleConnection(deps.conn, body.issuer);
+      res.redirect(303, page);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  return router;
+}

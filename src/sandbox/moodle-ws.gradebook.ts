@@ -104,32 +104,27 @@ export function courseTotalItem(courseId: string, grademax: number): GradebookIt
 
 const fmt = (n: number) => n.toFixed(2);
 
-/** One user's `gradeitems[]`, as the web-service user sees them. */
+/**
+ * One user's `gradeitems[]`, as the web-service user sees them. With "exclude empty grades" an
+ * ungraded item weighs 0 (`status: "novalue"`) and the graded ones share the course total, out of
+ * the sum of their maxima (test/fixtures/moodle-ws/gradereport_user_get_grade_items.full.json).
+ */
 export function userGradeItems(reader: GradebookReader, courseId: string, userId: string, opts: { canViewHidden: boolean }): Record<string, unknown>[] {
-  const all = reader.items(courseId);
-  const visible = all.filter((i) => opts.canViewHidden || !i.hidden);
-  const totalMax = visible.reduce((s, i) => s + i.grademax, 0);
-  const rows: Record<string, unknown>[] = [];
-  let earned = 0;
-  let possible = 0;
-  let lastGraded: number | null = null;
-  for (const item of visible) {
-    const g = reader.grade(courseId, item.id, userId);
+  const visible = reader.items(courseId).filter((i) => opts.canViewHidden || !i.hidden);
+  const graded = visible.map((item) => ({ item, g: reader.grade(courseId, item.id, userId) }));
+  const possible = graded.reduce((s, x) => s + (x.g?.value != null ? x.item.grademax : 0), 0);
+  const earned = graded.reduce((s, x) => s + (x.g?.value ?? 0), 0);
+  const lastGraded = graded.reduce<number | null>((m, x) => (x.g?.dategraded != null ? Math.max(m ?? 0, x.g.dategraded) : m), null);
+  const rows = graded.map(({ item, g }) => {
     const value = g?.value ?? null;
-    if (value !== null) {
-      earned += value;
-      possible += item.grademax;
-      lastGraded = Math.max(lastGraded ?? 0, g?.dategraded ?? 0);
-    }
-    const weight = totalMax > 0 ? item.grademax / totalMax : 0;
-    rows.push(row(item, value, g?.dategraded ?? null, weight, value === null ? undefined : 'used'));
-  }
-  const total = courseTotalItem(courseId, possible > 0 ? possible : totalMax);
-  rows.push(row(total, possible > 0 ? earned : null, lastGraded, undefined, undefined));
+    return row(item, value, value === null ? null : (g?.dategraded ?? null), { weight: value === null || possible === 0 ? 0 : item.grademax / possible, status: value === null ? 'novalue' : undefined });
+  });
+  const total = courseTotalItem(courseId, possible > 0 ? possible : visible.reduce((s, i) => s + i.grademax, 0));
+  rows.push(row(total, possible > 0 ? earned : null, lastGraded, undefined));
   return rows;
 }
 
-function row(item: GradebookItem, value: number | null, dategraded: number | null, weight: number | undefined, status: string | undefined): Record<string, unknown> {
+function row(item: GradebookItem, value: number | null, dategraded: number | null, weight: { weight: number; status?: string } | undefined): Record<string, unknown> {
   const percent = value === null || item.grademax === item.grademin ? '-' : `${fmt(((value - item.grademin) / (item.grademax - item.grademin)) * 100)} %`;
   return {
     id: item.id,
@@ -144,8 +139,9 @@ function row(item: GradebookItem, value: number | null, dategraded: number | nul
     scaleid: null,
     locked: item.locked,
     ...(item.cmid !== undefined ? { cmid: item.cmid } : {}),
-    ...(weight !== undefined ? { weightraw: weight, weightformatted: `${fmt(weight * 100)} %` } : {}),
-    ...(status === undefined && item.itemtype !== 'course' ? { status: 'empty' } : {}),
+    // The course total carries no weight of its own.
+    ...(weight ? { weightraw: Math.round(weight.weight * 100000) / 100000, weightformatted: `${fmt(weight.weight * 100)} %` } : {}),
+    ...(weight?.status ? { status: weight.status } : {}),
     graderaw: value,
     gradedatesubmitted: null,
     gradedategraded: dategraded,
@@ -157,9 +153,12 @@ function row(item: GradebookItem, value: number | null, dategraded: number | nul
     gradeformatted: value === null ? '-' : fmt(value),
     grademin: item.grademin,
     grademax: item.grademax,
-    rangeformatted: `${fmt(item.grademin)}–${fmt(item.grademax)}`,
+    rangeformatted: `${fmtRange(item.grademin)}&ndash;${fmtRange(item.grademax)}`,
     percentageformatted: percent,
     feedback: '',
-    feedbackformat: 1,
+    feedbackformat: 2,
   };
 }
+
+/** Moodle formats a range with the item's decimals, dropping trailing zeros of whole numbers ("0&ndash;10"). */
+const fmtRange = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));

@@ -64,7 +64,9 @@ describe('Moodle web-service client (against the sandbox Moodle)', () => {
       expect(first.gradeitems.map((g) => g.itemtype)).to.deep.equal(['mod', 'mod', 'mod', 'course']);
       const [a1, , a3, total] = first.gradeitems;
       expect(a1).to.include({ itemname: 'Activity 1', graderaw: 10, grademax: 20 });
-      expect(a1!.weightraw).to.be.closeTo(1 / 3, 1e-9);
+      // "Exclude empty grades": the two graded items share the weight, the ungraded one weighs 0.
+      expect(a1!.weightraw).to.equal(0.5);
+      expect(a3).to.include({ weightraw: 0, status: 'novalue' });
       expect(a1!.gradedategraded).to.be.a('number');
       // Ungraded: listed, with graderaw null, not left out.
       expect(a3).to.include({ itemname: 'Activity 3', graderaw: null, gradedategraded: null });

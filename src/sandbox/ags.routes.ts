@@ -79,6 +79,12 @@ export function agsRoutes(ctx: SandboxContext, guard: ServiceGuard): express.Rou
   const findItem = (req: Request, res: Response): SandboxLineItem | undefined => {
     const { course, grant } = serviceLocals(res);
     const item = ctx.store.getLineItem(course.id, String(req.params.lineItemId));
+    if (item && !visibleTo(item, grant.clientId) && course.quirks === 'moodle') {
+      // Moodle's get_lineitem() applies get_lineitems()'s check and results.php answers 403 for a
+      // grade item that exists but is not the tool's (mod/lti/service/gradebookservices/classes/local/resources/results.php).
+      jsonError(res, 403, 'forbidden', `Grade item ${String(req.params.lineItemId)} does not belong to this tool.`);
+      return undefined;
+    }
     if (!item || !visibleTo(item, grant.clientId)) {
       jsonError(res, 404, 'not_found', `There is no line item ${String(req.params.lineItemId)} for this tool in course ${course.id}.`);
       return undefined;
@@ -108,7 +114,13 @@ export function agsRoutes(ctx: SandboxContext, guard: ServiceGuard): express.Rou
     const { course, grant } = serviceLocals(res);
     const input = readLineItem(req.body, course);
     if (typeof input === 'string') return jsonError(res, 400, 'invalid_line_item', input);
-    const item = ctx.store.addLineItem(course.id, { ...input, clientId: grant.clientId });
+    if (!course.gradebookOpened) {
+      // Chamilo 1.11.28 (observed, platforms.md §6): the evaluation needs the course's gradebook
+      // category, which Chamilo creates when a teacher first opens the gradebook; before that the
+      // POST dies with an uncaught error, a bare 500 page.
+      return void res.status(500).type('html').send('<h1>Internal Server Error</h1>');
+    }
+    const item = ctx.store.addLineItem(course.id, { ...input, clientId: grant.clientId, module: input.resourceLinkId !== undefined ? 'lti' : 'manual' });
     res.status(201).type(MEDIA.lineItem).send(JSON.stringify(renderItem(item)));
   });
 

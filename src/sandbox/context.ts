@@ -79,9 +79,20 @@ export function buildUrls(baseUrl: string): SandboxUrls {
   };
 }
 
-/** Line items a client may see: those it created and those tied to the tool without an owner. */
+/**
+ * Whether a gradebook column is a line item this client sees over AGS. Every real platform shows a
+ * tool only the columns it created and those of its own activities, never the course's quizzes,
+ * assignments, manual items or totals:
+ * - Moodle mod/lti/service/gradebookservices/classes/local/service/gradebookservices.php
+ *   `get_lineitems()`: rows of `ltiservice_gradebookservices` of this tool type, plus
+ *   `itemtype='mod' AND itemmodule='lti'` items of activities using this tool;
+ * - Canvas app/controllers/lti/ims/line_items_controller.rb `index_query`: line items whose
+ *   `client_id` is the tool's developer key (assignments of the tool get one automatically);
+ * - Chamilo plugin/ims_lti/src/Service/Resource/LtiLineItemsResource.php: `$tool->getLineItems()`.
+ */
 export function visibleTo(item: SandboxLineItem, clientId: string): boolean {
-  return item.clientId === undefined || item.clientId === clientId;
+  if (item.clientId !== undefined) return item.clientId === clientId;
+  return item.module === 'lti' && item.resourceLinkId !== undefined;
 }
 
 /** The deployment id a launch from this course carries for this client. */

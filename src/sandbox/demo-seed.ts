@@ -56,12 +56,18 @@ function demoLocale(i: number): string {
 
 /** Creates the demo people and the three demo courses; returns who is who. */
 export function seedDemoCourses(store: SandboxStore): DemoCast {
-  const bilbo = store.addUser({ givenName: 'Bilbo', familyName: 'Baggins', email: 'bilbo.baggins@shire.example', locale: 'nl-NL' });
-  const gandalf = store.addUser({ givenName: 'Gandalf', familyName: 'the Grey', email: 'gandalf@istari.example', locale: 'en-GB' });
-  const elrond = store.addUser({ givenName: 'Elrond', familyName: 'Half-elven', email: 'elrond@rivendell.example', locale: 'en-GB' });
-  const mentor = store.addUser({ givenName: 'Radagast', familyName: 'the Brown', email: 'radagast@istari.example', locale: 'en-GB' });
+  const bilbo = store.addUser({ givenName: 'Bilbo', familyName: 'Baggins', email: 'bilbo.baggins@shire.example', locale: 'nl-NL', username: 'bilbo' });
+  const gandalf = store.addUser({ givenName: 'Gandalf', familyName: 'the Grey', email: 'gandalf@istari.example', locale: 'en-GB', username: 'gandalf' });
+  const elrond = store.addUser({ givenName: 'Elrond', familyName: 'Half-elven', email: 'elrond@rivendell.example', locale: 'en-GB', username: 'elrond' });
+  const mentor = store.addUser({ givenName: 'Radagast', familyName: 'the Brown', email: 'radagast@istari.example', locale: 'en-GB', username: 'radagast' });
   const learners = OTHER_LEARNERS.map(([given, family], i) =>
-    store.addUser({ givenName: given, familyName: family, email: `${given}.${family}@shire.example`.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase(), locale: demoLocale(i) }),
+    store.addUser({
+      givenName: given,
+      familyName: family,
+      email: `${given}.${family}@shire.example`.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase(),
+      locale: demoLocale(i),
+      username: given.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase(),
+    }),
   );
 
   const modes: [keyof DemoCast['courseIds'], QuirkMode, string][] = [
@@ -78,8 +84,18 @@ export function seedDemoCourses(store: SandboxStore): DemoCast {
     store.enrol(course.id, mentor.id, [ROLE.mentor]);
     store.enrol(course.id, bilbo.id, [ROLE.learner]);
     learners.forEach((learner, i) => store.enrol(course.id, learner.id, [ROLE.learner], i === INACTIVE_LEARNER_INDEX ? 'Inactive' : 'Active'));
+    // The guides tell the administrator to add `username=$User.username` (Moodle, Chamilo): it is
+    // how a learner's row of a gradebook export is matched to the learner.
+    if (mode !== 'canvas') course.resourceLinks[0]!.custom.username = '$User.username';
+    // The ten activities are the course's own quizzes and assignments: they live in the gradebook
+    // and reach the tool through the gradebook export or Moodle web services, never over AGS.
     for (let j = 0; j < 10; j++) {
-      const item = store.addLineItem(course.id, { label: `Activity ${j + 1}`, scoreMaximum: 10, tag: 'activity', resourceId: `activity-${j + 1}` });
+      const item = store.addLineItem(course.id, {
+        label: `Activity ${j + 1}`,
+        scoreMaximum: 10,
+        module: j % 2 === 0 ? 'quiz' : 'assign',
+        idnumber: `activity-${j + 1}`,
+      });
       const bilboScore = BILBO_SCORES[j];
       if (bilboScore !== null) store.setScore(course.id, item.id, bilbo.id, bilboScore);
       learners.forEach((learner, i) => {

@@ -47,7 +47,10 @@ export function buildLaunchClaims(ctx: SandboxContext, input: LaunchClaimsInput)
   const iat = Math.floor(ctx.now().getTime() / 1000);
   const sub = ctx.store.subjectOf(course, user);
   const roles = quirks.canvasIdentity ? canvasRoles(membership.roles) : [...membership.roles];
-  const custom: Record<string, string> = { ...resourceLink.custom };
+  // Moodle (observed on 4.5.6: custom `username=$User.username` arrives as the login) and Chamilo
+  // substitute `$User.username`; Canvas has no such variable and sends the text as it is.
+  const custom: Record<string, string> = {};
+  for (const [k, v] of Object.entries(resourceLink.custom)) custom[k] = v === '$User.username' && !quirks.canvasIdentity ? user.username : v;
   if (quirks.canvasIdentity) {
     custom.canvas_user_id = user.id;
     custom.canvas_course_id = course.id;
@@ -105,6 +108,8 @@ export function buildLaunchClaims(ctx: SandboxContext, input: LaunchClaimsInput)
     const ags: Record<string, unknown> = { scope: agsScopes, lineitems: ctx.urls.lineItems(course.id) };
     // Moodle and Canvas send `lineitem` only when exactly one item is coupled to the link.
     if (!deepLinking && coupled.length === 1) ags.lineitem = ctx.urls.lineItem(course.id, coupled[0].id);
+    // Moodle 4.5.6 after the teacher unticked the link's grades: `"lineitem": ""` (observed, platforms.md §6).
+    else if (!deepLinking && coupled.length === 0 && resourceLink.gradesUnticked && course.quirks === 'moodle') ags.lineitem = '';
     claims[CLAIM.agsEndpoint] = ags;
   }
   if (permitted.includes(SCOPE.nrps) && (!quirks.nrpsClaimOnlyForTeachers || isTeacher(membership.roles))) {

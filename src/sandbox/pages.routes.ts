@@ -8,6 +8,10 @@ import { isTeacher } from './id-token';
 import { esc, renderErrorPage, renderPage } from './html';
 import { principalRole } from './lti-vocabulary';
 import { isQuirkMode, QUIRK_MODES, QUIRKS } from './quirks';
+import { visibleTo } from './context';
+import { EXPORT_FORMATS, exportFormatOf, exportGradebook, type ExportFormat } from './gradebook-export';
+
+const FORMAT_NAMES: Record<ExportFormat, string> = { moodle: 'Moodle plain text (CSV)', canvas: 'Canvas gradebook CSV', chamilo: 'Chamilo flat view CSV' };
 
 /** Large generated courses would make a page of megabytes; people beyond this are summarised. */
 const PEOPLE_SHOWN = 200;
@@ -57,7 +61,7 @@ export function pageRoutes(ctx: SandboxContext): express.Router {
     const more = members.length > shown.length ? `<p class="muted">…and ${members.length - shown.length} more people.</p>` : '';
     const learners = shown.filter((m) => m.roles.some((r) => principalRole(r) === 'Learner'));
     const gradebook = `<form method="post" action="${esc(ctx.urls.course(course.id))}/scores" class="card" id="gradebook-form">
-<strong>Gradebook</strong> <label>Learner <select name="userId">${learners.map((m) => `<option value="${esc(m.id)}">${esc(m.name)}</option>`).join('')}</select></label>
+<strong>Gradebook</strong> (<a id="gradebook-link" href="${esc(ctx.urls.course(course.id))}/gradebook">open, export</a>) <label>Learner <select name="userId">${learners.map((m) => `<option value="${esc(m.id)}">${esc(m.name)}</option>`).join('')}</select></label>
 <label>Activity <select name="lineItemId">${items.map((i) => `<option value="${esc(i.id)}">${esc(i.label)}</option>`).join('')}</select></label>
 <label>Score <input name="score" type="number" min="0" step="any" size="5" placeholder="empty = ungraded"></label>
 <button type="submit">Save grade</button></form>`;
@@ -71,6 +75,56 @@ ${gradebook}
 <h2>Tool placements</h2><ul>${links}</ul></section>
 <section><h2>Tool</h2><iframe name="tool-frame" id="tool-frame" title="Tool" allow="clipboard-write"></iframe></section></div>`;
     res.type('html').send(renderPage(course.title, body, { homeUrl: home, subtitle: QUIRKS[course.quirks].platformName }));
+  });
+
+  // The gradebook as the teacher sees it in the LMS: every column (only some are line items the
+  // tool sees over AGS), the platform's own CSV export, and the "grades" tick of each tool link.
+  router.get('/courses/:courseId/gradebook', (req: Request, res: Response) => {
+    const course = ctx.store.getCourse(String(req.params.courseId));
+    if (!course) return res.status(404).type('html').send(renderErrorPage('No such course', 'not_found', `There is no course ${String(req.params.courseId)}.`, home));
+    ctx.store.openGradebook(course.id);
+    const items = ctx.store.listLineItems(course.id);
+    const learners = ctx.store.listMembers(course.id).filter((m) => m.roles.some((r) => principalRole(r) === 'Learner')).slice(0, PEOPLE_SHOWN);
+    const head = `<tr><th>Learner</th><th>Username</th>${items
+      .map((i) => `<th data-item-id="${esc(i.id)}" data-module="${esc(i.module)}" data-ags="${visibleTo(i, ctx.defaultClient.clientId) ? 'yes' : 'no'}">${esc(i.label)}<br><span class="muted">${esc(i.module)} · max ${esc(i.scoreMaximum)}${visibleTo(i, ctx.defaultClient.clientId) ? ' · AGS' : ''}</span></th>`)
+      .join('')}</tr>`;
+    const rows = learners
+      .map((m) => `<tr data-user-id="${esc(m.id)}"><td>${esc(m.name)}</td><td>${esc(m.username)}</td>${items.map((i) => `<td class="num">${esc(formatScore(ctx.store.getResult(course.id, i.id, m.id)?.scoreGiven))}</td>`).join('')}</tr>`)
+      .join('');
+    const own = exportFormatOf(course);
+    const exports = EXPORT_FORMATS.map(
+      (f) => `<li><a id="export-${f}" href="${esc(ctx.urls.course(course.id))}/gradebook/export?format=${f}">${esc(FORMAT_NAMES[f])}</a>${f === own ? ' <strong>(this platform’s)</strong>' : ''}${f === 'chamilo' ? ` · <a href="${esc(ctx.urls.course(course.id))}/gradebook/export?format=chamilo&amp;only_score=1">only numbers</a>` : ''}</li>`,
+    ).join('');
+    const links = course.resourceLinks
+      .map((l) => {
+        const graded = items.some((i) => i.resourceLinkId === l.id && i.module === 'lti' && i.clientId === undefined);
+        return `<li>${esc(l.title)} — ${graded ? 'has a grade column' : l.gradesUnticked ? 'grades unticked' : 'no grade column'}
+<form method="post" action="${esc(ctx.urls.course(course.id))}/links/${esc(l.id)}/grades" class="inline"><input type="hidden" name="on" value="${graded ? '0' : '1'}"><button type="submit">${graded ? 'Untick' : 'Tick'} “Allow the tool to add grades”</button></form></li>`;
+      })
+      .join('');
+    const body = `<h1>Gradebook: ${esc(course.title)}</h1>
+<p><a href="${esc(ctx.urls.course(course.id))}">Back to the course</a></p>
+<h2>Export</h2><ul id="exports">${exports}</ul>
+<table id="gradebook"><thead>${head}</thead><tbody>${rows}</tbody></table>
+<h2>Tool activities</h2><ul id="tool-links">${links}</ul>`;
+    res.type('html').send(renderPage(`Gradebook: ${course.title}`, body, { homeUrl: home, subtitle: QUIRKS[course.quirks].platformName }));
+  });
+
+  router.get('/courses/:courseId/gradebook/export', (req: Request, res: Response) => {
+    const course = ctx.store.getCourse(String(req.params.courseId));
+    if (!course) return res.status(404).type('html').send(renderErrorPage('No such course', 'not_found', `There is no course ${String(req.params.courseId)}.`, home));
+    const asked = String(req.query.format ?? '');
+    const format = (EXPORT_FORMATS as readonly string[]).includes(asked) ? (asked as ExportFormat) : exportFormatOf(course);
+    const file = exportGradebook(ctx.store, course.id, format, ctx.now(), { onlyScore: req.query.only_score === '1' });
+    res.set('Content-Type', file.contentType).set('Content-Disposition', `attachment; filename="${file.filename}"`).send(file.body);
+  });
+
+  router.post('/courses/:courseId/links/:linkId/grades', express.urlencoded({ extended: false }), (req: Request, res: Response) => {
+    const course = ctx.store.getCourse(String(req.params.courseId));
+    const link = course?.resourceLinks.find((l) => l.id === String(req.params.linkId));
+    if (!course || !link) return res.status(400).type('html').send(renderErrorPage('Cannot change the grades setting', 'invalid_request', 'Unknown course or tool activity.', home));
+    ctx.store.setLinkGrades(course.id, link.id, req.body?.on === '1');
+    res.redirect(303, `${ctx.urls.course(course.id)}/gradebook`);
   });
 
   router.post('/courses/:courseId/quirks', express.urlencoded({ extended: false }), (req: Request, res: Response) => {

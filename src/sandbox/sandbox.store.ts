@@ -22,8 +22,10 @@ export interface SandboxUser {
   email: string;
   /** BCP-47 locale sent in launch_presentation.locale, e.g. `nl-NL`. */
   locale: string;
-  /** `lis_person_sourcedid` (the institution's id number). */
+  /** `lis_person_sourcedid` (the institution's id number; Moodle's "ID number"). */
   sourcedId: string;
+  /** Login name (Moodle/Chamilo `username`; Canvas's SIS login id): `$User.username` in custom parameters. */
+  username: string;
 }
 
 export interface SandboxMembership {
@@ -42,17 +44,42 @@ export interface SandboxMember extends SandboxUser {
 export interface SandboxResourceLink {
   id: string;
   title: string;
+  /**
+   * Moodle only: the teacher unticked "Allow <tool> to add grades in the gradebook" after it had
+   * been ticked. Moodle then keeps sending the AGS claim with `"lineitem": ""` on every launch of
+   * this link (observed on 4.5.6, platforms.md §6).
+   */
+  gradesUnticked?: boolean;
   /** Launch URL chosen through deep linking; absent = the tool's launch URL. */
   url?: string;
   custom: Record<string, string>;
 }
 
+/**
+ * What a gradebook column is, in Moodle's words (grade_items.itemtype/itemmodule): `lti` an
+ * activity of the LTI tool (tied to one of its resource links), `quiz`/`assign` the course's own
+ * activities, `manual` a column a teacher (or, with `clientId`, the tool over AGS) added.
+ */
+export type GradeItemModule = 'lti' | 'quiz' | 'assign' | 'manual';
+
+/**
+ * A column of the course gradebook. Only some are line items the tool sees over AGS (see
+ * `visibleTo` in context.ts): those it created and those of its own resource links.
+ */
 export interface SandboxLineItem {
   /** Short id (the last path segment of the line item URL). Unique across courses. */
   readonly id: string;
   readonly courseId: string;
   label: string;
   scoreMaximum: number;
+  /** Default: `lti` when tied to a resource link, else `manual`. */
+  module: GradeItemModule;
+  /** Hidden from learners in the gradebook. */
+  hidden?: boolean;
+  /** The teacher's "ID number" of the grade item (Moodle `idnumber`). */
+  idnumber?: string;
+  /** Weight in the course total (Chamilo's evaluation weight); absent = equal shares. */
+  weight?: number;
   resourceLinkId?: string;
   tag?: string;
   resourceId?: string;
@@ -94,6 +121,12 @@ export interface SandboxCourse {
   /** Overrides the registration's deployment id for launches from this course. */
   deploymentId?: string;
   resourceLinks: SandboxResourceLink[];
+  /**
+   * Whether a teacher has opened the course gradebook once. Chamilo creates the course's gradebook
+   * category only then, and answers 500 to a line item created over AGS before (observed on
+   * 1.11.28, platforms.md §6; plugin/ims_lti LtiLineItemsResource.php needs the category).
+   */
+  gradebookOpened: boolean;
 }
 
 export interface CreateCourseOptions {
@@ -102,8 +135,14 @@ export interface CreateCourseOptions {
   label?: string;
   /** Number of learners to create and enrol (default 10). */
   learners?: number;
-  /** Number of line items "Activity 1".."Activity n" (default 10). */
+  /** Number of gradebook columns "Activity 1".."Activity n" (default 10). */
   items?: number;
+  /**
+   * What those columns are (default `lti`: each an activity of the tool, with its own resource
+   * link, so every platform lists it over AGS; `quiz`/`assign`: the course's own activities, which
+   * reach the tool only through the gradebook export and Moodle web services).
+   */
+  itemModule?: GradeItemModule;
   /** scoreMaximum of each created line item (default 10). */
   scoreMaximum?: number;
   /** Score of learner i on item j (both from 0); null = ungraded. Default: a deterministic spread. */
@@ -207,6 +246,7 @@ export class SandboxStore {
       sourcedId: `course-${id}`,
       permittedScopes: [...(input.permittedScopes ?? ALL_SERVICE_SCOPES)],
       resourceLinks: [],
+      gradebookOpened: input.quirks !== 'chamilo',
     };
     this.courses.set(id, course);
     this.members.set(id, new Map());
@@ -240,10 +280,14 @@ export class SandboxStore {
     const score = opts.score ?? ((l: number, i: number) => ((l + i) % 13 === 0 ? null : (l * 7 + i * 3) % 11));
     const timestamp = this.now().toISOString();
     const lineItemIds: string[] = [];
+    const module = opts.itemModule ?? 'lti';
     for (let i = 0; i < (opts.items ?? 10); i++) {
+      const link = module === 'lti' ? this.addResourceLink(course.id, { title: `Activity ${i + 1}` }) : undefined;
       const item = this.addLineItem(course.id, {
         label: `Activity ${i + 1}`,
         scoreMaximum: opts.scoreMaximum ?? 10,
+        module,
+        resourceLinkId: link?.id,
         tag: 'activity',
         resourceId: `activity-${i + 1}`,
       });
@@ -304,7 +348,7 @@ export class SandboxStore {
 
   // ---- people --------------------------------------------------------------------------------
 
-  addUser(input: { givenName: string; familyName: string; email?: string; locale?: string; sourcedId?: string }): SandboxUser {
+  addUser(input: { givenName: string; familyName: string; email?: string; locale?: string; sourcedId?: string; username?: string }): SandboxUser {
     const id = String(this.nextUserId++);
     const name = `${input.givenName} ${input.familyName}`.trim();
     const user: SandboxUser = {
@@ -316,6 +360,7 @@ export class SandboxStore {
       email: input.email ?? `${asciiSlug(name)}.${id}@example.org`,
       locale: input.locale ?? 'en-GB',
       sourcedId: input.sourcedId ?? `S${id.padStart(6, '0')}`,
+      username: input.username ?? `${asciiSlug(name)}${id}`,
     };
     this.users.set(id, user);
     this.usersByLtiId.set(user.ltiId, user);
@@ -375,9 +420,10 @@ export class SandboxStore {
 
   // ---- line items and results ----------------------------------------------------------------
 
-  addLineItem(courseId: string, input: Omit<SandboxLineItem, 'id' | 'courseId'>): SandboxLineItem {
+  addLineItem(courseId: string, input: Omit<SandboxLineItem, 'id' | 'courseId' | 'module'> & { module?: GradeItemModule }): SandboxLineItem {
     this.requireCourse(courseId);
-    const item: SandboxLineItem = { ...input, id: String(this.nextLineItemId++), courseId };
+    const module = input.module ?? (input.resourceLinkId !== undefined ? 'lti' : 'manual');
+    const item: SandboxLineItem = { ...input, module, id: String(this.nextLineItemId++), courseId };
     this.lineItems.get(courseId)!.set(item.id, item);
     this.results.set(item.id, new Map());
     return item;
@@ -390,6 +436,30 @@ export class SandboxStore {
   listLineItems(courseId: string): SandboxLineItem[] {
     this.requireCourse(courseId);
     return [...this.lineItems.get(courseId)!.values()];
+  }
+
+  /** A teacher opens the course gradebook (Chamilo creates its gradebook then). */
+  openGradebook(courseId: string): void {
+    this.requireCourse(courseId).gradebookOpened = true;
+  }
+
+  /**
+   * Moodle: the teacher ticks (true) or unticks (false) "Allow <tool> to add grades in the
+   * gradebook" on a resource link. Ticking gives the link a column (an `lti` item the tool sees
+   * over AGS); unticking removes the column and leaves Moodle sending `"lineitem": ""`.
+   */
+  setLinkGrades(courseId: string, linkId: string, on: boolean, scoreMaximum = 100): SandboxLineItem | undefined {
+    const course = this.requireCourse(courseId);
+    const link = course.resourceLinks.find((l) => l.id === linkId);
+    if (!link) throw new Error(`No resource link ${linkId} in sandbox course ${courseId}`);
+    const existing = this.listLineItems(courseId).filter((i) => i.resourceLinkId === linkId && i.module === 'lti' && i.clientId === undefined);
+    if (on) {
+      link.gradesUnticked = false;
+      return existing[0] ?? this.addLineItem(courseId, { label: link.title, scoreMaximum, module: 'lti', resourceLinkId: linkId });
+    }
+    for (const item of existing) this.deleteLineItem(courseId, item.id);
+    link.gradesUnticked = existing.length > 0 || link.gradesUnticked === true;
+    return undefined;
   }
 
   updateLineItem(courseId: string, lineItemId: string, patch: Partial<Omit<SandboxLineItem, 'id' | 'courseId'>>): SandboxLineItem {

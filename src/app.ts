@@ -21,6 +21,7 @@ import { createAdvantageClient } from './lti/advantage';
 import { createPdfRenderer, findChromium } from './render/pdf-renderer';
 import type { WebContext } from './web/context';
 import { createLogger } from './logger';
+import { migrateCourseIdentity } from './courses/course.model';
 import { deploymentModel } from './lti/deployment.model';
 import type { ToolUrls } from './lti/dynamic-registration';
 import { loadPlatformFiles } from './lti/platform-config';
@@ -80,6 +81,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const toolUrls = toolUrlsFor(config.publicUrl);
   const ltiDeps = { conn, views, now, unknownDeployment: config.unknownDeployment };
 
+  await migrateCourseIdentity(conn);
   const lti = await createLtiProvider({
     config,
     dbUri: db.uri,

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { Connection } from 'mongoose';
-import { courseModel } from '../courses/course.model';
+import { courseIdentity, courseModel } from '../courses/course.model';
 import { CLAIM } from './claims';
 import { deploymentModel } from './deployment.model';
 import type { Launch } from './launch';
@@ -113,10 +113,12 @@ export async function acceptLaunch(deps: LaunchDeps, rawClaims: Record<string, u
   }
   // Chamilo sends the NRPS claim only on teacher launches: keep the last one we saw.
   if (nrps) serviceUpdate['services.membershipsUrl'] = nrps.context_memberships_url;
+  // One course per issuer + client id + context id (course.model.ts says why): a launch under
+  // another client id of the same issuer gets a course of its own, never this one's services.
   const course = await courseModel(deps.conn).findOneAndUpdate(
-    { issuer: claims.iss, contextId: context.id },
+    courseIdentity(claims.iss, clientId, context.id),
     {
-      $set: { clientId, title: context.title ?? context.label ?? context.id, label: context.label, platformFamily: family, ...serviceUpdate },
+      $set: { title: context.title ?? context.label ?? context.id, label: context.label, platformFamily: family, ...serviceUpdate },
       $addToSet: { deploymentIds: deploymentId },
     },
     { upsert: true, new: true, setDefaultsOnInsert: true },

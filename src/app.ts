@@ -89,6 +89,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     now,
     onLaunch: handleVerifiedLaunch(ltiDeps),
     onFailure: (failure, req, res) => renderLaunchFailure(views, failure, req, res),
+    renderPage: (page, data) => views.render(page, { title: '', ...data }),
   });
 
   const registerDeployments = async (issuer: string, clientId: string, ids: string[], source: 'config' | 'dynamic-registration') => {

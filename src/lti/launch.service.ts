@@ -15,6 +15,8 @@ import { createSession } from './session.service';
 
 const str = z.string().min(1).max(2048);
 const opt = z.string().max(2048).optional();
+/** Moodle sends `"lineitem": ""` when the teacher unticks grades on the activity: that is "no line item". */
+const optionalUrl = z.preprocess((v) => (v === '' || v === null ? undefined : v), z.url().optional());
 
 /** The claims we use, validated (ltijs has checked signature, iss, aud, exp, nonce and the core claims). */
 const ClaimsSchema = z.object({
@@ -35,7 +37,7 @@ const ClaimsSchema = z.object({
   [CLAIM.toolPlatform]: z.object({ product_family_code: opt }).passthrough().optional(),
   [CLAIM.custom]: z.record(z.string(), z.unknown()).optional(),
   [CLAIM.ags]: z
-    .object({ scope: z.array(z.string()).optional(), lineitems: z.url().optional(), lineitem: z.url().optional() })
+    .object({ scope: z.array(z.string()).optional(), lineitems: optionalUrl, lineitem: optionalUrl })
     .passthrough()
     .optional(),
   [CLAIM.nrps]: z.object({ context_memberships_url: z.url() }).passthrough().optional(),
@@ -65,8 +67,12 @@ export interface LaunchDeps {
   unknownDeployment: 'accept' | 'refuse';
 }
 
-/** Decides and records a verified launch. */
-export async function acceptLaunch(deps: LaunchDeps, rawClaims: Record<string, unknown>): Promise<LaunchOutcome> {
+/**
+ * Decides and records a verified launch. `verified.clientId` is the client id of the registration
+ * the token was verified against — never one read from the token (`azp ?? aud[0]` let a token
+ * name an unregistered client and set it on a course).
+ */
+export async function acceptLaunch(deps: LaunchDeps, rawClaims: Record<string, unknown>, verified: { clientId: string }): Promise<LaunchOutcome> {
   const parsed = ClaimsSchema.safeParse(rawClaims);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -81,7 +87,7 @@ export async function acceptLaunch(deps: LaunchDeps, rawClaims: Record<string, u
     };
   }
   const claims = parsed.data;
-  const clientId = claims.azp ?? (Array.isArray(claims.aud) ? claims.aud[0] : claims.aud);
+  const clientId = verified.clientId;
   const deploymentId = claims[CLAIM.deploymentId];
   const context = claims[CLAIM.context];
   if (!context) return { ok: false, failure: TOOL_FAILURES.noContext() };

@@ -24,8 +24,6 @@ declare module 'ltijs' {
     setup(key: string, db: { url: string; connection?: Record<string, unknown> }, options: Record<string, unknown>): LtijsProvider;
     deploy(options: { serverless: boolean; silent: boolean }): Promise<boolean>;
     close(options?: { silent: boolean }): Promise<boolean>;
-    onConnect(cb: (token: unknown, req: any, res: any, next: any) => unknown): void;
-    onDeepLinking(cb: (token: unknown, req: any, res: any, next: any) => unknown): void;
     onInvalidToken(cb: (req: any, res: any, next: any) => unknown): void;
     onSessionTimeout(cb: (req: any, res: any, next: any) => unknown): void;
     onUnregisteredPlatform(cb: (req: any, res: any, next: any) => unknown): void;
@@ -34,10 +32,11 @@ declare module 'ltijs' {
       url: string; name: string; clientId: string; authenticationEndpoint: string; accesstokenEndpoint: string;
       authorizationServer?: string; authConfig: { method: 'JWK_SET' | 'RSA_KEY' | 'JWK_KEY'; key: string };
     }): Promise<LtijsPlatform>;
+    getPlatform(url: string): Promise<LtijsPlatform[] | false>;
     getPlatform(url: string, clientId: string): Promise<LtijsPlatform | false>;
     getAllPlatforms(): Promise<LtijsPlatform[]>;
     DeepLinking: {
-      createDeepLinkingForm(idtoken: unknown, items: unknown[], options?: Record<string, string>): Promise<string>;
+      createDeepLinkingMessage(idtoken: unknown, items: unknown[], options?: Record<string, string>): Promise<string>;
     };
   }
 

@@ -1,18 +1,15 @@
 /**
- * The ONLY file that imports ltijs. ltijs does the OIDC login, validates the id_token (signature
- * against the platform's keyset — refetched on every launch, so a platform that rotates its keys
- * just works — plus iss/aud/azp/exp/iat/nonce/state), keeps the tool's key pair per platform,
- * serves the keyset, and obtains service access tokens. Everything else in the tool receives plain
- * claims or a typed `Launch`.
+ * The ONLY file that imports ltijs. ltijs keeps the platform registrations and the tool's key pair
+ * per platform, serves the keyset, obtains service access tokens and signs deep-linking replies.
+ * The login and the launch are the tool's own (launch-flow.ts, id-token.ts): ltijs checked less
+ * than the specifications ask and stored each launch's personal data (idtokens, contexttokens)
+ * before our checks ran, so it never sees a launch now.
  *
- * ltijs runs in "ltiaas" mode inside our express app: after validating the id_token it calls our
- * launch handler in the same request instead of redirecting with an `ltik` and a session cookie.
- * We then create our own session (src/lti/session.service.ts) whose token travels in the URL,
- * because LMS iframes are third-party contexts where browsers increasingly drop cookies.
- * ltijs is a process-wide singleton: it can be set up once per process.
+ * After a verified launch we create our own session (src/lti/session.service.ts) whose token
+ * travels in the URL, because LMS iframes are third-party contexts where browsers increasingly
+ * drop cookies. ltijs is a process-wide singleton: it can be set up once per process.
  */
 import { Provider as lti } from 'ltijs';
-import { decodeJwt } from 'jose';
 import mongoose from 'mongoose';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Connection } from 'mongoose';
@@ -20,7 +17,7 @@ import type { Config } from '../config';
 import { PlatformError } from '../errors';
 import { TokenRefusedError } from '../http/platform-errors';
 import { launchFailureFrom, type LaunchFailure } from './launch-errors';
-import { consumeLogin, rememberLogin } from './login-state';
+import { createLaunchFlow, type LaunchFlowDeps } from './launch-flow';
 
 /** Where ltijs's routes live inside the app. */
 export const LTI_BASE = '/lti';
@@ -65,21 +62,37 @@ export interface LtiProvider {
   setPlatformActive(issuer: string, clientId: string, active: boolean): Promise<void>;
   /** A Bearer token for the platform's services with these scopes (cached by ltijs until it expires). */
   accessToken(issuer: string, clientId: string, scopes: string[], opts?: { refresh?: boolean }): Promise<{ token: string; scopes: string[] }>;
-  /** An auto-submitting HTML form that returns the chosen items to the platform. */
-  deepLinkingForm(reply: DeepLinkingReply): Promise<string>;
+  /** The signed LtiDeepLinkingResponse JWT returning the chosen items to the platform, and where to post it. */
+  deepLinkingResponse(reply: DeepLinkingReply): Promise<{ action: string; jwt: string }>;
   close(): Promise<void>;
 }
 
 export interface LtiProviderOptions {
-  config: Pick<Config, 'ltiKey' | 'secureCookies'>;
+  config: Pick<Config, 'ltiKey' | 'secureCookies' | 'publicUrl'>;
   dbUri: string;
-  /** Our connection, for the login state ↔ nonce binding. */
+  /** Our connection, for the pending logins. */
   conn: Connection;
   now: () => Date;
-  /** Called with the verified id_token claims of a successful launch or deep-linking request. */
-  onLaunch(claims: Record<string, unknown>, req: Request, res: Response): Promise<void>;
-  /** Called when ltijs refuses a launch or a login; renders the refusal page. */
+  /**
+   * Called with the verified id_token claims of a successful launch or deep-linking request, and
+   * the client id of the registration that verified it.
+   */
+  onLaunch: LaunchFlowDeps['onLaunch'];
+  /** Called when a login or launch is refused; renders the refusal page. */
   onFailure(failure: LaunchFailure, req: Request, res: Response): void;
+  /** Renders one of the tool's pages (the platform-storage steps of a login and a launch). */
+  renderPage: LaunchFlowDeps['renderPage'];
+  /** Logins per client IP and window. */
+  loginRateLimit?: LaunchFlowDeps['loginRateLimit'];
+}
+
+/** Reads a platform's keyset: 5 s at most, 1 MB at most. */
+async function fetchJson(url: string): Promise<unknown> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000), headers: { accept: 'application/json' } });
+  if (!res.ok) throw new Error(`HTTP ${res.status} from the keyset URL`);
+  const text = await res.text();
+  if (text.length > 1024 * 1024) throw new Error('the keyset is larger than 1 MB');
+  return JSON.parse(text);
 }
 
 let setUp = false;
@@ -115,28 +128,11 @@ export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiPr
       dynRegRoute: LTI_ROUTES.dynamicRegistration,
       ltiaas: true,
       devMode: false,
-      // LMS iframes are cross-site: the state cookie set at login must come back with the
-      // platform's form POST, which needs SameSite=None; Secure. Over plain http (local
-      // development) browsers refuse SameSite=None without Secure, so we fall back to Lax, which
-      // works when the LMS and the tool share a site (the sandbox) or in a new window.
+      // ltijs sets no cookie any more (the login is ours, launch-flow.ts); keep its defaults strict.
       cookies: opts.config.secureCookies ? { secure: true, sameSite: 'None' } : { secure: false, sameSite: 'Lax' },
       cors: false,
     },
   );
-  const launch = async (_token: unknown, req: Request, res: Response) => {
-    // ltijs has verified this id_token; we read all its claims (ltijs's token object drops some, like nonce).
-    const claims = decodeJwt(String(req.body?.id_token ?? '')) as Record<string, unknown>;
-    const expectedNonce = await consumeLogin(opts.conn, String(req.body?.state ?? ''), opts.now());
-    if (!expectedNonce || expectedNonce !== claims.nonce) {
-      opts.onFailure(launchFailureFrom({ details: { message: expectedNonce ? 'NONCE_MISMATCH' : 'MISSING_VALIDATION_COOKIE' } }), req, res);
-      return;
-    }
-    await opts.onLaunch(claims, req, res);
-  };
-  const wrap = (fn: typeof launch) => (token: unknown, req: Request, res: Response, next: (e?: unknown) => void) =>
-    fn(token, req, res).catch(next);
-  lti.onConnect(wrap(launch));
-  lti.onDeepLinking(wrap(launch));
   lti.onInvalidToken((req: Request, res: Response) => opts.onFailure(launchFailureFrom(res.locals.err), req, res));
   lti.onSessionTimeout((req: Request, res: Response) => opts.onFailure(launchFailureFrom(res.locals.err), req, res));
   lti.onUnregisteredPlatform((req: Request, res: Response) =>
@@ -152,21 +148,30 @@ export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiPr
 
   const find = async (issuer: string, clientId: string) => describePlatform(await lti.getPlatform(issuer, clientId));
 
-  // Record the nonce ltijs sends with each login redirect (see login-state.ts).
+  const flow = createLaunchFlow({
+    conn: opts.conn,
+    now: opts.now,
+    toolOrigin: new URL(opts.config.publicUrl).origin,
+    launchUrl: `${opts.config.publicUrl}${LTI_BASE}${LTI_ROUTES.launch}`,
+    secureCookies: opts.config.secureCookies,
+    async platformsOf(issuer) {
+      const found = await lti.getPlatform(issuer);
+      const list = Array.isArray(found) ? found : found ? [found] : [];
+      return (await Promise.all(list.map(describePlatform))).filter((p): p is RegisteredPlatform => p !== null);
+    },
+    fetchJson,
+    renderPage: opts.renderPage,
+    onFailure: opts.onFailure,
+    onLaunch: opts.onLaunch,
+    loginRateLimit: opts.loginRateLimit,
+  });
+
   const handler: RequestHandler = (req, res, next) => {
     // Express 5 computes req.query with a getter on its request prototype; ltijs's Express 4 app
     // swaps that prototype, after which req.query would vanish. Pin it as an own property.
     Object.defineProperty(req, 'query', { value: { ...req.query }, writable: true, configurable: true, enumerable: true });
-    if (req.path === LTI_ROUTES.login) {
-      const redirect = res.redirect.bind(res) as (url: string) => void;
-      (res as { redirect: unknown }).redirect = (url: string) => {
-        const query = new URL(url, 'http://x').searchParams;
-        const state = query.get('state');
-        const nonce = query.get('nonce');
-        if (!state || !nonce) return redirect(url);
-        rememberLogin(opts.conn, state, nonce, opts.now()).then(() => redirect(url), next);
-      };
-    }
+    if (req.path === LTI_ROUTES.login) return flow.login(req, res, next);
+    if (req.path === LTI_ROUTES.launch) return flow.launch(req, res, next);
     lti.app(req, res, next);
   };
 
@@ -220,14 +225,15 @@ export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiPr
         );
       }
     },
-    async deepLinkingForm(reply) {
+    async deepLinkingResponse(reply) {
       const idtoken = {
         iss: reply.issuer,
         clientId: reply.clientId,
         deploymentId: reply.deploymentId,
         platformContext: { deepLinkingSettings: reply.settings },
       };
-      return lti.DeepLinking.createDeepLinkingForm(idtoken, reply.items, reply.message ? { message: reply.message } : undefined);
+      const jwt = await lti.DeepLinking.createDeepLinkingMessage(idtoken, reply.items, reply.message ? { message: reply.message } : undefined);
+      return { action: reply.settings.deep_link_return_url, jwt };
     },
     async close() {
       await lti.close({ silent: true });

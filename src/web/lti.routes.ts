@@ -40,10 +40,10 @@ export function renderLaunchFailure(views: Views, failure: LaunchFailure, req: R
     );
 }
 
-/** ltijs calls this with the verified claims; we decide, record and redirect into the tool. */
+/** The launch flow calls this with the verified claims; we decide, record and redirect into the tool. */
 export function handleVerifiedLaunch(deps: LtiRouteDeps) {
-  return async (claims: Record<string, unknown>, req: Request, res: Response): Promise<void> => {
-    const outcome = await acceptLaunch({ conn: deps.conn, now: deps.now, unknownDeployment: deps.unknownDeployment }, claims);
+  return async (claims: Record<string, unknown>, verified: { clientId: string }, req: Request, res: Response): Promise<void> => {
+    const outcome = await acceptLaunch({ conn: deps.conn, now: deps.now, unknownDeployment: deps.unknownDeployment }, claims, verified);
     if (!outcome.ok) {
       renderLaunchFailure(deps.views, outcome.failure, req, res);
       return;
@@ -69,8 +69,9 @@ export function deepLinkingRouter(deps: LtiRouteDeps & { lti: LtiProvider; launc
     try {
       const launch = launchOf(res);
       if (!launch.deepLinking) throw new ValidationError('This launch is not a deep-linking request.');
+      const t = createTranslator(pickLanguage(launch.locale));
       const title = String(req.body?.title ?? '').trim().slice(0, 200) || 'Certificates';
-      const form = await deps.lti.deepLinkingForm({
+      const reply = await deps.lti.deepLinkingResponse({
         issuer: launch.issuer,
         clientId: launch.clientId,
         deploymentId: launch.deploymentId,
@@ -82,9 +83,16 @@ export function deepLinkingRouter(deps: LtiRouteDeps & { lti: LtiProvider; launc
         },
         items: [{ type: 'ltiResourceLink', title, url: deps.launchUrl, text: 'Course certificates' }],
       });
-      // ltijs's response form submits itself with an inline script: allow exactly that here.
-      res.setHeader('Content-Security-Policy', "default-src 'none'; script-src 'unsafe-inline'; form-action *");
-      res.type('html').send(form);
+      // Our own page (ltijs's wrote the return URL into its form unescaped and needed
+      // 'unsafe-inline'): every value escaped by Handlebars, submitted by a script file of ours,
+      // and the form may go only to the platform's return URL (checked at launch: http(s), the
+      // platform's site).
+      const action = new URL(reply.action);
+      res.setHeader(
+        'Content-Security-Policy',
+        `default-src 'none'; script-src 'self'; style-src 'self'; base-uri 'none'; form-action ${action.origin}`,
+      );
+      res.type('html').send(deps.views.render('deep-linking-return', { title: t('app.deepLinking.title'), lang: launch.locale, action: reply.action, jwt: reply.jwt }));
     } catch (err) {
       next(err);
     }

@@ -58,7 +58,7 @@ describe('LTI 1.3 launch (sandbox LMS → tool)', function () {
   const refusals: Array<[LaunchFault, number, RegExp]> = [
     ['bad-signature', 401, /not signed by the platform/],
     ['expired', 401, /expired|too long ago/],
-    ['wrong-audience', 403, /not registered with the tool/],
+    ['wrong-audience', 401, /addressed to another tool/],
     ['wrong-issuer', 401, /another platform than the login/],
     ['wrong-nonce', 401, /nonce mismatch/],
     ['missing-message-type', 401, /message_type/],
@@ -147,7 +147,7 @@ describe('LTI 1.3 launch (sandbox LMS → tool)', function () {
       'https://purl.imsglobal.org/spec/lti/claim/deployment_id': 'never-seen',
       'https://purl.imsglobal.org/spec/lti/claim/roles': ['http://purl.imsglobal.org/vocab/lis/v2/membership#Learner'],
       'https://purl.imsglobal.org/spec/lti/claim/context': { id: 'refuse-policy-ctx' },
-    });
+    }, { clientId: t.sandbox.registration.clientId });
     expect(outcome.ok).to.equal(false);
     if (!outcome.ok) expect(outcome.failure).to.include({ status: 403, code: 'unknown_deployment' });
     expect(await courseModel(t.db.connection).countDocuments({ contextId: 'refuse-policy-ctx' })).to.equal(0);

@@ -126,9 +126,9 @@ describe('migrateCourseIdentity: databases from before tenants were told apart',
         [LTI.context]: { id: 'ctx-old', title: 'Old course' },
       });
       const deps = { conn, now: () => new Date(), unknownDeployment: 'accept' as const };
-      const same = await acceptLaunch(deps, claims('client-1'));
+      const same = await acceptLaunch(deps, claims('client-1'), { clientId: 'client-1' });
       expect(same.ok && same.launch.courseId).to.equal(String(oldId));
-      const other = await acceptLaunch(deps, claims('client-2'));
+      const other = await acceptLaunch(deps, claims('client-2'), { clientId: 'client-2' });
       expect(other.ok && other.launch.courseId).to.be.a('string').and.not.equal(String(oldId));
       expect(await conn.collection('courses').countDocuments({ contextId: 'ctx-old' })).to.equal(2);
     } finally {

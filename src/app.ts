@@ -17,6 +17,7 @@ import { registerExportJobs } from './documents';
 import { registerSyncJob } from './grades/sync.job';
 import { createJobQueue } from './jobs';
 import { createMoodleHttp } from './grades/moodle/moodle-http';
+import { moodleSourceFactory } from './grades/sources/moodle.factory';
 import { createAdvantageClient } from './lti/advantage';
 import { createPdfRenderer, findChromium } from './render/pdf-renderer';
 import type { WebContext } from './web/context';
@@ -31,6 +32,7 @@ import { adminRouter } from './web/admin.routes';
 import { certificateRouter } from './web/certificate.routes';
 import { exportRouter } from './web/export.routes';
 import { gradesRouter } from './web/grades.routes';
+import { moodleSourceRouter } from './web/teacher/moodle-source.routes';
 import { jobsRouter } from './web/jobs.routes';
 import { learnerRouter } from './web/learner.routes';
 import { teacherRouter } from './web/teacher.routes';
@@ -140,10 +142,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
       logger: createLogger('lti:advantage'),
     });
   const moodleHttp = createMoodleHttp({ logger: createLogger('grades:moodle') });
-  const ctx: WebContext = { config, conn, views, now, jobs, renderer, advantageFor };
+  // Grade sources besides AGS: Moodle web services, for courses whose teacher turned them on.
+  const sourceFactories = [moodleSourceFactory({ conn, ltiKey: config.ltiKey, http: moodleHttp, now })];
+  const ctx: WebContext = { config, conn, views, now, jobs, renderer, advantageFor, sourceFactories };
   const random = (n: number) => randomBytes(n);
   // After each course sync: flag stale certificates, and re-issue them when the course asks for it (R5).
-  registerSyncJob(jobs, { conn, now, advantageFor, afterSync: async (courseId) => void (await runAfterSync(conn, { courseId, now, random })) });
+  registerSyncJob(jobs, { conn, now, advantageFor, sourceFactories, afterSync: async (courseId) => void (await runAfterSync(conn, { courseId, now, random })) });
   registerGenerateAllJob(jobs, { conn, now, random });
   const exportJobs = registerExportJobs(jobs, { conn, now, renderer, publicUrl: config.publicUrl });
   jobs.start();
@@ -183,6 +187,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         templateRouter(ctx),
         exportRouter(ctx),
         gradesRouter(ctx),
+        moodleSourceRouter(ctx),
       ],
     }),
   );

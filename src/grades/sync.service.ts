@@ -58,8 +58,8 @@ function digestOf(scores: IncomingScore[]): string {
   return createHash('sha256').update(lines.join('\n')).digest('base64url');
 }
 
-function contextOf(run: RunRecorder, signal: AbortSignal | undefined, rosterProgress: SourceContext['rosterProgress']): SourceContext {
-  return { signal, error: (k, m, i) => run.error(k, m, i), failure: (k, e) => run.failure(k, e), rosterProgress };
+function contextOf(run: RunRecorder, signal: AbortSignal | undefined, rosterProgress: SourceContext['rosterProgress'], userId?: string): SourceContext {
+  return { signal, error: (k, m, i) => run.error(k, m, i), failure: (k, e) => run.failure(k, e), rosterProgress, ...(userId ? { userId } : {}) };
 }
 
 /** Records a step that threw: unavailable sources under their own kind, other AppErrors under `kind`. */
@@ -255,7 +255,7 @@ export async function syncLearner(opts: SyncOptions & { userId: string }): Promi
   const run = recorderFor(opts, 'learner', opts.userId);
   await run.start();
   try {
-    const ctx = contextOf(run, opts.signal, async () => undefined);
+    const ctx = contextOf(run, opts.signal, async () => undefined, opts.userId);
     const columns = await syncColumns(opts, run, ctx);
     if (columns === null) run.fatal = true;
     else await syncResults(opts, run, ctx, columns, opts.concurrency ?? 6, opts.userId, async () => undefined);

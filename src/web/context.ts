@@ -2,6 +2,7 @@
  * What every route module receives: the shared services of one running tool. Built once in
  * app.ts; tests build the whole app instead of pieces of this.
  */
+import type { GradeSourceFactory } from '../grades/sources';
 import type { Connection } from 'mongoose';
 import type { Config } from '../config';
 import type { CourseDoc } from '../courses/course.model';
@@ -21,4 +22,6 @@ export interface WebContext {
   renderer: PdfRenderer;
   /** An AGS/NRPS client authorised for the course's platform (tokens via ltijs). */
   advantageFor(course: Pick<CourseDoc, 'issuer' | 'clientId' | 'platformFamily'>): AdvantageClient;
+  /** Grade sources besides AGS (Moodle web services), for the learner refresh and the sync. */
+  sourceFactories?: readonly GradeSourceFactory[];
 }

@@ -22,6 +22,7 @@
  *   GET|POST /certificates/:id/delete          confirm, then revoke one certificate
  *   POST /certificates/:id/reissue             re-issue one stale certificate
  */
+import { moodleSourceView } from './teacher/moodle-source.view';
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { Types } from 'mongoose';
@@ -123,9 +124,10 @@ export function teacherRouter(ctx: WebContext): Router {
     const query = parseQuery(HomeQuerySchema, req.query, p.t);
     // A teacher's launch lands here: refresh the course when its data is old (issue #4).
     const sync = await syncIfStale(ctx, p.launch, await loadSyncStatus(ctx, p.launch.courseId));
-    const [definitions, settings] = await Promise.all([definitionTabs(p), getCertificateSettings(conn, p.launch.courseId)]);
+    const [definitions, settings, moodle] = await Promise.all([definitionTabs(p), getCertificateSettings(conn, p.launch.courseId), moodleSourceView(conn, p.launch)]);
     render(res, p, 'teacher', {
       sync: syncView(p, sync),
+      moodle,
       definitions,
       settings,
       notice: noticeView(p.t, query.notice, query.n),

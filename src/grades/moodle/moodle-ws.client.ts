@@ -10,6 +10,7 @@
  * functions only read, so a 5xx or a timeout may be retried (the shared retry policy does it).
  */
 import { AppError } from '../../errors';
+import { PlatformTimeoutError, PlatformUnreachableError } from '../../http/platform-errors';
 import type { Logger } from '../../logger';
 import {
   errorFromMoodle,
@@ -167,13 +168,15 @@ export function createMoodleWsClient(opts: MoodleWsClientOptions): MoodleWsClien
         idempotent: true,
       });
     } catch (err) {
-      // Typed failures of the shared retry policy already say what happened; an abort is the caller's.
-      if (err instanceof AppError || callOpts.signal?.aborted) throw err;
-      const timeout = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      if (callOpts.signal?.aborted) throw err;
+      // Transport failures (after the retry policy's retries) get Moodle-specific advice.
+      const timeout = err instanceof PlatformTimeoutError || (err instanceof Error && err.name === 'TimeoutError');
+      const unreachable = err instanceof PlatformUnreachableError || !(err instanceof AppError);
+      if (!timeout && !unreachable) throw err;
       throw new MoodleUnreachableError(
         timeout
           ? `Moodle at ${opts.baseUrl} did not answer ${wsfunction} in time; a very large course can take Moodle minutes. Sync again later.`
-          : `The tool could not reach Moodle at ${opts.baseUrl} (${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}): check the Moodle address on /admin and that the tool's server can reach it.`,
+          : `The tool could not reach Moodle at ${opts.baseUrl} (${err instanceof AppError ? 'no connection' : err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}): check the Moodle address on /admin › Moodle web services and that the tool's server can reach it.`,
         info,
       );
     }

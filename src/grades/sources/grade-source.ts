@@ -64,6 +64,8 @@ export interface SourceContext {
   failure(kind: string, err: unknown): void;
   /** Progress of the roster step: people read so far. */
   rosterProgress(done: number): Promise<void>;
+  /** Set in a learner's refresh: only this learner's results are wanted (a source may ask its API for them alone). */
+  userId?: string;
 }
 
 export interface ColumnListing {

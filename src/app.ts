@@ -23,6 +23,7 @@ import { createPdfRenderer, findChromium } from './render/pdf-renderer';
 import type { WebContext } from './web/context';
 import { createLogger } from './logger';
 import { migrateCourseIdentity } from './courses/course.model';
+import { guardedServiceAccess } from './lti/service-guard';
 import { deploymentModel } from './lti/deployment.model';
 import type { ToolUrls } from './lti/dynamic-registration';
 import { loadPlatformFiles } from './lti/platform-config';
@@ -135,7 +136,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const renderer = createPdfRenderer({ executablePath: findChromium(config.chromiumPath), logger: createLogger('render') });
   const advantageFor: WebContext['advantageFor'] = (course) =>
     createAdvantageClient({
-      getToken: async (scopes, o) => (await lti.accessToken(course.issuer, course.clientId, scopes, o)).token,
+      // Only the registration's own hosts, never link-local or metadata addresses (service-guard.ts).
+      ...guardedServiceAccess(lti, course.issuer, course.clientId),
       userAgent: 'lti-certificates/0.1 (+https://github.com/lti-certificates)',
       // Canvas pages AGS by 10 unless asked (50 is its maximum); Moodle must never get a limit.
       agsPageSize: course.platformFamily === 'canvas' ? 50 : undefined,

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../config';
+import { checkUrlShape } from './advantage/url-guard';
 
 export const PlatformFileSchema = z
   .object({
@@ -49,6 +50,17 @@ export function loadPlatformFiles(dir: string): Array<PlatformFile & { file: str
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       throw new ConfigError(`Invalid platform file ${file}: field "${issue.path.join('.') || '(root)'}" ${issue.message}`);
+    }
+    // The tool fetches these URLs (ltijs: keyset at each launch, token URL for grades): never
+    // a link-local, metadata or non-http address, even by an administrator's typo.
+    for (const field of ['authUrl', 'tokenUrl', 'jwksUrl'] as const) {
+      const u = parsed.data[field];
+      if (!u) continue;
+      try {
+        checkUrlShape(u, { allowLoopback: true, what: field });
+      } catch (err) {
+        throw new ConfigError(`Invalid platform file ${file}: field "${field}" ${(err as Error).message.split('. Nothing')[0]}`);
+      }
     }
     const key = `${parsed.data.issuer} ${parsed.data.clientId}`;
     if (seen.has(key)) throw new ConfigError(`Invalid platform file ${file}: issuer and clientId repeat ${seen.get(key)}`);

@@ -22,6 +22,14 @@ describe('platform-config/ (static registrations)', () => {
     expect(() => loadPlatformFiles(d)).to.throw(ConfigError, /moodle\.json: field "issuer"/);
   });
 
+  it('refuses a keyset or token URL on a link-local, metadata or non-http address', () => {
+    const d = dir();
+    writeFileSync(join(d, 'm.json'), JSON.stringify({ name: 'M', issuer: 'https://i', clientId: 'x', authUrl: 'https://a', tokenUrl: 'http://169.254.169.254/token', jwksUrl: 'https://c' }));
+    expect(() => loadPlatformFiles(d)).to.throw(ConfigError, /m\.json: field "tokenUrl" .*169\.254\.169\.254 is a link-local/);
+    writeFileSync(join(d, 'm.json'), JSON.stringify({ name: 'M', issuer: 'https://i', clientId: 'x', authUrl: 'https://a', tokenUrl: 'https://b', jwksUrl: 'file:///etc/keys.json' }));
+    expect(() => loadPlatformFiles(d)).to.throw(ConfigError, /m\.json: field "jwksUrl" .*not file:/);
+  });
+
   it('refuses a file with both or neither of jwksUrl and publicKeyPem', () => {
     const d = dir();
     writeFileSync(join(d, 'x.json'), JSON.stringify({ name: 'M', issuer: 'https://i', clientId: 'x', authUrl: 'https://a', tokenUrl: 'https://b' }));

@@ -45,6 +45,11 @@ export type TokenProvider = (scopes: string[], opts?: { refresh?: boolean }) => 
 
 export interface AdvantageClientOptions extends RetryPolicyOptions {
   getToken: TokenProvider;
+  /**
+   * Called with every URL (first pages and next pages) before a token is asked for or a request
+   * sent: the SSRF guard (url-guard.ts). Throwing refuses the URL; nothing is fetched.
+   */
+  checkUrl?: (url: string) => Promise<void>;
   /** The shared retry policy; built from the options above when not given. */
   http?: PlatformHttp;
   /**
@@ -161,6 +166,7 @@ export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageCl
 
   /** Fetches one page with the shared retry policy; returns the parsed JSON and the Link header. */
   async function getPage(url: string, accept: string, scopes: string[], signal?: AbortSignal): Promise<{ body: unknown; link: string | null }> {
+    await opts.checkUrl?.(url);
     const res = await http.send({
       url,
       headers: { Accept: accept },

@@ -19,6 +19,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { PlatformError } from '../../errors';
+import { PlatformUnreachableError } from '../../http/platform-errors';
 
 export type Lookup = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
 
@@ -143,7 +144,7 @@ export async function checkPlatformUrl(raw: string, policy: UrlPolicy): Promise<
   try {
     addresses = await lookup(host);
   } catch (err) {
-    throw new PlatformError(`The platform host ${host} could not be resolved (${(err as Error).message}) for ${what} ${url.href}.`, { url: url.href, reason: 'unreachable' });
+    throw new PlatformUnreachableError(`The platform host ${host} could not be resolved (${(err as Error).message}) for ${what} ${url.href}.`, url.href);
   }
   for (const { address } of addresses) checkAddress(what, url.href, address, policy.allowLoopback);
   return url;

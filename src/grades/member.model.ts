@@ -3,7 +3,7 @@
  * course keeps the document with `status: 'left'` and `leftAt`, so that certificates already
  * issued to them stay explainable.
  *
- * Personal data kept here: name, given/family name, email, SIS id, lis_person_sourcedid.
+ * Personal data kept here: name, given/family name, email, SIS id, lis_person_sourcedid, username.
  */
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
 
@@ -20,6 +20,12 @@ export interface Member {
   email?: string;
   sisId?: string;
   lisPersonSourcedId?: string;
+  /**
+   * The LMS login name, which NRPS never sends: learned at launch from the custom parameter
+   * `username=$User.username` (Moodle and Chamilo substitute it). Chamilo's gradebook export
+   * names learners only by it (src/grades/csv/README.md).
+   */
+  username?: string;
   roles: string[];
   isLearner: boolean;
   status: MemberStatus;
@@ -39,6 +45,7 @@ const schema = new Schema<Member>(
     email: String,
     sisId: String,
     lisPersonSourcedId: String,
+    username: String,
     roles: { type: [String], default: [] },
     isLearner: { type: Boolean, required: true },
     status: { type: String, enum: ['active', 'inactive', 'left'], required: true },

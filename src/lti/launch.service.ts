@@ -130,6 +130,8 @@ export async function acceptLaunch(deps: LaunchDeps, rawClaims: Record<string, u
     { upsert: true, new: true, setDefaultsOnInsert: true },
   );
 
+  // An unsubstituted `$User.username` (a platform that does not know the variable) is no username.
+  const usernameOf = (c: Record<string, string>) => (c.username && !c.username.startsWith('$') ? c.username.trim().slice(0, 200) || undefined : undefined);
   const custom: Record<string, string> = {};
   for (const [k, v] of Object.entries(claims[CLAIM.custom] ?? {})) if (v !== undefined && v !== null) custom[k] = String(v);
   const launch: Launch = {
@@ -139,7 +141,7 @@ export async function acceptLaunch(deps: LaunchDeps, rawClaims: Record<string, u
     courseId: String(course!._id),
     context: { id: context.id, title: context.title, label: context.label },
     resourceLinkId: claims[CLAIM.resourceLink]?.id,
-    user: { id: claims.sub, name: claims.name, givenName: claims.given_name, familyName: claims.family_name, email: claims.email },
+    user: { id: claims.sub, name: claims.name, givenName: claims.given_name, familyName: claims.family_name, email: claims.email, username: usernameOf(custom) },
     roles,
     role,
     locale: claims[CLAIM.launchPresentation]?.locale,

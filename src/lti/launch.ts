@@ -24,8 +24,13 @@ export interface Launch {
   courseId: string;
   context: { id: string; title?: string; label?: string };
   resourceLinkId?: string;
-  /** The LMS's user id (`sub`), unique within the issuer. */
-  user: { id: string; name?: string; givenName?: string; familyName?: string; email?: string };
+  /**
+   * The LMS's user id (`sub`), unique within the issuer. `username`: the login name, when the tool
+   * is given the custom parameter `username=$User.username` (substituted by Moodle,
+   * mod/lti/locallib.php, and Chamilo, plugin/ims_lti/src/ImsLti.php); Chamilo's gradebook export
+   * names learners only by it.
+   */
+  user: { id: string; name?: string; givenName?: string; familyName?: string; email?: string; username?: string };
   /** Raw role URIs as sent by the platform. */
   roles: string[];
   /** What the tool makes of the roles: teacher page, learner page, or no access. */

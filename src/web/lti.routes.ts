@@ -12,6 +12,7 @@ import { acceptLaunch } from '../lti/launch.service';
 import type { LtiProvider } from '../lti/provider';
 import { launchOf, requireRole } from './middleware/session';
 import type { Views } from './views';
+import { rememberUsername } from '../grades/csv/usernames';
 
 const log = createLogger('web:lti');
 
@@ -48,6 +49,8 @@ export function handleVerifiedLaunch(deps: LtiRouteDeps) {
       renderLaunchFailure(deps.views, outcome.failure, req, res);
       return;
     }
+    // The username (custom parameter `username=$User.username`) matches learners in Chamilo's gradebook export.
+    await rememberUsername(deps.conn, outcome.launch, deps.now());
     const page = outcome.launch.messageType === 'LtiDeepLinkingRequest' ? 'deep-linking' : '';
     // 303: the browser follows with a GET, so a reload never re-posts the id_token.
     res.redirect(303, `/app/${outcome.sessionToken}/${page}`);

@@ -188,7 +188,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
         certificateRouter(ctx),
         templateRouter(ctx),
         exportRouter(ctx),
-        gradesRouter(ctx),
+        // After an import: the same stale check and automatic re-issue as after a sync.
+        gradesRouter(ctx, { afterImport: (courseId) => runAfterSync(conn, { courseId, now, random }) }),
         moodleSourceRouter(ctx),
       ],
     }),

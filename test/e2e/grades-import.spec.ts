@@ -9,6 +9,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { Types } from 'mongoose';
+import { randomBytes } from 'node:crypto';
+import { createDefinition } from '../../src/certificates/definition.service';
+import { issueModel } from '../../src/certificates/issue.model';
+import { claimCertificate, listLearnerCertificates } from '../../src/certificates/issue.service';
 import { courseModel } from '../../src/courses/course.model';
 import { csvPreviewModel } from '../../src/grades/csv/csv-preview.model';
 import { lineItemModel } from '../../src/grades/line-item.model';
@@ -270,7 +274,7 @@ describe('Gradebook CSV import and sync history (sandbox LMS → tool)', functio
       expect(stored!.scoreGiven).to.equal(7);
     });
 
-    it('asks the maxima a Moodle export does not give, and previews again with the entered maximum', async () => {
+    it('asks the maxima a Moodle "Real" export does not give before anything can be applied, on the preview itself', async () => {
       const c = newCourse('CSV Moodle');
       const l = await teacherOf(c);
       const courseId = await courseIdOf(c);
@@ -279,43 +283,134 @@ describe('Gradebook CSV import and sync history (sandbox LMS → tool)', functio
       expect(countOf(first.page.html, 'matched')).to.equal(3);
       expect(first.page.html.match(/data-by="email"/g)).to.have.length(3);
       const lab = elementWith(first.page.html, 'data-item-key', 'moodle:Assignment: Lab notebook');
-      expect(lab).to.include('data-maximum-from="default"').and.include('data-maximum="100"');
+      expect(lab).to.include('data-maximum-from="unknown"').and.include('data-missing').and.include('not in the file: enter it');
       // Derived from the percentage column beside it.
       expect(elementWith(first.page.html, 'data-item-key', 'moodle:Quiz: Week 1 quiz')).to.include('data-maximum-from="derived"').and.include('data-maximum="10"');
-      const name = /<label for="(max-\d+)">Maximum of “Assignment: Lab notebook”/.exec(first.page.html)?.[1];
+      const name = /<label class="visually-hidden" for="(max-\d+)">Maximum of “Assignment: Lab notebook”/.exec(first.page.html)?.[1];
       expect(name, 'a maximum input for the lab notebook').to.be.a('string');
-      expect(first.page.html).to.include('data-form="maxima"');
+      // Apply is off, and says why; no certificate impact is guessed from an assumed maximum.
+      expect(first.page.html).to.match(/data-action="apply" disabled/);
+      expect(first.page.html).to.include('data-notice="maxima-missing"').and.include('Enter the maximum of this column before applying: Assignment: Lab notebook.');
+      expect(first.page.html).to.include('data-impact="incomplete"');
+      expect(first.page.html).to.not.include('18 / 100');
 
-      const second = await preview(l, moodleExport(c), 'grades.txt', { [name!]: '20' });
-      const lab2 = elementWith(second.page.html, 'data-item-key', 'moodle:Assignment: Lab notebook');
-      expect(lab2).to.include('data-maximum-from="asked"').and.include('data-maximum="20"');
-      expect(second.page.html).to.include('18 / 20');
+      // Applying anyway (a forged or stale form): refused, nothing written.
+      const forced = await apply(l, first.id);
+      expect(forced.status).to.equal(400);
+      expect(await forced.text()).to.include('data-notice="maximaMissing"');
+      expect(await lineItemModel(conn()).countDocuments({ courseId, source: 'csv' })).to.equal(0);
 
-      // A maximum below a score in the file: refused with the row and column, the maximum asked again.
-      const tooLow = await upload(l, moodleExport(c), 'grades.txt', { [name!]: '10' });
-      expect(tooLow.status).to.equal(400);
-      expect(tooLow.html).to.include('data-error-reason="out_of_range"');
-      expect(tooLow.html).to.match(/Row 2, column “Assignment: Lab notebook \(Real\)”/);
-      expect(tooLow.html).to.include(`name="${name}" type="text" inputmode="decimal" value="10"`);
-      // Not a number.
-      const notANumber = await upload(l, moodleExport(c), 'grades.txt', { [name!]: 'twenty' });
+      const revise = (value: string) => l.browser.request(`${l.grades}/import/${first.id}`, { method: 'POST', form: { [name!]: value } });
+      // Not a number: 400 naming the field, on the preview.
+      const notANumber = await revise('twenty');
       expect(notANumber.status).to.equal(400);
-      expect(notANumber.html).to.include(`data-field="${name}"`);
-      expect(await csvPreviewModel(conn()).countDocuments({ courseId })).to.equal(2);
+      expect(await notANumber.text()).to.include(`data-field="${name}"`);
+      // Below a score in the file: shown on the column, still not applicable.
+      expect((await revise('10')).status).to.equal(303);
+      const tooLow = await l.browser.open(`${l.grades}/import/${first.id}`);
+      expect(elementWith(tooLow.html, 'data-item-key', 'moodle:Assignment: Lab notebook')).to.include('Row 2 has 18, above the maximum 10');
+      expect(tooLow.html).to.match(/data-action="apply" disabled/);
+
+      expect((await revise('20')).status).to.equal(303);
+      const answered = await l.browser.open(`${l.grades}/import/${first.id}`);
+      expect(elementWith(answered.html, 'data-item-key', 'moodle:Assignment: Lab notebook')).to.include('data-maximum-from="asked"').and.include('value="20"');
+      expect(answered.html).to.include('18 / 20').and.not.match(/data-action="apply" disabled/);
+      expect(answered.html).to.include('data-impact="none"');
+      expect((await apply(l, first.id)).status).to.equal(303);
+      expect(await lineItemModel(conn()).findOne({ courseId, externalId: 'moodle:Assignment: Lab notebook' }).lean()).to.include({ scoreMaximum: 20 });
+      expect(await csvPreviewModel(conn()).countDocuments({ courseId })).to.equal(1);
     });
 
-    it('recognises a Chamilo export (semicolons, trailing separators) and matches its usernames to the roster', async () => {
+    it('reads a Chamilo 1.11 export (Code;First name;Last name;Username;…;TOTAL;), matches learners by the username their launch carried, and asks about its zeros', async () => {
       const c = newCourse('CSV Chamilo');
+      // The tool's placement with the custom parameter the guides ask for.
+      const link = store().addResourceLink(c.course.id, { title: 'Certificates', custom: { username: '$User.username' } });
       const l = await teacherOf(c);
-      const [header] = fixture('chamilo-gradebook.csv').toString('utf8').split(/\r?\n/);
-      const people = c.learnerIds.slice(0, 2).map((id) => store().getUser(id)!);
-      const text = [header, `${people[0]!.givenName};${people[0]!.familyName};${people[0]!.email};12.00 ;24.50 ;9.00 ;71.20 ;`, `${people[1]!.givenName};${people[1]!.familyName};${people[1]!.sourcedId};18.00 ;;10.00 ;58.00 ;`].join('\r\n');
-      const { page } = await preview(l, text, 'chamilo.csv');
+      const courseId = await courseIdOf(c);
+      const people = c.learnerIds.slice(0, 3).map((id) => store().getUser(id)!);
+      // Two learners open the tool (their usernames are learned); the third never did.
+      for (const u of people.slice(0, 2)) {
+        const page = await new HttpBrowser().open(t.sandbox.launchUrl(c.course.id, u.id, { resourceLinkId: link.id }));
+        expect(page.status).to.equal(200);
+      }
+      const login = (u: (typeof people)[number]) => u.email.split('@')[0];
+      const text = [
+        'Code;First name;Last name;Username;Quiz 1 20 % ;Lab report 30 % ;TOTAL;',
+        `;${people[0]!.givenName};${people[0]!.familyName};${login(people[0]!)};12.00 ;0 ;12.00 ;`,
+        `;${people[1]!.givenName};${people[1]!.familyName};${login(people[1]!)};18.00 ;24.00 ;42.00 ;`,
+        `;${people[2]!.givenName};${people[2]!.familyName};${login(people[2]!)};10.00 ;10.00 ;20.00 ;`,
+      ].join('\r\n');
+      const { id, page } = await preview(l, text, 'chamilo.csv');
       expect(page.html).to.include('data-format="chamilo"').and.include('separated by semicolons');
-      expect([countOf(page.html, 'matched'), countOf(page.html, 'unmatched'), countOf(page.html, 'changes')]).to.deep.equal([2, 0, 5]);
-      expect(page.html.match(/data-by="login"/g)).to.have.length(2);
-      // Chamilo's headers carry a weight, not a maximum: asked, 100 assumed until then.
-      expect(elementWith(page.html, 'data-item-key', 'chamilo:Quiz 1')).to.include('data-maximum-from="default"');
+      expect(page.html.match(/data-by="username"/g)).to.have.length(2);
+      expect(countOf(page.html, 'unmatched')).to.equal(1);
+      expect(elementWith(page.html, 'id', 'preview-unmatched', 'section')).to.include('data-hint="username"').and.include('$User.username');
+      // The header's number is a weight: the maxima are asked.
+      expect(elementWith(page.html, 'data-item-key', 'chamilo:Quiz 1')).to.include('data-maximum-from="unknown"');
+      // The 0 is a question, not a grade.
+      expect(countOf(page.html, 'zeros')).to.equal(1);
+      expect(page.html).to.include('data-question="zeros"').and.include('0 in this file means a real zero');
+      const maxima = { 'max-0': '20', 'max-1': '30' };
+      expect((await l.browser.request(`${l.grades}/import/${id}`, { method: 'POST', form: maxima })).status).to.equal(303);
+      const unconfirmed = await l.browser.open(`${l.grades}/import/${id}`);
+      expect(countOf(unconfirmed.html, 'changes')).to.equal(3);
+      expect(unconfirmed.html).to.not.include('0 / 30');
+      expect((await l.browser.request(`${l.grades}/import/${id}`, { method: 'POST', form: { ...maxima, 'zero-is-real': 'on' } })).status).to.equal(303);
+      const confirmed = await l.browser.open(`${l.grades}/import/${id}`);
+      expect(countOf(confirmed.html, 'changes')).to.equal(4);
+      expect(confirmed.html).to.include('0 / 30').and.match(/name="zero-is-real" value="on" checked/);
+      expect((await apply(l, id)).status).to.equal(303);
+      const lab = await lineItemModel(conn()).findOne({ courseId, externalId: 'chamilo:Lab report' }).lean();
+      expect(await resultModel(conn()).findOne({ lineItemId: lab!._id, userId: people[0]!.id }).lean()).to.include({ scoreGiven: 0, scoreMaximum: 30 });
+    });
+
+    it('shows what the import changes for certificates, then runs the same stale check and automatic re-issue as a sync', async () => {
+      // A course whose grades come only from gradebook files: no AGS column of its own.
+      const c = newCourse('CSV certificates', { learners: 3, items: 0 });
+      const l = await teacherOf(c);
+      const courseId = await courseIdOf(c);
+      const [bilbo, frodo, sam] = c.learnerIds.map((id) => store().getUser(id)!);
+      const canvasFile = (column: string, scores: number[]) =>
+        [
+          `Student,ID,SIS User ID,SIS Login ID,Section,${column},Current Score`,
+          '    Points Possible,,,,,10.00,(read only)',
+          ...[bilbo, frodo, sam].map((u, i) => `"${u!.familyName}, ${u!.givenName}",${u!.id},,,A,${scores[i]!.toFixed(2)},0.00`),
+        ].join('\r\n');
+      // First export: Bilbo 9/10, Frodo 7/10, Sam 5/10 on "Essay".
+      const first = await preview(l, canvasFile('Essay (76)', [9, 7, 5]), 'canvas.csv');
+      expect((await apply(l, first.id)).status).to.equal(303);
+      await courseModel(conn()).updateOne({ _id: courseId }, { $set: { 'settings.autoReissue': true } });
+      const definition = await createDefinition(conn(), {
+        courseId,
+        input: { title: 'Pass', issuerName: 'Uni', thresholdPercent: 80, requireAllGraded: false },
+        by: { kind: 'teacher', userId: c.teacherIds[0]!, name: 'Teacher' },
+        now: new Date(),
+        publicAllowed: false,
+      });
+      const claimed = await claimCertificate(conn(), { courseId, definitionId: definition._id, learner: { userId: bilbo!.id, name: bilbo!.name }, now: () => new Date(), random: randomBytes });
+      expect(Math.round(claimed.certificate.scorePercent)).to.equal(90);
+
+      // The next export adds "Final project": Bilbo 10, Frodo 10, Sam 5.
+      const file = canvasFile('Final project (77)', [10, 10, 5]);
+      const { id, page } = await preview(l, file, 'canvas.csv');
+      const impact = elementWith(page.html, 'id', 'preview-certificates', 'section');
+      expect(impact).to.include('data-impact="changes"');
+      expect(impact).to.include('1 learner becomes eligible, 1 certificate turns stale, 0 learners stop qualifying.');
+      expect(impact).to.include(`data-eligible-user="${frodo!.id}"`).and.include(`data-stale-user="${bilbo!.id}"`);
+      expect(elementWith(impact, 'data-stale-user', bilbo!.id, 'li')).to.include('90%').and.include('95%').and.include(claimed.certificate.code).and.include('re-issued automatically');
+      expect(impact).to.include('Automatic re-issue is on: 1 stale certificate is re-issued right after the import.');
+      // The preview changed nothing.
+      expect(await issueModel(conn()).countDocuments({ courseId })).to.equal(1);
+
+      const applied = await apply(l, id);
+      expect(applied.status).to.equal(303);
+      const history = await l.browser.open(new URL(applied.headers.get('location')!, l.grades).toString());
+      expect(history.html).to.include('data-after-import').and.include('1 certificate was re-issued with the new grades.');
+      const certificates = await listLearnerCertificates(conn(), courseId, bilbo!.id);
+      expect(certificates.map((x) => [x.version, x.status, Math.round(x.scorePercent)])).to.deep.equal([
+        [2, 'active', 95],
+        [1, 'superseded', 90],
+      ]);
     });
   });
 

@@ -1,10 +1,12 @@
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Types } from 'mongoose';
 import type { Database } from '../../src/db/connect';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../src/errors';
-import { applyCsvImport, previewCsvImport } from '../../src/grades/csv/csv-import.service';
+import { applyCsvImport, previewCsvImport, reviseCsvPreview } from '../../src/grades/csv/csv-import.service';
+import { MaximaMissingError } from '../../src/grades/csv/import.errors';
 import { parseGradebookCsv } from '../../src/grades/csv/gradebook-csv';
 import { loadCourseGrades } from '../../src/grades/course-grades.service';
 import { lineItemModel } from '../../src/grades/line-item.model';
@@ -12,6 +14,11 @@ import { memberModel } from '../../src/grades/member.model';
 import { resultModel } from '../../src/grades/result.model';
 import { syncRunModel } from '../../src/grades/sync-run.model';
 import { connectTestDatabase } from '../support/db';
+import { previewCertificateImpact } from '../../src/certificates/grade-change-impact';
+import { evaluateEligibility } from '../../src/certificates/evaluate';
+import { claimCertificate, listLearnerCertificates } from '../../src/certificates/issue.service';
+import { findStaleCertificates, runAfterSync } from '../../src/certificates/stale.service';
+import { seedCourse, seedDefinition } from '../certificates/factories';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'csv');
 const fixture = (name: string) => readFileSync(join(FIXTURES, name));
@@ -116,6 +123,47 @@ describe('Gradebook CSV: parseGradebookCsv', () => {
     });
   });
 
+  describe('as the platforms write them (synthetic files in the real layouts until test/fixtures/csv/real/ has the real ones)', () => {
+    it('Chamilo 1.11: Code;First name;Last name;Username;<item> <weight> % ;…;TOTAL; — the weight is no maximum, and every 0 is flagged', () => {
+      const g = parseFixture('chamilo-1.11-flatview-synthetic.csv');
+      expect(g).to.include({ format: 'chamilo', delimiter: ';' });
+      expect(g.items.map((i) => [i.label, i.scoreMaximum, i.maximumFrom])).to.deep.equal([
+        ['Quiz 1', null, 'unknown'],
+        ['Lab report', null, 'unknown'],
+        ['Final exam', null, 'unknown'],
+      ]);
+      expect(g.rows[0]).to.deep.include({ name: 'Ana García', login: 'agarcia', sisId: 'US001', scores: [12, 24.5, 40] });
+      expect(g.rows[0]!.zeros).to.equal(undefined);
+      // "0" and "0.00": a real zero or not graded, Chamilo does not say which
+      expect(g.rows[1]).to.deep.include({ login: 'blefevre', scores: [18, 0, 45], zeros: [false, true, false] });
+      expect(g.rows[2]).to.deep.include({ login: 'cmartin', sisId: undefined, zeros: [true, true, true] });
+    });
+
+    it('Moodle 4.5: "Real" alone gives no maximum, and External tool columns are marked as the tool\'s own activities', () => {
+      const g = parseFixture('moodle-4.5-real-only-external-tool-synthetic.csv');
+      expect(g.items.map((i) => [i.label, i.scoreMaximum, i.maximumFrom, i.externalTool ?? null])).to.deep.equal([
+        ['Quiz: Week 1 quiz', null, 'unknown', null],
+        ['External tool: Certificates', null, 'unknown', 'Certificates'],
+        ['External tool: Peer tutoring', null, 'unknown', 'Peer tutoring'],
+        ['Assignment: Final essay', null, 'unknown', null],
+      ]);
+      expect(g.rows[1]!.scores).to.deep.equal([10, null, null, 15.5]);
+    });
+
+    it('Canvas: "LastName, FirstName" columns, a custom column, N/A and EX as no score, maxima from Points Possible', () => {
+      const g = parseFixture('canvas-gradebook-first-last-synthetic.csv');
+      expect(g.items.map((i) => [i.key, i.label, i.scoreMaximum, i.maximumFrom])).to.deep.equal([
+        ['canvas:1201', 'Quiz 1', 10, 'file'],
+        ['canvas:1203', 'Lab report', 20, 'file'],
+      ]);
+      expect(g.rows.map((r) => [r.name, r.userId, r.login, r.scores])).to.deep.equal([
+        ['Mia Anderson', '1001', 'mia.anderson@uni.test', [8.5, null]],
+        ['Joris Bakker', '1002', 'joris.bakker@uni.test', [null, 17]],
+      ]);
+      expect(g.skipped).to.deep.equal([{ row: 5, reason: "Canvas's test student" }]);
+    });
+  });
+
   describe('bad input', () => {
     const cases: Array<[string, RegExp, Record<string, unknown>]> = [
       ['bad-roster-not-gradebook.csv', /^Row 1: this is not a gradebook export .*"Name, Email, Phone"/, { row: 1, reason: 'not_a_gradebook' }],
@@ -202,14 +250,15 @@ describe('Gradebook CSV: preview and apply', () => {
       [8, '1004', 'userId'],
     ]);
     expect(preview.unmatched).to.have.length(1);
-    expect(preview.unmatched[0]).to.deep.include({ row: 9, name: 'Nowak, Piotr', reason: 'no course member with these identifiers' });
+    expect(preview.unmatched[0]).to.deep.include({ row: 9, name: 'Nowak, Piotr', reason: 'no_member' });
     expect(preview.items.map((i) => [i.label, i.status, i.scoreMaximum])).to.deep.equal([
       ['Quiz 1', 'new', 10],
       ['Essay: Climate, causes and effects', 'new', 25],
       ['Lab report', 'new', 100],
     ]);
     // Mia 3 scores, Joris 2 (one excused), Li 1, Élodie 3
-    expect(preview.counts).to.deep.equal({ rows: 5, matched: 4, unmatched: 1, changes: 9, unchanged: 0, newItems: 3 });
+    expect(preview.counts).to.deep.equal({ rows: 5, matched: 4, unmatched: 1, changes: 9, unchanged: 0, newItems: 3, zeros: 0 });
+    expect(preview.ready).to.equal(true);
     expect(preview.changes[0]).to.deep.equal({
       row: 5,
       userId: 'a1b2-mia',
@@ -222,16 +271,37 @@ describe('Gradebook CSV: preview and apply', () => {
     expect(await counts(courseId)).to.deep.equal({ items: 0, results: 0 });
   });
 
-  it('asks for maxima the file does not give: 100 by default, or the value the teacher typed', async () => {
+  it('asks for maxima the file does not give (Moodle "Real" alone) and cannot be applied before they are entered', async () => {
     const courseId = await courseWithRoster();
     const parsed = parseFixture('moodle-grades.csv');
-    const byDefault = await previewCsvImport(db.connection, courseId, parsed, { now: () => MAY_3 });
-    expect(byDefault.items.find((i) => i.key === 'moodle:Assignment: Lab notebook')).to.include({ scoreMaximum: 100, maximumFrom: 'default' });
-    const asked = await previewCsvImport(db.connection, courseId, parsed, { now: () => MAY_3, maxima: { 'moodle:Assignment: Lab notebook': 20 } });
-    expect(asked.items.find((i) => i.key === 'moodle:Assignment: Lab notebook')).to.include({ scoreMaximum: 20, maximumFrom: 'asked' });
-    const err = await rejection(previewCsvImport(db.connection, courseId, parsed, { now: () => MAY_3, maxima: { 'moodle:Assignment: Lab notebook': 10 } }));
-    expect(err).to.be.instanceOf(ValidationError);
-    expect(err.message).to.match(/^Row 2, column "Assignment: Lab notebook \(Real\)": 18 is above the maximum 10/);
+    const unanswered = await previewCsvImport(db.connection, courseId, parsed, { now: () => MAY_3 });
+    expect(unanswered.items.find((i) => i.key === 'moodle:Assignment: Lab notebook')).to.include({ scoreMaximum: null, maximumFrom: 'unknown' });
+    expect(unanswered.ready).to.equal(false);
+    expect(unanswered.missingMaxima).to.deep.equal(['Assignment: Lab notebook']);
+    // No score of that column is planned: 18/100 must never be offered for 18/20.
+    expect(unanswered.changes.filter((c) => c.key === 'moodle:Assignment: Lab notebook')).to.deep.equal([]);
+    const refused = await rejection(applyCsvImport(db.connection, courseId, unanswered, { startedBy: teacher, now: () => MAY_3 }));
+    expect(refused).to.be.instanceOf(MaximaMissingError);
+    expect(refused.message).to.match(/Enter the maximum of "Assignment: Lab notebook" before applying/);
+    expect(await counts(courseId)).to.deep.equal({ items: 0, results: 0 });
+
+    const tooLow = await reviseCsvPreview(db.connection, courseId, unanswered.id, { maxima: { 'moodle:Assignment: Lab notebook': 10 }, zeroIsReal: false }, { now: () => MAY_3 });
+    expect(tooLow.items.find((i) => i.key === 'moodle:Assignment: Lab notebook')).to.deep.include({ scoreMaximum: 10, aboveMaximum: { row: 2, score: 18 } });
+    expect(tooLow.ready).to.equal(false);
+
+    const answered = await reviseCsvPreview(db.connection, courseId, unanswered.id, { maxima: { 'moodle:Assignment: Lab notebook': 20 }, zeroIsReal: false }, { now: () => MAY_3 });
+    expect(answered.id).to.equal(unanswered.id);
+    expect(answered.items.find((i) => i.key === 'moodle:Assignment: Lab notebook')).to.include({ scoreMaximum: 20, maximumFrom: 'asked' });
+    expect(answered.ready).to.equal(true);
+    await applyCsvImport(db.connection, courseId, answered, { startedBy: teacher, now: () => MAY_3 });
+    const lab = await lineItemModel(db.connection).findOne({ courseId, externalId: 'moodle:Assignment: Lab notebook' }).lean();
+    expect(lab).to.include({ scoreMaximum: 20 });
+    expect(await resultModel(db.connection).findOne({ lineItemId: lab!._id, userId: 'a1b2-mia' }).lean()).to.include({ scoreGiven: 18, scoreMaximum: 20 });
+
+    // The next export of the same column: the maximum from the earlier import is offered, to be checked.
+    const again = await previewCsvImport(db.connection, courseId, parsed, { now: () => MAY_3 });
+    expect(again.items.find((i) => i.key === 'moodle:Assignment: Lab notebook')).to.include({ scoreMaximum: 20, maximumFrom: 'stored' });
+    expect(again.ready).to.equal(true);
   });
 
   it('applies exactly the preview: CSV line items and results that take part in the grades, and a csv sync run', async () => {
@@ -310,6 +380,113 @@ describe('Gradebook CSV: preview and apply', () => {
       .replace('S1001,Uni Test,Biology,mia.anderson@uni.test', 'S1001,Uni Test,Biology,mia@old.test')
       .replace('S1002,Uni Test,Biology,Joris.Bakker@uni.test', 'S7777,Uni Test,Biology,MIA.ANDERSON@uni.test');
     const preview = await previewCsvImport(db.connection, courseId, parseGradebookCsv(Buffer.from(text), { maxBytes: MB }), { now: () => MAY_3 });
-    expect(preview.unmatched.find((u) => u.row === 3)).to.include({ reason: 'the same course member as row 2' });
+    expect(preview.unmatched.find((u) => u.row === 3)).to.include({ reason: 'duplicate', earlierRow: 2 });
+  });
+
+  /** A Chamilo course: members known by their LTI id and the username their launches carried, no email. */
+  async function chamiloCourse() {
+    const courseId = new Types.ObjectId();
+    const base = { courseId, roles: ['http://purl.imsglobal.org/vocab/lis/v2/membership#Learner'], isLearner: true, status: 'active', fetchedAt: MAY_3 };
+    await memberModel(db.connection).insertMany([
+      { ...base, userId: '11', name: 'Ana García', username: 'AGarcia' },
+      { ...base, userId: '12', name: 'Bruno Lefèvre', username: 'blefevre' },
+      { ...base, userId: '13', name: 'Chloé Martin', username: 'cmartin' },
+      { ...base, userId: '14', name: 'Dario Rossi' },
+    ]);
+    return courseId;
+  }
+  const chamiloMaxima = { 'chamilo:Quiz 1': 20, 'chamilo:Lab report': 30, 'chamilo:Final exam': 50 };
+
+  it('matches Chamilo rows by the username learned at launch, and lists a learner whose username is unknown', async () => {
+    const courseId = await chamiloCourse();
+    const preview = await previewCsvImport(db.connection, courseId, parseFixture('chamilo-1.11-flatview-synthetic.csv'), { now: () => MAY_3, maxima: chamiloMaxima });
+    expect(preview.matched.map((m) => [m.row, m.userId, m.by])).to.deep.equal([
+      [2, '11', 'username'],
+      [3, '12', 'username'],
+      [4, '13', 'username'],
+    ]);
+    expect(preview.unmatched.map((u) => [u.row, u.name, u.reason])).to.deep.equal([
+      [5, 'Dario Rossi', 'no_member'],
+      [6, 'Eve Nobody', 'no_member'],
+    ]);
+    expect(preview.noUsernames).to.equal(false);
+  });
+
+  it('never imports a Chamilo 0 as a grade unless the teacher confirms it is a real zero', async () => {
+    const courseId = await chamiloCourse();
+    const parsed = parseFixture('chamilo-1.11-flatview-synthetic.csv');
+    const unconfirmed = await previewCsvImport(db.connection, courseId, parsed, { now: () => MAY_3, maxima: chamiloMaxima });
+    // Bruno's lab report and Chloé's three cells are 0 in the file
+    expect(unconfirmed.counts).to.include({ zeros: 4, changes: 5 });
+    expect(unconfirmed.changes.some((c) => c.new.scoreGiven === 0)).to.equal(false);
+    await applyCsvImport(db.connection, courseId, unconfirmed, { startedBy: teacher, now: () => MAY_3 });
+    const grades = await loadCourseGrades(db.connection, courseId);
+    const lab = grades.lineItems.find((li) => li.externalId === 'chamilo:Lab report')!;
+    expect(grades.resultsByUser.get('12')?.get(String(lab._id))).to.equal(undefined);
+    // so "all counted activities graded" sees Bruno's lab report as not graded
+    const definition = { items: { mode: 'all' as const }, thresholdPercent: 50, requireAllGraded: true };
+    const bruno = evaluateEligibility(definition, { lineItems: grades.lineItems, results: grades.resultsByUser.get('12') ?? new Map() });
+    expect(bruno.reasons.map((r) => r.code)).to.include('not_all_graded');
+
+    const confirmed = await previewCsvImport(db.connection, courseId, parsed, { now: () => MAY_3, maxima: chamiloMaxima, zeroIsReal: true });
+    expect(confirmed.counts).to.include({ zeros: 4, changes: 4, unchanged: 5 });
+    expect(confirmed.changes.filter((c) => c.userId === '12').map((c) => [c.label, c.new.scoreGiven])).to.deep.equal([['Lab report', 0]]);
+  });
+
+  it('treats Moodle\'s "External tool: X" as the AGS line item X, never as a column beside it', async () => {
+    const courseId = await courseWithRoster();
+    const [certificates] = await lineItemModel(db.connection).insertMany([
+      { courseId, source: 'ags', externalId: 'https://moodle.test/mod/lti/services.php/2/lineitems/7/lineitem', label: 'Certificates', scoreMaximum: 1, fetchedAt: MAY_3 },
+    ]);
+    const maxima = { 'moodle:Quiz: Week 1 quiz': 10, 'moodle:External tool: Peer tutoring': 10, 'moodle:Assignment: Final essay': 20 };
+    const preview = await previewCsvImport(db.connection, courseId, parseFixture('moodle-4.5-real-only-external-tool-synthetic.csv'), { now: () => MAY_3, maxima });
+    const twin = preview.items.find((i) => i.key === 'moodle:External tool: Certificates')!;
+    expect(twin).to.deep.include({ status: 'ags', sameAs: { lineItemId: String(certificates!._id), label: 'Certificates' } });
+    // no maximum is asked for it, and it is never planned
+    expect(preview.ready).to.equal(true);
+    expect(preview.changes.filter((c) => c.key === twin.key)).to.deep.equal([]);
+    // an external tool the tool does not know over AGS is imported as its own column
+    expect(preview.items.find((i) => i.key === 'moodle:External tool: Peer tutoring')).to.include({ status: 'new' });
+    await applyCsvImport(db.connection, courseId, preview, { startedBy: teacher, now: () => MAY_3 });
+    const labels = (await lineItemModel(db.connection).find({ courseId }).lean()).map((li) => [li.source, li.label]);
+    expect(labels).to.have.deep.members([
+      ['ags', 'Certificates'],
+      ['csv', 'Quiz: Week 1 quiz'],
+      ['csv', 'External tool: Peer tutoring'],
+      ['csv', 'Assignment: Final essay'],
+    ]);
+  });
+
+  it('says before applying who becomes eligible and whose certificate turns stale, and the re-issue after the import does exactly that', async () => {
+    // Bilbo 9,9 (90%) holds a certificate; Frodo 7,8 (75%) does not qualify. The file adds "Final project".
+    const course = await seedCourse(db.connection, { scores: [[9, 9], [7, 8], [5, 5]], names: ['Bilbo Baggins', 'Frodo Baggins', 'Sam Gamgee'], autoReissue: true });
+    const definition = await seedDefinition(db.connection, course.courseId, { requireAllGraded: false, thresholdPercent: 80 });
+    const now = () => MAY_3;
+    await claimCertificate(db.connection, { courseId: course.courseId, definitionId: definition._id, learner: { userId: 'user-1', name: 'Bilbo Baggins' }, now, random: randomBytes });
+    const file = [
+      'Student,ID,SIS User ID,SIS Login ID,Section,Final project (77),Current Score',
+      '    Points Possible,,,,,10.00,(read only)',
+      '"Baggins, Bilbo",,,user-1@example.org,A,10.00,93.33',
+      '"Baggins, Frodo",,,user-2@example.org,A,10.00,83.33',
+      '"Gamgee, Sam",,,user-3@example.org,A,6.00,53.33',
+    ].join('\r\n');
+    const preview = await previewCsvImport(db.connection, course.courseId, parseGradebookCsv(Buffer.from(file), { maxBytes: MB }), { now });
+    const impact = await previewCertificateImpact(db.connection, course.courseId, preview.proposal, MAY_3);
+    expect(impact.autoReissue).to.equal(true);
+    expect(impact.counts).to.deep.equal({ becomeEligible: 1, turnStale: 1, reissued: 1, loseEligibility: 0 });
+    const d = impact.definitions[0]!;
+    expect(d.becomeEligible.map((l) => [l.name, Math.round(l.before), Math.round(l.after)])).to.deep.equal([['Frodo Baggins', 75, 83]]);
+    expect(d.turnStale.map((l) => [l.name, Math.round(l.before), Math.round(l.after), l.stillEligible])).to.deep.equal([['Bilbo Baggins', 90, 93, true]]);
+    // nothing was written by the preview
+    expect(await findStaleCertificates(db.connection, course.courseId, MAY_3)).to.deep.equal([]);
+
+    await applyCsvImport(db.connection, course.courseId, preview, { startedBy: teacher, now });
+    const after = await runAfterSync(db.connection, { courseId: course.courseId, now, random: randomBytes });
+    expect(after).to.deep.equal({ autoReissue: true, stale: 1, reissued: 1, notEligible: 0, skipped: 0 });
+    const bilbo = await listLearnerCertificates(db.connection, course.courseId, 'user-1');
+    expect(bilbo.map((c) => [c.version, c.status, Math.round(c.scorePercent)])).to.deep.equal([
+      [2, 'active', 93],
+      [1, 'superseded', 90],
+    ]);
   });
 });

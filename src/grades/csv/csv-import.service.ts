@@ -1,13 +1,16 @@
 /**
  * Gradebook CSV import in two steps. `previewCsvImport` matches the file's rows to the course
  * roster and computes every score change against what is stored, writing no grade; it keeps the
- * preview on the server (id + TTL). `applyCsvImport` applies exactly that stored preview, once,
- * and refuses if the stored grades changed in between. Imported columns become line items of
- * source 'csv', which the certificate rules treat like any other.
+ * preview (and the parsed file) on the server (id + TTL). The teacher may answer what the file
+ * cannot say — a column's maximum (Moodle's "Real" export), whether Chamilo's 0 is a real zero —
+ * with `reviseCsvPreview`, which recomputes the same preview. `applyCsvImport` applies exactly the
+ * stored plan, once, only when every column has a maximum, and refuses if the stored grades
+ * changed in between. Imported columns become line items of source 'csv', written with the same
+ * grade writes (and history) as a sync; the caller then runs the same stale check and re-issue.
  */
 import { randomBytes } from 'node:crypto';
 import { Types, type Connection } from 'mongoose';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors';
+import { ValidationError } from '../../errors';
 import {
   executeWrites,
   planLineItemWrites,
@@ -22,35 +25,21 @@ import { memberModel, type Member } from '../member.model';
 import { resultModel } from '../result.model';
 import { syncRunModel, type SyncRunError } from '../sync-run.model';
 import type { SyncSummary } from '../sync.service';
-import { csvPreviewModel, type StoredChange } from './csv-preview.model';
-import type { GradebookFormat, ParsedGradebook, ParsedItem, ParsedRow } from './gradebook-csv';
+import {
+  csvPreviewModel,
+  type CsvPreviewDoc,
+  type MatchedRowView,
+  type PreviewCounts,
+  type PreviewOptions,
+  type StoredChange,
+  type StoredPreviewItem,
+  type UnmatchedRowView,
+} from './csv-preview.model';
+import type { GradebookFormat, ParsedGradebook, ParsedRow } from './gradebook-csv';
+import { MaximaMissingError, PreviewAlreadyAppliedError, PreviewNotFoundError, StalePreviewError } from './import.errors';
 
-/** What a column becomes. `maximumFrom: 'asked'` = the teacher's value or the default (100). */
-export interface CsvPreviewItem {
-  key: string;
-  label: string;
-  column: string;
-  scoreMaximum: number;
-  maximumFrom: ParsedItem['maximumFrom'] | 'asked' | 'default';
-  status: 'new' | 'existing';
-  lineItemId?: string;
-}
-
-export type MatchedBy = 'userId' | 'sisId' | 'email' | 'login';
-
-export interface CsvMatchedRow {
-  row: number;
-  userId: string;
-  name?: string;
-  by: MatchedBy;
-}
-
-export interface CsvUnmatchedRow {
-  row: number;
-  name?: string;
-  identifiers: Pick<ParsedRow, 'userId' | 'sisId' | 'email' | 'login'>;
-  reason: string;
-}
+export type { StoredPreviewItem as CsvPreviewItem } from './csv-preview.model';
+export type MatchedBy = MatchedRowView['by'];
 
 export interface CsvScoreChange {
   row: number;
@@ -62,70 +51,111 @@ export interface CsvScoreChange {
   new: { scoreGiven: number; scoreMaximum: number };
 }
 
+/**
+ * What applying the preview would write, in the shape the certificates' impact preview reads:
+ * existing line items by id, new ones by a provisional id `new:<key>`.
+ */
+export interface ProposedGrades {
+  newLineItems: Array<{ id: string; label: string; scoreMaximum: number }>;
+  results: Array<{ userId: string; lineItemId: string; scoreGiven: number; scoreMaximum: number }>;
+}
+
 export interface CsvImportPreview {
-  /** Give this back to `applyCsvImport`. */
+  /** Give this back to `reviseCsvPreview` / `applyCsvImport`. */
   id: string;
   courseId: string;
   format: GradebookFormat;
   expiresAt: Date;
-  items: CsvPreviewItem[];
-  matched: CsvMatchedRow[];
-  unmatched: CsvUnmatchedRow[];
+  items: StoredPreviewItem[];
+  matched: MatchedRowView[];
+  unmatched: UnmatchedRowView[];
   changes: CsvScoreChange[];
-  counts: { rows: number; matched: number; unmatched: number; changes: number; unchanged: number; newItems: number };
+  counts: PreviewCounts;
   skipped: ParsedGradebook['skipped'];
   warnings: string[];
+  options: PreviewOptions;
+  /** Every column has a maximum: Apply is possible. */
+  ready: boolean;
+  /** Labels of the columns whose maximum the teacher still has to enter. */
+  missingMaxima: string[];
+  /** No member of the roster has a known username yet (Chamilo's file names learners by it). */
+  noUsernames: boolean;
+  proposal: ProposedGrades;
 }
 
-export interface PreviewOptions {
+export interface PreviewCreateOptions {
   /** Maxima the teacher typed for columns whose maximum the file does not give, by item key. */
   maxima?: Record<string, number>;
+  zeroIsReal?: boolean;
+  fileName?: string;
+  uploadedBy?: { userId: string; name?: string };
   now?: () => Date;
   /** How long the preview can be confirmed (default 30 minutes). */
   ttlMs?: number;
   newId?: () => string;
 }
 
-/** A maximum the file does not give: the teacher's, else the stored column's, else 100. */
-const DEFAULT_MAXIMUM = 100;
 const DEFAULT_TTL_MS = 30 * 60 * 1000;
+/** Rows listed per group in a stored preview (the counts are always complete). */
+const LISTED_ROWS = 1000;
 
-type RosterEntry = Pick<Member, 'userId' | 'name' | 'email' | 'sisId' | 'lisPersonSourcedId' | 'status'>;
+/** The English sentence of an unmatched row, for the sync run's error list. */
+const UNMATCHED_TEXT: Record<UnmatchedRowView['reason'], string> = {
+  no_member: 'no course member with these identifiers',
+  ambiguous: 'several course members share these identifiers',
+  duplicate: 'the same course member as an earlier row',
+};
+
+type RosterEntry = Pick<Member, 'userId' | 'name' | 'email' | 'sisId' | 'lisPersonSourcedId' | 'username' | 'status'>;
+type Index = Map<string, RosterEntry[]>;
 
 function indexRoster(members: RosterEntry[]) {
-  const add = (map: Map<string, RosterEntry[]>, key: string | undefined, m: RosterEntry) => {
-    if (!key) return;
-    const k = key.trim().toLowerCase();
+  const add = (map: Index, key: string | undefined | null, m: RosterEntry) => {
+    const k = key?.trim().toLowerCase();
     if (!k) return;
     const list = map.get(k);
     if (list) {
       if (!list.includes(m)) list.push(m);
     } else map.set(k, [m]);
   };
-  const byUserId = new Map<string, RosterEntry[]>();
-  const bySis = new Map<string, RosterEntry[]>();
-  const byEmail = new Map<string, RosterEntry[]>();
+  const byUserId: Index = new Map();
+  const bySis: Index = new Map();
+  const byEmail: Index = new Map();
+  const byUsername: Index = new Map();
   for (const m of members) {
     add(byUserId, m.userId, m);
     add(bySis, m.sisId, m);
     add(bySis, m.lisPersonSourcedId, m);
     add(byEmail, m.email, m);
+    add(byUsername, m.username, m);
   }
-  return { byUserId, bySis, byEmail };
+  return { byUserId, bySis, byEmail, byUsername };
 }
 
-/** Finds the one member a row names, trying LMS id, SIS id, email, then login (often an email or SIS id). */
+/**
+ * Finds the one member a row names, trying LMS id, SIS id, email, then the file's login: as a
+ * username learned at launch (Chamilo), else as an email, SIS id or user id (Canvas's login is
+ * often one of those).
+ */
 function matchRow(row: ParsedRow, idx: ReturnType<typeof indexRoster>): { member?: RosterEntry; by?: MatchedBy; ambiguous: boolean } {
-  const attempts: Array<[MatchedBy, string | undefined, Map<string, RosterEntry[]>[]]> = [
-    ['userId', row.userId, [idx.byUserId]],
-    ['sisId', row.sisId, [idx.bySis]],
-    ['email', row.email, [idx.byEmail]],
-    ['login', row.login, [idx.byEmail, idx.bySis, idx.byUserId]],
+  const attempts: Array<[string | undefined | null, Array<[MatchedBy, Index]>]> = [
+    [row.userId, [['userId', idx.byUserId]]],
+    [row.sisId, [['sisId', idx.bySis]]],
+    [row.email, [['email', idx.byEmail]]],
+    [
+      row.login,
+      [
+        ['username', idx.byUsername],
+        ['login', idx.byEmail],
+        ['login', idx.bySis],
+        ['login', idx.byUserId],
+      ],
+    ],
   ];
   let ambiguous = false;
-  for (const [by, value, maps] of attempts) {
+  for (const [value, maps] of attempts) {
     if (!value) continue;
-    for (const map of maps) {
+    for (const [by, map] of maps) {
       const found = map.get(value.trim().toLowerCase());
       if (!found) continue;
       if (found.length === 1) return { member: found[0], by, ambiguous: false };
@@ -136,68 +166,91 @@ function matchRow(row: ParsedRow, idx: ReturnType<typeof indexRoster>): { member
 }
 
 const resultKey = (lineItemId: unknown, userId: string) => `${String(lineItemId)}|${userId}`;
+const sameLabel = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
 
-/**
- * Matches rows to members and computes the changes, without writing any grade. The preview is
- * stored (id + TTL) so that `applyCsvImport` applies what was shown. Throws ValidationError when a
- * score is above a maximum the teacher gave (or the default).
- */
-export async function previewCsvImport(conn: Connection, courseId: Types.ObjectId | string, parsed: ParsedGradebook, opts: PreviewOptions = {}): Promise<CsvImportPreview> {
-  const cid = typeof courseId === 'string' ? new Types.ObjectId(courseId) : courseId;
-  const now = (opts.now ?? (() => new Date()))();
-  const stored = await lineItemModel(conn)
-    .find({ courseId: cid, source: 'csv', externalId: { $in: parsed.items.map((i) => i.key) } }, { externalId: 1, scoreMaximum: 1, label: 1 })
-    .lean<StoredLineItem[]>();
+interface Plan {
+  items: StoredPreviewItem[];
+  matched: MatchedRowView[];
+  unmatched: UnmatchedRowView[];
+  changes: CsvScoreChange[];
+  stored: StoredChange[];
+  comments: Record<string, string>;
+  unchanged: number;
+  counts: PreviewCounts;
+  ready: boolean;
+  noUsernames: boolean;
+}
+
+/** Decides each column's maximum and status; matches rows; computes the changes. Reads, never writes. */
+async function planImport(conn: Connection, cid: Types.ObjectId, parsed: CsvPreviewDoc['parsed'], options: PreviewOptions): Promise<Plan> {
+  const [stored, ags] = await Promise.all([
+    lineItemModel(conn)
+      .find({ courseId: cid, source: 'csv', externalId: { $in: parsed.items.map((i) => i.key) } }, { externalId: 1, scoreMaximum: 1, label: 1 })
+      .lean<StoredLineItem[]>(),
+    parsed.items.some((i) => i.externalTool)
+      ? lineItemModel(conn).find({ courseId: cid, source: 'ags', removedAt: null }, { label: 1 }).lean<Array<{ _id: Types.ObjectId; label: string }>>()
+      : Promise.resolve([]),
+  ]);
   const storedByKey = new Map(stored.map((s) => [s.externalId, s]));
+  const agsByLabel = new Map<string, { _id: Types.ObjectId; label: string }>();
+  for (const a of ags) if (!agsByLabel.has(sameLabel(a.label))) agsByLabel.set(sameLabel(a.label), a);
 
-  const items: CsvPreviewItem[] = parsed.items.map((it) => {
+  const items: StoredPreviewItem[] = parsed.items.map((it) => {
     const existing = storedByKey.get(it.key);
-    const base = { key: it.key, label: it.label, column: it.column, status: existing ? ('existing' as const) : ('new' as const), lineItemId: existing ? String(existing._id) : undefined };
-    if (it.scoreMaximum !== null) return { ...base, scoreMaximum: it.scoreMaximum, maximumFrom: it.maximumFrom };
-    const asked = opts.maxima?.[it.key];
+    const base = { key: it.key, label: it.label, column: it.column };
+    // Moodle's "External tool: X" is this tool's own activity X, which the tool reads over AGS:
+    // the same activity under another name, never a second column beside it.
+    const twin = it.externalTool ? agsByLabel.get(sameLabel(it.externalTool)) : undefined;
+    if (twin) return { ...base, scoreMaximum: it.scoreMaximum, maximumFrom: it.scoreMaximum === null ? 'unknown' : it.maximumFrom, status: 'ags', sameAs: { lineItemId: String(twin._id), label: twin.label } };
+    const status = existing ? ('existing' as const) : ('new' as const);
+    const lineItemId = existing ? String(existing._id) : undefined;
+    if (it.scoreMaximum !== null) return { ...base, scoreMaximum: it.scoreMaximum, maximumFrom: it.maximumFrom, status, lineItemId };
+    const asked = options.maxima[it.key];
     if (asked !== undefined) {
-      if (!(Number.isFinite(asked) && asked > 0)) throw new ValidationError(`The maximum for "${it.label}" must be a number greater than 0.`, { column: it.column, reason: 'bad_maximum' });
-      return { ...base, scoreMaximum: asked, maximumFrom: 'asked' as const };
+      if (!(Number.isFinite(asked) && asked > 0)) throw new ValidationError(`The maximum for "${it.label}" must be a number greater than 0.`, { field: it.key });
+      return { ...base, scoreMaximum: asked, maximumFrom: 'asked', status, lineItemId };
     }
-    return { ...base, scoreMaximum: existing?.scoreMaximum ?? DEFAULT_MAXIMUM, maximumFrom: 'default' as const };
+    if (existing) return { ...base, scoreMaximum: existing.scoreMaximum, maximumFrom: 'stored', status, lineItemId };
+    return { ...base, scoreMaximum: null, maximumFrom: 'unknown', status, lineItemId };
   });
-  // Scores against maxima that were not in the file are checked now.
+  // A maximum the teacher gave (or an earlier import's) must hold every score of the file.
   for (const row of parsed.rows) {
     row.scores.forEach((s, i) => {
-      if (s !== null && s > items[i]!.scoreMaximum + 1e-9) {
-        throw new ValidationError(`Row ${row.row}, column "${items[i]!.column}": ${s} is above the maximum ${items[i]!.scoreMaximum}; give this column its real maximum.`, {
-          row: row.row,
-          column: items[i]!.column,
-          reason: 'out_of_range',
-        });
-      }
+      const item = items[i]!;
+      if (s === null || item.status === 'ags' || item.scoreMaximum === null || item.aboveMaximum) return;
+      if (s > item.scoreMaximum + 1e-9) item.aboveMaximum = { row: row.row, score: s };
     });
   }
+  const importable = (item: StoredPreviewItem) => item.status !== 'ags' && item.scoreMaximum !== null && !item.aboveMaximum;
+  const ready = items.every((i) => i.status === 'ags' || importable(i));
 
-  const roster = await memberModel(conn).find({ courseId: cid }, { userId: 1, name: 1, email: 1, sisId: 1, lisPersonSourcedId: 1, status: 1 }).lean<RosterEntry[]>();
+  const roster = await memberModel(conn)
+    .find({ courseId: cid }, { userId: 1, name: 1, email: 1, sisId: 1, lisPersonSourcedId: 1, username: 1, status: 1 })
+    .lean<RosterEntry[]>();
   const idx = indexRoster(roster);
-  const matched: CsvMatchedRow[] = [];
-  const unmatched: CsvUnmatchedRow[] = [];
+  const matched: MatchedRowView[] = [];
+  const unmatched: UnmatchedRowView[] = [];
   const rowOf = new Map<string, number>();
   const matchedRows: Array<{ row: ParsedRow; userId: string; name?: string }> = [];
   for (const row of parsed.rows) {
-    const identifiers = { userId: row.userId, sisId: row.sisId, email: row.email, login: row.login };
+    const identifiers = { userId: row.userId ?? undefined, sisId: row.sisId ?? undefined, email: row.email ?? undefined, login: row.login ?? undefined };
+    const name = row.name ?? undefined;
     const m = matchRow(row, idx);
     if (!m.member) {
-      unmatched.push({ row: row.row, name: row.name, identifiers, reason: m.ambiguous ? 'several course members share these identifiers' : 'no course member with these identifiers' });
+      unmatched.push({ row: row.row, name, identifiers, reason: m.ambiguous ? 'ambiguous' : 'no_member' });
       continue;
     }
     const earlier = rowOf.get(m.member.userId);
     if (earlier !== undefined) {
-      unmatched.push({ row: row.row, name: row.name, identifiers, reason: `the same course member as row ${earlier}` });
+      unmatched.push({ row: row.row, name, identifiers, reason: 'duplicate', earlierRow: earlier });
       continue;
     }
     rowOf.set(m.member.userId, row.row);
-    matched.push({ row: row.row, userId: m.member.userId, name: m.member.name ?? row.name, by: m.by! });
-    matchedRows.push({ row, userId: m.member.userId, name: m.member.name ?? row.name });
+    matched.push({ row: row.row, userId: m.member.userId, name: m.member.name ?? name, by: m.by! });
+    matchedRows.push({ row, userId: m.member.userId, name: m.member.name ?? name });
   }
 
-  const existingIds = stored.map((s) => s._id);
+  const existingIds = items.filter((i) => i.lineItemId && i.status !== 'ags').map((i) => new Types.ObjectId(i.lineItemId));
   const current = new Map<string, StoredResult>();
   if (existingIds.length && matchedRows.length) {
     const results = await resultModel(conn).find({ courseId: cid, lineItemId: { $in: existingIds } }, STORED_RESULT_PROJECTION).lean<StoredResult[]>();
@@ -207,12 +260,21 @@ export async function previewCsvImport(conn: Connection, courseId: Types.ObjectI
   const storedChanges: StoredChange[] = [];
   const comments: Record<string, string> = {};
   let unchanged = 0;
+  let zeros = 0;
   for (const { row, userId, name } of matchedRows) {
     row.scores.forEach((score, i) => {
-      if (score === null) return;
       const item = items[i]!;
+      if (score === null || item.status === 'ags') return;
+      // Chamilo writes "not graded" as 0: unless the teacher says otherwise, such a 0 is no score,
+      // so the "all counted activities graded" guard never counts it as graded.
+      if (row.zeros?.[i]) {
+        zeros++;
+        if (!options.zeroIsReal) return;
+      }
+      if (!importable(item)) return;
+      const max = item.scoreMaximum!;
       const old = item.lineItemId ? current.get(resultKey(item.lineItemId, userId)) : undefined;
-      if (old && old.scoreGiven === score && old.scoreMaximum === item.scoreMaximum) {
+      if (old && old.scoreGiven === score && old.scoreMaximum === max) {
         unchanged++;
         return;
       }
@@ -223,39 +285,23 @@ export async function previewCsvImport(conn: Connection, courseId: Types.ObjectI
         key: item.key,
         label: item.label,
         old: old ? { scoreGiven: old.scoreGiven, scoreMaximum: old.scoreMaximum } : null,
-        new: { scoreGiven: score, scoreMaximum: item.scoreMaximum },
+        new: { scoreGiven: score, scoreMaximum: max },
       });
       const comment = row.comments?.[i];
       if (comment) comments[String(storedChanges.length)] = comment;
-      storedChanges.push([userId, i, old ? old.scoreGiven : null, old ? old.scoreMaximum : null, score, item.scoreMaximum]);
+      storedChanges.push([userId, i, old ? old.scoreGiven : null, old ? old.scoreMaximum : null, score, max]);
     });
   }
-
-  const id = (opts.newId ?? (() => randomBytes(16).toString('hex')))();
-  const expiresAt = new Date(now.getTime() + (opts.ttlMs ?? DEFAULT_TTL_MS));
-  await csvPreviewModel(conn).collection.insertOne({
-    _id: id as never,
-    courseId: cid,
-    format: parsed.format,
-    items: items.map((i) => ({ key: i.key, label: i.label, scoreMaximum: i.scoreMaximum })),
-    changes: storedChanges,
-    comments,
-    unchanged,
-    matched: matched.length,
-    unmatched: unmatched.map((u) => ({ row: u.row, name: u.name, reason: u.reason })),
-    createdAt: now,
-    expiresAt,
-    appliedAt: null,
-  });
   return {
-    id,
-    courseId: String(cid),
-    format: parsed.format,
-    expiresAt,
     items,
     matched,
     unmatched,
     changes,
+    stored: storedChanges,
+    comments,
+    unchanged,
+    ready,
+    noUsernames: !roster.some((m) => m.username),
     counts: {
       rows: parsed.rows.length,
       matched: matched.length,
@@ -263,16 +309,140 @@ export async function previewCsvImport(conn: Connection, courseId: Types.ObjectI
       changes: changes.length,
       unchanged,
       newItems: items.filter((i) => i.status === 'new').length,
+      zeros,
     },
-    skipped: parsed.skipped,
-    warnings: parsed.warnings,
   };
 }
 
+function proposalOf(items: StoredPreviewItem[], changes: StoredChange[]): ProposedGrades {
+  const idOf = (item: StoredPreviewItem) => item.lineItemId ?? `new:${item.key}`;
+  return {
+    newLineItems: items.filter((i) => i.status === 'new' && i.scoreMaximum !== null).map((i) => ({ id: idOf(i), label: i.label, scoreMaximum: i.scoreMaximum! })),
+    results: changes.map(([userId, i, , , scoreGiven, scoreMaximum]) => ({ userId, lineItemId: idOf(items[i]!), scoreGiven, scoreMaximum })),
+  };
+}
+
+function toPreview(doc: Pick<CsvPreviewDoc, '_id' | 'courseId' | 'format' | 'expiresAt' | 'parsed' | 'options'>, plan: Plan): CsvImportPreview {
+  return {
+    id: doc._id,
+    courseId: String(doc.courseId),
+    format: doc.format,
+    expiresAt: doc.expiresAt,
+    items: plan.items,
+    matched: plan.matched,
+    unmatched: plan.unmatched,
+    changes: plan.changes,
+    counts: plan.counts,
+    skipped: doc.parsed.skipped,
+    warnings: doc.parsed.warnings,
+    options: doc.options,
+    ready: plan.ready,
+    missingMaxima: plan.items.filter((i) => i.status !== 'ags' && (i.scoreMaximum === null || i.aboveMaximum)).map((i) => i.label),
+    noUsernames: plan.noUsernames,
+    proposal: proposalOf(plan.items, plan.stored),
+  };
+}
+
+/** What a plan stores in the preview document. */
+function planFields(plan: Plan) {
+  return {
+    items: plan.items,
+    changes: plan.stored,
+    comments: plan.comments,
+    unchanged: plan.unchanged,
+    matched: plan.matched.slice(0, LISTED_ROWS),
+    unmatched: plan.unmatched.slice(0, LISTED_ROWS),
+    counts: plan.counts,
+    ready: plan.ready,
+    noUsernames: plan.noUsernames,
+  };
+}
+
+const toId = (courseId: Types.ObjectId | string) => (typeof courseId === 'string' ? new Types.ObjectId(courseId) : courseId);
+
 /**
- * Applies a stored preview, exactly, once. Refuses (ConflictError) when a grade it would change
- * is no longer what the preview showed, and (NotFoundError) when the preview expired or is unknown.
- * Records a sync run of source 'csv'.
+ * Matches rows to members and computes the changes, without writing any grade. The preview is
+ * stored (id + TTL) so that `applyCsvImport` applies what was shown.
+ */
+export async function previewCsvImport(conn: Connection, courseId: Types.ObjectId | string, parsed: ParsedGradebook, opts: PreviewCreateOptions = {}): Promise<CsvImportPreview> {
+  const cid = toId(courseId);
+  const now = (opts.now ?? (() => new Date()))();
+  const options: PreviewOptions = { maxima: opts.maxima ?? {}, zeroIsReal: opts.zeroIsReal ?? false };
+  const kept = { format: parsed.format, encoding: parsed.encoding, delimiter: parsed.delimiter, items: parsed.items, rows: parsed.rows, skipped: parsed.skipped, warnings: parsed.warnings };
+  const plan = await planImport(conn, cid, kept, options);
+  const id = (opts.newId ?? (() => randomBytes(16).toString('hex')))();
+  const expiresAt = new Date(now.getTime() + (opts.ttlMs ?? DEFAULT_TTL_MS));
+  const doc = {
+    _id: id,
+    courseId: cid,
+    format: parsed.format,
+    parsed: kept,
+    fileName: opts.fileName,
+    uploadedBy: opts.uploadedBy ?? { userId: '' },
+    options,
+    ...planFields(plan),
+    createdAt: now,
+    expiresAt,
+    appliedAt: null,
+  };
+  // ignoreUndefined: the parsed rows' absent identifiers stay absent instead of becoming null.
+  await csvPreviewModel(conn).collection.insertOne(doc as never, { ignoreUndefined: true });
+  return toPreview(doc, plan);
+}
+
+/** The preview of this course with this id, applied or not; null when unknown or expired unapplied. */
+export async function findCsvPreview(conn: Connection, courseId: Types.ObjectId | string, previewId: string, now: Date): Promise<CsvPreviewDoc | null> {
+  const doc = await csvPreviewModel(conn).collection.findOne<CsvPreviewDoc>({ _id: previewId as never, courseId: toId(courseId) });
+  if (!doc) return null;
+  if (!doc.appliedAt && new Date(doc.expiresAt).getTime() <= now.getTime()) return null;
+  return doc;
+}
+
+/** The preview whose apply recorded this sync run (for the history's "imported" notice). */
+export async function findCsvPreviewByRun(conn: Connection, courseId: Types.ObjectId | string, runId: string): Promise<CsvPreviewDoc | null> {
+  return csvPreviewModel(conn).collection.findOne<CsvPreviewDoc>({ courseId: toId(courseId), runId });
+}
+
+/**
+ * Recomputes a preview with the teacher's answers (maxima, whether 0 is a real zero), keeping
+ * its id and expiry. Refuses an applied, expired or unknown preview.
+ */
+export async function reviseCsvPreview(
+  conn: Connection,
+  courseId: Types.ObjectId | string,
+  previewId: string,
+  options: PreviewOptions,
+  opts: { now: () => Date },
+): Promise<CsvImportPreview> {
+  const cid = toId(courseId);
+  const now = opts.now();
+  const doc = await findCsvPreview(conn, cid, previewId, now);
+  if (!doc) throw new PreviewNotFoundError();
+  if (doc.appliedAt) throw new PreviewAlreadyAppliedError();
+  const plan = await planImport(conn, cid, doc.parsed, options);
+  const r = await csvPreviewModel(conn).collection.updateOne(
+    { _id: previewId as never, courseId: cid, appliedAt: null },
+    { $set: { options, ...planFields(plan), revisedAt: now }, $unset: { impact: '' } },
+  );
+  if (r.matchedCount === 0) throw new PreviewAlreadyAppliedError();
+  return toPreview({ ...doc, options }, plan);
+}
+
+/** Stores what the import changes for certificates, computed by the caller from `proposal`. */
+export async function saveCsvPreviewImpact(conn: Connection, courseId: Types.ObjectId | string, previewId: string, impact: unknown): Promise<void> {
+  await csvPreviewModel(conn).collection.updateOne({ _id: previewId as never, courseId: toId(courseId), appliedAt: null }, { $set: { impact } });
+}
+
+/** Stores what the stale check and re-issue after the import did, for the history page. */
+export async function saveCsvAfterImport(conn: Connection, courseId: Types.ObjectId | string, previewId: string, afterImport: unknown): Promise<void> {
+  await csvPreviewModel(conn).collection.updateOne({ _id: previewId as never, courseId: toId(courseId) }, { $set: { afterImport } });
+}
+
+/**
+ * Applies a stored preview, exactly, once. Refuses (MaximaMissingError) while a column has no
+ * maximum, (StalePreviewError) when a grade it would change is no longer what the preview showed,
+ * (PreviewAlreadyAppliedError) a second time, and (PreviewNotFoundError) when the preview expired
+ * or is unknown. Records a sync run of source 'csv'.
  */
 export async function applyCsvImport(
   conn: Connection,
@@ -280,25 +450,31 @@ export async function applyCsvImport(
   preview: string | { id: string },
   opts: { startedBy: { userId: string; name?: string }; now: () => Date },
 ): Promise<SyncSummary> {
-  const cid = typeof courseId === 'string' ? new Types.ObjectId(courseId) : courseId;
+  const cid = toId(courseId);
   const id = typeof preview === 'string' ? preview : preview.id;
   const startedAt = opts.now();
-  const Previews = csvPreviewModel(conn);
+  const Previews = csvPreviewModel(conn).collection;
   // Claiming the preview is one atomic update: a double click applies it once.
-  const doc = await Previews.findOneAndUpdate(
-    { _id: id, courseId: cid, appliedAt: null, expiresAt: { $gt: startedAt } },
+  // (mongoose 7's driver answers findOneAndUpdate with { value }.)
+  const claimed = await Previews.findOneAndUpdate(
+    { _id: id as never, courseId: cid, appliedAt: null, ready: true, expiresAt: { $gt: startedAt } },
     { $set: { appliedAt: startedAt } },
-    { new: true },
-  ).lean();
+    { returnDocument: 'after' },
+  );
+  const doc = (claimed && 'value' in claimed ? claimed.value : claimed) as unknown as CsvPreviewDoc | null;
   if (!doc) {
-    const existing = await Previews.findOne({ _id: id, courseId: cid }, { appliedAt: 1 }).lean();
-    if (existing?.appliedAt) throw new ConflictError('This import was already applied.', { reason: 'already_applied' });
-    throw new NotFoundError('This import preview has expired or does not exist: upload the file again.', { reason: 'preview_expired' });
+    const existing = await Previews.findOne<CsvPreviewDoc>({ _id: id as never, courseId: cid }, { projection: { appliedAt: 1, expiresAt: 1, items: 1 } });
+    if (existing?.appliedAt) throw new PreviewAlreadyAppliedError();
+    if (existing && new Date(existing.expiresAt).getTime() > startedAt.getTime()) {
+      throw new MaximaMissingError(existing.items.filter((i) => i.status !== 'ags' && (i.scoreMaximum === null || i.aboveMaximum)).map((i) => i.label));
+    }
+    throw new PreviewNotFoundError();
   }
 
   const LineItems = lineItemModel(conn);
   const Results = resultModel(conn);
-  const keys = doc.items.map((i) => i.key);
+  const importItems = doc.items.filter((i) => i.status !== 'ags');
+  const keys = importItems.map((i) => i.key);
   const before = await LineItems.find({ courseId: cid, source: 'csv', externalId: { $in: keys } }, { externalId: 1, label: 1, scoreMaximum: 1, removedAt: 1 }).lean<StoredLineItem[]>();
   const beforeByKey = new Map(before.map((s) => [s.externalId, s]));
   const storedNow = new Map<string, StoredResult>();
@@ -315,18 +491,15 @@ export async function applyCsvImport(
     if (!same) conflicts++;
   }
   if (conflicts > 0) {
-    await Previews.updateOne({ _id: id }, { $set: { appliedAt: null } });
-    throw new ConflictError(`${conflicts} of the grades this import would change were changed since the preview: upload the file again to see a fresh preview.`, {
-      reason: 'stale_preview',
-      conflicts,
-    });
+    await Previews.updateOne({ _id: id as never }, { $set: { appliedAt: null } });
+    throw new StalePreviewError(conflicts);
   }
 
   const now = opts.now();
   const itemPlan = planLineItemWrites({
     courseId: cid,
     source: 'csv',
-    incoming: doc.items.map((i) => ({ externalId: i.key, label: i.label, scoreMaximum: i.scoreMaximum })),
+    incoming: importItems.map((i) => ({ externalId: i.key, label: i.label, scoreMaximum: i.scoreMaximum! })),
     stored: beforeByKey,
     now,
     complete: false,
@@ -356,18 +529,18 @@ export async function applyCsvImport(
 
   const errors: SyncRunError[] = doc.unmatched.map((u) => ({
     kind: 'unmatched_row',
-    message: `Row ${u.row}${u.name ? ` (${u.name})` : ''}: ${u.reason}; not imported.`,
+    message: `Row ${u.row}${u.name ? ` (${u.name})` : ''}: ${u.reason === 'duplicate' && u.earlierRow ? `the same course member as row ${u.earlierRow}` : UNMATCHED_TEXT[u.reason]}; not imported.`,
   }));
   const finishedAt = opts.now();
   const counts = {
-    items: doc.items.length,
+    items: importItems.length,
     results: doc.changes.length + doc.unchanged,
-    members: doc.matched,
+    members: doc.counts.matched,
     changed,
     unchanged: doc.unchanged + itemPlan.unchanged,
-    errors: errors.length,
+    errors: doc.counts.unmatched,
   };
-  const status = errors.length ? 'partial' : 'succeeded';
+  const status = counts.errors ? 'partial' : 'succeeded';
   const durationMs = finishedAt.getTime() - startedAt.getTime();
   const run = await syncRunModel(conn).create({
     courseId: cid,
@@ -381,5 +554,6 @@ export async function applyCsvImport(
     durationMs,
     errors: errors.slice(0, 200),
   });
+  await Previews.updateOne({ _id: id as never }, { $set: { runId: String(run._id) } });
   return { runId: String(run._id), status, counts, durationMs, errors, startedAt, finishedAt };
 }

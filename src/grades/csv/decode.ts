@@ -5,12 +5,12 @@
  * message that says what to do instead.
  */
 import iconv from 'iconv-lite';
-import { ValidationError } from '../../errors';
+import { GradebookFileError, type GradebookFileReason } from './import.errors';
 
 export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
 export type Delimiter = ',' | ';' | '\t';
 
-const refuse = (message: string, reason: string) => new ValidationError(message, { reason, row: 1 });
+const refuse = (message: string, reason: GradebookFileReason) => new GradebookFileError(message, { reason, row: 1 });
 
 /** Share of zero bytes at even and odd offsets in the first KiB (UTF-16 without BOM shows one side). */
 function zeroShares(buf: Buffer): { even: number; odd: number } {
@@ -22,7 +22,7 @@ function zeroShares(buf: Buffer): { even: number; odd: number } {
   return { even: even / half, odd: odd / half };
 }
 
-/** Detects the encoding and decodes; throws ValidationError for binary files and workbooks. */
+/** Detects the encoding and decodes; throws GradebookFileError for binary files and workbooks. */
 export function decodeText(buf: Buffer): { text: string; encoding: TextEncoding } {
   if (buf.length === 0) throw refuse('The file is empty.', 'empty');
   if (buf.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) {
@@ -85,7 +85,7 @@ function checkPrintable(text: string): void {
     }
   }
   if (controls > 0 && controls >= Math.max(1, sample.length / 1000)) {
-    throw new ValidationError(
+    throw new GradebookFileError(
       `This does not look like a text file (unreadable characters from row ${firstLine}): it is binary or in an unsupported encoding. Upload the gradebook exported as CSV (UTF-8).`,
       { reason: 'binary', row: firstLine },
     );

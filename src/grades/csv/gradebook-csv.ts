@@ -21,7 +21,7 @@
  *   label (` - Good`) may follow. Maxima are read from `x / y` cells when present, otherwise asked.
  */
 import { parse } from 'csv-parse/sync';
-import { ValidationError } from '../../errors';
+import { GradebookFileError, type GradebookFileReason } from './import.errors';
 import { decodeText, detectDelimiter, type Delimiter, type TextEncoding } from './decode';
 
 export type GradebookFormat = 'canvas' | 'moodle' | 'chamilo';
@@ -36,6 +36,11 @@ export interface ParsedItem {
   maximumFrom: 'file' | 'derived' | 'percentage' | 'unknown';
   /** The header of the column the scores come from, for messages. */
   column: string;
+  /**
+   * Moodle only: the column is `External tool: <name> (Real)`, the grade item of one of this
+   * tool's own activities, which the tool also reads over AGS as line item `<name>`.
+   */
+  externalTool?: string;
 }
 
 export interface ParsedRow {
@@ -51,6 +56,11 @@ export interface ParsedRow {
   /** One entry per item, in `items` order; null = no score in the file. */
   scores: Array<number | null>;
   comments?: Array<string | null>;
+  /**
+   * Chamilo only: which cells hold a 0. Chamilo writes an ungraded result as 0, so such a 0 is
+   * either a real zero or "not graded"; only the teacher can say which (see the preview).
+   */
+  zeros?: boolean[];
 }
 
 export interface ParsedGradebook {
@@ -72,8 +82,8 @@ interface Rec {
 
 const clean = (s: string | undefined) => (s ?? '').replace(/^\ufeff/, '').replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').trim();
 
-function cellError(row: number, column: string, message: string, reason = 'bad_score'): ValidationError {
-  return new ValidationError(`Row ${row}, column "${column}": ${message}`, { row, column, reason });
+function cellError(row: number, column: string, message: string, reason: GradebookFileReason = 'bad_score'): GradebookFileError {
+  return new GradebookFileError(`Row ${row}, column "${column}": ${message}`, { row, column, reason });
 }
 
 const NO_SCORE = new Set(['', '-', '–', '—', 'ex', 'excused', 'n/a', 'na']);
@@ -108,7 +118,9 @@ function findColumn(header: Cells, ...patterns: RegExp[]): number {
 
 function tryCanvas(records: Rec[]): Omit<ParsedGradebook, 'encoding' | 'delimiter'> | null {
   const header = records[0]!.cells.map(clean);
-  if (header[0] !== 'Student' || !header.includes('ID') || !header.includes('SIS Login ID')) return null;
+  // "Student" (sortable name), or "LastName, FirstName" with the "show first and last names" option.
+  const split = header[0] === 'LastName' && header[1] === 'FirstName';
+  if ((header[0] !== 'Student' && !split) || !header.includes('ID') || !header.includes('SIS Login ID')) return null;
   const idCol = header.indexOf('ID');
   const sisCol = header.indexOf('SIS User ID');
   const loginCol = header.indexOf('SIS Login ID');
@@ -135,7 +147,7 @@ function tryCanvas(records: Rec[]): Omit<ParsedGradebook, 'encoding' | 'delimite
       continue;
     }
     if (first === '' && rec.cells.some((c) => /^(Manual Posting|Muted)$/i.test(clean(c)))) continue;
-    if (first === 'Student, Test' || first === 'Test Student') {
+    if (first === 'Student, Test' || first === 'Test Student' || (split && first === 'Student' && clean(rec.cells[1]) === 'Test')) {
       skipped.push({ row: rec.row, reason: "Canvas's test student" });
       continue;
     }
@@ -160,9 +172,10 @@ function tryCanvas(records: Rec[]): Omit<ParsedGradebook, 'encoding' | 'delimite
       checkRange(s, items[i]!.scoreMaximum, rec.row, header[col]!);
       return s;
     });
+    const name = split ? [clean(rec.cells[1]), clean(rec.cells[0])].filter(Boolean).join(' ') : clean(rec.cells[0]);
     return {
       row: rec.row,
-      name: clean(rec.cells[0]) || undefined,
+      name: name || undefined,
       userId: clean(rec.cells[idCol]) || undefined,
       sisId: sisCol >= 0 ? clean(rec.cells[sisCol]) || undefined : undefined,
       login: clean(rec.cells[loginCol]) || undefined,
@@ -175,6 +188,8 @@ function tryCanvas(records: Rec[]): Omit<ParsedGradebook, 'encoding' | 'delimite
 // ---------------------------------------------------------------- Moodle
 
 const MOODLE_ITEM = /^(.*\S)\s*\((Real|Percentage|Letter|Feedback)\)$/;
+/** `<module name>: <activity>`; mod_lti's module name is "External tool" (mod/lti/lang/en/lti.php `modulename`). */
+const MOODLE_EXTERNAL_TOOL = /^External tool:\s*(.+)$/i;
 
 function tryMoodle(records: Rec[]): Omit<ParsedGradebook, 'encoding' | 'delimiter'> | null {
   const header = records[0]!.cells.map(clean);
@@ -209,6 +224,8 @@ function tryMoodle(records: Rec[]): Omit<ParsedGradebook, 'encoding' | 'delimite
   });
   const students = records.slice(1);
   const items: ParsedItem[] = defs.map(([name, g]) => {
+    const tool = MOODLE_EXTERNAL_TOOL.exec(name)?.[1]?.trim();
+    const base = { key: `moodle:${name}`, label: name, ...(tool ? { externalTool: tool } : {}) };
     if (g.real !== undefined && g.percentage !== undefined) {
       // maximum = real / (percentage / 100), the same for every graded row; take the most common.
       const votes = new Map<number, number>();
@@ -220,11 +237,12 @@ function tryMoodle(records: Rec[]): Omit<ParsedGradebook, 'encoding' | 'delimite
         votes.set(max, (votes.get(max) ?? 0) + 1);
       }
       const best = [...votes.entries()].sort((a, b) => b[1] - a[1])[0];
-      if (best) return { key: `moodle:${name}`, label: name, scoreMaximum: best[0], maximumFrom: 'derived' as const, column: header[g.real]! };
-      return { key: `moodle:${name}`, label: name, scoreMaximum: null, maximumFrom: 'unknown' as const, column: header[g.real]! };
+      if (best) return { ...base, scoreMaximum: best[0], maximumFrom: 'derived' as const, column: header[g.real]! };
+      return { ...base, scoreMaximum: null, maximumFrom: 'unknown' as const, column: header[g.real]! };
     }
-    if (g.real !== undefined) return { key: `moodle:${name}`, label: name, scoreMaximum: null, maximumFrom: 'unknown' as const, column: header[g.real]! };
-    return { key: `moodle:${name}`, label: name, scoreMaximum: 100, maximumFrom: 'percentage' as const, column: header[g.percentage!]! };
+    // Real alone (Moodle's default export): the file has no maximum; the preview asks for it.
+    if (g.real !== undefined) return { ...base, scoreMaximum: null, maximumFrom: 'unknown' as const, column: header[g.real]! };
+    return { ...base, scoreMaximum: 100, maximumFrom: 'percentage' as const, column: header[g.percentage!]! };
   });
   const rows: ParsedRow[] = students.map((rec) => {
     const scores = defs.map(([, g], i) => {
@@ -332,12 +350,14 @@ function tryChamilo(records: Rec[]): Omit<ParsedGradebook, 'encoding' | 'delimit
       return score;
     });
     const name = [firstCol >= 0 ? clean(rec.cells[firstCol]) : '', lastCol >= 0 ? clean(rec.cells[lastCol]) : ''].filter(Boolean).join(' ');
+    const zeros = scores.map((s) => s === 0);
     return {
       row: rec.row,
       name: name || undefined,
       login: clean(rec.cells[userCol]) || undefined,
       sisId: codeCol >= 0 ? clean(rec.cells[codeCol]) || undefined : undefined,
       scores,
+      ...(zeros.some(Boolean) ? { zeros } : {}),
     };
   });
   return { format: 'chamilo', items, rows, skipped: [], warnings };
@@ -360,7 +380,7 @@ function checkDuplicates(rows: ParsedRow[]): void {
       if (!v) continue;
       const before = seen.get(v);
       if (before !== undefined) {
-        throw new ValidationError(`Rows ${before} and ${r.row} are the same student (${label} "${r[field]}"): remove one of them and upload again.`, {
+        throw new GradebookFileError(`Rows ${before} and ${r.row} are the same student (${label} "${r[field]}"): remove one of them and upload again.`, {
           row: r.row,
           column: label,
           reason: 'duplicate_student',
@@ -372,13 +392,13 @@ function checkDuplicates(rows: ParsedRow[]): void {
 }
 
 /**
- * Parses a gradebook export. Throws ValidationError naming the row and column at fault for a file
+ * Parses a gradebook export. Throws GradebookFileError naming the row and column at fault for a file
  * that is too large, binary, not a gradebook, or holds a score that is not a number or is outside
  * 0..maximum, or the same student twice.
  */
 export function parseGradebookCsv(buffer: Buffer, opts: { maxBytes: number }): ParsedGradebook {
   if (buffer.length > opts.maxBytes) {
-    throw new ValidationError(`The file is ${(buffer.length / 1048576).toFixed(1)} MB; the limit is ${(opts.maxBytes / 1048576).toFixed(1)} MB.`, {
+    throw new GradebookFileError(`The file is ${(buffer.length / 1048576).toFixed(1)} MB; the limit is ${(opts.maxBytes / 1048576).toFixed(1)} MB.`, {
       reason: 'too_large',
       maxBytes: opts.maxBytes,
     });
@@ -390,20 +410,20 @@ export function parseGradebookCsv(buffer: Buffer, opts: { maxBytes: number }): P
     parsed = parse(text, { delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true }) as unknown as typeof parsed;
   } catch (err) {
     const line = (err as { lines?: number }).lines;
-    throw new ValidationError(`Row ${line ?? '?'}: the file is not valid CSV (${(err as Error).message.replace(/^Invalid [^:]*: /, '')}).`, { row: line, reason: 'bad_csv' });
+    throw new GradebookFileError(`Row ${line ?? '?'}: the file is not valid CSV (${(err as Error).message.replace(/^Invalid [^:]*: /, '')}).`, { row: line, reason: 'bad_csv' });
   }
   const records: Rec[] = parsed.map((p) => ({ row: p.info.lines, cells: p.record }));
-  if (records.length === 0) throw new ValidationError('Row 1: the file has no header row.', { row: 1, reason: 'not_a_gradebook' });
+  if (records.length === 0) throw new GradebookFileError('Row 1: the file has no header row.', { row: 1, reason: 'not_a_gradebook' });
   const result = tryCanvas(records) ?? tryMoodle(records) ?? tryChamilo(records);
   if (!result) {
     const shown = records[0]!.cells.slice(0, 6).map(clean).join(', ');
-    throw new ValidationError(
+    throw new GradebookFileError(
       `Row 1: this is not a gradebook export from Moodle, Canvas or Chamilo (no known header; found "${shown.slice(0, 120)}"). Export the gradebook again: Canvas "Export Entire Gradebook", Moodle "Export > Plain text file", Chamilo "Flat view > Export CSV".`,
       { row: 1, reason: 'not_a_gradebook' },
     );
   }
   if (result.items.length === 0) {
-    throw new ValidationError('Row 1: the gradebook has no grade column the tool can import.', { row: 1, reason: 'no_items' });
+    throw new GradebookFileError('Row 1: the gradebook has no grade column the tool can import.', { row: 1, reason: 'no_items' });
   }
   checkDuplicates(result.rows);
   return { ...result, encoding, delimiter };

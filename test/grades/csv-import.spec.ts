@@ -164,6 +164,43 @@ describe('Gradebook CSV: parseGradebookCsv', () => {
     });
   });
 
+  describe('files written by a real Moodle 4.5.6 (test/fixtures/csv/real/)', () => {
+    it('Real only: every item without a maximum, "-" as ungraded, the course total left out', () => {
+      const g = parseFixture('real/moodle-4.5.6-real.csv');
+      expect(g).to.include({ format: 'moodle', delimiter: ',' });
+      expect(g.items.map((i) => [i.label, i.scoreMaximum, i.maximumFrom, i.externalTool ?? null])).to.deep.equal([
+        ['Quiz: Quiz 1', null, 'unknown', null],
+        ['Assignment: Essay', null, 'unknown', null],
+        ['Oral exam', null, 'unknown', null],
+        ['External tool: Final project (tool)', null, 'unknown', 'Final project (tool)'],
+      ]);
+      expect(g.rows.map((r) => [r.name, r.sisId, r.email, r.scores])).to.deep.equal([
+        ['Carl Gauss', 'L003', 'learner3@example.com', [8, 15, 16, null]],
+        ['Emmy Klein', 'L005', 'learner5@example.com', [10, 19, null, null]],
+        ['Ada Lovelace', 'L001', 'learner1@example.com', [10, 18, 17, null]],
+        ['Dora Noether', 'L004', 'learner4@example.com', [6, 12, 10, null]],
+        ['Blaise Pascal', 'L002', 'learner2@example.com', [8, 16, 16, null]],
+      ]);
+    });
+
+    it('Real + Percentage: the maxima follow from the two columns', () => {
+      const g = parseFixture('real/moodle-4.5.6-real-percentage.csv');
+      expect(g.items.map((i) => [i.label, i.scoreMaximum, i.maximumFrom])).to.deep.equal([
+        ['Quiz: Quiz 1', 10, 'derived'],
+        ['Assignment: Essay', 20, 'derived'],
+        ['Oral exam', 20, 'derived'],
+        // never graded: nothing to derive from
+        ['External tool: Final project (tool)', null, 'unknown'],
+      ]);
+      expect(g.rows[0]!.scores).to.deep.equal([8, 15, 16, null]);
+    });
+
+    it('with the Username profile field: rows carry the login', () => {
+      const g = parseFixture('real/moodle-4.5.6-real-with-username.csv');
+      expect(g.rows.map((r) => r.login)).to.deep.equal(['learner3', 'learner5', 'learner1', 'learner4', 'learner2']);
+    });
+  });
+
   describe('bad input', () => {
     const cases: Array<[string, RegExp, Record<string, unknown>]> = [
       ['bad-roster-not-gradebook.csv', /^Row 1: this is not a gradebook export .*"Name, Email, Phone"/, { row: 1, reason: 'not_a_gradebook' }],
@@ -488,5 +525,39 @@ describe('Gradebook CSV: preview and apply', () => {
       [2, 'active', 93],
       [1, 'superseded', 90],
     ]);
+  });
+
+  it('imports a real Moodle 4.5.6 export: learners by email or username, the tool\'s own External tool column left to AGS, maxima asked', async () => {
+    const courseId = new Types.ObjectId();
+    const base = { courseId, roles: ['http://purl.imsglobal.org/vocab/lis/v2/membership#Learner'], isLearner: true, status: 'active', fetchedAt: MAY_3 };
+    // Moodle's NRPS sends email but no username; two learners have opened the tool (username known).
+    await memberModel(db.connection).insertMany([
+      { ...base, userId: '3', name: 'Ada Lovelace', email: 'learner1@example.com', username: 'learner1' },
+      { ...base, userId: '4', name: 'Blaise Pascal', username: 'learner2' },
+      { ...base, userId: '5', name: 'Carl Gauss', email: 'learner3@example.com' },
+      { ...base, userId: '6', name: 'Dora Noether', email: 'learner4@example.com' },
+      { ...base, userId: '7', name: 'Emmy Klein', email: 'learner5@example.com' },
+    ]);
+    await lineItemModel(db.connection).create({ courseId, source: 'ags', externalId: 'http://localhost:8080/mod/lti/services.php/8/lineitems/3/lineitem', label: 'Final project (tool)', scoreMaximum: 100, fetchedAt: MAY_3 });
+    const byEmail = await previewCsvImport(db.connection, courseId, parseFixture('real/moodle-4.5.6-real.csv'), { now: () => MAY_3 });
+    expect(byEmail.counts).to.include({ matched: 4, unmatched: 1 });
+    expect(byEmail.items.map((i) => [i.label, i.status])).to.deep.equal([
+      ['Quiz: Quiz 1', 'new'],
+      ['Assignment: Essay', 'new'],
+      ['Oral exam', 'new'],
+      ['External tool: Final project (tool)', 'ags'],
+    ]);
+    expect(byEmail.missingMaxima).to.deep.equal(['Quiz: Quiz 1', 'Assignment: Essay', 'Oral exam']);
+    const withUsername = await previewCsvImport(db.connection, courseId, parseFixture('real/moodle-4.5.6-real-with-username.csv'), { now: () => MAY_3 });
+    expect(withUsername.matched.map((m) => [m.userId, m.by]).sort()).to.deep.equal([
+      ['3', 'email'],
+      ['4', 'username'],
+      ['5', 'email'],
+      ['6', 'email'],
+      ['7', 'email'],
+    ]);
+    const answered = await previewCsvImport(db.connection, courseId, parseFixture('real/moodle-4.5.6-real-percentage.csv'), { now: () => MAY_3 });
+    expect(answered.ready).to.equal(true);
+    expect(answered.changes.find((c) => c.userId === '5' && c.label === 'Assignment: Essay')!.new).to.deep.equal({ scoreGiven: 15, scoreMaximum: 20 });
   });
 });

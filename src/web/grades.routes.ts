@@ -27,7 +27,7 @@ import type { WebContext } from './context';
 import { historyPageData } from './grades/history.view';
 import { applyImport, reviseImport, startImport, type ImportDeps } from './grades/import.flow';
 import { previewPageData } from './grades/preview.view';
-import { ApplyBodySchema, FormQuerySchema, HistoryQuerySchema, PreviewIdSchema, PreviewQuerySchema, ReviseBodySchema, UploadBodySchema } from './grades/schema';
+import { FormQuerySchema, HistoryQuerySchema, PreviewIdSchema, PreviewQuerySchema, ReviseBodySchema, UploadBodySchema } from './grades/schema';
 import { fileErrorView, formErrorView, megabytes, uploadFormData, type FormState, type UploadErrorView } from './grades/upload.view';
 import { renderTeacherPage, teacherPage, type TeacherPage } from './teacher-page';
 import { requireRole } from './middleware/session';
@@ -153,7 +153,6 @@ export function gradesRouter(ctx: WebContext, deps: GradesRouterDeps = {}): Rout
     const p = pageContext(res);
     const id = PreviewIdSchema.safeParse(req.params.previewId);
     if (!id.success) return notFound(res, p);
-    refusedField(ApplyBodySchema, req.body);
     let runId: string;
     try {
       runId = await applyImport(flow, p.launch, id.data);

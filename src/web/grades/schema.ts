@@ -50,9 +50,6 @@ export type UploadBody = z.output<typeof UploadBodySchema>;
 export const ReviseBodySchema = UploadBodySchema;
 export type ReviseBody = UploadBody;
 
-/** POST /teacher/grades/import/:previewId/apply has no fields. */
-export const ApplyBodySchema = z.object({});
-
 export const FormQuerySchema = z.strictObject({});
 export const PreviewQuerySchema = z.strictObject({ page: pageParam() });
 export const HistoryQuerySchema = z.strictObject({

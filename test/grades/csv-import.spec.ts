@@ -201,6 +201,39 @@ describe('Gradebook CSV: parseGradebookCsv', () => {
     });
   });
 
+  describe('files written by a real Chamilo 1.11.28 (test/fixtures/csv/real/)', () => {
+    it('flat view CSV: the weight in each header is no maximum, an empty cell is no result, and a 0 is flagged', () => {
+      const g = parseFixture('real/chamilo-1.11.28-flatview.csv');
+      expect(g).to.include({ format: 'chamilo', delimiter: ';' });
+      expect(g.items.map((i) => [i.label, i.scoreMaximum, i.maximumFrom])).to.deep.equal([
+        ['Written exam', null, 'unknown'],
+        ['Oral exam', null, 'unknown'],
+        ['Project', null, 'unknown'],
+        ['Certificates', null, 'unknown'],
+      ]);
+      expect(g.rows.map((r) => [r.sisId, r.name, r.login, r.scores])).to.deep.equal([
+        ['L003', 'Carl Gauss', 'learner3', [16, 8, 15, null]],
+        ['L005', 'Emmy Klein', 'learner5', [19, 10, null, null]],
+        ['L001', 'Ada Lovelace', 'learner1', [18, 9, 17, null]],
+        ['L004', 'Dora Noether', 'learner4', [12, 0, 10, null]],
+        ['L002', 'Blaise Pascal', 'learner2', [16, 8, 16, null]],
+      ]);
+      expect(g.rows[3]!.zeros).to.deep.equal([false, true, false, false]);
+    });
+
+    it('"only numbers" export: percentages out of 100, the missing result written as 0 % and flagged like the real 0', () => {
+      const g = parseFixture('real/chamilo-1.11.28-flatview-only-numbers.csv');
+      expect(g.items.map((i) => [i.label, i.scoreMaximum, i.maximumFrom])).to.deep.equal([
+        ['Written exam', 100, 'percentage'],
+        ['Oral exam', 100, 'percentage'],
+        ['Project', 100, 'percentage'],
+        ['Certificates', 100, 'percentage'],
+      ]);
+      expect(g.rows[1]).to.deep.include({ login: 'learner5', scores: [95, 100, 0, 0], zeros: [false, false, true, true] });
+      expect(g.rows[3]).to.deep.include({ login: 'learner4', scores: [60, 0, 50, 0], zeros: [false, true, false, true] });
+    });
+  });
+
   describe('bad input', () => {
     const cases: Array<[string, RegExp, Record<string, unknown>]> = [
       ['bad-roster-not-gradebook.csv', /^Row 1: this is not a gradebook export .*"Name, Email, Phone"/, { row: 1, reason: 'not_a_gradebook' }],
@@ -559,5 +592,28 @@ describe('Gradebook CSV: preview and apply', () => {
     const answered = await previewCsvImport(db.connection, courseId, parseFixture('real/moodle-4.5.6-real-percentage.csv'), { now: () => MAY_3 });
     expect(answered.ready).to.equal(true);
     expect(answered.changes.find((c) => c.userId === '5' && c.label === 'Assignment: Essay')!.new).to.deep.equal({ scoreGiven: 15, scoreMaximum: 20 });
+  });
+
+  it('imports a real Chamilo 1.11.28 export: learners by username, the Certificates evaluation left to AGS, the maxima and the 0 asked', async () => {
+    const courseId = new Types.ObjectId();
+    const base = { courseId, roles: ['http://purl.imsglobal.org/vocab/lis/v2/membership#Learner'], isLearner: true, status: 'active', fetchedAt: MAY_3 };
+    // Chamilo's sub is its user id; NRPS gives names and emails, the launches gave the usernames.
+    await memberModel(db.connection).insertMany(
+      [1, 2, 3, 4, 5].map((n) => ({ ...base, userId: String(10 + n), name: `Learner ${n}`, email: `learner${n}@example.com`, username: `learner${n}` })),
+    );
+    await lineItemModel(db.connection).create({ courseId, source: 'ags', externalId: 'http://localhost:8081/plugin/ims_lti/gradebook/service/api/v2/lineitems/1', label: 'Certificates', scoreMaximum: 100, fetchedAt: MAY_3 });
+    const maxima = { 'chamilo:Written exam': 20, 'chamilo:Oral exam': 10, 'chamilo:Project': 20 };
+    const preview = await previewCsvImport(db.connection, courseId, parseFixture('real/chamilo-1.11.28-flatview.csv'), { now: () => MAY_3, maxima });
+    expect(preview.matched.every((m) => m.by === 'username')).to.equal(true);
+    expect(preview.counts).to.include({ matched: 5, unmatched: 0, zeros: 1 });
+    const certificates = preview.items.find((i) => i.key === 'chamilo:Certificates')!;
+    expect(certificates.status).to.equal('ags');
+    expect(certificates.sameAs?.label).to.equal('Certificates');
+    expect(preview.ready).to.equal(true);
+    // learner4's Oral exam 0 waits for the teacher; learner5's empty Project is no result
+    expect(preview.changes.filter((c) => c.userId === '14').map((c) => c.label)).to.deep.equal(['Written exam', 'Project']);
+    expect(preview.changes.filter((c) => c.userId === '15').map((c) => c.label)).to.deep.equal(['Written exam', 'Oral exam']);
+    const confirmed = await reviseCsvPreview(db.connection, courseId, preview.id, { maxima, zeroIsReal: true }, { now: () => MAY_3 });
+    expect(confirmed.changes.find((c) => c.userId === '14' && c.label === 'Oral exam')!.new).to.deep.equal({ scoreGiven: 0, scoreMaximum: 10 });
   });
 });

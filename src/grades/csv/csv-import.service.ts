@@ -187,7 +187,7 @@ async function planImport(conn: Connection, cid: Types.ObjectId, parsed: CsvPrev
     lineItemModel(conn)
       .find({ courseId: cid, source: 'csv', externalId: { $in: parsed.items.map((i) => i.key) } }, { externalId: 1, scoreMaximum: 1, label: 1 })
       .lean<StoredLineItem[]>(),
-    parsed.items.some((i) => i.externalTool)
+    parsed.format === 'chamilo' || parsed.items.some((i) => i.externalTool)
       ? lineItemModel(conn).find({ courseId: cid, source: 'ags', removedAt: null }, { label: 1 }).lean<Array<{ _id: Types.ObjectId; label: string }>>()
       : Promise.resolve([]),
   ]);
@@ -199,8 +199,11 @@ async function planImport(conn: Connection, cid: Types.ObjectId, parsed: CsvPrev
     const existing = storedByKey.get(it.key);
     const base = { key: it.key, label: it.label, column: it.column };
     // Moodle's "External tool: X" is this tool's own activity X, which the tool reads over AGS:
-    // the same activity under another name, never a second column beside it.
-    const twin = it.externalTool ? agsByLabel.get(sameLabel(it.externalTool)) : undefined;
+    // the same activity under another name, never a second column beside it. In Chamilo an AGS
+    // line item is a gradebook evaluation (the "Certificates" one Chamilo creates when the tool is
+    // added, plugin/ims_lti/configure.php), exported under its own name.
+    const twinName = it.externalTool ?? (parsed.format === 'chamilo' ? it.label : undefined);
+    const twin = twinName ? agsByLabel.get(sameLabel(twinName)) : undefined;
     if (twin) return { ...base, scoreMaximum: it.scoreMaximum, maximumFrom: it.scoreMaximum === null ? 'unknown' : it.maximumFrom, status: 'ags', sameAs: { lineItemId: String(twin._id), label: twin.label } };
     const status = existing ? ('existing' as const) : ('new' as const);
     const lineItemId = existing ? String(existing._id) : undefined;
@@ -265,8 +268,9 @@ async function planImport(conn: Connection, cid: Types.ObjectId, parsed: CsvPrev
     row.scores.forEach((score, i) => {
       const item = items[i]!;
       if (score === null || item.status === 'ags') return;
-      // Chamilo writes "not graded" as 0: unless the teacher says otherwise, such a 0 is no score,
-      // so the "all counted activities graded" guard never counts it as graded.
+      // A Chamilo 0 may be "not graded": its "only numbers" export writes a missing result as 0 %,
+      // and its grading forms pre-fill every box with 0 (test/fixtures/csv/real/README.md). Unless
+      // the teacher says otherwise such a 0 is no score, so the all-graded guard never counts it.
       if (row.zeros?.[i]) {
         zeros++;
         if (!options.zeroIsReal) return;

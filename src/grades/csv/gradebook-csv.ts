@@ -57,8 +57,9 @@ export interface ParsedRow {
   scores: Array<number | null>;
   comments?: Array<string | null>;
   /**
-   * Chamilo only: which cells hold a 0. Chamilo writes an ungraded result as 0, so such a 0 is
-   * either a real zero or "not graded"; only the teacher can say which (see the preview).
+   * Chamilo only: which cells hold a 0. Its "only numbers" export writes a missing result as 0 %,
+   * and its grading forms pre-fill every box with 0, so such a 0 is either a real zero or "not
+   * graded"; only the teacher can say which (see the preview).
    */
   zeros?: boolean[];
 }

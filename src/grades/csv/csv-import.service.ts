@@ -11,20 +11,13 @@
 import { randomBytes } from 'node:crypto';
 import { Types, type Connection } from 'mongoose';
 import { ValidationError } from '../../errors';
-import {
-  executeWrites,
-  planLineItemWrites,
-  planResultWrites,
-  STORED_RESULT_PROJECTION,
-  type IncomingScore,
-  type StoredLineItem,
-  type StoredResult,
-} from '../grade-writes';
+import { STORED_RESULT_PROJECTION, type IncomingScore, type StoredLineItem, type StoredResult } from '../grade-writes';
 import { lineItemModel } from '../line-item.model';
 import { memberModel, type Member } from '../member.model';
 import { resultModel } from '../result.model';
-import { syncRunModel, type SyncRunError } from '../sync-run.model';
-import type { SyncSummary } from '../sync.service';
+import type { GradeSource } from '../sources/grade-source';
+import { syncRunModel } from '../sync-run.model';
+import { syncCourse, type SyncSummary } from '../sync.service';
 import {
   csvPreviewModel,
   type CsvPreviewDoc,
@@ -499,65 +492,35 @@ export async function applyCsvImport(
     throw new StalePreviewError(conflicts);
   }
 
-  const now = opts.now();
-  const itemPlan = planLineItemWrites({
-    courseId: cid,
-    source: 'csv',
-    incoming: importItems.map((i) => ({ externalId: i.key, label: i.label, scoreMaximum: i.scoreMaximum! })),
-    stored: beforeByKey,
-    now,
-    complete: false,
-  });
-  if (itemPlan.ops.length) await executeWrites(LineItems.collection, itemPlan.ops);
-  const after = await LineItems.find({ courseId: cid, source: 'csv', externalId: { $in: keys } }, { externalId: 1 }).lean<StoredLineItem[]>();
-  const idByKey = new Map(after.map((a) => [a.externalId, a._id]));
-
-  const perItem = new Map<number, IncomingScore[]>();
+  // From here the import is the `csv` grade source, stored by the same sync as every other source:
+  // the same writes (and score history), the same run record; the caller then runs the same stale
+  // check and re-issue. Listings are never complete: a file leaves what it does not name alone.
+  const perItem = new Map<string, IncomingScore[]>();
   doc.changes.forEach(([userId, i, , , score, max], n) => {
-    const list = perItem.get(i) ?? [];
+    const key = doc.items[i]!.key;
+    const list = perItem.get(key) ?? [];
     list.push({ userId, scoreGiven: score, scoreMaximum: max, comment: doc.comments?.[String(n)] });
-    perItem.set(i, list);
+    perItem.set(key, list);
   });
-  let changed = itemPlan.changed;
-  for (const [i, incoming] of perItem) {
-    const lineItemId = idByKey.get(doc.items[i]!.key)!;
-    const stored = new Map<string, StoredResult>();
-    for (const s of incoming) {
-      const cur = storedNow.get(resultKey(lineItemId, s.userId));
-      if (cur) stored.set(s.userId, cur);
-    }
-    const plan = planResultWrites({ courseId: cid, lineItemId, source: 'csv', incoming, stored, now });
-    if (plan.ops.length) await executeWrites(Results.collection, plan.ops);
-    changed += plan.changed;
-  }
-
-  const errors: SyncRunError[] = doc.unmatched.map((u) => ({
-    kind: 'unmatched_row',
-    message: `Row ${u.row}${u.name ? ` (${u.name})` : ''}: ${u.reason === 'duplicate' && u.earlierRow ? `the same course member as row ${u.earlierRow}` : UNMATCHED_TEXT[u.reason]}; not imported.`,
-  }));
-  const finishedAt = opts.now();
-  const counts = {
-    items: importItems.length,
-    results: doc.changes.length + doc.unchanged,
-    members: doc.counts.matched,
-    changed,
-    unchanged: doc.unchanged + itemPlan.unchanged,
-    errors: doc.counts.unmatched,
+  const source: GradeSource = {
+    kind: 'csv',
+    async lineItems(ctx) {
+      for (const u of doc.unmatched) {
+        const why = u.reason === 'duplicate' && u.earlierRow ? `the same course member as row ${u.earlierRow}` : UNMATCHED_TEXT[u.reason];
+        ctx.error('unmatched_row', `Row ${u.row}${u.name ? ` (${u.name})` : ''}: ${why}; not imported.`);
+      }
+      return { items: importItems.map((i) => ({ externalId: i.key, label: i.label, scoreMaximum: i.scoreMaximum! })), complete: false };
+    },
+    async results(_ctx, req, sink) {
+      for (const item of req.items) {
+        const results = perItem.get(item.externalId);
+        if (results) await sink({ externalId: item.externalId, results, complete: false });
+      }
+    },
   };
-  const status = counts.errors ? 'partial' : 'succeeded';
-  const durationMs = finishedAt.getTime() - startedAt.getTime();
-  const run = await syncRunModel(conn).create({
-    courseId: cid,
-    source: 'csv',
-    scope: 'course',
-    startedBy: opts.startedBy,
-    startedAt,
-    finishedAt,
-    status,
-    counts,
-    durationMs,
-    errors: errors.slice(0, 200),
-  });
-  await Previews.updateOne({ _id: id as never }, { $set: { runId: String(run._id) } });
-  return { runId: String(run._id), status, counts, durationMs, errors, startedAt, finishedAt };
+  const summary = await syncCourse({ conn, source, course: { _id: cid }, startedBy: opts.startedBy, now: opts.now });
+  // A file has no roster step: the run's people are the learners its rows matched.
+  await syncRunModel(conn).updateOne({ _id: new Types.ObjectId(summary.runId) }, { $set: { 'counts.members': doc.counts.matched } });
+  await Previews.updateOne({ _id: id as never }, { $set: { runId: summary.runId } });
+  return { ...summary, counts: { ...summary.counts, members: doc.counts.matched } };
 }

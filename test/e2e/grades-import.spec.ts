@@ -333,7 +333,7 @@ describe('Gradebook CSV import and sync history (sandbox LMS → tool)', functio
         const page = await new HttpBrowser().open(t.sandbox.launchUrl(c.course.id, u.id, { resourceLinkId: link.id }));
         expect(page.status).to.equal(200);
       }
-      const login = (u: (typeof people)[number]) => u.email.split('@')[0];
+      const login = (u: (typeof people)[number]) => u.username;
       const text = [
         'Code;First name;Last name;Username;Quiz 1 20 % ;Lab report 30 % ;TOTAL;',
         `;${people[0]!.givenName};${people[0]!.familyName};${login(people[0]!)};12.00 ;0 ;12.00 ;`,

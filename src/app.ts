@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import express, { type Express } from 'express';
 import type { Config } from './config';
-import { pingDatabase, type Database } from './db/connect';
+import { ltijsConnection, pingDatabase, type Database } from './db/connect';
 import { NotFoundError } from './errors';
 import { registerGenerateAllJob } from './certificates/generate-all.job';
 import { runAfterSync } from './certificates/stale.service';
@@ -159,7 +159,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', async (_req, res) => {
-    const ok = await pingDatabase(db);
+    // both connections: ours, and ltijs's (which it reopens on its own after an outage)
+    const ok = await pingDatabase(db, [ltijsConnection()]);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unreachable', engine: db.engine });
   });
   // The sandbox LMS is another "site" in the same process: it has its own pages and scripts.

@@ -35,6 +35,7 @@ const EnvSchema = z.object({
   PUPPETEER_EXECUTABLE_PATH: z.string().optional(),
   UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  DB_RECONNECT_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -65,6 +66,11 @@ export interface Config {
   chromiumPath?: string;
   uploadMaxBytes: number;
   shutdownTimeoutMs: number;
+  /**
+   * How long the database may stay unreachable before the process exits with status 1 so that
+   * its orchestrator restarts it (0: wait forever). The driver reconnects by itself meanwhile.
+   */
+  dbReconnectTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -137,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chromiumPath: e.CHROMIUM_PATH ?? e.PUPPETEER_EXECUTABLE_PATH,
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    dbReconnectTimeoutMs: e.DB_RECONNECT_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
   });
 }

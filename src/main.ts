@@ -5,7 +5,8 @@
  */
 import { createServer } from 'node:http';
 import { ConfigError, loadConfig } from './config';
-import { connectDatabase } from './db/connect';
+import { connectDatabase, ltijsConnection } from './db/connect';
+import { watchDatabase } from './db/watchdog';
 import { createLogger, setLogLevel } from './logger';
 import { createApp } from './app';
 
@@ -29,10 +30,22 @@ async function main(): Promise<void> {
   if (app.sandbox) log.info(`Try it: open ${config.publicUrl}/sandbox and click "launch as" next to a learner or teacher.`);
   log.info(`Administrator page: ${config.publicUrl}/admin`);
 
+  // The driver reconnects after an outage by itself; one that lasts too long ends the process
+  // with status 1 so that the orchestrator restarts it (DB_RECONNECT_TIMEOUT_MS).
+  const watchdog = watchDatabase({
+    connections: () => [db.connection, ltijsConnection()],
+    giveUpAfterMs: config.dbReconnectTimeoutMs,
+    onGiveUp(downForMs) {
+      log.error(`the database has been unreachable for ${downForMs} ms (DB_RECONNECT_TIMEOUT_MS=${config.dbReconnectTimeoutMs}); exiting so that the process is restarted`);
+      process.exit(1);
+    },
+  });
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    watchdog.stop();
     log.info(`${signal}: shutting down`);
     const force = setTimeout(() => {
       log.warn('in-flight requests did not finish in time; closing anyway');

@@ -5,6 +5,13 @@
  * one), the offline engine in `src/db/offline` with its journal in `<DATA_DIR>/offline`.
  *
  * ltijs calls `mongoose.connect(uri)` on its own, so `Database.uri` always names the database.
+ *
+ * The tool's connection belongs to a Mongoose instance of its own (`toolMongoose`), never to the
+ * default one ltijs uses: when a database outage outlasts a server selection, ltijs answers the
+ * error with `mongoose.disconnect()`, which closes every connection of the default instance for
+ * good (the tool then answered 500 `MongoNotConnectedError` until restarted). On its own instance
+ * our connection is left to the driver, which reconnects by itself when MongoDB is back; ltijs
+ * reopens its own connection with its retry loop (Utils/Database.js, 'disconnected' handler).
  */
 import { mkdirSync, readdirSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
@@ -19,6 +26,14 @@ import { createLogger } from '../logger';
 import { startOfflineEngine, type OfflineEngine } from './offline/server';
 
 const log = createLogger('db');
+
+/** The tool's own Mongoose instance (see the file comment); ltijs keeps the default one. */
+export const toolMongoose = new mongoose.Mongoose();
+
+/** ltijs's connection (the default Mongoose instance's), for /readyz and the watchdog. */
+export function ltijsConnection(): mongoose.Connection {
+  return mongoose.connection;
+}
 
 /** Default database name when MONGODB_URI names none, and for the embedded engines. */
 export const DEFAULT_DB_NAME = 'lti-certificates';
@@ -123,10 +138,18 @@ export async function connectToOfflineEngine(engine: OfflineEngine, dbName: stri
   }
 }
 
-/** True when the database answers a ping within 2 seconds (GET /readyz). */
-export async function pingDatabase(db: Database): Promise<boolean> {
-  const handle = db.connection.db;
-  if (!handle || db.connection.readyState !== 1) return false;
+/**
+ * True when the database answers a ping within 2 seconds on every given connection (GET /readyz
+ * passes the tool's and ltijs's).
+ */
+export async function pingDatabase(db: Database, others: mongoose.Connection[] = []): Promise<boolean> {
+  const results = await Promise.all([db.connection, ...others].map(pingConnection));
+  return results.every(Boolean);
+}
+
+async function pingConnection(connection: mongoose.Connection): Promise<boolean> {
+  const handle = connection.db;
+  if (!handle || connection.readyState !== 1) return false;
   let timer: NodeJS.Timeout | undefined;
   try {
     const ping = handle.admin().command({ ping: 1 }).then((r) => r.ok === 1);
@@ -140,7 +163,7 @@ export async function pingDatabase(db: Database): Promise<boolean> {
 }
 
 async function openConnection(uri: string, source: string): Promise<mongoose.Connection> {
-  const connection = mongoose.createConnection(uri, { serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS });
+  const connection = toolMongoose.createConnection(uri, { serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS });
   try {
     await connection.asPromise();
     return connection;

@@ -176,6 +176,8 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
   let ticking: Promise<void> | undefined;
   let again = false;
   let timer: NodeJS.Timeout | undefined;
+  /** Set while looking for jobs keeps failing (a database outage): logged once, not every poll. */
+  let failingSince: Error | undefined;
   // The unique activeKey index must exist before the first deduplicated insert relies on it.
   let indexesReady: Promise<unknown> | undefined;
   const ensureIndexes = () => (indexesReady ??= Job.createIndexes());
@@ -214,8 +216,11 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
           runJob(doc);
         }
       } while (again && started && running.size < concurrency);
+      if (failingSince) log.info('looking for jobs works again');
+      failingSince = undefined;
     } catch (err) {
-      log.error('looking for jobs failed', err);
+      if (!failingSince) log.error('looking for jobs failed (retrying every poll; logged once)', err);
+      failingSince = err as Error;
     }
   }
 

@@ -10,6 +10,23 @@ import type { Views } from '../views';
 
 const log = createLogger('web:error');
 
+/**
+ * Driver errors that mean "MongoDB is unreachable right now": the request is answered 503 with
+ * Retry-After (the driver reconnects by itself; see src/db/connect.ts), not a 500 that looks like a bug.
+ */
+const DATABASE_UNAVAILABLE = new Set([
+  'MongoServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoNotConnectedError',
+  'MongoTopologyClosedError',
+  'MongoPoolClearedError',
+]);
+
+function isDatabaseUnavailable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && DATABASE_UNAVAILABLE.has((err as { name?: string }).name ?? '');
+}
+
 /** JSON for API calls and scripts; a page for people. */
 export function wantsJson(req: Request): boolean {
   if (req.path.startsWith('/api/') || req.path.includes('/api/') || req.path.endsWith('.json')) return true;
@@ -37,6 +54,12 @@ export function errorHandler(views: Views): ErrorRequestHandler {
       status = 400;
       code = 'validation_error';
       message = 'The request body is not valid JSON.';
+    } else if (isDatabaseUnavailable(err)) {
+      status = 503;
+      code = 'service_unavailable';
+      message = t('errors.service_unavailable');
+      log.warn(`${req.method} ${req.path}: database unavailable (${(err as Error).name})`);
+      if (!res.headersSent) res.setHeader('Retry-After', '10');
     } else {
       log.error(`${req.method} ${req.path}`, err);
     }

@@ -1,0 +1,116 @@
+/**
+ * Fault tests drive the tool as a real child process (`node --import tsx src/main.ts`) against a
+ * database engine the test owns, so that they can kill or restart either side for real.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startOfflineEngine, type OfflineEngine } from '../../src/db/offline/server';
+import { quietLogger } from '../support/db';
+
+const ROOT = resolve(__dirname, '..', '..');
+
+/** A free TCP port on 127.0.0.1 (asked of the OS, then released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `lticert-fault-${prefix}-`));
+}
+
+/** The offline engine with its journal in `dir`, on `port` (restartable on the same port). */
+export function startEngine(dir: string, port = 0): Promise<OfflineEngine> {
+  return startOfflineEngine({ dir, port, logger: quietLogger, ttlSweepMs: 200 });
+}
+
+export interface ToolProcess {
+  url: string;
+  child: ChildProcess;
+  /** Everything the process wrote, for assertion messages. */
+  output(): string;
+  /** Resolves with the exit code (or the signal's name). */
+  exited: Promise<number | string>;
+  /** SIGKILL if still running. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Spawns the tool with `env` on a free port and resolves once it says it is ready. `dataDir`
+ * holds its generated secrets (and the embedded database if no MONGODB_URI is given).
+ */
+export async function spawnTool(env: Record<string, string>, dataDir = tempDir('tool')): Promise<ToolProcess> {
+  const port = env.PORT ? Number(env.PORT) : await freePort();
+  const platformDir = join(dataDir, 'platform-config');
+  mkdirSync(platformDir, { recursive: true });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      DATA_DIR: dataDir,
+      PLATFORM_CONFIG_DIR: platformDir,
+      LOG_LEVEL: 'info',
+      ADMIN_SECRET: 'fault-admin-secret-0123456789',
+      SHUTDOWN_TIMEOUT_MS: '3000',
+      PUPPETEER_EXECUTABLE_PATH: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | string>((res) => child.once('exit', (code, signal) => res(code ?? signal ?? -1)));
+  const ready = new Promise<void>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`the tool did not start within 25 s:\n${out}`)), 25_000);
+    const check = () => {
+      if (/is ready at/.test(out)) {
+        clearTimeout(timer);
+        res();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.stderr!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`the tool exited (${code}) before it was ready:\n${out}`));
+    });
+  });
+  await ready;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    child,
+    output: () => out,
+    exited,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+/** Polls `fn` until it returns true or `ms` pass; returns whether it did. */
+export async function waitFor(fn: () => Promise<boolean>, ms: number, every = 200): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await fn().catch(() => false)) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, every));
+  }
+}

@@ -11,6 +11,7 @@ import express, { type Express } from 'express';
 import type { Config } from './config';
 import { ltijsConnection, pingDatabase, type Database } from './db/connect';
 import { NotFoundError } from './errors';
+import { repairIssueAudit } from './certificates/audit-repair';
 import { registerGenerateAllJob } from './certificates/generate-all.job';
 import { runAfterSync } from './certificates/stale.service';
 import { registerExportJobs } from './documents';
@@ -153,6 +154,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerGenerateAllJob(jobs, { conn, now, random });
   const exportJobs = registerExportJobs(jobs, { conn, now, renderer, publicUrl: config.publicUrl });
   jobs.start();
+  // certificates a crash left without their audit entry get it now (audit-repair.ts)
+  void repairIssueAudit(conn).then(
+    (n) => n > 0 && log.warn(`wrote ${n} missing "issued" audit entries (the process had stopped between a certificate and its entry)`),
+    (err) => log.error('repairing the audit trail failed', err),
+  );
 
   const app = express();
   app.disable('x-powered-by');

@@ -1,11 +1,16 @@
 /**
  * Writing and reading the certificate audit trail (see audit.model.ts).
  */
-import type { Connection, Types } from 'mongoose';
+import { Types, type Connection } from 'mongoose';
 import { auditModel, type Actor, type AuditAction, type AuditEntryDoc } from './audit.model';
 import { toObjectId, type Id } from './ids';
 
 export interface AuditInput {
+  /**
+   * The entry's own id. A certificate's "issued" (or "re-issued") entry takes the certificate's
+   * id, so that writing it twice (the normal path and a crash repair, audit-repair.ts) keeps one.
+   */
+  id?: Types.ObjectId;
   courseId: Types.ObjectId;
   action: AuditAction;
   actor: Actor;
@@ -29,14 +34,24 @@ export interface AuditEntry {
   details: Record<string, unknown>;
 }
 
-/** Appends entries to the trail (one insert for many). */
+/**
+ * Appends entries to the trail (one insert for many). Idempotent for entries with an `id`: one
+ * already written is kept as it is.
+ */
 export async function recordAudit(conn: Connection, entries: AuditInput | AuditInput[]): Promise<void> {
   const list = Array.isArray(entries) ? entries : [entries];
   if (list.length === 0) return;
-  await auditModel(conn).insertMany(
-    list.map((e) => ({ ...e, details: e.details ?? {} })),
-    { lean: true },
-  );
+  const docs = list.map(({ id, ...e }) => {
+    const doc: Record<string, unknown> = { _id: id ?? new Types.ObjectId(), details: {} };
+    for (const [k, v] of Object.entries(e)) if (v !== undefined) doc[k] = v;
+    return doc;
+  });
+  try {
+    await auditModel(conn).collection.insertMany(docs, { ordered: false });
+  } catch (err) {
+    const writeErrors = ([] as Array<{ code?: number }>).concat((err as { writeErrors?: [] }).writeErrors ?? []);
+    if (writeErrors.length === 0 || writeErrors.some((w) => w.code !== 11000)) throw err;
+  }
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 import type { Connection, Types } from 'mongoose';
 import type { Actor } from './audit.model';
+import { repairIssueAudit } from './audit-repair';
 import { recordAudit } from './audit.service';
 import type { RandomBytes } from './codes';
 import type { DefinitionDoc } from './definition.model';
@@ -139,6 +140,8 @@ export interface GenerateAllResult {
 export async function generateAll(conn: Connection, opts: GenerateAllOptions): Promise<GenerateAllResult> {
   const cid = toObjectId(opts.courseId, 'course');
   const definition = await getDefinition(conn, cid, opts.definitionId);
+  // a run killed between a batch's certificates and their audit entries is completed here
+  await repairIssueAudit(conn, cid);
   const { plan, toIssue } = await planGenerateAll(conn, cid, definition, readClock(opts.now));
   const courseTitle = await courseTitleOf(conn, cid);
   const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 500));

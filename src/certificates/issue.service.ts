@@ -188,6 +188,7 @@ async function insertActive(
 
 function issuedAudit(c: IssueDoc, actor: Actor, details: Record<string, unknown> = {}): AuditInput {
   return {
+    id: c._id,
     courseId: c.courseId,
     action: 'certificate_issued',
     actor,
@@ -464,6 +465,7 @@ export async function reissueCertificate(conn: Connection, opts: ReissueOptions)
   }
   const certificate = inserted.certificate;
   await recordAudit(conn, {
+    id: certificate._id,
     courseId,
     action: 'certificate_reissued',
     actor: opts.by,

@@ -7,7 +7,11 @@ import { mkdtempSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Connection } from 'mongoose';
+import { connectToOfflineEngine } from '../../src/db/connect';
 import { startOfflineEngine, type OfflineEngine } from '../../src/db/offline/server';
+import { createJobQueue } from '../../src/jobs';
+import { jobModel, type JobDoc } from '../../src/jobs/job.model';
 import { quietLogger } from '../support/db';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -113,4 +117,30 @@ export async function waitFor(fn: () => Promise<boolean>, ms: number, every = 20
     if (Date.now() > end) return false;
     await new Promise((r) => setTimeout(r, every));
   }
+}
+
+/** A connection of the test's own to the database the tool process uses. */
+export async function connectTo(engine: OfflineEngine, dbName: string): Promise<Connection> {
+  return (await connectToOfflineEngine(engine, dbName, false)).connection;
+}
+
+/** Queues a job the way the web routes do, for the tool process to pick up. */
+export async function enqueueJob(conn: Connection, kind: string, opts: { courseId: string; payload: unknown }): Promise<string> {
+  const queue = createJobQueue({ conn, logger: quietLogger });
+  queue.register(kind, async () => undefined); // never started here: only the tool process runs it
+  const job = await queue.enqueue(kind, { courseId: opts.courseId, createdBy: { userId: 'teacher-1', name: 'Gandalf Grey' }, payload: opts.payload });
+  return job.id;
+}
+
+/** The job's document as stored. */
+export async function jobDoc(conn: Connection, id: string): Promise<JobDoc | null> {
+  return jobModel(conn).findById(id).lean<JobDoc>();
+}
+
+/**
+ * A killed process cannot hand its job back: the job stays `running` until its 60-second lease
+ * runs out. Tests move that moment to now instead of waiting a minute.
+ */
+export async function expireLease(conn: Connection, id: string): Promise<void> {
+  await jobModel(conn).updateOne({ _id: id, status: 'running' }, { $set: { leaseUntil: new Date(Date.now() - 1000) } });
 }

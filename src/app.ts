@@ -63,7 +63,12 @@ export interface App {
   sandbox?: Sandbox;
   /** The shared services (jobs, renderer, …), for tests that drive them directly. */
   ctx: WebContext;
-  /** Stops background work and ltijs; the caller closes the database. */
+  /**
+   * Stops the job queue, handing running jobs back to the queue (the next start re-runs them).
+   * main.ts calls it as soon as a shutdown begins, while in-flight requests finish.
+   */
+  stopJobs(): Promise<void>;
+  /** Stops background work (stopJobs), then the renderer and ltijs; the caller closes the database. */
   close(): Promise<void>;
 }
 
@@ -228,15 +233,23 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   app.use(errorHandler(views));
 
+  let jobsStopped: Promise<void> | undefined;
+  const stopJobs = () =>
+    (jobsStopped ??= (async () => {
+      exportJobs.stop();
+      await jobs.stop();
+    })());
+
   return {
     express: app,
     lti,
     toolUrls,
     sandbox,
     ctx,
+    stopJobs,
     async close() {
-      exportJobs.stop();
-      await jobs.stop();
+      await stopJobs();
+      // Chromium only after the queue: a job still printing must be handed back, not failed
       await renderer.close();
       await lti.close();
     },

@@ -52,10 +52,15 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, config.shutdownTimeoutMs);
     force.unref();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+    // Background jobs stop at once (running ones are handed back to the queue) while in-flight
+    // requests finish; the browser and ltijs close only after both.
+    await Promise.all([
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+      app.stopJobs().catch((err) => log.error('stopping the job queue', err)),
+    ]);
     await app.close().catch((err) => log.error('stopping the app', err));
     await db.close().catch((err) => log.error('closing the database', err));
     log.info('stopped');

@@ -157,7 +157,17 @@ class ChromiumPdfRenderer implements PdfRenderer {
         );
       }
       try {
-        const browser = await puppeteer.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+        // puppeteer closes the browser on SIGTERM/SIGINT/SIGHUP by itself, at once: an export
+        // printing then failed for good before the job queue could hand it back. main.ts closes
+        // the browser on shutdown, after the queue has stopped.
+        const browser = await puppeteer.launch({
+          executablePath,
+          headless: true,
+          args: CHROMIUM_ARGS,
+          handleSIGINT: false,
+          handleSIGTERM: false,
+          handleSIGHUP: false,
+        });
         this.opts.logger?.info(`browser started in ${Date.now() - started} ms`, { pid: browser.process()?.pid });
         browser.once('disconnected', () => {
           if (this.current === browser) {

@@ -4,6 +4,7 @@
  * memory and, given a directory, persists every acknowledged write to a journal there.
  * It is a development and demo convenience, not a production database.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { resolve } from 'node:path';
@@ -143,21 +144,70 @@ export async function startOfflineEngine(options: OfflineEngineOptions = {}): Pr
   };
 }
 
-/** One engine per directory: two writers would interleave their journals. */
+/**
+ * One engine per directory: two writers would interleave their journals. The LOCK file names its
+ * owner by pid AND the process's start time (field 22 of /proc/<pid>/stat) plus a random
+ * instance id: after a kill -9 the pid may already belong to another process (quickly so in
+ * containers, where pids are few), and `kill(pid, 0)` alone then took the lock for still held.
+ */
 const heldLocks = new Set<string>();
+const INSTANCE = randomBytes(8).toString('hex');
+
+interface LockOwner {
+  pid: number;
+  /** Clock ticks since boot at which the process started (Linux); null where /proc is absent. */
+  startTime: string | null;
+  instance: string;
+}
 
 function acquireLock(dir: string): string {
   const path = resolve(dir, 'LOCK');
   if (existsSync(path)) {
-    const pid = Number(readFileSync(path, 'utf8').trim());
-    if (pid && (pid === process.pid ? heldLocks.has(path) : isAlive(pid))) {
-      throw new Error(`the offline database in ${dir} is in use by process ${pid}; stop it first or use another DATA_DIR`);
+    const owner = readLockOwner(readFileSync(path, 'utf8'));
+    const held = owner && (owner.pid === process.pid && owner.instance === INSTANCE ? heldLocks.has(path) : ownerRuns(owner));
+    if (owner && held) {
+      throw new Error(`the offline database in ${dir} is in use by process ${owner.pid}; stop it first or use another DATA_DIR`);
     }
   }
   Journal.ensureDir(dir);
-  writeFileSync(path, String(process.pid));
+  const me: LockOwner = { pid: process.pid, startTime: processStartTime(process.pid), instance: INSTANCE };
+  writeFileSync(path, JSON.stringify(me));
   heldLocks.add(path);
   return path;
+}
+
+/** The owner a LOCK file names; older files hold only a pid. */
+export function readLockOwner(text: string): LockOwner | null {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return { pid: Number(trimmed), startTime: null, instance: '' };
+  try {
+    const o = JSON.parse(trimmed) as Partial<LockOwner>;
+    if (typeof o.pid !== 'number' || o.pid <= 0) return null;
+    return { pid: o.pid, startTime: typeof o.startTime === 'string' ? o.startTime : null, instance: String(o.instance ?? '') };
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the process that wrote the lock still runs: its pid is alive and started when it did. */
+function ownerRuns(owner: LockOwner): boolean {
+  if (!isAlive(owner.pid)) return false;
+  const now = processStartTime(owner.pid);
+  // without /proc (macOS) or for a lock of an older version, the pid is all there is to go on
+  if (owner.startTime === null || now === null) return true;
+  return now === owner.startTime;
+}
+
+/** Field 22 (starttime) of /proc/<pid>/stat, or null where there is no /proc. */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) is in parentheses and may itself contain spaces or parentheses
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function releaseLock(path: string): void {

@@ -7,7 +7,7 @@ import type { Connection, Types } from 'mongoose';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
 import type { GradeSourceKind } from './sources/grade-source';
-import { syncRunModel, type SyncCounts, type SyncRunError, type SyncStatus } from './sync-run.model';
+import { runExpiry, syncRunModel, type SyncCounts, type SyncRunError, type SyncStatus } from './sync-run.model';
 
 export interface SyncProgress {
   items: { done: number; total: number };
@@ -112,7 +112,10 @@ export class RunRecorder {
     const finishedAt = o.now();
     const status: SyncStatus = this.fatal ? 'failed' : this.counts.errors > 0 ? 'partial' : 'succeeded';
     const durationMs = finishedAt.getTime() - this.startedAt.getTime();
-    await syncRunModel(o.conn).updateOne({ _id: this.runId }, { $set: { status, finishedAt, durationMs, counts: this.counts, errors: this.errors } });
+    const update: Record<string, unknown> = { status, finishedAt, durationMs, counts: this.counts, errors: this.errors };
+    // a learner's page view that found nothing new (one per launch) is kept a day only
+    if (o.scope === 'learner' && status === 'succeeded' && this.counts.changed === 0) update.expiresAt = runExpiry('learner-unchanged', new Date());
+    await syncRunModel(o.conn).updateOne({ _id: this.runId }, { $set: update });
     const what = `${o.source} ${o.scope === 'learner' ? `learner ${o.userId ?? '?'} of ` : ''}course ${String(o.courseId)}`;
     const line = `${what}: ${status} in ${durationMs} ms`;
     if (status === 'succeeded') o.logger?.info(line, this.counts);

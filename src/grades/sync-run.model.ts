@@ -38,8 +38,22 @@ export interface SyncRun {
   counts: SyncCounts;
   durationMs: number;
   errors: SyncRunError[];
+  /** When the run is deleted (TTL index): see RUN_RETENTION_DAYS. */
+  expiresAt: Date;
   /** Latest progress of a running course sync (survives a page reload). */
   progress?: { items: { done: number; total: number }; learners: { done: number; total: number } };
+}
+
+/**
+ * How long run documents are kept: a course sync or CSV import (the teacher's sync history) 90
+ * days; a learner's refresh (one per learner launch) 7 days, or 1 day when it changed nothing.
+ */
+export const RUN_RETENTION_DAYS = { course: 90, learner: 7, 'learner-unchanged': 1 } as const;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** When a run written at `writtenAt` is deleted. */
+export function runExpiry(kind: keyof typeof RUN_RETENTION_DAYS, writtenAt: Date): Date {
+  return new Date(writtenAt.getTime() + RUN_RETENTION_DAYS[kind] * DAY_MS);
 }
 
 const schema = new Schema<SyncRun>(
@@ -63,11 +77,21 @@ const schema = new Schema<SyncRun>(
     durationMs: { type: Number, default: 0 },
     errors: { type: [{ kind: String, message: String, item: Schema.Types.Mixed, _id: false }], default: [] },
     progress: { type: Schema.Types.Mixed },
+    // a function default runs after the given fields are set, so it sees scope
+    expiresAt: {
+      type: Date,
+      default(this: SyncRun) {
+        // from the moment of writing on the real clock, the one the TTL monitor uses (an injected
+        // clock set in the past would have the run deleted at once)
+        return runExpiry(this.scope ?? 'course', new Date());
+      },
+    },
   },
   // `errors` is a reserved-looking path name for mongoose; it is only a warning, the brief fixes the name.
   { collection: 'syncruns', suppressReservedKeysWarning: true },
 );
 schema.index({ courseId: 1, startedAt: -1 });
+schema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
 export function syncRunModel(conn: Connection): Model<SyncRun> {
   return (conn.models.SyncRun as Model<SyncRun>) ?? conn.model<SyncRun>('SyncRun', schema);

@@ -29,6 +29,16 @@ export class ImageTypeError extends UnsupportedMediaTypeError {
   }
 }
 
+/**
+ * An uploaded image declares more pixels than IMAGE_LIMITS allow (a small file can decode to
+ * gigabytes), or a header from which its size cannot be read. 422: the file is an image, but
+ * not one we take.
+ */
+export class ImageDimensionsError extends AppError {
+  override readonly status = 422;
+  override readonly code = 'image_too_many_pixels';
+}
+
 /** A finished export was kept for a day and has been deleted since. */
 export class ExportGoneError extends AppError {
   override readonly status = 410;

@@ -5,12 +5,14 @@
  * The type is decided by the file's first bytes, never by its name or the browser's word:
  * a "logo.png" that is really HTML or a script is refused. SVG is refused too: it can carry
  * scripts and external references, and we have no sanitiser we trust; PNG, JPEG and WebP cover
- * every logo a school has.
+ * every logo a school has. The pixel size declared in the header is capped too (IMAGE_LIMITS in
+ * image-dimensions.ts: 4000 × 4000 and 16 megapixels): a small file can decode to gigabytes.
  */
 import type { Connection, Types } from 'mongoose';
 import { NotFoundError } from '../errors';
 import { MAX_IMAGE_BYTES, type CertificateImage } from '../render';
-import { ImageTooLargeError, ImageTypeError } from './document.errors';
+import { ImageDimensionsError, ImageTooLargeError, ImageTypeError } from './document.errors';
+import { IMAGE_LIMITS, dimensionProblem, readImageDimensions } from './image-dimensions';
 import { fileObjectId, findFile, readFileBuffer, uploadBuffer } from './gridfs';
 
 export type AcceptedImageType = 'image/png' | 'image/jpeg' | 'image/webp';
@@ -73,6 +75,11 @@ export async function storeImage(conn: Connection, opts: StoreImageOptions): Pro
   if (opts.data.length > limit) throw tooLargeError(limit, opts.data.length);
   const contentType = detectImageType(opts.data);
   if (!contentType) throw wrongTypeError();
+  // the declared size, before anything decodes it (image-dimensions.ts)
+  const dims = readImageDimensions(opts.data, contentType);
+  if (!dims) throw new ImageDimensionsError('The size of this image cannot be read: the file is damaged. Save it again and upload it.', { limits: IMAGE_LIMITS });
+  const problem = dimensionProblem(dims);
+  if (problem) throw new ImageDimensionsError(problem, { width: dims.width, height: dims.height, limits: IMAGE_LIMITS });
   const metadata: ImageMetadata = {
     courseId: String(opts.courseId),
     kind: opts.kind,

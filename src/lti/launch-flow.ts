@@ -77,6 +77,14 @@ function onOrigin(value: string, origin: string): URL | null {
   }
 }
 
+function httpUrlOf(value: string): URL | null {
+  try {
+    return onOrigin(value, new URL(value).origin);
+  } catch {
+    return null;
+  }
+}
+
 function hostOf(url: string | undefined): string[] {
   if (!url) return [];
   try {
@@ -130,7 +138,7 @@ export function createLaunchFlow(deps: LaunchFlowDeps): { login: RequestHandler;
     if (candidates.length > 1) return deps.onFailure(LAUNCH_FAILURES.ambiguousClient(), req, res);
     const platform = candidates[0]!;
     if (!platform.active) return deps.onFailure(LAUNCH_FAILURES.inactivePlatform(), req, res);
-    const authUrl = onOrigin(platform.authUrl, new URL(platform.authUrl).origin);
+    const authUrl = httpUrlOf(platform.authUrl);
     if (!authUrl) return deps.onFailure(LAUNCH_FAILURES.keysetUnavailable('the registered login URL is not an http(s) URL'), req, res);
 
     const storageTarget = p('lti_storage_target');
@@ -169,7 +177,9 @@ export function createLaunchFlow(deps: LaunchFlowDeps): { login: RequestHandler;
     // Platform storage: store the state in the LMS's frame, then go on to the LMS (login-storage page).
     res
       .type('html')
-      .setHeader('Content-Security-Policy', "default-src 'none'; script-src 'self'; style-src 'self'; base-uri 'none'; form-action 'none'")
+      // form-action also governs the redirects after the submit: Canvas's sso.canvaslms.com sends
+      // the browser on to the school's own domain, so any https site (or this exact origin).
+      .setHeader('Content-Security-Policy', `default-src 'none'; script-src 'self'; style-src 'self'; base-uri 'none'; form-action ${authUrl.origin} https:`)
       .send(
         deps.renderPage('lti-storage', {
           title: 'Opening…',
@@ -178,7 +188,8 @@ export function createLaunchFlow(deps: LaunchFlowDeps): { login: RequestHandler;
           origin: login.storageOrigin,
           state: login.state,
           nonce: login.nonce,
-          next: authUrl.toString(),
+          action: authUrl.origin + authUrl.pathname,
+          fields: Object.fromEntries(authUrl.searchParams),
         }),
       );
   }
@@ -212,15 +223,20 @@ export function createLaunchFlow(deps: LaunchFlowDeps): { login: RequestHandler;
               nonce: login.nonce,
               action: req.baseUrl + req.path,
               idToken: first(body.id_token),
-                }),
+              // What the browser said of the LMS's POST, for advice if storage fails too.
+              fetchSite: first(req.headers['sec-fetch-site']),
+              fetchDest: first(req.headers['sec-fetch-dest']),
+            }),
           );
         return 'sent';
       }
     }
+    // After a failed storage step the request is our own page's: judge by the LMS's POST.
+    const retried = first(body.lti_storage_failed) !== undefined;
     return cookieMissing({
       secureCookies: deps.secureCookies,
-      fetchSite: first(req.headers['sec-fetch-site']),
-      fetchDest: first(req.headers['sec-fetch-dest']),
+      fetchSite: first(retried ? body.lti_fetch_site : req.headers['sec-fetch-site']),
+      fetchDest: first(retried ? body.lti_fetch_dest : req.headers['sec-fetch-dest']),
       storageOffered: Boolean(login.storageTarget),
     });
   }

@@ -9,6 +9,7 @@ import { deploymentIdFor, firstString, LAUNCH_FAULTS, type LaunchFault, type Lau
 import { renderAutoPostForm, renderErrorPage } from './html';
 import { buildLaunchClaims } from './id-token';
 import { CLAIM } from './lti-vocabulary';
+import { storageTargetFor } from './platform-storage';
 import { QUIRKS } from './quirks';
 import { signPlatformJwt } from './platform-keys';
 
@@ -125,6 +126,8 @@ export function oidcRoutes(ctx: SandboxContext): express.Router {
     });
     // Chamilo's login initiation carries no lti_deployment_id (platforms.md §6).
     if (QUIRKS[course.quirks].sendsDeploymentIdInLogin) params.set('lti_deployment_id', deploymentIdFor(course, client));
+    const storageTarget = storageTargetFor(course.quirks);
+    if (storageTarget) params.set('lti_storage_target', storageTarget);
     const separator = client.loginUrl.includes('?') ? '&' : '?';
     res.redirect(302, `${client.loginUrl}${separator}${params.toString()}`);
   });
@@ -174,6 +177,9 @@ export function oidcRoutes(ctx: SandboxContext): express.Router {
     const fields: Record<string, string> = { id_token: idToken };
     const state = p('state');
     if (state !== undefined) fields.state = state;
+    // Canvas sends lti_storage_target with the launch too (platform-storage.ts).
+    const storageTarget = storageTargetFor(course.quirks);
+    if (storageTarget) fields.lti_storage_target = storageTarget;
     res.status(200).type('html').set('Cache-Control', 'no-store').send(renderAutoPostForm(redirectUri, fields, `Opening ${client.name}…`));
   };
   router.get('/auth', authorize);

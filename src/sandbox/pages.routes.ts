@@ -5,6 +5,7 @@
 import express, { type Request, type Response } from 'express';
 import type { SandboxContext } from './context';
 import { isTeacher } from './id-token';
+import { platformStorageFrame } from './platform-storage';
 import { esc, renderErrorPage, renderPage } from './html';
 import { principalRole } from './lti-vocabulary';
 import { isQuirkMode, QUIRK_MODES, QUIRKS } from './quirks';
@@ -73,7 +74,7 @@ export function pageRoutes(ctx: SandboxContext): express.Router {
 <table id="people"><thead>${head}</thead><tbody>${rows}</tbody></table>${more}
 ${gradebook}
 <h2>Tool placements</h2><ul>${links}</ul></section>
-<section><h2>Tool</h2><iframe name="tool-frame" id="tool-frame" title="Tool" allow="clipboard-write"></iframe></section></div>`;
+<section><h2>Tool</h2><iframe name="tool-frame" id="tool-frame" title="Tool" allow="clipboard-write"></iframe>${platformStorageFrame(ctx.baseUrl, course.quirks)}</section></div>`;
     res.type('html').send(renderPage(course.title, body, { homeUrl: home, subtitle: QUIRKS[course.quirks].platformName }));
   });
 

@@ -35,6 +35,7 @@ import { buildLaunchUrl, oidcRoutes } from './oidc.routes';
 import { pageRoutes } from './pages.routes';
 import { createPlatformKey } from './platform-keys';
 import { RegistrationTokens, registrationRoutes } from './registration.routes';
+import { platformStorageRoutes } from './platform-storage';
 import { SandboxStore, type RequestLogEntry } from './sandbox.store';
 import { createServiceGuard } from './service-guard';
 import { tokenRoutes } from './token.routes';
@@ -176,6 +177,7 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
   router.use(moodleWs.router);
   router.use(registrationRoutes(ctx, registrationTokens));
   router.use(deepLinkingRoutes(ctx));
+  router.use(platformStorageRoutes());
   router.use(pageRoutes(ctx));
   router.use((req: Request, res: Response) => {
     if (req.path.startsWith('/api/')) return void res.status(404).json({ error: 'not_found', error_description: `No sandbox endpoint ${req.method} ${req.path}.` });

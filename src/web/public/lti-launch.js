@@ -6,13 +6,12 @@
 // ui/shared/lti/jquery/subjects/lti.put_data.ts, lti.capabilities.ts).
 (function () {
   'use strict';
-  var reply = document.querySelector('form[data-auto-submit]');
-  if (reply) {
-    reply.submit();
+  var el = document.querySelector('[data-lti-storage]');
+  if (!el) {
+    var reply = document.querySelector('form[data-auto-submit]');
+    if (reply) HTMLFormElement.prototype.submit.call(reply);
     return;
   }
-  var el = document.querySelector('[data-lti-storage]');
-  if (!el) return;
   var mode = el.getAttribute('data-lti-storage');
   var targetName = el.getAttribute('data-target');
   var origin = el.getAttribute('data-origin');
@@ -56,14 +55,14 @@
     });
   }
 
+  var form = document.getElementById('lti-storage-form');
   if (mode === 'put') {
-    var next = el.getAttribute('data-next');
+    // On to the LMS whatever the answer: the state cookie may still work.
     Promise.all([send('lti.put_data', 'state-' + state, state), send('lti.put_data', 'nonce-' + nonce, nonce)]).then(function () {
-      window.location.replace(next);
+      HTMLFormElement.prototype.submit.call(form);
     });
     return;
   }
-  var form = document.getElementById('lti-storage-form');
   function post(name, value) {
     var input = document.createElement('input');
     input.type = 'hidden';

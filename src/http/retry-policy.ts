@@ -49,6 +49,8 @@ export interface PlatformRequest {
   authorize?: (refresh: boolean) => Promise<Record<string, string>>;
   /** Whether a 5xx/timeout may be retried (default: true for GET/PUT/DELETE, false for POST). */
   idempotent?: boolean;
+  /** `manual`: a 3xx is returned to the caller, which checks the target before following it (SSRF guard). */
+  redirect?: RequestRedirect;
 }
 
 export interface PlatformResponse {
@@ -126,6 +128,7 @@ export function createPlatformHttp(opts: RetryPolicyOptions = {}): PlatformHttp 
             method,
             headers: { 'User-Agent': userAgent, ...req.headers, ...auth },
             body: req.body,
+            ...(req.redirect ? { redirect: req.redirect } : {}),
             signal: req.signal ? AbortSignal.any([req.signal, timeout]) : timeout,
           });
           text = await res.text();

@@ -157,6 +157,17 @@ describe('Grade sync: platform URLs from an id_token are fetched only on the reg
     });
   }
 
+  it('checks every redirect target: follows one to its own host, refuses one to the metadata address', async () => {
+    const own = lms.serviceUrl(`/redirect?to=${encodeURIComponent(lms.serviceUrl('/ags/moved'))}`);
+    const metadata = lms.serviceUrl(`/redirect?to=${encodeURIComponent('http://169.254.169.254/latest/meta-data/')}`);
+    lms.clearRequests();
+    const { html, courseId } = await launchAndSync('ssrf-redirect', own, metadata);
+    const paths = lms.requests.map((r) => r.path);
+    expect(paths).to.include('/ags/moved');
+    expect(html).to.include('The tool refused to fetch the service URL http://169.254.169.254/latest/meta-data/');
+    expect(await gradeData(courseId)).to.deep.equal([0, 0, 0]);
+  });
+
   it("refuses a registration whose token URL is a link-local address before ltijs sends its client assertion there", async () => {
     const other = await startAttackerPlatform();
     try {

@@ -140,6 +140,8 @@ function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 }
 
+const MAX_REDIRECTS = 3;
+
 /** Creates a client; one per sync run is the intended use (it caches tokens per scope set). */
 export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageClient {
   const http = opts.http ?? createPlatformHttp({ ...opts, userAgent: opts.userAgent ?? 'lti-certificates/0.1 (grade sync)' });
@@ -166,21 +168,33 @@ export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageCl
 
   /** Fetches one page with the shared retry policy; returns the parsed JSON and the Link header. */
   async function getPage(url: string, accept: string, scopes: string[], signal?: AbortSignal): Promise<{ body: unknown; link: string | null }> {
-    await opts.checkUrl?.(url);
-    const res = await http.send({
-      url,
-      headers: { Accept: accept },
-      signal,
-      authorize: async (refresh) => ({ Authorization: `Bearer ${await token(scopes, refresh)}` }),
-    });
-    if (res.ok) {
-      try {
-        return { body: JSON.parse(res.text), link: res.headers.get('link') };
-      } catch {
-        throw new PlatformBadResponseError(`The platform answered ${url} with something that is not JSON (starting "${res.text.slice(0, 60)}").`, url);
+    // Redirects are followed here, not by fetch, so that each target passes the URL check
+    // before the Bearer token goes there (a platform must not bounce us to 169.254.169.254).
+    let current = url;
+    for (let hop = 0; ; hop++) {
+      await opts.checkUrl?.(current);
+      const res = await http.send({
+        url: current,
+        headers: { Accept: accept },
+        signal,
+        redirect: 'manual',
+        authorize: async (refresh) => ({ Authorization: `Bearer ${await token(scopes, refresh)}` }),
+      });
+      const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+      if (location) {
+        if (hop >= MAX_REDIRECTS) throw new PlatformBadResponseError(`The platform redirected ${url} more than ${MAX_REDIRECTS} times.`, url);
+        current = new URL(location, current).toString();
+        continue;
       }
+      if (res.ok) {
+        try {
+          return { body: JSON.parse(res.text), link: res.headers.get('link') };
+        } catch {
+          throw new PlatformBadResponseError(`The platform answered ${current} with something that is not JSON (starting "${res.text.slice(0, 60)}").`, current);
+        }
+      }
+      throw refusalOf(res.status, current, scopes[0]!, res.text);
     }
-    throw refusalOf(res.status, url, scopes[0]!, res.text);
   }
 
   async function listAll<Raw, T>(

@@ -96,7 +96,7 @@ export interface AttackerPlatform {
   launch(tool: { loginUrl: string; launchUrl: string }, spec: LaunchSpec, browser?: HttpBrowser): Promise<Page>;
   /** Reset recorded requests. */
   clearRequests(): void;
-  /** An URL on this platform that answers `body` as JSON (for AGS/NRPS-looking claims). */
+  /** An URL on this platform that answers `[]` as JSON (for AGS/NRPS-looking claims); `/redirect?to=<url>` answers 302 to it. */
   serviceUrl(path: string): string;
   close(): Promise<void>;
 }
@@ -261,6 +261,11 @@ export async function startAttackerPlatform(opts: { issuer?: string } = {}): Pro
           `<input type="hidden" name="state" value="${escapeHtml(q.get('state') ?? '')}">` +
           `</form></body></html>`,
       );
+      return;
+    }
+    if (path === '/redirect') {
+      // A platform that bounces the tool elsewhere: `/redirect?to=<url>`.
+      res.writeHead(302, { location: url.searchParams.get('to') ?? '/' }).end();
       return;
     }
     if (path === '/token') return json(res, 200, { access_token: 'attacker-token', token_type: 'Bearer', expires_in: 3600, scope: new URLSearchParams(body).get('scope') ?? '' });

@@ -19,7 +19,7 @@ import {
   type ToolUrls,
 } from '../lti/dynamic-registration';
 import type { RegisteredPlatform } from '../lti/provider';
-import type { RegistrationRequestDoc } from '../lti/registration-request.model';
+import { registrationEventModel, type RegistrationRequestDoc } from '../lti/registration-request.model';
 import type { LtiProvider } from '../lti/provider';
 import type { Views } from './views';
 import { moodleAdminRouter, type MoodleAdminDeps } from './admin/moodle.routes';
@@ -119,10 +119,11 @@ export function adminRouter(deps: AdminDeps): Router {
         res.type('html').send(deps.views.render('admin-login', { title: 'Administrator', lang: 'en', failed: req.query.failed === '1' }));
         return;
       }
-      const [platforms, deployments, requests] = await Promise.all([
+      const [platforms, deployments, requests, events] = await Promise.all([
         deps.lti.listPlatforms(),
         deploymentModel(deps.conn).find().sort({ issuer: 1, clientId: 1, deploymentId: 1 }).lean(),
         listRegistrationRequests(deps.conn),
+        registrationEventModel(deps.conn).find().sort({ at: -1 }).limit(20).lean(),
       ]);
       res.type('html').send(
         deps.views.render('admin', {
@@ -130,6 +131,7 @@ export function adminRouter(deps: AdminDeps): Router {
           lang: 'en',
           tool: deps.tool,
           settings: deps.settings,
+          registrationEvents: events.map((e) => ({ action: e.action.replace(/_/g, ' '), issuer: e.issuer, clientId: e.clientId, actor: e.actor, at: e.at.toISOString(), from: e.details?.requestedFrom })),
           requests: requests.map((r) => compareRequest(r, platforms.find((p) => p.issuer === r.issuer && p.clientId === r.clientId))),
           platforms: platforms.map((p) => ({
             ...p,

@@ -211,7 +211,9 @@ describe('POST /admin/registration-requests/:id: the administrator decides', fun
     const event = await registrationEventModel(t.db.connection).findOne({ action: 'reregistration_rejected', clientId }).lean();
     expect(event).to.deep.include({ actor: 'admin', issuer: lms.issuer });
     expect(event!.details).to.include({ requestId: id, jwksUrl: lms.jwksUrl('rejected') });
-    expect((await admin.open(`${t.baseUrl}/admin`)).html).to.not.include(`data-request-id="${id}"`);
+    const listing = (await admin.open(`${t.baseUrl}/admin`)).html;
+    expect(listing).to.not.include(`data-request-id="${id}"`);
+    expect(listing).to.include('Registration history').and.include('<tr data-action="reregistration rejected">');
     // A second decision on the same request finds nothing.
     const again = await admin.request(`${t.baseUrl}/admin/registration-requests/${id}`, { form: { decision: 'accept' } });
     expect(again.status).to.equal(404);

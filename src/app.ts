@@ -16,6 +16,9 @@ import { registerGenerateAllJob } from './certificates/generate-all.job';
 import { runAfterSync } from './certificates/stale.service';
 import { registerExportJobs } from './documents';
 import { registerSyncJob } from './grades/sync.job';
+import { chamiloSourceFactory, type ChamiloSoapConfig } from './grades/sources/chamilo.source';
+import { courseModel } from './courses/course.model';
+import { memberModel } from './grades/member.model';
 import { createJobQueue } from './jobs';
 import { createMoodleHttp } from './grades/moodle/moodle-http';
 import { moodleSourceFactory } from './grades/sources/moodle.factory';
@@ -110,7 +113,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
       );
     }
   };
+  const chamiloConfigs = new Map<string, ChamiloSoapConfig>();
   for (const p of loadPlatformFiles(config.platformConfigDir)) {
+    if (p.chamiloGradebook) chamiloConfigs.set(`${p.issuer} ${p.clientId}`, { baseUrl: p.issuer, ...p.chamiloGradebook });
     await lti.registerPlatform(p, { active: p.active });
     await registerDeployments(p.issuer, p.clientId, p.deploymentIds, 'config');
     log.info(`platform ${p.name} (${p.issuer}, client ${p.clientId}) registered from ${p.file}`);
@@ -150,8 +155,21 @@ export async function createApp(deps: AppDeps): Promise<App> {
       logger: createLogger('lti:advantage'),
     });
   const moodleHttp = createMoodleHttp({ logger: createLogger('grades:moodle') });
-  // Grade sources besides AGS: Moodle web services, for courses whose teacher turned them on.
-  const sourceFactories = [moodleSourceFactory({ conn, ltiKey: config.ltiKey, http: moodleHttp, now })];
+  // Grade sources besides AGS: Moodle web services, for courses whose teacher turned them on;
+  // Chamilo's SOAP gradebook service (course totals) for platforms whose file has `chamiloGradebook`,
+  // and for the sandbox's courses in Chamilo mode.
+  const chamiloSource = chamiloSourceFactory({
+    configFor: (course) => {
+      if (sandbox && course.issuer === sandbox.issuer && course.platformFamily === 'chamilo') {
+        return { baseUrl: sandbox.issuer, securityKey: sandbox.chamiloSoap.securityKey, callerIp: '127.0.0.1' };
+      }
+      return chamiloConfigs.get(`${course.issuer} ${course.clientId}`);
+    },
+    courseCode: async (courseId) => (await courseModel(conn).findById(courseId, { label: 1 }).lean())?.label ?? undefined,
+    learners: async (courseId) =>
+      (await memberModel(conn).find({ courseId, isLearner: true, status: { $ne: 'left' } }, { userId: 1, email: 1 }).lean()).map((m) => ({ userId: m.userId, email: m.email })),
+  });
+  const sourceFactories = [moodleSourceFactory({ conn, ltiKey: config.ltiKey, http: moodleHttp, now }), chamiloSource];
   const ctx: WebContext = { config, conn, views, now, jobs, renderer, advantageFor, sourceFactories };
   const random = (n: number) => randomBytes(n);
   // After each course sync: flag stale certificates, and re-issue them when the course asks for it (R5).

@@ -21,6 +21,12 @@ export const PlatformFileSchema = z
     publicKeyPem: z.string().includes('BEGIN PUBLIC KEY', { message: 'must be a PEM public key (-----BEGIN PUBLIC KEY-----)' }).optional(),
     deploymentIds: z.array(z.string().min(1)).default([]),
     active: z.boolean().default(true),
+    /**
+     * Chamilo only: read course totals from its SOAP gradebook service (src/grades/sources/chamilo.source.ts):
+     * `securityKey` = $_configuration['security_key'] of Chamilo's app/config/configuration.php,
+     * `callerIp` = the tool's address as Chamilo sees it (left out when Chamilo has an IP list).
+     */
+    chamiloGradebook: z.object({ securityKey: z.string().min(8), callerIp: z.string().min(1).optional() }).strict().optional(),
   })
   .strict()
   .refine((p) => Boolean(p.jwksUrl) !== Boolean(p.publicKeyPem), {

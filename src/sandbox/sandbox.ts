@@ -29,6 +29,7 @@ import { seedDemoCourses, type DemoCast } from './demo-seed';
 import { esc, renderErrorPage } from './html';
 import { ALL_SERVICE_SCOPES } from './lti-vocabulary';
 import { moodleWsRoutes } from './moodle-ws.routes';
+import { chamiloSoapRoutes, type ChamiloSoapSite } from './chamilo-soap.routes';
 import type { MoodleWsSite } from './moodle-ws.site';
 import { nrpsRoutes } from './nrps.routes';
 import { buildLaunchUrl, oidcRoutes } from './oidc.routes';
@@ -81,6 +82,8 @@ export interface SandboxOptions {
   fetch?: typeof fetch;
   /** The platform's private key as JWK (`Sandbox.privateKeyJwk` of an earlier run); generated when absent. */
   privateKeyJwk?: JWK;
+  /** Chamilo mode's `$_configuration['security_key']` (random when absent). */
+  chamiloSecurityKey?: string;
 }
 
 export interface Sandbox {
@@ -113,6 +116,8 @@ export interface Sandbox {
   rotatePlatformKey(): Promise<string>;
   /** Moodle's web-service settings and tokens (REST server at `/webservice/rest/server.php`). */
   moodleWs: MoodleWsSite;
+  /** Chamilo mode's SOAP gradebook service (main/webservices/gradebook.php) and its security key. */
+  chamiloSoap: ChamiloSoapSite;
 }
 
 /** Creates the sandbox platform (key pair, store, demo courses, router). */
@@ -175,6 +180,8 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
   router.use(nrpsRoutes(ctx, guard));
   const moodleWs = moodleWsRoutes(ctx);
   router.use(moodleWs.router);
+  const chamiloSoap = chamiloSoapRoutes(ctx, { securityKey: opts.chamiloSecurityKey });
+  router.use(chamiloSoap.router);
   router.use(registrationRoutes(ctx, registrationTokens));
   router.use(deepLinkingRoutes(ctx));
   router.use(platformStorageRoutes());
@@ -210,6 +217,7 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
     demo,
     privateKeyJwk: key.privateJwk,
     moodleWs: moodleWs.site,
+    chamiloSoap: chamiloSoap.site,
     async rotatePlatformKey() {
       ctx.key = await createPlatformKey();
       return ctx.key.kid;

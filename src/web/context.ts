@@ -22,6 +22,6 @@ export interface WebContext {
   renderer: PdfRenderer;
   /** An AGS/NRPS client authorised for the course's platform (tokens via ltijs). */
   advantageFor(course: Pick<CourseDoc, 'issuer' | 'clientId' | 'platformFamily'>): AdvantageClient;
-  /** Grade sources besides AGS (Moodle web services), for the learner refresh and the sync. */
+  /** Grade sources besides AGS (Moodle web services, Chamilo's gradebook service), for the learner refresh and the sync. */
   sourceFactories?: readonly GradeSourceFactory[];
 }

@@ -14,10 +14,10 @@
  *   gradebook's default 0 decimals: "89 % (89 / 100)"; anyone not in the course gets "0 % (0 / 100)";
  * - nusoap (vendor/…/nusoap.php, `$debug = true` in gradebook.php): faults are HTTP 500, the
  *   envelope is ISO-8859-1, and a debug comment follows it.
- * Weights: a real teacher sets each evaluation's weight; here the course's own activities share the
- * category's 100 equally, and each line item of the tool's own resource links weighs 100, as Chamilo
- * gives the evaluation it creates when the tool is added (plugin/ims_lti/src/Service/Resource/
- * LtiLineItemsResource.php `createLineItem`: weight = the category's remaining weight, 100 observed).
+ * Weights: a column's own `weight` when set (a real teacher sets each evaluation's), else equal
+ * shares of the category's 100, as the sandbox's Chamilo CSV export computes them. (A real Chamilo
+ * gives the evaluation it creates for the tool the category's remaining weight, 100 observed:
+ * plugin/ims_lti/src/Service/Resource/LtiLineItemsResource.php `createLineItem`.)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
@@ -79,10 +79,10 @@ function callerIp(req: Request): string {
 /** A learner's course total the way Chamilo computes it for this service, in points out of 100. */
 export function chamiloCourseTotal(ctx: SandboxContext, courseId: string, userId: string): number {
   const items = ctx.store.listLineItems(courseId);
-  const own = items.filter((i) => !i.resourceLinkId);
   let total = 0;
   for (const item of items) {
-    const weight = item.resourceLinkId ? 100 : 100 / own.length;
+    // The same weights as the sandbox's Chamilo CSV export (gradebook-export.ts chamiloWeights).
+    const weight = item.weight ?? 100 / items.length;
     const r = ctx.store.getResult(courseId, item.id, userId);
     if (!r || r.scoreMaximum <= 0) continue;
     total += (r.scoreGiven / r.scoreMaximum) * weight;

@@ -12,7 +12,7 @@ $want = $argv[1] ?? '';
 $form = null;
 foreach ($doc->getElementsByTagName('form') as $f) {
     if ($want === '' || strpos($f->getAttribute('action'), $want) !== false || $f->getAttribute('id') === $want
-            || $f->getAttribute('name') === $want) {
+            || $f->getAttribute('name') === $want || $f->getAttribute('data-form') === $want) {
         $form = $f;
         break;
     }

@@ -45,6 +45,8 @@ import { templateRouter } from './web/template.routes';
 import { verifyRouter } from './web/verify.routes';
 import { toolRouter } from './web/tool.routes';
 import { errorHandler } from './web/middleware/error-handler';
+import { adminLoginGuard } from './web/middleware/login-guard';
+import { sameOriginWrites } from './web/middleware/same-origin';
 import { securityHeaders } from './web/middleware/security-headers';
 import { deepLinkingRouter, handleVerifiedLaunch, renderLaunchFailure } from './web/lti.routes';
 import { dynamicRegistrationRouter } from './web/registration.routes';
@@ -185,7 +187,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  // TRUST_PROXY (default: nobody): a client on the LAN must not choose its own address
+  app.set('trust proxy', config.trustProxy);
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', async (_req, res) => {
     // both connections: ours, and ltijs's (which it reopens on its own after an outage)
@@ -194,7 +197,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   // The sandbox LMS is another "site" in the same process: it has its own pages and scripts.
   if (sandbox) app.use('/sandbox', sandbox.router);
-  app.use(securityHeaders());
+  app.use(securityHeaders({ publicUrl: config.publicUrl }));
   app.use('/assets', express.static(join(__dirname, 'web', 'public'), { maxAge: '1h', index: false }));
 
   app.use(
@@ -204,6 +207,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.use(LTI_BASE, lti.handler);
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
   app.use(express.json({ limit: '100kb' }));
+  // CSRF: writes under /app and /admin only from the tool's own origin; admin sign-in rate limited
+  app.use(sameOriginWrites(config.publicUrl));
+  app.use(adminLoginGuard());
   app.use(
     '/app/:session',
     toolRouter({

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -36,6 +37,7 @@ const EnvSchema = z.object({
   UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   DB_RECONNECT_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
+  TRUST_PROXY: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -71,6 +73,14 @@ export interface Config {
    * its orchestrator restarts it (0: wait forever). The driver reconnects by itself meanwhile.
    */
   dbReconnectTimeoutMs: number;
+  /**
+   * express's `trust proxy`: which hops may say who the client is in X-Forwarded-For. `false`
+   * (default): nobody, the client is the TCP peer; a number: that many proxies in front;
+   * else a list of addresses, CIDR ranges or `loopback`/`linklocal`/`uniquelocal`. Rate limits
+   * (verify, login, admin sign-in) count per client, so trusting a LAN range would let anyone on
+   * it rotate the header past them.
+   */
+  trustProxy: false | number | string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -97,6 +107,26 @@ const FIXES: Record<string, string> = {
   PUBLIC_URL: 'set it to the URL the LMS reaches the tool at, e.g. PUBLIC_URL=https://certificates.example.edu',
   MONGODB_URI: 'e.g. MONGODB_URI=mongodb://db.example.edu:27017/lti-certificates, or unset it for the embedded database',
 };
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** TRUST_PROXY: unset/''/none/false → false; a hop count; or a comma list of names, IPs and CIDRs. */
+function parseTrustProxy(raw: string | undefined): false | number | string {
+  const v = (raw ?? '').trim();
+  if (v === '' || v === 'none' || v === 'false' || v === '0') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  const entries = v.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [addr, bits, extra] = entry.split('/');
+    const ok = PROXY_NAMES.has(entry) || (isIP(addr ?? '') !== 0 && extra === undefined && (bits === undefined || /^\d{1,3}$/.test(bits)));
+    if (!ok) {
+      throw new ConfigError(
+        `Invalid setting TRUST_PROXY=${JSON.stringify(raw)}: "${entry}" is not a hop count, an IP address, a CIDR range or loopback/linklocal/uniquelocal; e.g. TRUST_PROXY=1 behind one reverse proxy, TRUST_PROXY=loopback for one on this host`,
+      );
+    }
+  }
+  return entries.join(', ');
+}
 
 /** Parses and validates `env` (default: process.env). Throws ConfigError naming the setting. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -144,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     dbReconnectTimeoutMs: e.DB_RECONNECT_TIMEOUT_MS,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -46,6 +46,8 @@ export function startTestApp(): Promise<TestApp> {
       ADMIN_SECRET: 'test-admin-secret-0123456789',
       UNKNOWN_DEPLOYMENT: 'accept',
       PUBLIC_CERTIFICATES: 'true',
+      // tests give each client its own X-Forwarded-For, as a reverse proxy on this host would
+      TRUST_PROXY: 'loopback',
       // Many spec files register platforms from 127.0.0.1; test/security/ tests the default limit.
       DYNREG_RATE_LIMIT: '1000',
     });

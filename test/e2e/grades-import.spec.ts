@@ -16,6 +16,7 @@ import { claimCertificate, listLearnerCertificates } from '../../src/certificate
 import { courseModel } from '../../src/courses/course.model';
 import { csvPreviewModel } from '../../src/grades/csv/csv-preview.model';
 import { lineItemModel } from '../../src/grades/line-item.model';
+import { memberModel } from '../../src/grades/member.model';
 import { resultModel } from '../../src/grades/result.model';
 import { syncRunModel } from '../../src/grades/sync-run.model';
 import type { CreateCourseOptions } from '../../src/sandbox/sandbox.store';
@@ -412,6 +413,54 @@ describe('Gradebook CSV import and sync history (sandbox LMS → tool)', functio
         [1, 'superseded', 90],
       ]);
     });
+  });
+
+  describe('the sandbox gradebook exported as each platform writes it', () => {
+    // The course's quizzes reach the tool only through the export; "Final project" is the tool's
+    // own activity, also listed over AGS.
+    for (const mode of ['moodle', 'canvas', 'chamilo'] as const) {
+      it(`${mode}: imports the export the sandbox's gradebook page offers, the tool's own activity once, the grades as in the gradebook`, async () => {
+        const c = newCourse(`CSV tour ${mode}`, { quirks: mode, learners: 3, items: 2, itemModule: 'quiz', scoreMaximum: 10, score: (l, i) => (l === 2 && i === 1 ? null : 5 + l + i) });
+        const link = store().addResourceLink(c.course.id, { title: 'Final project', custom: { username: '$User.username' } });
+        store().addLineItem(c.course.id, { label: 'Final project', scoreMaximum: 20, module: 'lti', resourceLinkId: link.id });
+        const l = await teacherOf(c);
+        const courseId = await courseIdOf(c);
+        // Each learner opens the tool once (Chamilo's file knows them only by username).
+        for (const id of c.learnerIds) expect((await new HttpBrowser().open(t.sandbox.launchUrl(c.course.id, id, { resourceLinkId: link.id }))).status).to.equal(200);
+        const agsColumns = await lineItemModel(conn()).find({ courseId, source: 'ags', removedAt: null }).lean();
+        expect(agsColumns.map((li) => li.label)).to.deep.equal(['Final project']);
+
+        const exported = await fetch(`${t.baseUrl}/sandbox/courses/${encodeURIComponent(c.course.id)}/gradebook/export?format=${mode}`);
+        expect(exported.status).to.equal(200);
+        const { id, page } = await preview(l, Buffer.from(await exported.arrayBuffer()), 'export.csv');
+        expect(page.html).to.include(`data-format="${mode}"`);
+        expect(countOf(page.html, 'matched')).to.equal(3);
+        const own = [...page.html.matchAll(/<tr data-item-key="([^"]+)" data-status="ags"/g)].map((m) => m[1]);
+        expect(own, 'the tool\'s own activity is the AGS column').to.have.length(1);
+        if (mode !== 'canvas') {
+          // Moodle's Real export and Chamilo's weights give no maximum: Apply waits for them.
+          expect(page.html).to.match(/data-action="apply" disabled/);
+          const names = [...page.html.matchAll(/<input id="(max-\d+)"/g)].map((m) => m[1]!);
+          expect(names).to.have.length(2);
+          const answered = await l.browser.request(`${l.grades}/import/${id}`, { method: 'POST', form: Object.fromEntries(names.map((n) => [n, '10'])) });
+          expect(answered.status).to.equal(303);
+        }
+        expect((await apply(l, id)).status).to.equal(303);
+
+        const csv = await lineItemModel(conn()).find({ courseId, source: 'csv' }).lean();
+        expect(csv.map((li) => [li.label.replace(/^Quiz: /, ''), li.scoreMaximum]).sort()).to.deep.equal([
+          ['Activity 1', 10],
+          ['Activity 2', 10],
+        ]);
+        const labelOf = new Map(csv.map((li) => [String(li._id), li.label.replace(/^Quiz: /, '')]));
+        const results = await resultModel(conn()).find({ courseId, source: 'csv' }).lean();
+        const subjectOf = new Map<string, number>();
+        const given = c.learnerIds.map((uid) => store().getUser(uid)!.givenName);
+        for (const m of await memberModel(conn()).find({ courseId, isLearner: true }).lean()) subjectOf.set(m.userId, given.indexOf(m.givenName ?? ''));
+        const got = results.map((r) => `${subjectOf.get(r.userId)} ${labelOf.get(String(r.lineItemId))} ${r.scoreGiven}/${r.scoreMaximum}`).sort();
+        expect(got).to.deep.equal(['0 Activity 1 5/10', '0 Activity 2 6/10', '1 Activity 1 6/10', '1 Activity 2 7/10', '2 Activity 1 7/10']);
+      });
+    }
   });
 
   describe('bad files are refused and store nothing', () => {

@@ -180,7 +180,7 @@ async function planImport(conn: Connection, cid: Types.ObjectId, parsed: CsvPrev
     lineItemModel(conn)
       .find({ courseId: cid, source: 'csv', externalId: { $in: parsed.items.map((i) => i.key) } }, { externalId: 1, scoreMaximum: 1, label: 1 })
       .lean<StoredLineItem[]>(),
-    parsed.format === 'chamilo' || parsed.items.some((i) => i.externalTool)
+    parsed.format !== 'moodle' || parsed.items.some((i) => i.externalTool)
       ? lineItemModel(conn).find({ courseId: cid, source: 'ags', removedAt: null }, { label: 1 }).lean<Array<{ _id: Types.ObjectId; label: string }>>()
       : Promise.resolve([]),
   ]);
@@ -194,8 +194,10 @@ async function planImport(conn: Connection, cid: Types.ObjectId, parsed: CsvPrev
     // Moodle's "External tool: X" is this tool's own activity X, which the tool reads over AGS:
     // the same activity under another name, never a second column beside it. In Chamilo an AGS
     // line item is a gradebook evaluation (the "Certificates" one Chamilo creates when the tool is
-    // added, plugin/ims_lti/configure.php), exported under its own name.
-    const twinName = it.externalTool ?? (parsed.format === 'chamilo' ? it.label : undefined);
+    // added, plugin/ims_lti/configure.php), exported under its own name. In Canvas every AGS line
+    // item is an assignment named by its label (app/controllers/lti/ims/line_items_controller.rb:
+    // the label "will also be used as the name of the placeholder assignment", update_assignment).
+    const twinName = it.externalTool ?? (parsed.format === 'chamilo' || parsed.format === 'canvas' ? it.label : undefined);
     const twin = twinName ? agsByLabel.get(sameLabel(twinName)) : undefined;
     if (twin) return { ...base, scoreMaximum: it.scoreMaximum, maximumFrom: it.scoreMaximum === null ? 'unknown' : it.maximumFrom, status: 'ags', sameAs: { lineItemId: String(twin._id), label: twin.label } };
     const status = existing ? ('existing' as const) : ('new' as const);

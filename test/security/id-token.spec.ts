@@ -10,7 +10,7 @@ import { CompactSign, exportSPKI, generateKeyPair, importJWK, SignJWT, type JWTP
 import { courseModel } from '../../src/courses/course.model';
 import { startTestApp, type TestApp } from '../support/app';
 import { HttpBrowser, type Page } from '../support/browser';
-import { pageText } from './support/page-text';
+import { parseHtml, text as textOf } from '../support/html';
 import { LTI, registerAttackerPlatform, startAttackerPlatform, type AttackerPlatform } from './support/attacker-platform';
 import { countWrites, type Counts } from './support/state';
 
@@ -178,8 +178,8 @@ describe('Attacker id_tokens at POST /lti/launch', function () {
   function expectRefused(page: Page, status: number, message: RegExp) {
     if (page.url.includes('/app/')) accepted++;
     expect(page.url, 'stays out of the tool').not.to.include('/app/');
-    expect(page.status, pageText(page.html).slice(0, 400)).to.equal(status);
-    const text = pageText(page.html);
+    expect(page.status, textOf(parseHtml(page.html), 'main').slice(0, 400)).to.equal(status);
+    const text = textOf(parseHtml(page.html), 'main');
     expect(text, text.slice(0, 500)).to.match(message);
   }
 

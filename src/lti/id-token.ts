@@ -9,6 +9,7 @@
  * The client id of a launch is the one of the registration the login was started for and that
  * the token is verified against — never a value read from the token (`azp ?? aud[0]`).
  */
+import { createPublicKey } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, importJWK, importSPKI, type JWK } from 'jose';
 import { CLAIM } from './claims';
 import { LAUNCH_FAILURES, type LaunchFailure } from './launch-errors';
@@ -182,11 +183,21 @@ export async function verifyIdToken(input: VerifyInput): Promise<VerifyResult> {
   return { ok: true, claims: payload, clientId: expected.clientId };
 }
 
+/** A pasted PEM public key, SPKI (`BEGIN PUBLIC KEY`) or PKCS#1 (`BEGIN RSA PUBLIC KEY`). */
+async function importPem(pem: string): Promise<TokenKey> {
+  try {
+    return await importSPKI(pem.trim(), 'RS256');
+  } catch {
+    const jwk = createPublicKey(pem).export({ format: 'jwk' }) as JWK;
+    return (await importJWK({ ...jwk, alg: 'RS256' }, 'RS256')) as TokenKey;
+  }
+}
+
 /** Resolves keys from a registered keyset URL or PEM key. `fetchJson` reads the keyset (injected: the SSRF guard lives there). */
 export function keyResolverFor(auth: { jwksUrl?: string; publicKeyPem?: string }, fetchJson: (url: string) => Promise<unknown>): KeyResolver {
   return async (kid) => {
     try {
-      if (auth.publicKeyPem) return { ok: true, key: await importSPKI(auth.publicKeyPem, 'RS256') };
+      if (auth.publicKeyPem) return { ok: true, key: await importPem(auth.publicKeyPem) };
       if (!auth.jwksUrl) return { ok: false, failure: LAUNCH_FAILURES.keysetUnavailable('no keyset URL or key is registered') };
       if (!kid) return { ok: false, failure: LAUNCH_FAILURES.noKid() };
       let body: unknown;

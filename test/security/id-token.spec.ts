@@ -235,6 +235,27 @@ describe('Attacker id_tokens at POST /lti/launch', function () {
     expect(course?.clientId).to.equal(clientId);
   });
 
+  describe('a registration with a pasted PEM public key (as Chamilo shows it)', () => {
+    const pemClient = `evil-pem-${randomBytes(3).toString('hex')}`;
+    before(async () => {
+      const pem = await exportSPKI((await importJWK(a.key().publicJwk, 'RS256', { extractable: true })) as CryptoKey);
+      await t.app.lti.registerPlatform({ issuer: a.issuer, clientId: pemClient, name: 'PEM LMS', authUrl: a.authUrl, tokenUrl: a.tokenUrl, publicKeyPem: pem }, { active: true });
+    });
+    const pemLaunch = (key?: string) =>
+      a.launch(t.app.toolUrls, { clientId: pemClient, key, claims: { [LTI.context]: { id: `ctx-pem-${randomBytes(3).toString('hex')}` } } });
+
+    it('accepts a launch signed by that key, whatever its kid', async () => {
+      const page = await pemLaunch();
+      expect(page.url, page.html.slice(0, 300)).to.match(/\/teacher$/);
+    });
+
+    it('refuses one signed by another key (401) and writes nothing', async () => {
+      const before = await countWrites(t);
+      expectRefused(await pemLaunch('other'), 401, /not signed by the platform/);
+      expect(await countWrites(t)).to.deep.equal(before);
+    });
+  });
+
   it('treats Moodle\'s "lineitem": "" (grades unticked on the activity) as no line item, not a refusal', async () => {
     const { page, contextId } = await launchWith({
       mutate: (p) => {

@@ -103,6 +103,13 @@ export function seedDemoCourses(store: SandboxStore): DemoCast {
         if (score !== null) store.setScore(course.id, item.id, learner.id, score);
       });
     }
+    if (mode === 'chamilo') {
+      // Chamilo creates one "Certificates" evaluation (max 100, weight 100) for the tool when the
+      // teacher adds it with AGS (plugin/ims_lti/configure.php → createLineItem; observed on
+      // 1.11.28 with the gradebook opened first, as the guide says). It is the tool's launcher column.
+      store.openGradebook(course.id);
+      store.addLineItem(course.id, { label: 'Certificates', scoreMaximum: 100, weight: 100, module: 'lti', resourceLinkId: course.resourceLinks[0]!.id });
+    }
   }
   return { courseIds, bilbo, gandalf, elrond, mentor, learners };
 }

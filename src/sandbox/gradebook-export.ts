@@ -15,8 +15,8 @@
  *   the computed columns; ungraded = empty; CRLF.
  * - Chamilo, main/gradebook/gradebook_flatview.php CSV export: `Code;First name;Last name;Username;
  *   <item> <weight> % ;…;TOTAL;` with the raw score in each cell, the weight (not the maximum) in
- *   the header, an empty cell for a missing result, TOTAL the weighted percentage rounded to an
- *   integer, semicolons, a trailing `;`, CRLF, teachers left out; `onlyScore` = the "Only numbers"
+ *   the header, an empty cell for a missing result, TOTAL = Σ score/max × weight over the
+ *   category's 100, rounded to an integer, semicolons, a trailing `;`, CRLF, teachers left out; `onlyScore` = the "Only numbers"
  *   variant, every cell a percentage and a missing result written `0 %`.
  */
 import { principalRole } from './lti-vocabulary';
@@ -115,9 +115,10 @@ function canvasExport(store: SandboxStore, course: SandboxCourse, items: Sandbox
   return { filename, contentType: 'text/csv; charset=utf-8', body: Buffer.from('\uFEFF' + lines.join('\r\n') + '\r\n', 'utf8') };
 }
 
-/** Chamilo's weights: the item's own when set, else equal shares of 100 (what a new gradebook gives). */
+/** Chamilo's weights: the item's own when set, else equal shares of 100 among the unweighted ones. */
 function chamiloWeights(items: SandboxLineItem[]): number[] {
-  const share = items.length ? Math.round((100 / items.length) * 100) / 100 : 0;
+  const unweighted = items.filter((i) => i.weight === undefined).length;
+  const share = unweighted ? Math.round((100 / unweighted) * 100) / 100 : 0;
   return items.map((i) => i.weight ?? share);
 }
 
@@ -130,7 +131,6 @@ function chamiloExport(store: SandboxStore, course: SandboxCourse, items: Sandbo
   const weights = chamiloWeights(items);
   const header = ['Code', 'First name', 'Last name', 'Username', ...items.map((i, k) => `${i.label} ${chamiloNumber(weights[k]!)} % `), 'TOTAL'];
   const lines = [header.join(';') + ';'];
-  const weightSum = weights.reduce((a, b) => a + b, 0);
   for (const m of learnersOf(store, course)) {
     let total = 0;
     const cells = items.map((item, k) => {
@@ -139,7 +139,9 @@ function chamiloExport(store: SandboxStore, course: SandboxCourse, items: Sandbo
       if (onlyScore) return `${s === null ? 0 : Math.round((s / item.scoreMaximum) * 100)} %`;
       return s === null ? '' : chamiloNumber(s);
     });
-    const percent = weightSum > 0 ? Math.round((total / weightSum) * 100) : 0;
+    // Σ score/max × weight over the category's weight (100): the tool's own "Certificates"
+    // evaluation (weight 100) does not lower it while empty (real export, fixtures/csv/real/README.md).
+    const percent = Math.round(total);
     lines.push([m.sourcedId, m.givenName, m.familyName, m.username, ...cells, onlyScore ? `${percent} %` : String(percent)].join(';') + ';');
   }
   const d = now;

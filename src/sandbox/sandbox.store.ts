@@ -516,11 +516,16 @@ export class SandboxStore {
     return [...this.results.get(item.id)!.values()];
   }
 
-  /** The course grade as the demo tells it: every line item weighs the same, ungraded counts as 0. */
+  /**
+   * The course grade as the demo tells it: every column weighs the same, ungraded counts as 0.
+   * The column of the tool's own placement (Chamilo's "Certificates" evaluation) is left out.
+   */
   courseGrade(courseId: string, userId: string): { earned: number; possible: number; percent: number } {
     let earned = 0;
     let possible = 0;
+    const placement = this.requireCourse(courseId).resourceLinks[0]?.id;
     for (const item of this.listLineItems(courseId)) {
+      if (item.module === 'lti' && item.resourceLinkId === placement) continue;
       possible += item.scoreMaximum;
       const result = this.getResult(courseId, item.id, userId);
       if (result) earned += (result.scoreGiven / result.scoreMaximum) * item.scoreMaximum;

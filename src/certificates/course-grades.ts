@@ -4,8 +4,9 @@
  * course, so the teacher overview of 5,000 learners costs three reads, not 5,000.
  */
 import type { Connection, Types } from 'mongoose';
-import { loadCourseGrades, type LoadedMember } from '../grades/course-grades.service';
+import { loadCourseColumns, loadCourseGrades, type LoadedMember } from '../grades/course-grades.service';
 import { lineItemModel } from '../grades/line-item.model';
+import { GRADE_SOURCE_LABELS } from '../grades/sources/grade-source';
 import type { GradeLineItem, GradeResult, LearnerGrades } from './evaluate';
 
 export interface CourseGradeBook {
@@ -21,7 +22,15 @@ export async function readCourseGrades(conn: Connection, courseId: Types.ObjectI
   const grades = await loadCourseGrades(conn, courseId, opts);
   return {
     // keyed once here rather than String(_id) per learner and item in the evaluation loop
-    lineItems: grades.lineItems.map((li) => ({ id: String(li._id), label: li.label, scoreMaximum: li.scoreMaximum, removedAt: li.removedAt ?? null })),
+    lineItems: grades.lineItems.map((li) => ({
+      id: String(li._id),
+      label: li.label,
+      scoreMaximum: li.scoreMaximum,
+      removedAt: li.removedAt ?? null,
+      source: li.source,
+      sourceLabel: GRADE_SOURCE_LABELS[li.source],
+      ...(li.excluded ? { excluded: li.excluded } : {}),
+    })),
     membersByUser: grades.membersByUser,
     resultsByUser: grades.resultsByUser,
   };
@@ -32,6 +41,12 @@ const NO_RESULTS: ReadonlyMap<string, GradeResult> = new Map();
 /** One learner's view of the grade book, ready for `evaluateEligibility`. */
 export function learnerGrades(book: CourseGradeBook, userId: string): LearnerGrades {
   return { lineItems: book.lineItems, results: book.resultsByUser.get(userId) ?? NO_RESULTS };
+}
+
+/** Ids of the course's current activities ("all" counts these when a definition is made or confirmed). */
+export async function currentActivityIds(conn: Connection, courseId: Types.ObjectId): Promise<string[]> {
+  const columns = await loadCourseColumns(conn, courseId);
+  return columns.filter((c) => c.excluded === undefined).map((c) => String(c._id));
 }
 
 /** Ids of the course's current (not removed) line items, for validating a definition. */

@@ -79,7 +79,8 @@ export const SelectedItemSchema = z.object({
 const ItemSelectionSchema = z.discriminatedUnion(
   'mode',
   [
-    z.object({ mode: z.literal('all') }),
+    // `known` is filled in by the definition service (the activities there are), never by the form.
+    z.object({ mode: z.literal('all'), known: z.array(z.string().max(200)).max(5000).optional() }),
     z.object({
       mode: z.literal('selected'),
       items: z.array(SelectedItemSchema, 'must be a list').min(1, 'must name at least one line item').max(1000, 'has too many items'),

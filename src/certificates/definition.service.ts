@@ -3,11 +3,11 @@
  * validated (definition.schema.ts), bumps `version` and is written to the audit trail with what
  * changed, so "which rules was this certificate issued under?" always has an answer.
  */
-import type { Connection } from 'mongoose';
+import type { Connection, Types } from 'mongoose';
 import { ConflictError, NotFoundError } from '../errors';
 import type { Actor } from './audit.model';
 import { recordAudit } from './audit.service';
-import { currentLineItemIds } from './course-grades';
+import { currentActivityIds, currentLineItemIds } from './course-grades';
 import { definitionModel, type DefinitionDoc } from './definition.model';
 import { parseDefinitionInput, type DefinitionSettings } from './definition.schema';
 import { toObjectId, type Id } from './ids';
@@ -67,12 +67,28 @@ export interface DefinitionWriteOptions {
   now: Date;
   /** The administrator's `publicCertificates` switch (Config.publicCertificates). */
   publicAllowed: boolean;
+  /** "All activities": also count the activities that arrived since the definition was made or last confirmed. */
+  acceptNewColumns?: boolean;
+}
+
+/**
+ * "All activities" remembers which activities there were when the teacher made the definition (or
+ * last confirmed new ones): a source that brings new columns later never silently changes who
+ * qualifies. An edit keeps the remembered set unless the teacher accepts the new columns.
+ */
+async function withKnownActivities(conn: Connection, courseId: Types.ObjectId, settings: DefinitionSettings, previous: DefinitionDoc | null, accept: boolean): Promise<DefinitionSettings> {
+  if (settings.items.mode !== 'all') return settings;
+  if (previous?.items.mode === 'all' && previous.items.known && !accept) return { ...settings, items: { mode: 'all', known: previous.items.known } };
+  const known = await currentActivityIds(conn, courseId);
+  // A course without columns yet (no sync so far): nothing was seen, so whatever arrives counts.
+  return known.length > 0 ? { ...settings, items: { mode: 'all', known } } : { ...settings, items: { mode: 'all' } };
 }
 
 /** Creates a definition (version 1) from the teacher's form. Throws ValidationError naming the field. */
 export async function createDefinition(conn: Connection, opts: DefinitionWriteOptions): Promise<DefinitionDoc> {
   const courseId = toObjectId(opts.courseId, 'course');
-  const settings = parseDefinitionInput(opts.input, { lineItemIds: await currentLineItemIds(conn, courseId), publicAllowed: opts.publicAllowed });
+  const parsed = parseDefinitionInput(opts.input, { lineItemIds: await currentLineItemIds(conn, courseId), publicAllowed: opts.publicAllowed });
+  const settings = await withKnownActivities(conn, courseId, parsed, null, true);
   const doc = await definitionModel(conn).create({
     ...settings,
     courseId,
@@ -106,7 +122,8 @@ export async function updateDefinition(
   const courseId = toObjectId(opts.courseId, 'course');
   const current = await getDefinition(conn, courseId, opts.definitionId);
   if (opts.expectedVersion !== undefined && opts.expectedVersion !== current.version) throw staleForm(current.version);
-  const settings = parseDefinitionInput(opts.input, { lineItemIds: await currentLineItemIds(conn, courseId), publicAllowed: opts.publicAllowed });
+  const parsed = parseDefinitionInput(opts.input, { lineItemIds: await currentLineItemIds(conn, courseId), publicAllowed: opts.publicAllowed });
+  const settings = await withKnownActivities(conn, courseId, parsed, current, opts.acceptNewColumns === true);
   const before = settingsOf(current);
   const changes: Record<string, { before: unknown; after: unknown }> = {};
   for (const f of SETTING_FIELDS) {

@@ -34,7 +34,13 @@ export interface SelectedItem {
 }
 
 /** Which line items count: every current one with equal weight, or an explicit selection. */
-export type ItemSelection = { mode: 'all' } | { mode: 'selected'; items: SelectedItem[] };
+/**
+ * Which columns count. `all` counts every course activity — but only those in `known` (the
+ * columns there were when the teacher made or last confirmed the definition), so that a source
+ * bringing new columns never silently changes who qualifies; `known` absent (older definitions)
+ * means every current activity.
+ */
+export type ItemSelection = { mode: 'all'; known?: string[] } | { mode: 'selected'; items: SelectedItem[] };
 
 /** The part of a certificate definition that decides eligibility. */
 export interface EligibilityRules {
@@ -54,6 +60,11 @@ export interface GradeLineItem {
   label: string;
   scoreMaximum: number;
   removedAt?: Date | null;
+  /** Where the column came from (ags, moodle, chamilo, csv), and its name for people (AGS, Moodle…). */
+  source?: string;
+  sourceLabel?: string;
+  /** Set when the column is no course activity of its own: the tool's launcher, a copy, a total. Never counted by "all". */
+  excluded?: 'launcher' | 'duplicate' | 'total';
 }
 
 export interface GradeResult {
@@ -99,6 +110,9 @@ export interface EvaluatedItem {
   mandatory: boolean;
   /** The selected line item no longer exists in the course (removed in the LMS). */
   missing?: boolean;
+  /** Where the column comes from (`ags`, `moodle`, `chamilo`, `csv`) and its name for people. */
+  source?: string;
+  sourceLabel?: string;
 }
 
 export interface Evaluation {
@@ -132,6 +146,26 @@ function isRemoved(li: GradeLineItem): boolean {
   return li.removedAt !== undefined && li.removedAt !== null;
 }
 
+/** The course activities "all" may count now: current, not the launcher, a copy or a total. */
+export function activitiesOf(lineItems: readonly GradeLineItem[]): GradeLineItem[] {
+  return lineItems.filter((li) => !isRemoved(li) && li.excluded === undefined);
+}
+
+/** The columns an "all" selection counts: the activities it knows (all of them when it knows none). */
+export function countedByAll(items: { known?: readonly string[] }, lineItems: readonly GradeLineItem[]): GradeLineItem[] {
+  const activities = activitiesOf(lineItems);
+  if (!items.known) return activities;
+  const known = new Set(items.known);
+  return activities.filter((li) => known.has(lineItemKey(li)));
+}
+
+/** Activities that arrived after an "all" definition was made or last confirmed: listed for the teacher, not counted. */
+export function newSinceDefinition(items: ItemSelection, lineItems: readonly GradeLineItem[]): GradeLineItem[] {
+  if (items.mode !== 'all' || !items.known) return [];
+  const known = new Set(items.known);
+  return activitiesOf(lineItems).filter((li) => !known.has(lineItemKey(li)));
+}
+
 /**
  * Decides whether one learner qualifies under `rules`, with the weighted score and every reason.
  * Pure: no clock, no database.
@@ -140,10 +174,7 @@ export function evaluateEligibility(rules: EligibilityRules, grades: LearnerGrad
   const byId = new Map<string, GradeLineItem>();
   for (const li of grades.lineItems) byId.set(lineItemKey(li), li);
 
-  const selection: SelectedItem[] =
-    rules.items.mode === 'all'
-      ? grades.lineItems.filter((li) => !isRemoved(li)).map((li) => ({ lineItemId: lineItemKey(li), weight: 1 }))
-      : rules.items.items;
+  const selection: SelectedItem[] = rules.items.mode === 'all' ? countedByAll(rules.items, grades.lineItems).map((li) => ({ lineItemId: lineItemKey(li), weight: 1 })) : rules.items.items;
 
   const notices: Reason<NoticeCode>[] = [];
   const items: EvaluatedItem[] = selection.map((sel) => {
@@ -168,6 +199,8 @@ export function evaluateEligibility(rules: EligibilityRules, grades: LearnerGrad
       percent,
       mandatory,
     };
+    if (li?.source) item.source = li.source;
+    if (li?.sourceLabel) item.sourceLabel = li.sourceLabel;
     if (missing) {
       item.missing = true;
       notices.push({ code: 'item_missing', params: { lineItemId: sel.lineItemId } });

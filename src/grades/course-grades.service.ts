@@ -4,11 +4,18 @@
  * course of 5,000 learners x 20 items (100,000 results) loads without hydrating documents.
  */
 import { Types, type Connection } from 'mongoose';
+import { columnExclusions, type ColumnExclusion } from './activity-identity';
 import { lineItemModel, type LineItem } from './line-item.model';
+import { toolLinkModel } from './tool-link.model';
 import { memberModel, type Member } from './member.model';
 import { resultModel, type Result } from './result.model';
 
-export type LoadedLineItem = Pick<LineItem, '_id' | 'source' | 'externalId' | 'label' | 'scoreMaximum' | 'resourceLinkId' | 'resourceId' | 'tag' | 'startDateTime' | 'endDateTime' | 'removedAt'>;
+export type LoadedLineItem = Pick<LineItem, '_id' | 'source' | 'externalId' | 'label' | 'scoreMaximum' | 'resourceLinkId' | 'resourceId' | 'tag' | 'startDateTime' | 'endDateTime' | 'kind' | 'removedAt'> & {
+  /** Set when the column takes no part in "all activities": the tool's launcher, a copy of another source's column, a total. */
+  excluded?: ColumnExclusion;
+  /** For a copy: the column it copies. */
+  sameAs?: string;
+};
 export type LoadedMember = Pick<Member, '_id' | 'userId' | 'name' | 'givenName' | 'familyName' | 'email' | 'sisId' | 'lisPersonSourcedId' | 'roles' | 'isLearner' | 'status' | 'leftAt'>;
 export type LoadedResult = Pick<Result, '_id' | 'lineItemId' | 'userId' | 'scoreGiven' | 'scoreMaximum' | 'timestamp' | 'changedAt' | 'source'>;
 
@@ -20,7 +27,30 @@ export interface CourseGrades {
   resultsByUser: Map<string, Map<string, LoadedResult>>;
 }
 
-const LINE_ITEM_FIELDS = { source: 1, externalId: 1, label: 1, scoreMaximum: 1, resourceLinkId: 1, resourceId: 1, tag: 1, startDateTime: 1, endDateTime: 1, removedAt: 1 };
+const LINE_ITEM_FIELDS = { source: 1, externalId: 1, label: 1, scoreMaximum: 1, resourceLinkId: 1, resourceId: 1, tag: 1, startDateTime: 1, endDateTime: 1, kind: 1, removedAt: 1 };
+
+/** The resource links the tool is launched from in this course. */
+async function launcherLinks(conn: Connection, courseId: Types.ObjectId): Promise<Set<string>> {
+  const links = await toolLinkModel(conn).find({ courseId }, { resourceLinkId: 1 }).lean();
+  return new Set(links.map((l) => l.resourceLinkId));
+}
+
+/** Marks the columns that are the launcher, a copy of another source's column, or a total. */
+async function markExclusions(conn: Connection, courseId: Types.ObjectId, items: LoadedLineItem[]): Promise<LoadedLineItem[]> {
+  const excluded = columnExclusions(items, await launcherLinks(conn, courseId));
+  if (excluded.size === 0) return items;
+  return items.map((li) => {
+    const e = excluded.get(String(li._id));
+    return e ? { ...li, excluded: e.reason, ...(e.sameAs ? { sameAs: e.sameAs } : {}) } : li;
+  });
+}
+
+/** The current columns of a course, each marked when it takes no part in "all activities". */
+export async function loadCourseColumns(conn: Connection, courseId: Types.ObjectId | string): Promise<LoadedLineItem[]> {
+  const cid = typeof courseId === 'string' ? new Types.ObjectId(courseId) : courseId;
+  const items = await lineItemModel(conn).find({ courseId: cid, removedAt: null }, LINE_ITEM_FIELDS).sort({ _id: 1 }).lean<LoadedLineItem[]>();
+  return markExclusions(conn, cid, items);
+}
 const MEMBER_FIELDS = { userId: 1, name: 1, givenName: 1, familyName: 1, email: 1, sisId: 1, lisPersonSourcedId: 1, roles: 1, isLearner: 1, status: 1, leftAt: 1 };
 // History stays out: the rules judge current values only.
 const RESULT_FIELDS = { lineItemId: 1, userId: 1, scoreGiven: 1, scoreMaximum: 1, timestamp: 1, changedAt: 1, source: 1 };
@@ -30,7 +60,7 @@ export async function loadCourseGrades(conn: Connection, courseId: Types.ObjectI
   const cid = typeof courseId === 'string' ? new Types.ObjectId(courseId) : courseId;
   const users = opts.userIds ? { userId: opts.userIds.length === 1 ? opts.userIds[0] : { $in: opts.userIds } } : {};
   const [lineItems, members] = await Promise.all([
-    lineItemModel(conn).find({ courseId: cid, removedAt: null }, LINE_ITEM_FIELDS).sort({ _id: 1 }).lean<LoadedLineItem[]>(),
+    loadCourseColumns(conn, cid),
     memberModel(conn).find({ courseId: cid, ...users }, MEMBER_FIELDS).lean<LoadedMember[]>(),
   ]);
   const current = new Set(lineItems.map((li) => String(li._id)));

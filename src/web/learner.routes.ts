@@ -74,6 +74,8 @@ function reasonText(t: Translator, r: Reason<string>): string {
 function itemView(i: EvaluatedItem, e: Evaluation) {
   return {
     label: i.label,
+    source: i.source ?? null,
+    sourceLabel: i.sourceLabel ?? null,
     sharePercent: i.counted ? i.weightShare * 100 : null,
     scoreGiven: i.scoreGiven,
     scoreMaximum: i.scoreMaximum,

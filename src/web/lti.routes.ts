@@ -8,6 +8,7 @@ import { ValidationError } from '../errors';
 import { createLogger } from '../logger';
 import { createTranslator, pickLanguage } from '../i18n';
 import type { LaunchFailure } from '../lti/launch-errors';
+import { recordToolLink } from '../grades/tool-link.model';
 import { acceptLaunch } from '../lti/launch.service';
 import type { LtiProvider } from '../lti/provider';
 import { launchOf, requireRole } from './middleware/session';
@@ -51,6 +52,8 @@ export function handleVerifiedLaunch(deps: LtiRouteDeps) {
     }
     // The username (custom parameter `username=$User.username`) matches learners in Chamilo's gradebook export.
     await rememberUsername(deps.conn, outcome.launch, deps.now());
+    // The link the tool is launched from: a grade column tied to it is the launcher, never a course activity.
+    if (outcome.launch.resourceLinkId) await recordToolLink(deps.conn, outcome.launch.courseId, outcome.launch.resourceLinkId, deps.now());
     const page = outcome.launch.messageType === 'LtiDeepLinkingRequest' ? 'deep-linking' : '';
     // 303: the browser follows with a GET, so a reload never re-posts the id_token.
     res.redirect(303, `/app/${outcome.sessionToken}/${page}`);

@@ -25,19 +25,19 @@
 import { moodleSourceView } from './teacher/moodle-source.view';
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import { Types } from 'mongoose';
 import { z } from 'zod';
 import { listAudit } from '../certificates/audit.service';
 import { NotEligibleError } from '../certificates/certificate.errors';
 import type { FieldError } from '../certificates/definition.schema';
 import { archiveDefinition, createDefinition, getDefinition, listDefinitions, updateDefinition } from '../certificates/definition.service';
+import { loadCourseColumns } from '../grades/course-grades.service';
+import { GRADE_SOURCE_LABELS } from '../grades/sources/grade-source';
 import { GENERATE_ALL_JOB, generateAllPayload, REISSUE_STALE_JOB, type GenerateAllJobResult, type ReissueStaleJobResult } from '../certificates/generate-all.job';
 import { dryRunGenerateAll, type PlanEntry } from '../certificates/generate-all.service';
 import { getCertificate, reissueCertificate, revokeAll, revokeCertificate, certificateState } from '../certificates/issue.service';
 import { issueModel } from '../certificates/issue.model';
 import { getCertificateSettings, updateCertificateSettings } from '../certificates/settings.service';
 import { ConflictError, ValidationError } from '../errors';
-import { lineItemModel } from '../grades/line-item.model';
 import type { Translator } from '../i18n';
 import { jobModel, toJobView, type JobDoc, type JobView } from '../jobs';
 import type { WebContext } from './context';
@@ -93,8 +93,9 @@ export function teacherRouter(ctx: WebContext): Router {
   }
 
   async function currentLineItems(courseId: string): Promise<FormLineItem[]> {
-    const items = await lineItemModel(conn).find({ courseId: new Types.ObjectId(courseId), removedAt: null }, { label: 1, scoreMaximum: 1 }).sort({ _id: 1 }).lean();
-    return items.map((li) => ({ id: String(li._id), label: li.label, scoreMaximum: li.scoreMaximum }));
+    // The course's activities: the tool's launcher, copies of another source's column and totals never count.
+    const items = (await loadCourseColumns(conn, courseId)).filter((li) => li.excluded === undefined);
+    return items.map((li) => ({ id: String(li._id), label: li.label, scoreMaximum: li.scoreMaximum, source: li.source, sourceLabel: GRADE_SOURCE_LABELS[li.source] }));
   }
 
   function syncView(p: PageContext, status: SyncStatus) {
@@ -209,7 +210,7 @@ export function teacherRouter(ctx: WebContext): Router {
     if (definitionId) await getDefinition(conn, p.launch.courseId, definitionId); // 404 before anything else
     const form = bodyToForm((req.body ?? {}) as Record<string, unknown>, lineItems);
     const { input, selectedIds } = formToInput(form);
-    const common = { courseId: p.launch.courseId, input, by: p.actor, now: ctx.now(), publicAllowed: ctx.config.publicCertificates };
+    const common = { courseId: p.launch.courseId, input, by: p.actor, now: ctx.now(), publicAllowed: ctx.config.publicCertificates, acceptNewColumns: form.acceptNewColumns };
     try {
       if (!definitionId) {
         const created = await createDefinition(conn, common);

@@ -30,7 +30,8 @@ describe('certificate definitions', () => {
     it('fills in the defaults: all items equally weighted, 80%, all items must be graded, perpetual, private', async () => {
       const course = await seedCourse(conn(), { scores: [[1]] });
       const d = await create(course.courseId, base);
-      expect(d).to.deep.include({ title: 'Pass', items: { mode: 'all' }, thresholdPercent: 80, requireAllGraded: true, mandatoryMinimum: null, public: false, version: 1 });
+      // "All activities" remembers the activities there were, so that new columns never count silently.
+      expect(d).to.deep.include({ title: 'Pass', items: { mode: 'all', known: course.lineItemIds }, thresholdPercent: 80, requireAllGraded: true, mandatoryMinimum: null, public: false, version: 1 });
       expect(d.validity).to.deep.equal({ kind: 'perpetual' });
       expect(d.template).to.deep.include({ design: 'classic', paper: 'A4', orientation: 'landscape', language: 'auto', accentColor: '#1a5fb4', showScore: true });
       const audit = await listAudit(conn(), course.courseId, { action: 'definition_created' });

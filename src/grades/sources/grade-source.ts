@@ -12,6 +12,9 @@ import type { IncomingLineItem, IncomingMember, IncomingScore } from '../grade-w
 /** Where a column and its results came from (stored on line items, results and sync runs). */
 export type GradeSourceKind = 'ags' | 'moodle' | 'chamilo' | 'csv';
 
+/** How each source is named to teachers and learners (product names: the same in every language). */
+export const GRADE_SOURCE_LABELS: Record<GradeSourceKind, string> = { ags: 'AGS', moodle: 'Moodle', chamilo: 'Chamilo', csv: 'CSV' };
+
 /** Every kind, for schema enums and validation. */
 export const GRADE_SOURCE_KINDS = ['ags', 'moodle', 'chamilo', 'csv'] as const satisfies readonly GradeSourceKind[];
 

@@ -17,10 +17,15 @@ export interface FormLineItem {
   id: string;
   label: string;
   scoreMaximum: number;
+  /** Where the column comes from (`ags`, `moodle`, `chamilo`, `csv`) and how that is named. */
+  source?: string;
+  sourceLabel?: string;
 }
 
 export interface FormItem extends FormLineItem {
   used: boolean;
+  /** "All activities": the column arrived after the definition was made or last confirmed, and does not count yet. */
+  newSince?: boolean;
   weight: string;
   minimumPercent: string;
   mandatory: boolean;
@@ -32,6 +37,10 @@ export interface DefinitionForm {
   issuerName: string;
   itemsMode: 'all' | 'selected';
   items: FormItem[];
+  /** "All activities" columns not counted yet (new since), listed for the teacher to accept. */
+  newItems: FormItem[];
+  /** The teacher ticked "count the new columns too". */
+  acceptNewColumns: boolean;
   thresholdPercent: string;
   requireAllGraded: boolean;
   mandatoryMinimum: string;
@@ -82,6 +91,8 @@ export function newDefinitionForm(lineItems: FormLineItem[], defaults: { issuerN
     issuerName: defaults.issuerName,
     itemsMode: 'all',
     items: lineItems.map((li) => ({ ...li, used: true, weight: DEFAULT_WEIGHT, minimumPercent: '', mandatory: false, errors: {} })),
+    newItems: [],
+    acceptNewColumns: false,
     thresholdPercent: '80',
     requireAllGraded: true,
     mandatoryMinimum: '',
@@ -110,21 +121,27 @@ const str = (v: unknown): string => (v === undefined || v === null ? '' : String
 /** The stored definition, as the edit form shows it. */
 export function definitionToForm(d: DefinitionDoc, lineItems: FormLineItem[]): DefinitionForm {
   const selected = d.items.mode === 'selected' ? new Map(d.items.items.map((i) => [i.lineItemId, i])) : null;
+  const known = d.items.mode === 'all' && d.items.known ? new Set(d.items.known) : null;
+  const items: FormItem[] = lineItems.map((li) => {
+    const s = selected?.get(li.id);
+    const newSince = known !== null && !known.has(li.id);
+    return {
+      ...li,
+      used: selected ? Boolean(s) : !newSince,
+      ...(newSince ? { newSince } : {}),
+      weight: s ? str(s.weight) : DEFAULT_WEIGHT,
+      minimumPercent: str(s?.minimumPercent),
+      mandatory: s?.mandatory === true,
+      errors: {},
+    };
+  });
   return {
     title: d.title,
     issuerName: d.issuerName,
     itemsMode: d.items.mode,
-    items: lineItems.map((li) => {
-      const s = selected?.get(li.id);
-      return {
-        ...li,
-        used: selected ? Boolean(s) : true,
-        weight: s ? str(s.weight) : DEFAULT_WEIGHT,
-        minimumPercent: str(s?.minimumPercent),
-        mandatory: s?.mandatory === true,
-        errors: {},
-      };
-    }),
+    newItems: items.filter((i) => i.newSince),
+    acceptNewColumns: false,
+    items,
     thresholdPercent: str(d.thresholdPercent),
     requireAllGraded: d.requireAllGraded,
     mandatoryMinimum: str(d.mandatoryMinimum),
@@ -165,6 +182,8 @@ export function bodyToForm(body: Body, lineItems: FormLineItem[]): DefinitionFor
     title: field(body, 'title'),
     issuerName: field(body, 'issuerName'),
     itemsMode: field(body, 'itemsMode') === 'selected' ? 'selected' : 'all',
+    newItems: [],
+    acceptNewColumns: ticked(body, 'acceptNewColumns'),
     items: lineItems.map((li) => ({
       ...li,
       used: ticked(body, `item.${li.id}.used`),

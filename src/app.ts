@@ -154,6 +154,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       userAgent: 'lti-certificates/0.1 (+https://github.com/lti-certificates)',
       // Canvas pages AGS by 10 unless asked (50 is its maximum); Moodle must never get a limit.
       agsPageSize: course.platformFamily === 'canvas' ? 50 : undefined,
+      platformFamily: course.platformFamily,
       logger: createLogger('lti:advantage'),
     });
   const moodleHttp = createMoodleHttp({ logger: createLogger('grades:moodle') });

@@ -3,11 +3,12 @@
  * learner page decides anything. It must be quick: past the time budget the page goes on with
  * what is stored and says so, and the refresh finishes in the background.
  */
-import type { Connection } from 'mongoose';
+import type { Connection, Types } from 'mongoose';
 import { courseModel } from '../courses/course.model';
 import { createLogger } from '../logger';
 import { gradeSourcesFor, type GradeSource, type GradeSourceDeps } from './sources';
 import { syncLearner, type SyncSummary } from './sync.service';
+import { syncRunModel } from './sync-run.model';
 
 const log = createLogger('grades:learner');
 
@@ -16,6 +17,13 @@ export type LearnerRefresh =
   | { status: 'slow' }
   | { status: 'failed'; message: string }
   | { status: 'unavailable' };
+
+/** Past the time budget: 'slow', unless the course's last finished grade run failed. */
+async function slowOrFailed(conn: Connection, courseId: Types.ObjectId): Promise<LearnerRefresh> {
+  const last = await syncRunModel(conn).findOne({ courseId, status: { $ne: 'running' } }, { status: 1, errors: { $slice: 1 } }).sort({ startedAt: -1, _id: -1 }).lean();
+  if (last?.status === 'failed') return { status: 'failed', message: last.errors[0]?.message ?? 'the last sync failed' };
+  return { status: 'slow' };
+}
 
 export async function refreshLearnerGrades(
   deps: GradeSourceDeps & { conn: Connection; now: () => Date },
@@ -41,7 +49,8 @@ export async function refreshLearnerGrades(
     },
   );
   let timer: NodeJS.Timeout | undefined;
-  const slow = new Promise<LearnerRefresh>((resolve) => (timer = setTimeout(() => resolve({ status: 'slow' }), timeoutMs)));
+  // "Still on their way" only when they may be: not when the course's last finished run failed.
+  const slow = new Promise<LearnerRefresh>((resolve) => (timer = setTimeout(() => resolve(slowOrFailed(deps.conn, course._id)), timeoutMs)));
   try {
     return await Promise.race([run, slow]);
   } finally {

@@ -127,6 +127,12 @@ export interface SandboxCourse {
    * 1.11.28, platforms.md §6; plugin/ims_lti LtiLineItemsResource.php needs the category).
    */
   gradebookOpened: boolean;
+  /**
+   * Chamilo: the teacher placed the tool through deep linking (as older guides recommended). The
+   * copy Chamilo creates has no course: its AGS endpoints answer 500 and NRPS 400 (observed on
+   * 1.11.28). `setPlacedByDeepLinking` switches it.
+   */
+  placedByDeepLinking?: boolean;
 }
 
 export interface CreateCourseOptions {
@@ -436,6 +442,10 @@ export class SandboxStore {
   listLineItems(courseId: string): SandboxLineItem[] {
     this.requireCourse(courseId);
     return [...this.lineItems.get(courseId)!.values()];
+  }
+
+  setPlacedByDeepLinking(courseId: string, on: boolean): void {
+    this.requireCourse(courseId).placedByDeepLinking = on;
   }
 
   /** A teacher opens the course gradebook (Chamilo creates its gradebook then). */

@@ -70,6 +70,12 @@ export function createServiceGuard(ctx: SandboxContext) {
       if (!held.some((scope) => course.permittedScopes.includes(scope))) {
         return jsonError(res, 403, 'insufficient_scope', `Course ${course.id} does not let tools use ${held.join(' ')}.`);
       }
+      if (course.placedByDeepLinking && course.quirks === 'chamilo') {
+        // Chamilo 1.11.28 (observed, issue #16): a tool placed through deep linking is a copy whose
+        // course is empty; every AGS call dies with 500 and NRPS answers 400.
+        if (req.path.includes('/memberships')) return jsonError(res, 400, 'invalid_request', 'Course not found.');
+        return void res.status(500).type('html').send('<h1>Internal Server Error</h1>');
+      }
       res.locals.course = course;
       res.locals.grant = grant;
       next();

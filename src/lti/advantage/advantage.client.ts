@@ -20,6 +20,7 @@ import {
 import { createPlatformHttp, type PlatformHttp, type RetryPolicyOptions } from '../../http/retry-policy';
 import type { Logger } from '../../logger';
 import { parseLinkHeader } from './link-header';
+import { describeRefusal, serviceOfScope } from './refusals';
 import { describeMissingScope, SCOPES } from './scopes';
 import {
   LineItemSchema,
@@ -58,6 +59,8 @@ export interface AdvantageClientOptions extends RetryPolicyOptions {
    * saves four requests in five there.
    */
   agsPageSize?: number;
+  /** The course's platform family (`moodle`, `canvas`, `chamilo`…), for advice only that LMS needs. */
+  platformFamily?: string;
   logger?: Logger;
 }
 
@@ -80,13 +83,41 @@ export interface AdvantageClient {
   listResults(lineItemUrl: string, opts?: ListOptions<AgsResult> & { userId?: string }): Promise<Listing<AgsResult>>;
   /** The whole roster, every page (50 per page). */
   listMembers(membershipsUrl: string, opts?: ListOptions<NrpsMember>): Promise<Listing<NrpsMember>>;
+  /** Creates a column of the tool's own in the LMS gradebook; returns it with its URL (`id`). */
+  createLineItem(lineItemsUrl: string, item: LineItemInput): Promise<AgsLineItem>;
+  /** Changes a column the tool owns (label, maximum). */
+  updateLineItem(lineItemUrl: string, item: LineItemInput): Promise<AgsLineItem>;
+  /** Deletes a column the tool owns. */
+  deleteLineItem(lineItemUrl: string): Promise<void>;
+  /** Posts a learner's score to a column. */
+  submitScore(lineItemUrl: string, score: ScoreInput): Promise<void>;
 }
 
 export const MEDIA_TYPES = {
   lineItemContainer: 'application/vnd.ims.lis.v2.lineitemcontainer+json',
   resultContainer: 'application/vnd.ims.lis.v2.resultcontainer+json',
   membershipContainer: 'application/vnd.ims.lti-nrps.v2.membershipcontainer+json',
+  lineItem: 'application/vnd.ims.lis.v2.lineitem+json',
+  score: 'application/vnd.ims.lis.v1.score+json',
 } as const;
+
+/** A column the tool writes (the `lineitem` scope). */
+export interface LineItemInput {
+  label: string;
+  scoreMaximum: number;
+  resourceId?: string;
+  tag?: string;
+  resourceLinkId?: string;
+}
+
+/** A score the tool posts (the `score` scope). Canvas requires scoreMaximum with scoreGiven (422 otherwise). */
+export interface ScoreInput {
+  userId: string;
+  scoreGiven: number;
+  scoreMaximum: number;
+  timestamp: Date;
+  comment?: string;
+}
 
 /** Canvas caps NRPS pages at 50 (MAX_PAGE_SIZE); asking for more only looks like a bug. */
 const NRPS_PAGE_SIZE = 50;
@@ -125,9 +156,24 @@ export function isScopeRefusal(err: unknown): boolean {
  * What an error status of an AGS/NRPS call means, in words that say what to fix. 401/403 (after
  * the one token refresh) is a scope the platform does not grant this tool.
  */
-function refusalOf(status: number, url: string, scope: string, body: string): Error {
+/** What a refused write means: Chamilo's 500 before the gradebook exists, else as for reads. */
+function writeRefusalOf(method: string, status: number, url: string, scope: string, body: string, platformFamily?: string): Error {
+  if (method === 'POST' && status >= 500 && platformFamily === 'chamilo' && scope === SCOPES.lineItem) {
+    // Chamilo 1.11.28 (observed): creating an evaluation needs the course gradebook, which Chamilo
+    // creates the first time a teacher opens it; until then the POST dies with 500.
+    return new PlatformHttpError(
+      'Chamilo refused to create the column (500): it does this until the course gradebook has been opened once. Open the course in Chamilo as a teacher, click Assessments (the gradebook) once, then create the column again.',
+      url,
+      status,
+      { body: body.slice(0, 500) },
+    );
+  }
+  return refusalOf(status, url, scope, body, platformFamily);
+}
+
+function refusalOf(status: number, url: string, scope: string, body: string, platformFamily?: string): Error {
   if (status === 401 || status === 403) return new ScopeNotGrantedError(describeMissingScope(scope), url, scope, status);
-  return new PlatformHttpError(`The platform answered ${status} for ${url}.`, url, status, { body: body.slice(0, 500) });
+  return new PlatformHttpError(describeRefusal(status, url, serviceOfScope(scope), platformFamily), url, status, { body: body.slice(0, 500) });
 }
 
 function truncate(value: unknown): unknown {
@@ -193,8 +239,35 @@ export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageCl
           throw new PlatformBadResponseError(`The platform answered ${current} with something that is not JSON (starting "${res.text.slice(0, 60)}").`, current);
         }
       }
-      throw refusalOf(res.status, current, scopes[0]!, res.text);
+      throw refusalOf(res.status, current, scopes[0]!, res.text, opts.platformFamily);
     }
+  }
+
+  /** Sends a write (POST/PUT/DELETE) with the shared policy; POST is not retried after a 5xx. */
+  async function write(method: 'POST' | 'PUT' | 'DELETE', url: string, scope: string, contentType: string | undefined, body: unknown, accept?: string): Promise<unknown> {
+    await opts.checkUrl?.(url);
+    const res = await http.send({
+      url,
+      method,
+      headers: { ...(contentType ? { 'Content-Type': contentType } : {}), ...(accept ? { Accept: accept } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      // A write is never sent on to where a redirect points (the token would go with it).
+      redirect: 'manual',
+      authorize: async (refresh) => ({ Authorization: `Bearer ${await token([scope], refresh)}` }),
+    });
+    if (!res.ok) throw writeRefusalOf(method, res.status, url, scope, res.text, opts.platformFamily);
+    if (!res.text) return undefined;
+    try {
+      return JSON.parse(res.text);
+    } catch {
+      return undefined;
+    }
+  }
+
+  function parseLineItem(body: unknown, url: string): AgsLineItem {
+    const parsed = LineItemSchema.safeParse(body);
+    if (!parsed.success) throw new PlatformBadResponseError(`The platform answered ${url} with a line item it did not describe (${describeIssues(parsed.error)}).`, url);
+    return toLineItem(parsed.data);
   }
 
   async function listAll<Raw, T>(
@@ -269,6 +342,31 @@ export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageCl
         o?.onPage,
         o?.signal,
       );
+    },
+    async createLineItem(lineItemsUrl, item) {
+      const body = await write('POST', lineItemsUrl, SCOPES.lineItem, MEDIA_TYPES.lineItem, item, MEDIA_TYPES.lineItem);
+      return parseLineItem(body, lineItemsUrl);
+    },
+    async updateLineItem(lineItemUrl, item) {
+      const body = await write('PUT', lineItemUrl, SCOPES.lineItem, MEDIA_TYPES.lineItem, item, MEDIA_TYPES.lineItem);
+      return body === undefined ? { id: lineItemUrl, ...item } : parseLineItem(body, lineItemUrl);
+    },
+    async deleteLineItem(lineItemUrl) {
+      await write('DELETE', lineItemUrl, SCOPES.lineItem, undefined, undefined);
+    },
+    async submitScore(lineItemUrl, score) {
+      const url = new URL(lineItemUrl);
+      url.pathname = url.pathname.replace(/\/+$/, '') + '/scores';
+      // Chamilo answers 415 unless Accept is exactly the score media type.
+      await write('POST', url.toString(), SCOPES.score, MEDIA_TYPES.score, {
+        userId: score.userId,
+        scoreGiven: score.scoreGiven,
+        scoreMaximum: score.scoreMaximum,
+        activityProgress: 'Completed',
+        gradingProgress: 'FullyGraded',
+        timestamp: score.timestamp.toISOString(),
+        ...(score.comment !== undefined ? { comment: score.comment } : {}),
+      }, MEDIA_TYPES.score);
     },
     listMembers(membershipsUrl, o) {
       return listAll(

@@ -371,14 +371,15 @@ describe('Gradebook CSV import and sync history (sandbox LMS → tool)', functio
       const l = await teacherOf(c);
       const courseId = await courseIdOf(c);
       const [bilbo, frodo, sam] = c.learnerIds.map((id) => store().getUser(id)!);
-      const canvasFile = (column: string, scores: number[]) =>
+      const canvasFile = (columns: string[], scores: number[][]) =>
         [
-          `Student,ID,SIS User ID,SIS Login ID,Section,${column},Current Score`,
-          '    Points Possible,,,,,10.00,(read only)',
-          ...[bilbo, frodo, sam].map((u, i) => `"${u!.familyName}, ${u!.givenName}",${u!.id},,,A,${scores[i]!.toFixed(2)},0.00`),
+          `Student,ID,SIS User ID,SIS Login ID,Section,${columns.join(',')},Current Score`,
+          `    Points Possible,,,,,${columns.map(() => '10.00').join(',')},(read only)`,
+          ...[bilbo, frodo, sam].map((u, i) => `"${u!.familyName}, ${u!.givenName}",${u!.id},,,A,${scores[i]!.map((x) => x.toFixed(2)).join(',')},0.00`),
         ].join('\r\n');
-      // First export: Bilbo 9/10, Frodo 7/10, Sam 5/10 on "Essay".
-      const first = await preview(l, canvasFile('Essay (76)', [9, 7, 5]), 'canvas.csv');
+      // First export, before the certificate is defined: "Essay" (Bilbo 9, Frodo 7, Sam 5) and
+      // "Final project" (Bilbo 9, Frodo 7, Sam 5): "all activities" counts both.
+      const first = await preview(l, canvasFile(['Essay (76)', 'Final project (77)'], [[9, 9], [7, 7], [5, 5]]), 'canvas.csv');
       expect((await apply(l, first.id)).status).to.equal(303);
       await courseModel(conn()).updateOne({ _id: courseId }, { $set: { 'settings.autoReissue': true } });
       const definition = await createDefinition(conn(), {
@@ -391,8 +392,8 @@ describe('Gradebook CSV import and sync history (sandbox LMS → tool)', functio
       const claimed = await claimCertificate(conn(), { courseId, definitionId: definition._id, learner: { userId: bilbo!.id, name: bilbo!.name }, now: () => new Date(), random: randomBytes });
       expect(Math.round(claimed.certificate.scorePercent)).to.equal(90);
 
-      // The next export adds "Final project": Bilbo 10, Frodo 10, Sam 5.
-      const file = canvasFile('Final project (77)', [10, 10, 5]);
+      // The next export changes "Final project": Bilbo 10, Frodo 10, Sam 5.
+      const file = canvasFile(['Final project (77)'], [[10], [10], [5]]);
       const { id, page } = await preview(l, file, 'canvas.csv');
       const impact = elementWith(page.html, 'id', 'preview-certificates', 'section');
       expect(impact).to.include('data-impact="changes"');

@@ -529,10 +529,20 @@ describe('Gradebook CSV: preview and apply', () => {
   });
 
   it('says before applying who becomes eligible and whose certificate turns stale, and the re-issue after the import does exactly that', async () => {
-    // Bilbo 9,9 (90%) holds a certificate; Frodo 7,8 (75%) does not qualify. The file adds "Final project".
+    // An earlier file brought "Final project" (Bilbo 9, Frodo 6, Sam 5) before the certificate was
+    // defined, so "all activities" counts it: Bilbo 9,9,9 (90%) holds a certificate; Frodo 7,8,6
+    // (70%) does not qualify. The new file changes the Final project scores.
     const course = await seedCourse(db.connection, { scores: [[9, 9], [7, 8], [5, 5]], names: ['Bilbo Baggins', 'Frodo Baggins', 'Sam Gamgee'], autoReissue: true });
-    const definition = await seedDefinition(db.connection, course.courseId, { requireAllGraded: false, thresholdPercent: 80 });
     const now = () => MAY_3;
+    const earlier = [
+      'Student,ID,SIS User ID,SIS Login ID,Section,Final project (77),Current Score',
+      '    Points Possible,,,,,10.00,(read only)',
+      '"Baggins, Bilbo",,,user-1@example.org,A,9.00,90.00',
+      '"Baggins, Frodo",,,user-2@example.org,A,6.00,70.00',
+      '"Gamgee, Sam",,,user-3@example.org,A,5.00,50.00',
+    ].join('\r\n');
+    await applyCsvImport(db.connection, course.courseId, await previewCsvImport(db.connection, course.courseId, parseGradebookCsv(Buffer.from(earlier), { maxBytes: MB }), { now }), { startedBy: teacher, now });
+    const definition = await seedDefinition(db.connection, course.courseId, { requireAllGraded: false, thresholdPercent: 80 });
     await claimCertificate(db.connection, { courseId: course.courseId, definitionId: definition._id, learner: { userId: 'user-1', name: 'Bilbo Baggins' }, now, random: randomBytes });
     const file = [
       'Student,ID,SIS User ID,SIS Login ID,Section,Final project (77),Current Score',
@@ -546,7 +556,7 @@ describe('Gradebook CSV: preview and apply', () => {
     expect(impact.autoReissue).to.equal(true);
     expect(impact.counts).to.deep.equal({ becomeEligible: 1, turnStale: 1, reissued: 1, loseEligibility: 0 });
     const d = impact.definitions[0]!;
-    expect(d.becomeEligible.map((l) => [l.name, Math.round(l.before), Math.round(l.after)])).to.deep.equal([['Frodo Baggins', 75, 83]]);
+    expect(d.becomeEligible.map((l) => [l.name, Math.round(l.before), Math.round(l.after)])).to.deep.equal([['Frodo Baggins', 70, 83]]);
     expect(d.turnStale.map((l) => [l.name, Math.round(l.before), Math.round(l.after), l.stillEligible])).to.deep.equal([['Bilbo Baggins', 90, 93, true]]);
     // nothing was written by the preview
     expect(await findStaleCertificates(db.connection, course.courseId, MAY_3)).to.deep.equal([]);

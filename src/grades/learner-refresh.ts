@@ -18,10 +18,12 @@ export type LearnerRefresh =
   | { status: 'failed'; message: string }
   | { status: 'unavailable' };
 
-/** Past the time budget: 'slow', unless the course's last finished grade run failed. */
-async function slowOrFailed(conn: Connection, courseId: Types.ObjectId): Promise<LearnerRefresh> {
-  const last = await syncRunModel(conn).findOne({ courseId, status: { $ne: 'running' } }, { status: 1, errors: { $slice: 1 } }).sort({ startedAt: -1, _id: -1 }).lean();
-  if (last?.status === 'failed') return { status: 'failed', message: last.errors[0]?.message ?? 'the last sync failed' };
+/** Past the time budget: 'slow', unless the last finished run of one of the course's sources failed. */
+async function slowOrFailed(conn: Connection, courseId: Types.ObjectId, kinds: readonly string[]): Promise<LearnerRefresh> {
+  for (const source of kinds) {
+    const last = await syncRunModel(conn).findOne({ courseId, source, status: { $ne: 'running' } }, { status: 1, errors: { $slice: 1 } }).sort({ startedAt: -1, _id: -1 }).lean();
+    if (last?.status === 'failed') return { status: 'failed', message: last.errors[0]?.message ?? 'the last sync failed' };
+  }
   return { status: 'slow' };
 }
 
@@ -50,7 +52,7 @@ export async function refreshLearnerGrades(
   );
   let timer: NodeJS.Timeout | undefined;
   // "Still on their way" only when they may be: not when the course's last finished run failed.
-  const slow = new Promise<LearnerRefresh>((resolve) => (timer = setTimeout(() => resolve(slowOrFailed(deps.conn, course._id)), timeoutMs)));
+  const slow = new Promise<LearnerRefresh>((resolve) => (timer = setTimeout(() => resolve(slowOrFailed(deps.conn, course._id, sources.map((x) => x.kind))), timeoutMs)));
   try {
     return await Promise.race([run, slow]);
   } finally {

@@ -22,7 +22,7 @@ describe('Platform refusals', function () {
       const teacher = await launchAs(t, c.course.id, c.teacherIds[0]!);
       await drain();
       const course = await toolCourse(t, c);
-      const run = await syncRunModel(t.db.connection).findOne({ courseId: course._id, scope: 'course' }).sort({ startedAt: -1 }).lean();
+      const run = await syncRunModel(t.db.connection).findOne({ courseId: course._id, scope: 'course', source: 'ags' }).sort({ startedAt: -1 }).lean();
       expect(run?.status).to.equal('failed');
       expect(run!.errors.map((e) => e.kind).sort()).to.deep.equal(['line_items_failed', 'roster_failed']);
       for (const e of run!.errors) expect(e.message).to.include('placed in the course through deep linking').and.include('add it again with deep linking switched off');

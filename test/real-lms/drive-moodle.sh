@@ -35,7 +35,7 @@ U=$(lti_launch mteacher "$MOODLE_URL/mod/lti/launch.php?id=$PROJECT" "$RL_ROOT/m
 teacher_text() { http mteacher "$1" | sed 's/<[^>]*>/ /g' | tr -s ' \n' | grep -v '^ *$'; }
 sync_now() { form mteacher "$U" teacher/sync | http mteacher -o /dev/null -H "Origin: $TOOL_URL" --data @- "$U/sync"; sleep "${1:-8}"; }
 # The newest run of a source in the sync history ("Learning platform (LTI)", "…moodle…").
-last_run() { http mteacher "$U/grades/history" | php "$RL_HERE/table-rows.php" | grep -m1 "$1"; }
+last_run() { http mteacher "$U/grades/history" | php "$RL_HERE/table-rows.php" | grep -i -m1 "$1"; }
 sync_now
 RUN=$(last_run 'Learning platform (LTI)')
 echo "last AGS sync: $RUN"
@@ -50,6 +50,9 @@ admin_test() { # token -> the "Last test" block of /admin/moodle for Moodle
     -d readCompletion=on -d testCourseId="$C" "$TOOL_URL/admin/moodle/save"
   http tooladmin "$TOOL_URL/admin/moodle" | sed 's/<[^>]*>/ /g' | tr -s ' \n' | grep -v '^ *$' | sed -n '/Last test/,/^ Lab /p' | head -6
 }
+# The third token is revoked first, as Site administration > Server > Web services > Manage tokens > Delete does.
+(cd "$MOODLE_DIR" && $MPHP -r "define('CLI_SCRIPT', true); require('config.php'); require_once(\$CFG->dirroot.'/webservice/lib.php');
+  \$t = \$DB->get_record('external_tokens', ['token' => '$(j .token_to_revoke)']); if (\$t) { (new webservice())->delete_user_ws_token(\$t->id); }")
 for t in limited_token nomodview_token token_to_revoke; do
   OUT=$(admin_test "$(j .$t)"); echo "/admin/moodle with $t:"; echo "$OUT" | sed 's/^/    /'
   echo "$OUT" | grep -q "missing" && ok "moodle: /admin/moodle names what is missing for $t" || ko "moodle: /admin/moodle with $t did not say what is missing"

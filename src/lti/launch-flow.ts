@@ -48,8 +48,8 @@ export interface LaunchFlowDeps {
   launchUrl: string;
   secureCookies: boolean;
   platformsOf(issuer: string): Promise<FlowPlatform[]>;
-  /** Reads a platform keyset (JSON). */
-  fetchJson(url: string): Promise<unknown>;
+  /** Reads a platform keyset (JSON); the registration is given for the SSRF guard (its own hosts only). */
+  fetchJson(url: string, registration: FlowPlatform): Promise<unknown>;
   /** Renders a page of the tool (views.render). */
   renderPage(page: string, data: Record<string, unknown>): string;
   onFailure(failure: LaunchFailure, req: Request, res: Response): void;
@@ -280,7 +280,7 @@ export function createLaunchFlow(deps: LaunchFlowDeps): { login: RequestHandler;
       },
       nonce: login.nonce,
       toolOrigin: deps.toolOrigin,
-      resolveKey: keyResolverFor(platform, deps.fetchJson),
+      resolveKey: keyResolverFor(platform, (url) => deps.fetchJson(url, platform)),
       now: deps.now(),
     });
     if (!result.ok) return deps.onFailure(result.failure, req, res);

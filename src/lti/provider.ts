@@ -16,6 +16,7 @@ import type { Connection } from 'mongoose';
 import type { Config } from '../config';
 import { PlatformError } from '../errors';
 import { TokenRefusedError } from '../http/platform-errors';
+import { checkPlatformUrl, policyForRegistration } from './advantage/url-guard';
 import { launchFailureFrom, type LaunchFailure } from './launch-errors';
 import { createLaunchFlow, type LaunchFlowDeps } from './launch-flow';
 
@@ -86,9 +87,22 @@ export interface LtiProviderOptions {
   loginRateLimit?: LaunchFlowDeps['loginRateLimit'];
 }
 
-/** Reads a platform's keyset: 5 s at most, 1 MB at most. */
-async function fetchJson(url: string): Promise<unknown> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5000), headers: { accept: 'application/json' } });
+/**
+ * Reads a platform's keyset: 5 s at most, 1 MB at most, only on the registration's own hosts and
+ * never a link-local/metadata address (url-guard.ts), redirect targets included.
+ */
+async function fetchJson(url: string, registration: { issuer: string; authUrl: string; tokenUrl: string; jwksUrl?: string }): Promise<unknown> {
+  const policy = policyForRegistration(registration, "the platform's keyset URL");
+  let res: globalThis.Response;
+  // Redirects are followed here, each target checked first (at most 3).
+  for (let hop = 0, current = url; ; hop++) {
+    await checkPlatformUrl(current, policy);
+    res = await fetch(current, { signal: AbortSignal.timeout(5000), headers: { accept: 'application/json' }, redirect: 'manual' });
+    const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+    if (!location) break;
+    if (hop >= 3) throw new Error('the keyset URL redirects more than 3 times');
+    current = new URL(location, current).toString();
+  }
   if (!res.ok) throw new Error(`HTTP ${res.status} from the keyset URL`);
   const text = await res.text();
   if (text.length > 1024 * 1024) throw new Error('the keyset is larger than 1 MB');

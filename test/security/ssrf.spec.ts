@@ -167,26 +167,59 @@ describe('Grade sync: platform URLs from an id_token are fetched only on the reg
     expect(html).to.include('The tool refused to fetch the service URL http://169.254.169.254/latest/meta-data/');
     expect(await gradeData(courseId)).to.deep.equal([0, 0, 0]);
   });
+});
 
-  it("refuses a registration whose token URL is a link-local address before ltijs sends its client assertion there", async () => {
-    const other = await startAttackerPlatform();
+describe("Launch: the platform's keyset is fetched only on the registration's hosts", function () {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+  });
+
+  it('refuses a launch whose registered keyset URL is the metadata address, writing nothing', async () => {
+    const p = await startAttackerPlatform();
     try {
       await t.app.lti.registerPlatform(
-        { issuer: other.issuer, clientId: 'ssrf-token', name: 'Bad token URL', authUrl: other.authUrl, tokenUrl: 'http://169.254.169.254/token', jwksUrl: other.jwksUrl() },
+        { issuer: p.issuer, clientId: 'ssrf-jwks-1', name: 'Metadata keyset', authUrl: p.authUrl, tokenUrl: p.tokenUrl, jwksUrl: 'http://169.254.169.254/latest/meta-data/' },
         { active: true },
       );
-      const browser = new HttpBrowser();
-      const page = await other.launch(t.app.toolUrls, { clientId: 'ssrf-token', claims: { [LTI.context]: { id: 'ssrf-token' }, [LTI.ags]: { scope: AGS_SCOPE, lineitems: other.serviceUrl('/ags/lineitems') } } }, browser);
-      const session = sessionOf(page.url);
-      other.clearRequests();
-      await browser.open(`${t.baseUrl}/app/${session}/teacher/sync`, { form: {}, headers: { origin: t.baseUrl } });
-      await t.app.ctx.jobs.drain();
-      const after = text((await browser.open(`${t.baseUrl}/app/${session}/teacher`)).html);
-      // Its hosts are not all loopback any more, so its own 127.0.0.1 service URL is refused too.
-      expect(after).to.include('The tool refused to fetch');
-      expect(other.requests, 'no service request without a checked token URL').to.deep.equal([]);
+      const before = await countWrites(t);
+      const page = await p.launch(t.app.toolUrls, { clientId: 'ssrf-jwks-1' });
+      expect(page.status).to.equal(401);
+      expect(text(page.html)).to.include("The tool refused to fetch the platform's keyset URL http://169.254.169.254/latest/meta-data/");
+      expect(await countWrites(t)).to.deep.equal(before);
     } finally {
-      await other.close();
+      await p.close();
+    }
+  });
+
+  it("refuses a loopback keyset for a registration that is not on loopback, fetching nothing", async () => {
+    const p = await startAttackerPlatform({ issuer: 'https://lms.example' });
+    try {
+      await t.app.lti.registerPlatform(
+        { issuer: p.issuer, clientId: 'ssrf-jwks-2', name: 'Loopback keyset', authUrl: p.authUrl, tokenUrl: 'https://lms.example/token', jwksUrl: p.jwksUrl() },
+        { active: true },
+      );
+      p.clearRequests();
+      const page = await p.launch(t.app.toolUrls, { clientId: 'ssrf-jwks-2' });
+      expect(page.status).to.equal(401);
+      expect(text(page.html)).to.include('is this machine (loopback)');
+      expect(p.requests.map((r) => r.path)).to.deep.equal(['/auth']);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('follows a keyset redirect on its own host and launches (the control)', async () => {
+    const p = await startAttackerPlatform();
+    try {
+      await t.app.lti.registerPlatform(
+        { issuer: p.issuer, clientId: 'ssrf-jwks-3', name: 'Moved keyset', authUrl: p.authUrl, tokenUrl: p.tokenUrl, jwksUrl: p.serviceUrl(`/redirect?to=${encodeURIComponent(p.jwksUrl())}`) },
+        { active: true },
+      );
+      const page = await p.launch(t.app.toolUrls, { clientId: 'ssrf-jwks-3' });
+      expect(page.status, text(page.html).slice(0, 300)).to.equal(200);
+    } finally {
+      await p.close();
     }
   });
 });

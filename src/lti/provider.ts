@@ -159,6 +159,9 @@ export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiPr
   const before = new Set(process.listeners('SIGINT'));
   await lti.deploy({ serverless: true, silent: true });
   for (const l of process.listeners('SIGINT')) if (!before.has(l)) process.removeListener('SIGINT', l);
+  // Launches no longer go through ltijs: the names, emails, roles and custom claims that older
+  // versions let it keep (idtokens, contexttokens, 24 h) are read by nothing; erase them now.
+  await Promise.all(['idtokens', 'contexttokens'].map((name) => mongoose.connection.collection(name).deleteMany({})));
 
   const find = async (issuer: string, clientId: string) => describePlatform(await lti.getPlatform(issuer, clientId));
 

@@ -91,6 +91,13 @@ export function moodleWsRoutes(ctx: SandboxContext, gradebook: GradebookReader =
     return course;
   }
 
+  /** One participant, without listing the whole course (2,000 learners × one call each). */
+  function memberOf(courseId: string, userId: string): SandboxMember | undefined {
+    const membership = ctx.store.getMembership(courseId, userId);
+    const user = ctx.store.getUser(userId);
+    return membership && user ? { ...user, roles: [...membership.roles], status: membership.status } : undefined;
+  }
+
   function requireCap(token: SandboxWsToken, capability: string): void {
     if (!token.capabilities.has(capability)) throw noPermission(capability);
   }
@@ -115,7 +122,7 @@ export function moodleWsRoutes(ctx: SandboxContext, gradebook: GradebookReader =
         const user = ctx.store.getUser(String(userId));
         if (!user) throw new WsException('dml_missing_record_exception', 'invaliduser', 'Invalid user');
         requireCap(token, 'moodle/grade:viewall');
-        const m = ctx.store.listMembers(course.id).find((x) => x.id === user.id);
+        const m = memberOf(course.id, user.id);
         users = m ? [m] : [];
       } else {
         users = ctx.store
@@ -179,7 +186,7 @@ export function moodleWsRoutes(ctx: SandboxContext, gradebook: GradebookReader =
       enterCourse(token, courseId);
       const setting = site.getCompletion(course.id);
       if (!setting.enabled || !token.capabilities.has('report/completion:view')) throw moodleException('cannotviewreport', 'You cannot view this report');
-      const member = ctx.store.listMembers(course.id).find((m) => m.id === user.id);
+      const member = memberOf(course.id, user.id);
       if (!member || !isLearner(member)) throw new WsException('core\\exception\\moodle_exception', 'usernotenroled', 'User is not enrolled in this course');
       const rows = userGradeItems(gradebook, course.id, user.id, { canViewHidden: true });
       const total = rows[rows.length - 1]!;

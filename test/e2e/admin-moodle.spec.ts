@@ -100,6 +100,16 @@ describe('/admin/moodle (Moodle web services set up by the administrator)', () =
     expect(rows[0]!.message).to.contain('does not accept the web-service token');
   });
 
+  it('refuses a Moodle address on a link-local (cloud metadata) address, and keeps what was stored', async () => {
+    const before = await moodleConnectionModel(t.db.connection).findOne({ issuer: t.sandbox.issuer }).lean();
+    const res = await save({ token: t.sandbox.moodleWs.createToken().token, baseUrl: 'http://169.254.169.254/latest' });
+    expect(res.status).to.equal(400);
+    expect(await res.text()).to.contain('refused to fetch the Moodle web-service address');
+    const after = await moodleConnectionModel(t.db.connection).findOne({ issuer: t.sandbox.issuer }).lean();
+    expect(after?.baseUrl).to.equal(before?.baseUrl);
+    expect(after?.token).to.deep.equal(before?.token);
+  });
+
   it('refuses a token that is not a Moodle token, and an issuer no platform has', async () => {
     const before = await moodleConnectionModel(t.db.connection).findOne({ issuer: t.sandbox.issuer }).lean();
     const bad = await save({ token: 'not a token!' });

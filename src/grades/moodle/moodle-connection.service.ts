@@ -9,6 +9,7 @@ import { createMoodleWsClient, type MoodleGradeItem, type MoodleHttp, type Moodl
 import { MOODLE_FUNCTIONS, MoodleCompletionUnavailableError, MoodleWsError } from './moodle-ws.errors';
 import { moodleConnectionModel, moodleCourseSettingModel, type MoodleCheck, type MoodleConnection } from './moodle-connection.model';
 import { decryptSecret, encryptSecret } from './token-crypto';
+import { checkPlatformUrl, hostOf, policyForRegistration, UnsafePlatformUrlError, type Lookup, type UrlPolicy } from '../../lti/advantage/url-guard';
 
 export interface MoodleSetupDeps {
   conn: Connection;
@@ -18,6 +19,8 @@ export interface MoodleSetupDeps {
   http: MoodleHttp;
   now: () => Date;
   onCall?: (wsfunction: string) => void;
+  /** DNS for the SSRF guard (tests). */
+  lookup?: Lookup;
 }
 
 /** The stored token cannot be decrypted: LTI_KEY changed since it was entered. */
@@ -30,7 +33,7 @@ export class MoodleTokenUnreadableError extends AppError {
 const TOKEN_RE = /^[A-Za-z0-9_-]{16,128}$/;
 
 export async function saveMoodleConnection(
-  deps: Pick<MoodleSetupDeps, 'conn' | 'ltiKey' | 'now'>,
+  deps: Pick<MoodleSetupDeps, 'conn' | 'ltiKey' | 'now' | 'lookup'>,
   input: { issuer: string; baseUrl?: string; token?: string; readCompletion: boolean },
 ): Promise<MoodleConnection> {
   const Model = moodleConnectionModel(deps.conn);
@@ -46,6 +49,12 @@ export async function saveMoodleConnection(
     throw new ValidationError('baseUrl: give the Moodle address, e.g. https://moodle.example.edu.');
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ValidationError('baseUrl: the Moodle address must start with https:// (or http:// for a local test site).');
+  try {
+    await checkPlatformUrl(baseUrl, { ...moodleUrlPolicy(input.issuer, baseUrl), lookup: deps.lookup });
+  } catch (err) {
+    if (err instanceof UnsafePlatformUrlError) throw new ValidationError(`baseUrl: ${err.message}`);
+    throw err;
+  }
   const set: Partial<MoodleConnection> = { baseUrl, readCompletion: input.readCompletion };
   if (token) Object.assign(set, { token: encryptSecret(deps.ltiKey, token, input.issuer), tokenHint: token.slice(-4), setAt: deps.now(), lastTest: undefined });
   const doc = await Model.findOneAndUpdate({ issuer: input.issuer }, { $set: set, ...(token ? { $unset: { lastTest: '' } } : {}) }, { upsert: true, new: true, lean: true });
@@ -60,6 +69,23 @@ export async function listMoodleConnections(conn: Connection): Promise<MoodleCon
   return moodleConnectionModel(conn).find().lean<MoodleConnection[]>();
 }
 
+/**
+ * The SSRF policy for a Moodle address: on the issuer's host by default; an address the
+ * administrator chose may be on another host, but never link-local, metadata or "this host", and
+ * loopback only when the registration itself is on loopback (url-guard.ts).
+ */
+export function moodleUrlPolicy(issuer: string, baseUrl: string): UrlPolicy {
+  const reg = policyForRegistration({ issuer }, 'the Moodle web-service address');
+  const sameHost = (() => {
+    try {
+      return hostOf(baseUrl) === hostOf(issuer);
+    } catch {
+      return false;
+    }
+  })();
+  return sameHost ? reg : { allowLoopback: reg.allowLoopback, what: reg.what };
+}
+
 /** A client for the platform's Moodle, or null when its administrator has not set it up. */
 export async function openMoodleClient(deps: MoodleSetupDeps, issuer: string): Promise<{ client: MoodleWsClient; connection: MoodleConnection } | null> {
   const connection = await moodleConnectionModel(deps.conn).findOne({ issuer }).lean<MoodleConnection>();
@@ -70,7 +96,11 @@ export async function openMoodleClient(deps: MoodleSetupDeps, issuer: string): P
   } catch {
     throw new MoodleTokenUnreadableError('The stored Moodle web-service token cannot be read (LTI_KEY changed since it was entered): the administrator enters it again on /admin › Moodle web services.');
   }
-  return { connection, client: createMoodleWsClient({ baseUrl: connection.baseUrl, token, http: deps.http, onCall: deps.onCall }) };
+  const policy = { ...moodleUrlPolicy(issuer, connection.baseUrl), lookup: deps.lookup };
+  return {
+    connection,
+    client: createMoodleWsClient({ baseUrl: connection.baseUrl, token, http: deps.http, onCall: deps.onCall, checkUrl: (url) => checkPlatformUrl(url, policy) }),
+  };
 }
 
 export async function recordMoodleTest(conn: Connection, issuer: string, lastTest: NonNullable<MoodleConnection['lastTest']>): Promise<void> {

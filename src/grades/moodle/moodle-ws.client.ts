@@ -96,6 +96,8 @@ export interface MoodleWsClientOptions {
   logger?: Logger;
   /** Counts every call (the benchmark reports them). */
   onCall?: (wsfunction: string) => void;
+  /** The SSRF guard, run once before the first call (src/lti/advantage/url-guard.ts). */
+  checkUrl?: (url: string) => Promise<unknown>;
 }
 
 export interface CallOptions {
@@ -151,8 +153,11 @@ function excerpt(text: string): string {
 
 export function createMoodleWsClient(opts: MoodleWsClientOptions): MoodleWsClient {
   const endpoint = moodleRestEndpoint(opts.baseUrl);
+  let guarded: Promise<unknown> | undefined;
 
   async function call<T>(wsfunction: string, params: Record<string, unknown>, callOpts: CallOptions = {}): Promise<T> {
+    // Refused addresses (link-local, metadata, foreign loopback) never see the token.
+    if (opts.checkUrl) await (guarded ??= opts.checkUrl(endpoint));
     const body = encodeMoodleParams({ wstoken: opts.token, wsfunction, moodlewsrestformat: 'json', ...params });
     opts.onCall?.(wsfunction);
     const info = { wsfunction, url: endpoint };

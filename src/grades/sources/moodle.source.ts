@@ -15,7 +15,7 @@
  */
 import type { IncomingMember } from '../grade-writes';
 import { SourceUnavailableError } from '../../http/platform-errors';
-import type { MoodleEnrolledUser, MoodleGradeItem, MoodleUserGrades, MoodleWsClient } from '../moodle/moodle-ws.client';
+import type { MoodleCompletionStatus, MoodleEnrolledUser, MoodleGradeItem, MoodleUserGrades, MoodleWsClient } from '../moodle/moodle-ws.client';
 import { MoodleCompletionUnavailableError, MoodleNoCompletionCriteriaError } from '../moodle/moodle-ws.errors';
 import { missingItemsAdvice } from '../moodle/moodle-connection.service';
 import type { ColumnKind, GradeSource, SourceContext, SourceLineItem, SourceResult } from './grade-source';
@@ -68,6 +68,8 @@ export function createMoodleSource(opts: MoodleSourceOptions): GradeSource {
   /** The one grade-items answer of this sync, shared by lineItems() and results(). */
   let fetched: Promise<MoodleUserGrades[]> | undefined;
   let completionOn = false;
+  /** The completion answer of the learner lineItems() asked to see whether completion is on. */
+  let probed: { userId: number; status: MoodleCompletionStatus } | undefined;
 
   const gradeItemsOnce = (ctx: SourceContext) => {
     fetched ??= client.getGradeItems(courseId, { signal: ctx.signal, ...(ctx.userId ? { userId: Number(ctx.userId) } : {}) });
@@ -141,7 +143,8 @@ export function createMoodleSource(opts: MoodleSourceOptions): GradeSource {
       }
       if (opts.readCompletion && usergrades.length > 0) {
         try {
-          await client.getCourseCompletionStatus(courseId, usergrades[0]!.userid, { signal: ctx.signal });
+          const userId = usergrades[0]!.userid;
+          probed = { userId, status: await client.getCourseCompletionStatus(courseId, userId, { signal: ctx.signal }) };
           completionOn = true;
           items.push({ externalId: COMPLETION_EXTERNAL_ID, label: 'Course completion (Moodle)', scoreMaximum: 1, kind: 'activity', tag: 'moodle:completion' });
         } catch (err) {
@@ -184,7 +187,7 @@ export function createMoodleSource(opts: MoodleSourceOptions): GradeSource {
         await mapLimit(learners, req.concurrency, async (userId) => {
           if (ctx.signal?.aborted) return;
           try {
-            const status = await client.getCourseCompletionStatus(courseId, userId, { signal: ctx.signal });
+            const status = probed?.userId === userId ? probed.status : await client.getCourseCompletionStatus(courseId, userId, { signal: ctx.signal });
             const done = status.completions.map((c) => c.timecompleted ?? 0).filter((t) => t > 0);
             results.push({ userId: String(userId), scoreGiven: status.completed ? 1 : 0, scoreMaximum: 1, timestamp: status.completed && done.length ? dateOf(Math.max(...done)) : undefined });
           } catch (err) {

@@ -133,7 +133,7 @@ async function syncRoster(opts: SyncOptions, run: RunRecorder, report: (done: nu
 /**
  * Stores the results of one column, for everyone or for one learner.
  *
- * A course sync keeps a digest of each complete listing on the column: when the next listing has
+ * A course sync keeps a digest of each listing on the column: when the next listing has
  * the same digest, nothing changed and the stored results are not even read. Any other write to
  * the column's results (a learner's refresh) clears the digest and bumps an epoch, and a digest is
  * only saved if the epoch did not move meanwhile, so a skipped column is always equal to the LMS.
@@ -144,7 +144,9 @@ async function storeBatch(opts: SyncOptions, run: RunRecorder, item: SyncItem, b
   const incoming = batch.results;
   run.counts.results += incoming.length;
   const wholeItem = userId === undefined;
-  const digest = wholeItem && batch.complete ? digestOf(incoming) : undefined;
+  // A batch that is not complete (Moodle leaves suspended learners out) is skipped too when it
+  // repeats itself; its digest is told apart from a complete one's, which also clears the missing.
+  const digest = wholeItem ? (batch.complete ? digestOf(incoming) : `partial:${digestOf(incoming)}`) : undefined;
   if (digest !== undefined && item.resultsDigest === digest) {
     run.counts.unchanged += incoming.length;
     return;

@@ -47,28 +47,29 @@ export interface GradebookReader {
 const COURSE_ITEM_BASE = 900_000;
 
 /**
- * Reads the sandbox store's grade columns as Moodle grade items: a column tied to one of the
- * course's resource links is the tool's own External tool activity (`mod`/`lti`), the others are
- * activities of the course (`mod`/`assign`).
+ * Reads the sandbox gradebook (the store's columns) as Moodle grade items: `module` is Moodle's
+ * itemmodule (`manual` = itemtype `manual`, no module); the tool's own External tool activity has
+ * its mod_lti instance id, which is the launch's resource_link.id (mod/lti/locallib.php).
  */
 export function storeGradebook(store: SandboxStore): GradebookReader {
   return {
     items(courseId) {
       return store.listLineItems(courseId).map((li) => {
         const id = Number(li.id);
+        const manual = li.module === 'manual';
         return {
           id,
           itemname: li.label,
-          itemtype: 'mod',
-          itemmodule: li.resourceLinkId ? 'lti' : 'assign',
-          iteminstance: id,
+          itemtype: manual ? 'manual' : 'mod',
+          itemmodule: manual ? null : li.module,
+          iteminstance: manual ? null : li.module === 'lti' && li.resourceLinkId ? Number(li.resourceLinkId) : id,
           itemnumber: 0,
-          idnumber: li.resourceId ?? '',
+          idnumber: li.idnumber ?? '',
           categoryid: Number(courseId),
-          cmid: 1000 + id,
+          ...(manual ? {} : { cmid: 1000 + id }),
           grademin: 0,
           grademax: li.scoreMaximum,
-          hidden: false,
+          hidden: li.hidden === true,
           locked: false,
         } satisfies GradebookItem;
       });

@@ -166,8 +166,7 @@ export function moodleWsRoutes(ctx: SandboxContext, gradebook: GradebookReader =
       const viewAllDetails = token.capabilities.has('moodle/user:viewalldetails');
       return page.map((m) => ({
         id: Number(m.id),
-        // A Moodle username, as an administrator creating accounts in bulk would make it.
-        ...(want('username') && viewAllDetails ? { username: m.email.split('@')[0]!.toLowerCase() } : {}),
+        ...(want('username') && viewAllDetails ? { username: m.username } : {}),
         ...(want('firstname') ? { firstname: m.givenName } : {}),
         ...(want('lastname') ? { lastname: m.familyName } : {}),
         fullname: m.name,

@@ -13,7 +13,8 @@ import { issueModel } from '../../src/certificates/issue.model';
 import { courseModel } from '../../src/courses/course.model';
 import { lineItemModel } from '../../src/grades/line-item.model';
 import { memberModel } from '../../src/grades/member.model';
-import { moodleConnectionModel } from '../../src/grades/moodle/moodle-connection.model';
+import { moodleConnectionModel, moodleCourseSettingModel } from '../../src/grades/moodle/moodle-connection.model';
+import { ROLE } from '../../src/sandbox/lti-vocabulary';
 import { resultModel } from '../../src/grades/result.model';
 import { syncRunModel } from '../../src/grades/sync-run.model';
 import { startTestApp, type TestApp } from '../support/app';
@@ -90,7 +91,7 @@ describe('Moodle gradebook over web services (admin → teacher → learner)', f
     teacher = await launch(c.course.id, c.teacherIds[0]!);
     const offer = parseHtml(teacher.page.html);
     expect(attr(offer, '[data-moodle-source]', 'data-moodle-source')).to.equal('off');
-    const on = await teacher.browser.request(`${teacher.teacher}/moodle-source`, { form: { enabled: 'on' } });
+    const on = await teacher.browser.request(`${teacher.teacher}/grades/moodle`, { form: { enabled: 'on' } });
     expect(on.status).to.equal(303);
     await t.app.ctx.jobs.drain();
 
@@ -146,17 +147,27 @@ describe('Moodle gradebook over web services (admin → teacher → learner)', f
     await moodleConnectionModel(t.db.connection).deleteMany({ issuer: t.sandbox.issuer });
     const c = t.sandbox.store.createCourse({ title: 'No setup', quirks: 'moodle', learners: 1, items: 1 });
     const teacher = await launch(c.course.id, c.teacherIds[0]!);
-    const res = await teacher.browser.request(`${teacher.teacher}/moodle-source`, { form: { enabled: 'on' } });
+    const res = await teacher.browser.request(`${teacher.teacher}/grades/moodle`, { form: { enabled: 'on' } });
     expect(res.status).to.equal(400);
     expect(await res.text()).to.contain('has not set up Moodle web services');
     const course = await courseModel(t.db.connection).findOne({ issuer: t.sandbox.issuer, contextId: c.course.id }).lean();
     expect(await lineItemModel(t.db.connection).countDocuments({ courseId: course!._id, source: 'moodle' })).to.equal(0);
   });
 
+  it('a teaching assistant cannot switch it (connecting gradebooks is for instructors), and nothing is stored', async () => {
+    const c = t.sandbox.store.createCourse({ title: 'TA tries', quirks: 'moodle', learners: 1, items: 1 });
+    const ta = t.sandbox.store.addUser({ givenName: 'Tara', familyName: 'Assistant' });
+    t.sandbox.store.enrol(c.course.id, ta.id, [ROLE.instructor, ROLE.teachingAssistant]);
+    const l = await launch(c.course.id, ta.id);
+    const res = await l.browser.request(`${l.teacher}/grades/moodle`, { form: { enabled: 'on' } });
+    expect(res.status).to.equal(403);
+    expect(await moodleCourseSettingModel(t.db.connection).countDocuments({ 'changedBy.userId': ta.id })).to.equal(0);
+  });
+
   it('a learner cannot switch it', async () => {
     const c = t.sandbox.store.createCourse({ title: 'Learner tries', quirks: 'moodle', learners: 1, items: 1 });
     const learner = await launch(c.course.id, c.learnerIds[0]!);
-    const res = await learner.browser.request(`${learner.app}/teacher/moodle-source`, { form: { enabled: 'on' } });
+    const res = await learner.browser.request(`${learner.app}/teacher/grades/moodle`, { form: { enabled: 'on' } });
     expect(res.status).to.equal(403);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * POST /app/:session/teacher/moodle-source: the teacher turns "Moodle gradebook" on or off for
+ * POST /app/:session/teacher/grades/moodle: the teacher turns "Moodle gradebook" on or off for
  * the course. Turning it on starts a sync at once, so the course's quizzes and assignments appear.
  */
 import { Router } from 'express';
@@ -16,7 +16,7 @@ const BodySchema = z.object({ enabled: z.enum(['on', 'off']) });
 
 export function moodleSourceRouter(ctx: WebContext): Router {
   const router = Router();
-  router.post('/teacher/moodle-source', requireRole('teacher'), async (req, res) => {
+  router.post('/teacher/grades/moodle', requireRole('teacher'), async (req, res) => {
     const p = teacherPage(res);
     const body = BodySchema.safeParse(req.body ?? {});
     if (!body.success) throw new ValidationError(p.t('moodle.source.invalid'), { field: 'enabled' });

@@ -7,6 +7,7 @@ import { moodleConnectionModel } from '../../src/grades/moodle/moodle-connection
 import { SANDBOX_WS_CAPABILITIES, SANDBOX_WS_FUNCTIONS } from '../../src/sandbox/moodle-ws.site';
 import { startTestApp, type TestApp } from '../support/app';
 import { HttpBrowser } from '../support/browser';
+import { buildCourse } from '../support/builders';
 import { all, attr, cells, parseHtml, text } from '../support/html';
 
 describe('/admin/moodle (Moodle web services set up by the administrator)', () => {
@@ -52,6 +53,15 @@ describe('/admin/moodle (Moodle web services set up by the administrator)', () =
     expect(attr(home.html, 'a[href="/admin/moodle"]', 'href')).to.equal('/admin/moodle');
     const { section } = await checksOnPage();
     expect(text(section)).to.contain(`${t.sandbox.issuer}/webservice/rest/server.php`).and.contain('not set up');
+  });
+
+  it('does not offer Moodle web services for a platform whose launches all come from Chamilo', async () => {
+    const issuer = `https://chamilo-${Date.now()}.example`;
+    await t.app.lti.registerPlatform({ issuer, clientId: 'chamilo-client', name: 'A Chamilo', authUrl: `${issuer}/auth`, tokenUrl: `${issuer}/token`, jwksUrl: `${issuer}/jwks` }, { active: true });
+    await buildCourse(t.db.connection, { issuer, platformFamily: 'chamilo' });
+    const page = await admin.open(`${t.baseUrl}/admin/moodle`);
+    const issuers = all(parseHtml(page.html), 'section.moodle-platform').map((s) => s.getAttribute('data-issuer'));
+    expect(issuers).to.include(t.sandbox.issuer).and.not.include(issuer);
   });
 
   it('saves the token encrypted and tests every function: all work with a complete service', async () => {

@@ -83,9 +83,19 @@ export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
   router.get(page, deps.requireAdmin, async (_req, res, next) => {
     try {
       res.setHeader('Cache-Control', 'no-store');
-      const [platforms, connections] = await Promise.all([deps.lti.listPlatforms(), listMoodleConnections(deps.conn)]);
+      const [platforms, connections, families] = await Promise.all([
+        deps.lti.listPlatforms(),
+        listMoodleConnections(deps.conn),
+        courseModel(deps.conn).aggregate<{ _id: string; families: string[] }>([{ $group: { _id: '$issuer', families: { $addToSet: '$platformFamily' } } }]),
+      ]);
       const byIssuer = new Map(connections.map((c) => [c.issuer, c]));
-      const issuers = [...new Map(platforms.map((p) => [p.issuer, p])).values()];
+      const familiesOf = new Map(families.map((f) => [f._id, f.families]));
+      // A platform whose launches all say it is Chamilo or Canvas has no Moodle web services to set up.
+      const notMoodle = (issuer: string) => {
+        const seen = familiesOf.get(issuer) ?? [];
+        return seen.length > 0 && seen.every((f) => f === 'chamilo' || f === 'canvas');
+      };
+      const issuers = [...new Map(platforms.map((p) => [p.issuer, p])).values()].filter((p) => byIssuer.has(p.issuer) || !notMoodle(p.issuer));
       res.type('html').send(
         deps.views.render('admin-moodle', {
           title: 'Moodle web services',

@@ -143,6 +143,22 @@ describe('Moodle gradebook over web services (admin → teacher → learner)', f
     expect(learnerRun!.status).to.equal('succeeded');
   });
 
+  it('reads the tool’s own activities once: over AGS, not again from the Moodle gradebook', async () => {
+    const c = t.sandbox.store.createCourse({ title: 'AGS and WS', quirks: 'moodle', learners: 2, items: 2, scoreMaximum: 10, score: () => 7 });
+    const quiz = t.sandbox.store.addLineItem(c.course.id, { label: 'Quiz 1', scoreMaximum: 20, module: 'quiz' });
+    for (const id of c.learnerIds) t.sandbox.store.setScore(c.course.id, quiz.id, id, 15);
+    const admin = new HttpBrowser();
+    await admin.request(`${t.baseUrl}/admin/login`, { form: { secret: t.config.adminSecret } });
+    await admin.request(`${t.baseUrl}/admin/moodle/save`, { form: { issuer: t.sandbox.issuer, token: t.sandbox.moodleWs.createToken().token, testCourseId: c.course.id } });
+    const teacher = await launch(c.course.id, c.teacherIds[0]!);
+    await t.app.ctx.jobs.drain();
+    await teacher.browser.request(`${teacher.teacher}/grades/moodle`, { form: { enabled: 'on' } });
+    await t.app.ctx.jobs.drain();
+    const course = await courseModel(t.db.connection).findOne({ issuer: t.sandbox.issuer, contextId: c.course.id }).lean();
+    const current = await lineItemModel(t.db.connection).find({ courseId: course!._id, removedAt: null }).lean();
+    expect(current.map((i) => `${i.source}:${i.label}`).sort()).to.deep.equal(['ags:Activity 1', 'ags:Activity 2', 'moodle:Course total', 'moodle:Quiz 1']);
+  });
+
   it('a teacher cannot turn it on while the administrator has not set it up, and nothing is stored', async () => {
     await moodleConnectionModel(t.db.connection).deleteMany({ issuer: t.sandbox.issuer });
     const c = t.sandbox.store.createCourse({ title: 'No setup', quirks: 'moodle', learners: 1, items: 1 });

@@ -5,6 +5,7 @@
  * in the sync history, instead of silently syncing nothing.
  */
 import { courseModel } from '../../courses/course.model';
+import { lineItemModel } from '../line-item.model';
 import { AppError } from '../../errors';
 import { SourceUnavailableError } from '../../http/platform-errors';
 import { isMoodleSourceOn, openMoodleClient, type MoodleSetupDeps } from '../moodle/moodle-connection.service';
@@ -43,6 +44,10 @@ export function moodleSourceFactory(deps: MoodleSetupDeps): GradeSourceFactory {
       moodleCourseId: doc.contextId,
       withRoster: !course.services.membershipsUrl,
       readCompletion: opened.connection.readCompletion,
+      agsResourceLinks: async () => {
+        const items = await lineItemModel(deps.conn).find({ courseId: course._id, source: 'ags', removedAt: null, resourceLinkId: { $exists: true, $ne: null } }, { resourceLinkId: 1 }).lean();
+        return new Set(items.map((i) => i.resourceLinkId!).filter(Boolean));
+      },
     });
   };
 }

@@ -29,6 +29,12 @@ export interface MoodleSourceOptions {
   withRoster: boolean;
   /** Read course completion too (one call per learner). */
   readCompletion: boolean;
+  /**
+   * Resource links whose grade column the tool already reads over AGS (asked when the columns are
+   * listed, so after the AGS run of the same sync): Moodle's `lti` item of such an activity is the
+   * same activity, so it is left out here rather than stored twice.
+   */
+  agsResourceLinks?: () => Promise<ReadonlySet<string>>;
 }
 
 export const COMPLETION_EXTERNAL_ID = 'moodle:completion';
@@ -109,9 +115,11 @@ export function createMoodleSource(opts: MoodleSourceOptions): GradeSource {
         throw new SourceUnavailableError(`The course's context id (${opts.moodleCourseId}) is not a Moodle course id, so Moodle web services cannot serve it.`, 'moodle_not_a_course');
       }
       const usergrades = await gradeItemsOnce(ctx);
+      const overAgs = (await opts.agsResourceLinks?.()) ?? new Set<string>();
       const byId = new Map<number, { item: SourceLineItem; hiddenForAll: boolean }>();
       for (const u of usergrades) {
         for (const g of u.gradeitems) {
+          if (g.itemmodule === 'lti' && g.iteminstance && overAgs.has(String(g.iteminstance))) continue;
           const max = typeof g.grademax === 'number' ? g.grademax : 0;
           const seen = byId.get(g.id);
           if (seen) {

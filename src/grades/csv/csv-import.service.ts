@@ -20,6 +20,7 @@ import { syncRunModel } from '../sync-run.model';
 import { syncCourse, type SyncSummary } from '../sync.service';
 import {
   csvPreviewModel,
+  csvPreviewPartModel,
   type CsvPreviewDoc,
   type MatchedRowView,
   type PreviewCounts,
@@ -175,7 +176,7 @@ interface Plan {
 }
 
 /** Decides each column's maximum and status; matches rows; computes the changes. Reads, never writes. */
-async function planImport(conn: Connection, cid: Types.ObjectId, parsed: CsvPreviewDoc['parsed'], options: PreviewOptions): Promise<Plan> {
+async function planImport(conn: Connection, cid: Types.ObjectId, parsed: CsvPreviewDoc['parsed'], rows: ParsedRow[], options: PreviewOptions): Promise<Plan> {
   const [stored, ags] = await Promise.all([
     lineItemModel(conn)
       .find({ courseId: cid, source: 'csv', externalId: { $in: parsed.items.map((i) => i.key) } }, { externalId: 1, scoreMaximum: 1, label: 1 })
@@ -212,7 +213,7 @@ async function planImport(conn: Connection, cid: Types.ObjectId, parsed: CsvPrev
     return { ...base, scoreMaximum: null, maximumFrom: 'unknown', status, lineItemId };
   });
   // A maximum the teacher gave (or an earlier import's) must hold every score of the file.
-  for (const row of parsed.rows) {
+  for (const row of rows) {
     row.scores.forEach((s, i) => {
       const item = items[i]!;
       if (s === null || item.status === 'ags' || item.scoreMaximum === null || item.aboveMaximum) return;
@@ -230,7 +231,7 @@ async function planImport(conn: Connection, cid: Types.ObjectId, parsed: CsvPrev
   const unmatched: UnmatchedRowView[] = [];
   const rowOf = new Map<string, number>();
   const matchedRows: Array<{ row: ParsedRow; userId: string; name?: string }> = [];
-  for (const row of parsed.rows) {
+  for (const row of rows) {
     const identifiers = { userId: row.userId ?? undefined, sisId: row.sisId ?? undefined, email: row.email ?? undefined, login: row.login ?? undefined };
     const name = row.name ?? undefined;
     const m = matchRow(row, idx);
@@ -302,7 +303,7 @@ async function planImport(conn: Connection, cid: Types.ObjectId, parsed: CsvPrev
     ready,
     noUsernames: !roster.some((m) => m.username),
     counts: {
-      rows: parsed.rows.length,
+      rows: rows.length,
       matched: matched.length,
       unmatched: unmatched.length,
       changes: changes.length,
@@ -346,8 +347,6 @@ function toPreview(doc: Pick<CsvPreviewDoc, '_id' | 'courseId' | 'format' | 'exp
 function planFields(plan: Plan) {
   return {
     items: plan.items,
-    changes: plan.stored,
-    comments: plan.comments,
     unchanged: plan.unchanged,
     matched: plan.matched.slice(0, LISTED_ROWS),
     unmatched: plan.unmatched.slice(0, LISTED_ROWS),
@@ -355,6 +354,52 @@ function planFields(plan: Plan) {
     ready: plan.ready,
     noUsernames: plan.noUsernames,
   };
+}
+
+const ROWS_PER_PART = 2000;
+const CHANGES_PER_PART = 5000;
+
+/** Stores rows or changes in chunks of their own documents (see CsvPreviewPartDoc). */
+async function writeParts(
+  conn: Connection,
+  previewId: string,
+  kind: 'rows' | 'changes',
+  version: number,
+  data: unknown[],
+  expiresAt: Date,
+  comments: Record<string, string> = {},
+): Promise<void> {
+  const size = kind === 'rows' ? ROWS_PER_PART : CHANGES_PER_PART;
+  const docs = [];
+  for (let n = 0; n * size < data.length; n++) {
+    const local: Record<string, string> = {};
+    for (let i = n * size; i < Math.min(data.length, (n + 1) * size); i++) if (comments[String(i)]) local[String(i - n * size)] = comments[String(i)]!;
+    docs.push({ previewId, kind, version, n, data: data.slice(n * size, (n + 1) * size), comments: local, expiresAt });
+  }
+  // ignoreUndefined: the rows' absent identifiers stay absent instead of becoming null.
+  if (docs.length) await csvPreviewPartModel(conn).collection.insertMany(docs, { ignoreUndefined: true });
+}
+
+/** Reads back stored rows or changes (all, or the chunks holding indices from..to). */
+async function readParts<T>(conn: Connection, previewId: string, kind: 'rows' | 'changes', version: number, range?: { from: number; to: number }): Promise<{ data: T[]; comments: Record<string, string>; offset: number }> {
+  const size = kind === 'rows' ? ROWS_PER_PART : CHANGES_PER_PART;
+  const filter: Record<string, unknown> = { previewId, kind, version };
+  if (range) filter.n = { $gte: Math.floor(range.from / size), $lte: Math.floor(Math.max(range.from, range.to - 1) / size) };
+  const parts = await csvPreviewPartModel(conn).collection.find(filter).sort({ n: 1 }).toArray();
+  const data: T[] = [];
+  const comments: Record<string, string> = {};
+  const offset = parts[0] ? (parts[0].n as number) * size : 0;
+  for (const part of parts) {
+    for (const [k, v] of Object.entries((part.comments ?? {}) as Record<string, string>)) comments[String((part.n as number) * size + Number(k) - offset)] = v;
+    data.push(...(part.data as T[]));
+  }
+  return { data, comments, offset };
+}
+
+/** One page of a preview's planned changes, in order. */
+export async function readCsvPreviewChanges(conn: Connection, doc: Pick<CsvPreviewDoc, '_id' | 'planVersion'>, from: number, to: number): Promise<StoredChange[]> {
+  const { data, offset } = await readParts<StoredChange>(conn, doc._id, 'changes', doc.planVersion, { from, to });
+  return data.slice(from - offset, to - offset);
 }
 
 const toId = (courseId: Types.ObjectId | string) => (typeof courseId === 'string' ? new Types.ObjectId(courseId) : courseId);
@@ -367,8 +412,8 @@ export async function previewCsvImport(conn: Connection, courseId: Types.ObjectI
   const cid = toId(courseId);
   const now = (opts.now ?? (() => new Date()))();
   const options: PreviewOptions = { maxima: opts.maxima ?? {}, zeroIsReal: opts.zeroIsReal ?? false };
-  const kept = { format: parsed.format, encoding: parsed.encoding, delimiter: parsed.delimiter, items: parsed.items, rows: parsed.rows, skipped: parsed.skipped, warnings: parsed.warnings };
-  const plan = await planImport(conn, cid, kept, options);
+  const kept = { format: parsed.format, encoding: parsed.encoding, delimiter: parsed.delimiter, items: parsed.items, skipped: parsed.skipped, warnings: parsed.warnings };
+  const plan = await planImport(conn, cid, kept, parsed.rows, options);
   const id = (opts.newId ?? (() => randomBytes(16).toString('hex')))();
   const expiresAt = new Date(now.getTime() + (opts.ttlMs ?? DEFAULT_TTL_MS));
   const doc = {
@@ -379,12 +424,15 @@ export async function previewCsvImport(conn: Connection, courseId: Types.ObjectI
     fileName: opts.fileName,
     uploadedBy: opts.uploadedBy ?? { userId: '' },
     options,
+    planVersion: 1,
     ...planFields(plan),
     createdAt: now,
     expiresAt,
     appliedAt: null,
   };
-  // ignoreUndefined: the parsed rows' absent identifiers stay absent instead of becoming null.
+  // The parts first: a preview document is never without its rows and changes.
+  await writeParts(conn, id, 'rows', 0, parsed.rows, expiresAt);
+  await writeParts(conn, id, 'changes', 1, plan.stored, expiresAt, plan.comments);
   await csvPreviewModel(conn).collection.insertOne(doc as never, { ignoreUndefined: true });
   return toPreview(doc, plan);
 }
@@ -418,12 +466,21 @@ export async function reviseCsvPreview(
   const doc = await findCsvPreview(conn, cid, previewId, now);
   if (!doc) throw new PreviewNotFoundError();
   if (doc.appliedAt) throw new PreviewAlreadyAppliedError();
-  const plan = await planImport(conn, cid, doc.parsed, options);
+  const { data: rows } = await readParts<ParsedRow>(conn, previewId, 'rows', 0);
+  const plan = await planImport(conn, cid, doc.parsed, rows, options);
+  const version = doc.planVersion + 1;
+  await writeParts(conn, previewId, 'changes', version, plan.stored, new Date(doc.expiresAt), plan.comments);
   const r = await csvPreviewModel(conn).collection.updateOne(
-    { _id: previewId as never, courseId: cid, appliedAt: null },
-    { $set: { options, ...planFields(plan), revisedAt: now }, $unset: { impact: '' } },
+    { _id: previewId as never, courseId: cid, appliedAt: null, planVersion: doc.planVersion },
+    { $set: { options, ...planFields(plan), planVersion: version, revisedAt: now }, $unset: { impact: '' } },
   );
-  if (r.matchedCount === 0) throw new PreviewAlreadyAppliedError();
+  const Parts = csvPreviewPartModel(conn).collection;
+  if (r.matchedCount === 0) {
+    // Applied (or revised by another tab) meanwhile: this plan was never shown.
+    await Parts.deleteMany({ previewId, kind: 'changes', version });
+    throw new PreviewAlreadyAppliedError();
+  }
+  await Parts.deleteMany({ previewId, kind: 'changes', version: doc.planVersion });
   return toPreview({ ...doc, options }, plan);
 }
 
@@ -472,18 +529,19 @@ export async function applyCsvImport(
 
   const LineItems = lineItemModel(conn);
   const Results = resultModel(conn);
+  const { data: changes, comments } = await readParts<StoredChange>(conn, id, 'changes', doc.planVersion);
   const importItems = doc.items.filter((i) => i.status !== 'ags');
   const keys = importItems.map((i) => i.key);
   const before = await LineItems.find({ courseId: cid, source: 'csv', externalId: { $in: keys } }, { externalId: 1, label: 1, scoreMaximum: 1, removedAt: 1 }).lean<StoredLineItem[]>();
   const beforeByKey = new Map(before.map((s) => [s.externalId, s]));
   const storedNow = new Map<string, StoredResult>();
   if (before.length) {
-    const users = [...new Set(doc.changes.map((c) => c[0]))];
+    const users = [...new Set(changes.map((c) => c[0]))];
     const found = await Results.find({ courseId: cid, lineItemId: { $in: before.map((b) => b._id) }, userId: { $in: users } }, STORED_RESULT_PROJECTION).lean<StoredResult[]>();
     for (const r of found) storedNow.set(resultKey(r.lineItemId, r.userId), r);
   }
   let conflicts = 0;
-  for (const [userId, i, oldScore, oldMax] of doc.changes) {
+  for (const [userId, i, oldScore, oldMax] of changes) {
     const li = beforeByKey.get(doc.items[i]!.key);
     const cur = li ? storedNow.get(resultKey(li._id, userId)) : undefined;
     const same = oldMax === null ? cur === undefined : cur !== undefined && cur.scoreGiven === oldScore && cur.scoreMaximum === oldMax;
@@ -498,10 +556,10 @@ export async function applyCsvImport(
   // the same writes (and score history), the same run record; the caller then runs the same stale
   // check and re-issue. Listings are never complete: a file leaves what it does not name alone.
   const perItem = new Map<string, IncomingScore[]>();
-  doc.changes.forEach(([userId, i, , , score, max], n) => {
+  changes.forEach(([userId, i, , , score, max], n) => {
     const key = doc.items[i]!.key;
     const list = perItem.get(key) ?? [];
-    list.push({ userId, scoreGiven: score, scoreMaximum: max, comment: doc.comments?.[String(n)] });
+    list.push({ userId, scoreGiven: score, scoreMaximum: max, comment: comments[String(n)] });
     perItem.set(key, list);
   });
   const source: GradeSource = {

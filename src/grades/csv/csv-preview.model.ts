@@ -5,7 +5,7 @@
  * see the preview again without uploading the file again. Expires after `expiresAt` (TTL index;
  * apply also checks the date, for engines that sweep late). Applied once.
  *
- * Personal data kept here, for at most the TTL: the file's names and identifiers per row.
+ * Personal data kept here and in its parts, for at most the TTL: the file's names and identifiers per row.
  */
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
 import type { GradebookFormat, ParsedGradebook } from './gradebook-csv';
@@ -70,15 +70,14 @@ export interface CsvPreviewDoc {
   _id: string;
   courseId: Types.ObjectId;
   format: GradebookFormat;
-  /** The file as read, to revise the plan when the teacher answers its questions. */
-  parsed: Pick<ParsedGradebook, 'format' | 'encoding' | 'delimiter' | 'items' | 'rows' | 'skipped' | 'warnings'>;
+  /** The file as read (its rows are in `csvimportpreviewparts`), to revise the plan when the teacher answers its questions. */
+  parsed: Pick<ParsedGradebook, 'format' | 'encoding' | 'delimiter' | 'items' | 'skipped' | 'warnings'>;
   fileName?: string;
   uploadedBy: { userId: string; name?: string };
   options: PreviewOptions;
   items: StoredPreviewItem[];
-  changes: StoredChange[];
-  /** Comments per change index, when the file had feedback. */
-  comments?: Record<string, string>;
+  /** The planned changes are in `csvimportpreviewparts` under this version (bumped by each revision). */
+  planVersion: number;
   unchanged: number;
   matched: MatchedRowView[];
   unmatched: UnmatchedRowView[];
@@ -109,8 +108,7 @@ const schema = new Schema<CsvPreviewDoc>(
     uploadedBy: Schema.Types.Mixed,
     options: Schema.Types.Mixed,
     items: { type: Schema.Types.Mixed, default: [] },
-    changes: { type: Schema.Types.Mixed, default: [] },
-    comments: Schema.Types.Mixed,
+    planVersion: Number,
     unchanged: Number,
     matched: { type: Schema.Types.Mixed, default: [] },
     unmatched: { type: Schema.Types.Mixed, default: [] },
@@ -131,4 +129,41 @@ schema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
 export function csvPreviewModel(conn: Connection): Model<CsvPreviewDoc> {
   return (conn.models.CsvImportPreview as Model<CsvPreviewDoc>) ?? conn.model<CsvPreviewDoc>('CsvImportPreview', schema);
+}
+
+/**
+ * The large parts of a preview — the file's rows and the planned changes — in chunks of their own
+ * documents, so that a large course's gradebook (a 5 MB upload holds some 600,000 scores) never
+ * meets MongoDB's 16 MB document limit. Tagged with the plan version they belong to; they expire
+ * with their preview.
+ */
+export interface CsvPreviewPartDoc {
+  previewId: string;
+  kind: 'rows' | 'changes';
+  /** The plan version (`CsvPreviewDoc.planVersion`) for changes; 0 for rows, which never change. */
+  version: number;
+  n: number;
+  data: unknown[];
+  /** For changes: comments by change index within the chunk. */
+  comments?: Record<string, string>;
+  expiresAt: Date;
+}
+
+const partSchema = new Schema<CsvPreviewPartDoc>(
+  {
+    previewId: { type: String, required: true },
+    kind: { type: String, required: true },
+    version: { type: Number, required: true },
+    n: { type: Number, required: true },
+    data: { type: Schema.Types.Mixed, default: [] },
+    comments: Schema.Types.Mixed,
+    expiresAt: { type: Date, required: true },
+  },
+  { collection: 'csvimportpreviewparts' },
+);
+partSchema.index({ previewId: 1, kind: 1, version: 1, n: 1 }, { unique: true });
+partSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+
+export function csvPreviewPartModel(conn: Connection): Model<CsvPreviewPartDoc> {
+  return (conn.models.CsvImportPreviewPart as Model<CsvPreviewPartDoc>) ?? conn.model<CsvPreviewPartDoc>('CsvImportPreviewPart', partSchema);
 }

@@ -5,6 +5,7 @@
  */
 import type { Connection } from 'mongoose';
 import type { CertificateImpact, ImpactLearner } from '../../certificates/grade-change-impact';
+import { readCsvPreviewChanges } from '../../grades/csv/csv-import.service';
 import type { CsvPreviewDoc, StoredPreviewItem } from '../../grades/csv/csv-preview.model';
 import { memberNames } from '../../grades/member-names';
 import { formatNumber, formatPercent, type Translator } from '../../i18n';
@@ -76,9 +77,9 @@ function impactView(impact: CertificateImpact | undefined, ready: boolean, t: Tr
 
 /** Everything the preview page shows; `page` pages the score changes. */
 export async function previewPageData(conn: Connection, doc: CsvPreviewDoc, t: Translator, urls: { grades: string; here: string }, page: number) {
-  const pages = Math.max(1, Math.ceil(doc.changes.length / CHANGES_PAGE_SIZE));
+  const pages = Math.max(1, Math.ceil(doc.counts.changes / CHANGES_PAGE_SIZE));
   const current = Math.min(page, pages);
-  const slice = doc.changes.slice((current - 1) * CHANGES_PAGE_SIZE, current * CHANGES_PAGE_SIZE);
+  const slice = await readCsvPreviewChanges(conn, doc, (current - 1) * CHANGES_PAGE_SIZE, current * CHANGES_PAGE_SIZE);
   const names = await memberNames(conn, doc.courseId, [...new Set(slice.map((c) => c[0]))]);
   const score = (given: number, maximum: number) => t('grades.preview.score', { given: formatNumber(given, t.lang), maximum: formatNumber(maximum, t.lang) });
   const changes = slice.map(([userId, i, oldScore, oldMax, newScore, newMax]) => ({

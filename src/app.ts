@@ -38,6 +38,7 @@ import { certificateRouter } from './web/certificate.routes';
 import { exportRouter } from './web/export.routes';
 import { gradesRouter } from './web/grades.routes';
 import { moodleSourceRouter } from './web/teacher/moodle-source.routes';
+import { columnsRouter } from './web/teacher/columns.routes';
 import { jobsRouter } from './web/jobs.routes';
 import { learnerRouter } from './web/learner.routes';
 import { teacherRouter } from './web/teacher.routes';
@@ -228,6 +229,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         // After an import: the same stale check and automatic re-issue as after a sync.
         gradesRouter(ctx, { afterImport: (courseId) => runAfterSync(conn, { courseId, now, random }) }),
         moodleSourceRouter(ctx),
+        columnsRouter(ctx),
       ],
     }),
   );

@@ -26,6 +26,8 @@ export interface LineItem {
   weight?: number;
   /** Hidden from learners in the LMS. */
   hidden?: boolean;
+  /** AGS: a column the tool created itself (from the teacher page), which it may rename and delete. */
+  ownedByTool?: boolean;
   fetchedAt: Date;
   removedAt?: Date | null;
   /**
@@ -54,6 +56,7 @@ const schema = new Schema<LineItem>(
     kind: { type: String, enum: COLUMN_KINDS },
     weight: Number,
     hidden: Boolean,
+    ownedByTool: Boolean,
     fetchedAt: { type: Date, required: true },
     removedAt: { type: Date, default: null },
     resultsDigest: { type: String, default: null },

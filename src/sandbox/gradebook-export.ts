@@ -7,7 +7,8 @@
  *   suspended users left out): `"First name","Last name","ID number",Institution,Department,
  *   "Email address"`, one `<Module>: <item> (Real)` column per item (`Quiz:`, `Assignment:`,
  *   `External tool:`; manual items without prefix), `Course total (Real)`, `Last downloaded from
- *   this course` (Unix time); `-` for ungraded; no maximum anywhere; a cell is quoted only when it
+ *   this course` (Unix time); `-` for ungraded; no maximum anywhere (with "Real" and "Percentage"
+ *   ticked, `withPercentage`, each `(Real)` column is followed by its `(Percentage)` one, `"80.00 %"`); a cell is quoted only when it
  *   holds a space (or a comma or quote); LF line ends; rows by last name.
  * - Canvas, lib/gradebook_exporter.rb: UTF-8 BOM, `Student,ID,SIS User ID,SIS Login ID,Section`,
  *   `<assignment> (<id>)` per assignment, the assignment group's and the course's Current/Final
@@ -67,22 +68,31 @@ function rfcCell(value: string): string {
   return /[,"\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
-function moodleExport(store: SandboxStore, course: SandboxCourse, items: SandboxLineItem[], now: Date): GradebookExport {
-  const header = ['First name', 'Last name', 'ID number', 'Institution', 'Department', 'Email address', ...items.map((i) => `${MOODLE_PREFIX[i.module]}${i.label} (Real)`), 'Course total (Real)', 'Last downloaded from this course'];
+/** Moodle's percentage cell: `"80.00 %"` (quoted: it holds a space), `-` when ungraded. */
+const moodlePercent = (score: number | null, max: number) => (score === null || max <= 0 ? '-' : `${fixed2((score / max) * 100)} %`);
+
+function moodleExport(store: SandboxStore, course: SandboxCourse, items: SandboxLineItem[], now: Date, withPercentage: boolean): GradebookExport {
+  const columns = (name: string) => (withPercentage ? [`${name} (Real)`, `${name} (Percentage)`] : [`${name} (Real)`]);
+  const header = ['First name', 'Last name', 'ID number', 'Institution', 'Department', 'Email address', ...items.flatMap((i) => columns(`${MOODLE_PREFIX[i.module]}${i.label}`)), ...columns('Course total'), 'Last downloaded from this course'];
   const stamp = String(Math.floor(now.getTime() / 1000));
   const lines = [header.map(moodleCell).join(',')];
   for (const m of learnersOf(store, course)) {
     let total = 0;
+    let totalMax = 0;
     let graded = false;
-    const cells = items.map((item) => {
+    const cells = items.flatMap((item) => {
       const s = scoreOf(store, course, item, m.id);
-      if (s === null) return '-';
-      total += s;
-      graded = true;
-      return fixed2(s);
+      if (s !== null) {
+        total += s;
+        totalMax += item.scoreMaximum;
+        graded = true;
+      }
+      const real = s === null ? '-' : fixed2(s);
+      return withPercentage ? [real, moodlePercent(s, item.scoreMaximum)] : [real];
     });
-    // "Natural" aggregation with "Exclude empty grades": the sum of the graded items.
-    lines.push([m.givenName, m.familyName, m.sourcedId, '', '', m.email, ...cells, graded ? fixed2(total) : '-', stamp].map(moodleCell).join(','));
+    // "Natural" aggregation with "Exclude empty grades": the sum of the graded items, out of their maxima.
+    const totalCells = withPercentage ? [graded ? fixed2(total) : '-', moodlePercent(graded ? total : null, totalMax)] : [graded ? fixed2(total) : '-'];
+    lines.push([m.givenName, m.familyName, m.sourcedId, '', '', m.email, ...cells, ...totalCells, stamp].map(moodleCell).join(','));
   }
   const d = now;
   const filename = `${course.label} Grades-${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}_${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}-comma_separated.csv`;
@@ -150,10 +160,10 @@ function chamiloExport(store: SandboxStore, course: SandboxCourse, items: Sandbo
 }
 
 /** The course gradebook as `format` exports it (hidden columns included, as the teacher's export does). */
-export function exportGradebook(store: SandboxStore, courseId: string, format: ExportFormat, now: Date, opts: { onlyScore?: boolean } = {}): GradebookExport {
+export function exportGradebook(store: SandboxStore, courseId: string, format: ExportFormat, now: Date, opts: { onlyScore?: boolean; withPercentage?: boolean } = {}): GradebookExport {
   const course = store.requireCourse(courseId);
   const items = store.listLineItems(course.id);
   if (format === 'canvas') return canvasExport(store, course, items, now);
   if (format === 'chamilo') return chamiloExport(store, course, items, now, opts.onlyScore === true);
-  return moodleExport(store, course, items, now);
+  return moodleExport(store, course, items, now, opts.withPercentage === true);
 }

@@ -94,7 +94,7 @@ ${gradebook}
       .join('');
     const own = exportFormatOf(course);
     const exports = EXPORT_FORMATS.map(
-      (f) => `<li><a id="export-${f}" href="${esc(ctx.urls.course(course.id))}/gradebook/export?format=${f}">${esc(FORMAT_NAMES[f])}</a>${f === own ? ' <strong>(this platform’s)</strong>' : ''}${f === 'chamilo' ? ` · <a href="${esc(ctx.urls.course(course.id))}/gradebook/export?format=chamilo&amp;only_score=1">only numbers</a>` : ''}</li>`,
+      (f) => `<li><a id="export-${f}" href="${esc(ctx.urls.course(course.id))}/gradebook/export?format=${f}">${esc(FORMAT_NAMES[f])}</a>${f === own ? ' <strong>(this platform’s)</strong>' : ''}${f === 'chamilo' ? ` · <a href="${esc(ctx.urls.course(course.id))}/gradebook/export?format=chamilo&amp;only_score=1">only numbers</a>` : ''}${f === 'moodle' ? ` · <a id="export-moodle-percentage" href="${esc(ctx.urls.course(course.id))}/gradebook/export?format=moodle&amp;display=real,percentage">Real + Percentage</a>` : ''}</li>`,
     ).join('');
     const links = course.resourceLinks
       .map((l) => {
@@ -116,7 +116,7 @@ ${gradebook}
     if (!course) return res.status(404).type('html').send(renderErrorPage('No such course', 'not_found', `There is no course ${String(req.params.courseId)}.`, home));
     const asked = String(req.query.format ?? '');
     const format = (EXPORT_FORMATS as readonly string[]).includes(asked) ? (asked as ExportFormat) : exportFormatOf(course);
-    const file = exportGradebook(ctx.store, course.id, format, ctx.now(), { onlyScore: req.query.only_score === '1' });
+    const file = exportGradebook(ctx.store, course.id, format, ctx.now(), { onlyScore: req.query.only_score === '1', withPercentage: String(req.query.display ?? '').split(',').includes('percentage') });
     res.set('Content-Type', file.contentType).set('Content-Disposition', `attachment; filename="${file.filename}"`).send(file.body);
   });
 

@@ -111,6 +111,18 @@ describe('sandbox LMS: the course gradebook and what the tool sees of it', () =>
       expect(lastNames).to.deep.equal([...lastNames].sort((a, b) => a.localeCompare(b, 'en')));
     });
 
+    it('Moodle with "Real" and "Percentage" ticked: each Real column followed by its Percentage one, as Moodle 4.5.6 writes them', async () => {
+      const text = (await download(demo().courseIds.moodle, '?format=moodle&display=real,percentage')).bytes.toString('utf8');
+      const real = realFile('moodle-4.5.6-real-percentage.csv');
+      expect(real.split('\n')[0]).to.include('"Quiz: Quiz 1 (Real)","Quiz: Quiz 1 (Percentage)"');
+      const [header, ...rows] = text.trimEnd().split('\n');
+      expect(header).to.include('"Quiz: Activity 1 (Real)","Quiz: Activity 1 (Percentage)","Assignment: Activity 2 (Real)"');
+      expect(header).to.include(',"Course total (Real)","Course total (Percentage)","Last downloaded from this course"');
+      // Real fixture: `8.00,"80.00 %"` and `-,-` for ungraded; Bilbo: 85 of the 90 graded points.
+      expect(real).to.match(/,8\.00,"80\.00 %",/).and.match(/,-,-,/);
+      expect(rows.find((r) => r.startsWith('Bilbo,'))).to.match(/,9\.00,"90\.00 %",.*,10\.00,"100\.00 %",-,-,85\.00,"94\.44 %",\d+$/);
+    });
+
     it('Chamilo: writes the flat view export (weights in headers, raw scores, empty when missing, TOTAL rounded, CRLF)', async () => {
       const { res, bytes } = await download(demo().courseIds.chamilo);
       expect(res.headers.get('content-disposition')).to.match(/filename="gradebook_results_\d{14}\.csv"/);

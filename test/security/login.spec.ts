@@ -11,8 +11,8 @@ import { expect } from 'chai';
 import { createLaunchFlow, type FlowPlatform } from '../../src/lti/launch-flow';
 import { startTestApp, type TestApp } from '../support/app';
 import { useTestDatabase } from '../support/db';
-import { parseHtml, text } from '../support/html';
-import { registerAttackerPlatform, startAttackerPlatform, type AttackerPlatform } from './support/attacker-platform';
+import { form, one, parseHtml, text } from '../support/html';
+import { LTI, registerAttackerPlatform, startAttackerPlatform, type AttackerPlatform } from './support/attacker-platform';
 
 describe('GET|POST /lti/login', function () {
   this.timeout(60_000);
@@ -136,6 +136,61 @@ describe('GET|POST /lti/login', function () {
     expect(launch.status).to.equal(401);
     expect(await said(launch)).to.include('The LMS refused to sign you in to the tool (login_required: The user is not logged in)');
     expect(await states()).to.equal(before - 1);
+  });
+
+  describe('with platform storage offered (lti_storage_target)', () => {
+    /** A storage login: the page that stores state and nonce in the LMS frame, then goes on to the LMS. */
+    async function storageLogin() {
+      const res = await login({ lti_storage_target: 'post_message_forwarding' });
+      expect(res.status).to.equal(200);
+      const csp = res.headers.get('content-security-policy')!;
+      expect(csp).to.include("script-src 'self'").and.not.include('unsafe-inline');
+      const doc = parseHtml(await res.text());
+      const box = one(doc, '[data-lti-storage="put"]');
+      expect(box.getAttribute('data-target')).to.equal('post_message_forwarding');
+      expect(box.getAttribute('data-origin')).to.equal(a.origin);
+      const next = form(doc, 'form[data-auto-submit]');
+      expect(next.action).to.equal(a.authUrl);
+      expect(next.method.toLowerCase()).to.equal('get');
+      return next.fields;
+    }
+    const token = (nonce: string, contextId: string) =>
+      a.signIdToken(a.defaultClaims({ clientId, claims: { [LTI.context]: { id: contextId } } }, nonce, t.app.toolUrls.launchUrl));
+    const launch = (fields: Record<string, string>, origin?: string) =>
+      fetch(t.app.toolUrls.launchUrl, { method: 'POST', body: new URLSearchParams(fields), redirect: 'manual', headers: origin ? { origin } : {} });
+
+    it('without the cookie, reads the state back through its own page, and accepts it only from the tool origin', async () => {
+      const auth = await storageLogin();
+      const contextId = `ctx-ps-${randomBytes(3).toString('hex')}`;
+      const idToken = await token(auth.nonce!, contextId);
+      const step = await launch({ id_token: idToken, state: auth.state!, lti_storage_target: 'post_message_forwarding' }, a.origin);
+      expect(step.status).to.equal(200);
+      const doc = parseHtml(await step.text());
+      expect(one(doc, '[data-lti-storage="get"]').getAttribute('data-state')).to.equal(auth.state);
+      expect(form(doc, '#lti-storage-form').fields).to.include({ id_token: idToken, state: auth.state });
+      const done = await launch({ id_token: idToken, state: auth.state!, lti_storage_state: auth.state! }, new URL(t.baseUrl).origin);
+      expect(done.status).to.equal(303);
+      expect(done.headers.get('location')).to.match(/^\/app\/[^/]+\/$/);
+      expect(await t.db.connection.collection('courses').countDocuments({ contextId })).to.equal(1);
+    });
+
+    it('refuses a storage answer posted from another site (a forged lti_storage_state), writing nothing', async () => {
+      const auth = await storageLogin();
+      const contextId = `ctx-ps-${randomBytes(3).toString('hex')}`;
+      const before = await states();
+      const res = await launch({ id_token: await token(auth.nonce!, contextId), state: auth.state!, lti_storage_state: auth.state! }, 'https://evil.example');
+      expect(res.status).to.equal(401);
+      expect(await said(res)).to.include("The LMS's platform storage did not hold this launch's login");
+      expect(await t.db.connection.collection('courses').countDocuments({ contextId })).to.equal(0);
+      expect(await states()).to.equal(before - 1);
+    });
+
+    it('refuses a storage answer that is not the state', async () => {
+      const auth = await storageLogin();
+      const res = await launch({ id_token: await token(auth.nonce!, 'ctx-x'), state: auth.state!, lti_storage_state: 'something-else' }, new URL(t.baseUrl).origin);
+      expect(res.status).to.equal(401);
+      expect(await said(res)).to.include('platform storage did not hold');
+    });
   });
 
   it('sets the state cookie HttpOnly; SameSite=Lax over http (documented: only same-site LMSs)', async () => {

@@ -3,8 +3,11 @@
  *
  * One browser per process, started on first use; a few pages kept open and reused (opening a
  * page costs more than printing one certificate). If the browser dies (crash, OOM killer), the
- * next call starts a new one. Every render has a deadline: past it the page is closed and the
- * caller gets RenderTimeoutError, never a partial PDF.
+ * next call starts a new one. Every render has a deadline, counted from the call (waiting for a
+ * free page included): past it the page is closed, its slot freed for the next render, and the
+ * caller gets RenderTimeoutError, never a partial PDF. A certificate someone waits for on a page
+ * (learner's PDF, teacher's preview) has a short one (15 s), so a stalled preview — an image that
+ * never finishes loading or decoding — holds one page for that long at most.
  */
 import { existsSync } from 'node:fs';
 import puppeteer, { type Browser, type Page } from 'puppeteer';
@@ -50,6 +53,12 @@ export interface PdfRendererOptions {
    * such deadline per 20 certificates, so 100 certificates have 6x as long.
    */
   renderTimeoutMs?: number;
+  /**
+   * Deadline for one certificate asked for by a person waiting on the page (a learner's PDF, the
+   * teacher's preview), waiting for a free page included (default 15 s). A stalled preview then
+   * gives its page back after at most this long, and never waits behind others forever.
+   */
+  singleTimeoutMs?: number;
   /**
    * Pages printing at the same time; more calls wait their turn. Default 3: an export prints
    * two batches at once and a learner's single PDF still gets a page without waiting.
@@ -133,10 +142,12 @@ class ChromiumPdfRenderer implements PdfRenderer {
   private active = 0;
   private readonly waiting: Array<() => void> = [];
   private readonly timeoutMs: number;
+  private readonly singleTimeoutMs: number;
   private readonly maxPages: number;
 
   constructor(private readonly opts: PdfRendererOptions) {
     this.timeoutMs = opts.renderTimeoutMs ?? 30_000;
+    this.singleTimeoutMs = opts.singleTimeoutMs ?? Math.min(15_000, this.timeoutMs);
     this.maxPages = Math.max(1, opts.maxConcurrentPages ?? 3);
   }
 
@@ -196,12 +207,24 @@ class ChromiumPdfRenderer implements PdfRenderer {
     this.idle = [];
   }
 
-  private async slot(): Promise<void> {
+  /** A free page slot, or RenderTimeoutError when none frees up before `deadline` (ms since epoch). */
+  private async slot(deadline: number, timeoutMs: number): Promise<void> {
     if (this.active < this.maxPages) {
       this.active++;
       return;
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    await new Promise<void>((resolve, reject) => {
+      const turn = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const i = this.waiting.indexOf(turn);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(new RenderTimeoutError(`The renderer stayed busy for ${timeoutMs} ms; try again`, { timeoutMs }));
+      }, Math.max(0, deadline - Date.now()));
+      this.waiting.push(turn);
+    });
   }
 
   private release(): void {
@@ -227,8 +250,11 @@ class ChromiumPdfRenderer implements PdfRenderer {
     else page.close().catch(() => undefined);
   }
 
-  private async print(html: string, opts: { tagged: boolean; expectedPages?: number }): Promise<Buffer> {
-    await this.slot();
+  private async print(html: string, opts: { tagged: boolean; expectedPages?: number; single?: boolean }): Promise<Buffer> {
+    // the deadline runs from the call: time spent waiting for a page counts
+    const timeoutMs = opts.single ? this.singleTimeoutMs : this.timeoutMs * (1 + Math.floor((opts.expectedPages ?? 1) / 20));
+    const deadlineAt = Date.now() + timeoutMs;
+    await this.slot(deadlineAt, timeoutMs);
     let page: Page | undefined;
     let abandoned = false;
     let healthy = false;
@@ -262,13 +288,12 @@ class ChromiumPdfRenderer implements PdfRenderer {
       healthy = true;
       return pdf;
     })();
-    const timeoutMs = this.timeoutMs * (1 + Math.floor((opts.expectedPages ?? 1) / 20));
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         abandoned = true;
         healthy = false;
         reject(new RenderTimeoutError(`Rendering took longer than ${timeoutMs} ms and was stopped`, { timeoutMs }));
-      }, timeoutMs);
+      }, Math.max(0, deadlineAt - Date.now()));
     });
     work.catch(() => undefined); // after a timeout its failure has no one to tell
     try {
@@ -301,11 +326,11 @@ class ChromiumPdfRenderer implements PdfRenderer {
   }
 
   async pdf(doc: CertificateDocument): Promise<Buffer> {
-    return this.print(await renderCertificateHtml(doc), { tagged: true, expectedPages: 1 });
+    return this.print(await renderCertificateHtml(doc), { tagged: true, expectedPages: 1, single: true });
   }
 
   async pdfFromHtml(html: string): Promise<Buffer> {
-    return this.print(html, { tagged: true });
+    return this.print(html, { tagged: true, single: true });
   }
 
   async pdfBatch(docs: CertificateDocument[]): Promise<Buffer> {

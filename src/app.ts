@@ -5,7 +5,6 @@
  * parsers, since ltijs parses its own), the tool's pages under /app/<session>/, verification, the
  * admin page, and last the error handler.
  */
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import express, { type Express } from 'express';
 import type { Config } from './config';
@@ -52,13 +51,16 @@ import { securityHeaders } from './web/middleware/security-headers';
 import { deepLinkingRouter, handleVerifiedLaunch, renderLaunchFailure } from './web/lti.routes';
 import { dynamicRegistrationRouter } from './web/registration.routes';
 import { createViews } from './web/views';
+import { systemRuntime, type Clock, type RandomBytes } from './runtime';
 
 const log = createLogger('app');
 
 export interface AppDeps {
   config: Config;
   db: Database;
-  now?: () => Date;
+  /** The clock and randomness every service gets (tests fix them); the system's by default. */
+  now?: Clock;
+  random?: RandomBytes;
 }
 
 export interface App {
@@ -90,7 +92,7 @@ export function toolUrlsFor(publicUrl: string): App['toolUrls'] {
 
 export async function createApp(deps: AppDeps): Promise<App> {
   const { config, db } = deps;
-  const now = deps.now ?? (() => new Date());
+  const { now, random } = systemRuntime({ now: deps.now, random: deps.random });
   const conn = db.connection;
   const views = createViews();
   const toolUrls = toolUrlsFor(config.publicUrl);
@@ -174,8 +176,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       (await memberModel(conn).find({ courseId, isLearner: true, status: { $ne: 'left' } }, { userId: 1, email: 1 }).lean()).map((m) => ({ userId: m.userId, email: m.email })),
   });
   const sourceFactories = [moodleSourceFactory({ conn, ltiKey: config.ltiKey, http: moodleHttp, now }), chamiloSource];
-  const ctx: WebContext = { config, conn, views, now, jobs, renderer, advantageFor, sourceFactories };
-  const random = (n: number) => randomBytes(n);
+  const ctx: WebContext = { config, conn, views, now, random, jobs, renderer, advantageFor, sourceFactories };
   // After each course sync: flag stale certificates, and re-issue them when the course asks for it (R5).
   registerSyncJob(jobs, { conn, now, advantageFor, sourceFactories, afterSync: async (courseId) => void (await runAfterSync(conn, { courseId, now, random })) });
   registerGenerateAllJob(jobs, { conn, now, random });

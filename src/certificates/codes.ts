@@ -6,15 +6,13 @@
  * million certificates), and Crockford's alphabet leaves out I, L, O and U so that what a
  * person reads off paper can be mapped back without ambiguity.
  */
+import type { RandomBytes } from '../runtime';
 
 /** Crockford's base32 alphabet (no I, L, O, U). */
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const CODE_BYTES = 10; // 80 bits = 16 base32 characters exactly
 const CODE_CHARS = 16;
 const GROUP = 4;
-
-/** Source of randomness, same shape as `crypto.randomBytes` (tests pass a fixed one). */
-export type RandomBytes = (size: number) => Uint8Array;
 
 /**
  * A new verification code in its canonical printed form (`XXXX-XXXX-XXXX-XXXX`, upper case).

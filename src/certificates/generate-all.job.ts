@@ -7,13 +7,12 @@
  * "Re-issue all stale certificates" (R5) runs the same way: each re-issue is its own atomic step
  * and a re-run picks up what is still stale.
  */
-import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { z } from 'zod';
 import { ValidationError } from '../errors';
 import type { JobQueue } from '../jobs';
 import type { Actor } from './audit.model';
-import type { RandomBytes } from './codes';
+import type { Clock, RandomBytes } from '../runtime';
 import { generateAll, type GenerateAllResult } from './generate-all.service';
 import { reissueStale } from './stale.service';
 
@@ -40,9 +39,9 @@ export interface ReissueStaleJobResult {
 
 export interface GenerateAllJobDeps {
   conn: Connection;
-  now: () => Date;
-  /** Randomness for verification codes (tests may fix it). Default: crypto.randomBytes. */
-  random?: RandomBytes;
+  now: Clock;
+  /** Randomness for verification codes. */
+  random: RandomBytes;
   /** Learners issued per database round trip (default: the service's). */
   batchSize?: number;
 }
@@ -55,7 +54,7 @@ function payloadOf(payload: unknown): GenerateAllPayload {
 
 /** Registers both certificate jobs: generate all, and re-issue all stale certificates. */
 export function registerGenerateAllJob(queue: JobQueue, deps: GenerateAllJobDeps): void {
-  const random = deps.random ?? ((n: number) => cryptoRandomBytes(n));
+  const { random } = deps;
   queue.register(REISSUE_STALE_JOB, async (ctx) => {
     const payload = payloadOf(ctx.payload);
     const r = await reissueStale(deps.conn, { courseId: ctx.courseId, definitionId: payload.definitionId, by: payload.by, now: deps.now, random, signal: ctx.signal });

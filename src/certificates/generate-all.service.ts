@@ -11,12 +11,13 @@ import type { Connection, Types } from 'mongoose';
 import type { Actor } from './audit.model';
 import { repairIssueAudit } from './audit-repair';
 import { recordAudit } from './audit.service';
-import type { RandomBytes } from './codes';
 import type { DefinitionDoc } from './definition.model';
 import { getDefinition } from './definition.service';
 import type { Reason } from './evaluate';
 import { toObjectId, type Id } from './ids';
-import { courseTitleOf, issueBatch, readClock, type BatchEntry, type Clock } from './issue.service';
+import type { Clock, RandomBytes } from '../runtime';
+import { issueBatch, type BatchEntry } from './issue.service';
+import { printedCourseTitle } from './issue-writes';
 import { evaluateCourse, type OverviewRow, type OverviewStatus } from './overview.service';
 
 export interface PlanEntry {
@@ -142,8 +143,8 @@ export async function generateAll(conn: Connection, opts: GenerateAllOptions): P
   const definition = await getDefinition(conn, cid, opts.definitionId);
   // a run killed between a batch's certificates and their audit entries is completed here
   await repairIssueAudit(conn, cid);
-  const { plan, toIssue } = await planGenerateAll(conn, cid, definition, readClock(opts.now));
-  const courseTitle = await courseTitleOf(conn, cid);
+  const { plan, toIssue } = await planGenerateAll(conn, cid, definition, opts.now());
+  const courseTitle = await printedCourseTitle(conn, cid);
   const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 500));
   const result: GenerateAllResult = {
     total: toIssue.length,
@@ -171,7 +172,7 @@ export async function generateAll(conn: Connection, opts: GenerateAllOptions): P
     courseId: cid,
     action: 'generate_all',
     actor: opts.by,
-    at: readClock(opts.now),
+    at: opts.now(),
     definitionId: definition._id,
     details: { ...result, definitionVersion: definition.version },
   });

@@ -12,7 +12,7 @@ import { getDefinition, listDefinitions } from './definition.service';
 import { compareToSnapshot, evaluateEligibility, evaluationFingerprint, type Evaluation, type Reason, type SnapshotComparison } from './evaluate';
 import { toObjectId, type Id } from './ids';
 import { issueModel, type IssueDoc } from './issue.model';
-import { certificateState, resolveLearnerName } from './issue.service';
+import { certificateState, resolveLearnerName } from './certificate-state';
 
 /** A learner's certificate situation under one definition. */
 export type OverviewStatus = 'none' | 'active' | 'stale' | 'expired' | 'superseded' | 'revoked';

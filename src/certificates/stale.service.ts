@@ -7,14 +7,15 @@ import type { Connection } from 'mongoose';
 import { courseModel } from '../courses/course.model';
 import { AppError, NotFoundError } from '../errors';
 import type { Actor } from './audit.model';
-import type { RandomBytes } from './codes';
 import { readCourseGrades, type CourseGradeBook } from './course-grades';
 import type { DefinitionDoc } from './definition.model';
 import { listDefinitions } from './definition.service';
 import type { Evaluation, SnapshotComparison } from './evaluate';
 import { toObjectId, type Id } from './ids';
 import type { IssueDoc } from './issue.model';
-import { courseTitleOf, readClock, reissueCertificate, type Clock } from './issue.service';
+import type { Clock, RandomBytes } from '../runtime';
+import { printedCourseTitle } from './issue-writes';
+import { reissueCertificate } from './reissue.service';
 import { evaluateCourse, type OverviewCertificate } from './overview.service';
 
 export interface StaleCertificate {
@@ -93,10 +94,10 @@ export async function reissueStale(
   opts: { courseId: Id; by: Actor; now: Clock; random: RandomBytes; userIds?: string[]; definitionId?: Id; signal?: AbortSignal },
 ): Promise<ReissueStaleResult> {
   const cid = toObjectId(opts.courseId, 'course');
-  const { stale, book } = await collectStale(conn, cid, readClock(opts.now), { definitionId: opts.definitionId, userIds: opts.userIds });
+  const { stale, book } = await collectStale(conn, cid, opts.now(), { definitionId: opts.definitionId, userIds: opts.userIds });
   const result: ReissueStaleResult = { reissued: [], notEligible: [], skipped: [] };
   if (stale.length === 0 || !book) return result;
-  const courseTitle = await courseTitleOf(conn, cid);
+  const courseTitle = await printedCourseTitle(conn, cid);
   for (const s of stale) {
     if (opts.signal?.aborted) break;
     if (!s.comparison.stillEligible) {
@@ -141,7 +142,7 @@ export async function runAfterSync(
   const course = await courseModel(conn).findById(cid, { settings: 1 }).lean();
   if (!course) throw new NotFoundError('This course is not known to the tool.', { what: 'course' });
   if (!course.settings?.autoReissue) {
-    const stale = await findStaleCertificates(conn, cid, readClock(opts.now));
+    const stale = await findStaleCertificates(conn, cid, opts.now());
     return { autoReissue: false, stale: stale.length, reissued: 0, notEligible: stale.filter((s) => !s.comparison.stillEligible).length, skipped: 0 };
   }
   const r = await reissueStale(conn, { courseId: cid, by: AUTO_REISSUE_ACTOR, now: opts.now, random: opts.random, signal: opts.signal });

@@ -5,7 +5,7 @@
  * GridFS, because a record holds their ids, not their bytes.
  */
 import type { Connection, Types } from 'mongoose';
-import { addMonths, certificateState } from '../certificates/issue.service';
+import { addMonths, certificateState } from '../certificates/certificate-state';
 import type { DefinitionDoc } from '../certificates/definition.model';
 import type { TemplateSettings } from '../certificates/definition.schema';
 import type { IssueDoc } from '../certificates/issue.model';

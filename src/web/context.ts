@@ -9,13 +9,16 @@ import type { CourseDoc } from '../courses/course.model';
 import type { JobQueue } from '../jobs';
 import type { AdvantageClient } from '../lti/advantage';
 import type { PdfRenderer } from '../render/pdf-renderer';
+import type { Clock, RandomBytes } from '../runtime';
 import type { Views } from './views';
 
 export interface WebContext {
   config: Config;
   conn: Connection;
   views: Views;
-  now: () => Date;
+  now: Clock;
+  /** Randomness for verification codes. */
+  random: RandomBytes;
   /** Background work with progress (sync, generate all, export all). */
   jobs: JobQueue;
   /** The one Chromium of this process, for PDFs. */

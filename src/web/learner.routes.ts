@@ -5,7 +5,6 @@
  *
  * There is deliberately no route that deletes or cancels a certificate (R3).
  */
-import { randomBytes } from 'node:crypto';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { learnerGrades, readCourseGrades } from '../certificates/course-grades';
@@ -14,7 +13,9 @@ import { listDefinitions } from '../certificates/definition.service';
 import { evaluateEligibility, type EvaluatedItem, type Evaluation, type Reason } from '../certificates/evaluate';
 import { toObjectId } from '../certificates/ids';
 import type { IssueDoc } from '../certificates/issue.model';
-import { certificateState, claimCertificate, listLearnerCertificates, type CertificateState } from '../certificates/issue.service';
+import { certificateState, type CertificateState } from '../certificates/certificate-state';
+import { claimCertificate } from '../certificates/issue.service';
+import { listLearnerCertificates } from '../certificates/certificate.queries';
 import { LearnerNameUnknownError, NotEligibleError } from '../certificates/certificate.errors';
 import { ValidationError } from '../errors';
 import { refreshLearnerGrades } from '../grades/learner-refresh';
@@ -200,7 +201,7 @@ export function learnerRouter(ctx: WebContext): Router {
           definitionId: parsed.data.definitionId,
           learner: learnerOf(launch),
           now: ctx.now,
-          random: randomBytes,
+          random: ctx.random,
         });
         res.redirect(303, `/app/${res.locals.session}/certificates/${String(certificate._id)}`);
       } catch (err) {

@@ -28,7 +28,8 @@ export function teacherPage(res: Response): TeacherPage {
   };
 }
 
-export const courseTitleOf = (launch: Launch) => launch.context.title || launch.context.label || launch.context.id;
+/** The course title as the current launch names it (title, else label, else context id), for page headers and form defaults. */
+export const launchCourseTitle = (launch: Launch) => launch.context.title || launch.context.label || launch.context.id;
 
 /** Sends a teacher page in the launch's language with what every teacher page needs (header, links). */
 export function renderTeacherPage(views: Views, res: Response, p: TeacherPage, page: string, data: Record<string, unknown>, status = 200): void {
@@ -42,7 +43,7 @@ export function renderTeacherPage(views: Views, res: Response, p: TeacherPage, p
         launch: p.launch,
         base: p.base,
         appBase: `/app/${p.session}`,
-        courseTitle: courseTitleOf(p.launch),
+        courseTitle: launchCourseTitle(p.launch),
         ...data,
         title: String(data.title ?? p.t('teacher.title')),
       }),

@@ -23,7 +23,6 @@
  *   POST /certificates/:id/reissue             re-issue one stale certificate
  */
 import { moodleSourceView } from './teacher/moodle-source.view';
-import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { listAudit } from '../certificates/audit.service';
@@ -34,7 +33,10 @@ import { loadCourseColumns } from '../grades/course-grades.service';
 import { GRADE_SOURCE_LABELS } from '../grades/sources/grade-source';
 import { GENERATE_ALL_JOB, generateAllPayload, REISSUE_STALE_JOB, type GenerateAllJobResult, type ReissueStaleJobResult } from '../certificates/generate-all.job';
 import { dryRunGenerateAll, type PlanEntry } from '../certificates/generate-all.service';
-import { getCertificate, reissueCertificate, revokeAll, revokeCertificate, certificateState } from '../certificates/issue.service';
+import { getCertificate } from '../certificates/certificate.queries';
+import { reissueCertificate } from '../certificates/reissue.service';
+import { revokeAll, revokeCertificate } from '../certificates/revoke.service';
+import { certificateState } from '../certificates/certificate-state';
 import { issueModel } from '../certificates/issue.model';
 import { getCertificateSettings, updateCertificateSettings } from '../certificates/settings.service';
 import { ConflictError, ValidationError } from '../errors';
@@ -42,7 +44,7 @@ import type { Translator } from '../i18n';
 import { jobModel, toJobView, type JobDoc, type JobView } from '../jobs';
 import type { WebContext } from './context';
 import { exportPanelData } from './export.routes';
-import { courseTitleOf, renderTeacherPage, teacherPage, type TeacherPage } from './teacher-page';
+import { launchCourseTitle, renderTeacherPage, teacherPage, type TeacherPage } from './teacher-page';
 import { auditRows } from './teacher/audit.view';
 import {
   applyFieldErrors,
@@ -80,7 +82,6 @@ const pageContext = teacherPage;
 export function teacherRouter(ctx: WebContext): Router {
   const router = Router({ mergeParams: true });
   const { conn } = ctx;
-  const random = (n: number) => randomBytes(n);
   const overviews = createOverviewCache();
 
   /** Renders a teacher page in the launch's language with what every page needs. */
@@ -239,7 +240,7 @@ export function teacherRouter(ctx: WebContext): Router {
   router.get('/definitions/new', async (req, res) => {
     const p = pageContext(res);
     parseQuery(EmptyQuerySchema, req.query, p.t);
-    const form = newDefinitionForm(await currentLineItems(p.launch.courseId), { title: p.t('teacher.form.defaultTitle'), issuerName: courseTitleOf(p.launch) });
+    const form = newDefinitionForm(await currentLineItems(p.launch.courseId), { title: p.t('teacher.form.defaultTitle'), issuerName: launchCourseTitle(p.launch) });
     renderForm(res, p, { form });
   });
 
@@ -379,7 +380,7 @@ export function teacherRouter(ctx: WebContext): Router {
     const definition = await getDefinition(conn, p.launch.courseId, String(req.params.definitionId), { includeArchived: true });
     // The reason is optional here; the audit log still says that none was given.
     const reason = reasonOf(req, p, false) || p.t('teacher.deleteAll.noReason');
-    const { revoked } = await revokeAll(conn, { courseId: p.launch.courseId, definitionId: definition._id, by: p.actor, reason, now: ctx.now() });
+    const { revoked } = await revokeAll(conn, { courseId: p.launch.courseId, definitionId: definition._id, by: p.actor, reason, now: ctx.now });
     res.redirect(303, `${p.base}/definitions/${definition._id}?notice=revokedAll&n=${revoked}`);
   });
 
@@ -398,7 +399,7 @@ export function teacherRouter(ctx: WebContext): Router {
     const p = pageContext(res);
     const certificate = await getCertificate(conn, p.launch.courseId, String(req.params.issueId));
     const reason = reasonOf(req, p, true);
-    await revokeCertificate(conn, { courseId: p.launch.courseId, issueId: certificate._id, by: p.actor, reason, now: ctx.now() });
+    await revokeCertificate(conn, { courseId: p.launch.courseId, issueId: certificate._id, by: p.actor, reason, now: ctx.now });
     res.redirect(303, `${p.base}/definitions/${certificate.definitionId}?notice=revoked`);
   });
 
@@ -409,7 +410,7 @@ export function teacherRouter(ctx: WebContext): Router {
     const certificate = await getCertificate(conn, p.launch.courseId, String(req.params.issueId));
     const back = `${p.base}/definitions/${certificate.definitionId}`;
     try {
-      await reissueCertificate(conn, { courseId: p.launch.courseId, issueId: certificate._id, by: p.actor, now: ctx.now, random });
+      await reissueCertificate(conn, { courseId: p.launch.courseId, issueId: certificate._id, by: p.actor, now: ctx.now, random: ctx.random });
     } catch (err) {
       // No longer qualifying is the teacher's decision to make (delete, or wait): say so on the page.
       if (err instanceof NotEligibleError) {

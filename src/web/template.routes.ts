@@ -24,7 +24,8 @@ import { DefinitionInputSchema } from '../certificates/definition.schema';
 import { getDefinition, listDefinitions } from '../certificates/definition.service';
 import { evaluateEligibility } from '../certificates/evaluate';
 import { toObjectId } from '../certificates/ids';
-import { courseTitleOf, resolveLearnerName } from '../certificates/issue.service';
+import { printedCourseTitle } from '../certificates/issue-writes';
+import { resolveLearnerName } from '../certificates/certificate-state';
 import {
   ImageTooLargeError,
   ImageTypeError,
@@ -105,7 +106,7 @@ async function previewDocument(ctx: WebContext, launch: Launch, definition: Prev
     now: ctx.now(),
     language: lang,
     courseId,
-    courseTitle: await courseTitleOf(ctx.conn, courseId).catch(() => launch.context.title ?? ''),
+    courseTitle: await printedCourseTitle(ctx.conn, courseId).catch(() => launch.context.title ?? ''),
     learnerName,
     scorePercent,
   });

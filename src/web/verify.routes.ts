@@ -18,7 +18,7 @@ import { rateLimit } from 'express-rate-limit';
 import { Types } from 'mongoose';
 import { normalizeCode } from '../certificates/codes';
 import { definitionModel, type DefinitionDoc } from '../certificates/definition.model';
-import { findByCode, type Verification } from '../certificates/issue.service';
+import { findByCode, type Verification } from '../certificates/certificate.queries';
 import { certificatePdf, downloadName, verificationUrlOf } from '../documents';
 import { NotFoundError } from '../errors';
 import { createTranslator, pickLanguage, type Language } from '../i18n';

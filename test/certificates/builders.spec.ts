@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { issueModel } from '../../src/certificates/issue.model';
-import { findByCode } from '../../src/certificates/issue.service';
+import { findByCode } from '../../src/certificates/certificate.queries';
 import { buildCourse, buildDefinition, buildIssuedCertificate, buildLineItem, buildMember, buildResult, T0 } from '../support/builders';
 import { useTestDatabase } from '../support/db';
 

@@ -5,7 +5,8 @@ import { ConflictError, NotFoundError, ValidationError } from '../../src/errors'
 import { listAudit } from '../../src/certificates/audit.service';
 import { archiveDefinition, createDefinition, getDefinition, listDefinitions, updateDefinition } from '../../src/certificates/definition.service';
 import { parseDefinitionInput } from '../../src/certificates/definition.schema';
-import { claimCertificate, findByCode } from '../../src/certificates/issue.service';
+import { claimCertificate } from '../../src/certificates/issue.service';
+import { findByCode } from '../../src/certificates/certificate.queries';
 import { T0, random, seedCourse, buildDefinition, teacher } from '../support/builders';
 
 const base = { title: 'Pass', issuerName: 'University of Rivendell' };

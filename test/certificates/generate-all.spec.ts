@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { useTestDatabase } from '../support/db';
 import { listAudit } from '../../src/certificates/audit.service';
 import { dryRunGenerateAll, generateAll } from '../../src/certificates/generate-all.service';
-import { claimCertificate, revokeCertificate } from '../../src/certificates/issue.service';
+import { claimCertificate } from '../../src/certificates/issue.service';
+import { revokeCertificate } from '../../src/certificates/revoke.service';
 import { issueModel } from '../../src/certificates/issue.model';
 import { courseOverview } from '../../src/certificates/overview.service';
 import { T0, random, seedCourse, buildDefinition, setScore, teacher } from '../support/builders';
@@ -116,7 +117,7 @@ describe('generate all certificates (R4)', () => {
     const course = await seedCourse(conn(), { scores: [[10]] });
     const def = await buildDefinition(conn(), course.courseId);
     const { certificate } = await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random });
-    await revokeCertificate(conn(), { courseId: course.courseId, issueId: certificate._id, by: teacher, reason: 'redo', now: T0 });
+    await revokeCertificate(conn(), { courseId: course.courseId, issueId: certificate._id, by: teacher, reason: 'redo', now: () => T0 });
     const r = await generateAll(conn(), { courseId: course.courseId, definitionId: def._id, by: teacher, now: () => T0, random });
     expect(r.issued).to.equal(1);
     const now = await issueModel(conn()).findOne({ definitionId: def._id, status: 'active' }).lean();

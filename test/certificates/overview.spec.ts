@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { useTestDatabase } from '../support/db';
 import { memberModel } from '../../src/grades/member.model';
 import { NotFoundError } from '../../src/errors';
-import { claimCertificate, reissueCertificate, revokeCertificate } from '../../src/certificates/issue.service';
+import { claimCertificate } from '../../src/certificates/issue.service';
+import { reissueCertificate } from '../../src/certificates/reissue.service';
+import { revokeCertificate } from '../../src/certificates/revoke.service';
 import { issueModel } from '../../src/certificates/issue.model';
 import { courseOverview, learnerOverview } from '../../src/certificates/overview.service';
 import { T0, random, seedCourse, buildDefinition, setScore, teacher } from '../support/builders';
@@ -27,7 +29,7 @@ describe('the teacher overview', () => {
     await claim('user-4', at(20)); // Arwen: stale after a grade change
     await setScore(conn(), course, 'user-4', 1, 10);
     const denethor = (await claim('user-5', at(20))).certificate;
-    await revokeCertificate(conn(), { courseId: course.courseId, issueId: denethor._id, by: teacher, reason: 'x', now: at(21) });
+    await revokeCertificate(conn(), { courseId: course.courseId, issueId: denethor._id, by: teacher, reason: 'x', now: () => at(21) });
     await claim('user-6', T0); // Faramir: issued on day 0 for one month -> expired by day 40
 
     const o = await courseOverview(conn(), course.courseId, def._id, at(40));

@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { useTestDatabase } from '../support/db';
 import { listAudit } from '../../src/certificates/audit.service';
 import { updateDefinition } from '../../src/certificates/definition.service';
-import { claimCertificate, findByCode, listLearnerCertificates, revokeCertificate } from '../../src/certificates/issue.service';
+import { claimCertificate } from '../../src/certificates/issue.service';
+import { findByCode, listLearnerCertificates } from '../../src/certificates/certificate.queries';
+import { revokeCertificate } from '../../src/certificates/revoke.service';
 import { issueModel } from '../../src/certificates/issue.model';
 import { courseOverview } from '../../src/certificates/overview.service';
 import { findStaleCertificates, reissueStale, runAfterSync } from '../../src/certificates/stale.service';
@@ -103,7 +105,7 @@ describe('stale certificates and re-issue (R5)', () => {
 
   it('ignores revoked certificates', async () => {
     const { course, bilbo } = await bilboClaims();
-    await revokeCertificate(conn(), { courseId: course.courseId, issueId: bilbo._id, by: teacher, reason: 'x', now: at(1) });
+    await revokeCertificate(conn(), { courseId: course.courseId, issueId: bilbo._id, by: teacher, reason: 'x', now: () => at(1) });
     await setScore(conn(), course, 'user-1', 9, 10);
     expect(await findStaleCertificates(conn(), course.courseId, at(1))).to.deep.equal([]);
   });

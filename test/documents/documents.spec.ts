@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { PNG } from 'pngjs';
-import { claimCertificate, revokeCertificate } from '../../src/certificates/issue.service';
+import { claimCertificate } from '../../src/certificates/issue.service';
+import { revokeCertificate } from '../../src/certificates/revoke.service';
 import { issueModel, type IssueDoc } from '../../src/certificates/issue.model';
 import {
   certificatePdf,
@@ -104,7 +105,7 @@ describe('certificate documents', () => {
       const later = new Date(T0.getTime() + 400 * 86_400_000);
       expect((await documentFor(conn(), c, { publicUrl: PUBLIC_URL, now: later, watermark: true })).watermark).to.equal('expired');
       expect((await documentFor(conn(), c, { publicUrl: PUBLIC_URL, now: later, watermark: false })).watermark).to.equal(null);
-      const revoked = await revokeCertificate(conn(), { courseId: c.courseId, issueId: c._id, by: teacher, reason: 'test', now: T0 });
+      const revoked = await revokeCertificate(conn(), { courseId: c.courseId, issueId: c._id, by: teacher, reason: 'test', now: () => T0 });
       expect((await documentFor(conn(), revoked, { publicUrl: PUBLIC_URL, now: T0, watermark: true })).watermark).to.equal('revoked');
     });
 

@@ -13,7 +13,7 @@ import { Types } from 'mongoose';
 import { auditModel } from '../../src/certificates/audit.model';
 import { definitionModel } from '../../src/certificates/definition.model';
 import { issueModel, type IssueDoc } from '../../src/certificates/issue.model';
-import { findByCode } from '../../src/certificates/issue.service';
+import { findByCode } from '../../src/certificates/certificate.queries';
 import { courseModel } from '../../src/courses/course.model';
 import { loadMessageCatalogs } from '../../src/i18n';
 import { ROLE } from '../../src/sandbox/lti-vocabulary';

@@ -6,7 +6,8 @@ import express from 'express';
 import type { Types } from 'mongoose';
 import type { DefinitionDoc } from '../../src/certificates/definition.model';
 import { issueModel, type IssueDoc } from '../../src/certificates/issue.model';
-import { reissueCertificate, revokeCertificate } from '../../src/certificates/issue.service';
+import { reissueCertificate } from '../../src/certificates/reissue.service';
+import { revokeCertificate } from '../../src/certificates/revoke.service';
 import { errorHandler } from '../../src/web/middleware/error-handler';
 import { verifyRouter } from '../../src/web/verify.routes';
 import { startTestApp, type TestApp } from '../support/app';
@@ -103,7 +104,7 @@ describe('The verification page (R2)', function () {
 
   it('says when a certificate was revoked, with the date, and offers no PDF', async () => {
     const c = await issueFor(t, courseId, publicDef, learners[2]!);
-    await revokeCertificate(t.db.connection, { courseId, issueId: c._id, by: TEACHER, reason: 'Issued by mistake', now: new Date('2025-06-01T12:00:00Z') });
+    await revokeCertificate(t.db.connection, { courseId, issueId: c._id, by: TEACHER, reason: 'Issued by mistake', now: () => new Date('2025-06-01T12:00:00Z') });
     const body = await (await get(`/verify/${c.code}.json`)).json();
     expect(body).to.deep.include({ status: 'revoked', valid: false, revokedAt: '2025-06-01T12:00:00.000Z' });
     expect(body).not.to.have.property('pdfUrl');
@@ -114,7 +115,7 @@ describe('The verification page (R2)', function () {
 
   it('leads from a superseded certificate to the newer version', async () => {
     const old = await issueFor(t, courseId, publicDef, learners[3]!);
-    const { certificate: newer } = await reissueCertificate(t.db.connection, { courseId, issueId: old._id, by: TEACHER, now: new Date(), random: randomBytes });
+    const { certificate: newer } = await reissueCertificate(t.db.connection, { courseId, issueId: old._id, by: TEACHER, now: () => new Date(), random: randomBytes });
     const body = await (await get(`/verify/${old.code}.json`)).json();
     expect(body).to.deep.include({ status: 'superseded', valid: false });
     expect(body.newerVersion).to.deep.equal({ code: newer.code, status: 'valid', verifyUrl: `${t.baseUrl}/verify/${newer.code}` });

@@ -16,7 +16,8 @@ import { syncRunModel } from '../../src/grades/sync-run.model';
 import { connectTestDatabase } from '../support/db';
 import { previewCertificateImpact } from '../../src/certificates/grade-change-impact';
 import { evaluateEligibility } from '../../src/certificates/evaluate';
-import { claimCertificate, listLearnerCertificates } from '../../src/certificates/issue.service';
+import { claimCertificate } from '../../src/certificates/issue.service';
+import { listLearnerCertificates } from '../../src/certificates/certificate.queries';
 import { findStaleCertificates, runAfterSync } from '../../src/certificates/stale.service';
 import { seedCourse, seedDefinition } from '../certificates/factories';
 

@@ -19,7 +19,8 @@ import type { Actor } from '../../src/certificates/audit.model';
 import type { DefinitionDoc } from '../../src/certificates/definition.model';
 import { createDefinition } from '../../src/certificates/definition.service';
 import type { IssueDoc } from '../../src/certificates/issue.model';
-import { issueIfEligible, type LearnerInfo } from '../../src/certificates/issue.service';
+import { issueIfEligible } from '../../src/certificates/issue.service';
+import { type LearnerInfo } from '../../src/certificates/certificate-state';
 import { courseModel, type CourseDoc } from '../../src/courses/course.model';
 import { lineItemModel, type LineItem } from '../../src/grades/line-item.model';
 import { memberModel, type Member } from '../../src/grades/member.model';
@@ -110,7 +111,7 @@ export async function buildIssuedCertificate(
     definition,
     learner,
     issuedBy: opts.issuedBy ?? teacher,
-    now: opts.now ?? T0,
+    now: () => opts.now ?? T0,
     random,
   });
   if (!r.certificate) throw new Error(`buildIssuedCertificate: ${learner.userId} does not qualify: ${JSON.stringify(r.evaluation.reasons)}`);

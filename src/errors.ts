@@ -1,19 +1,40 @@
 /**
  * Typed errors. Each carries an HTTP status and a stable machine code; the web error handler
  * renders them as a page or JSON. Code branches on `instanceof` or `code`, never on messages.
- * `message` is written for the person who sees it (learner, teacher or administrator).
+ *
+ * `message` is plain English for logs, jobs and scripts. An error a person will see on a page
+ * also carries a message key (`messageKey`, with `messageParams`) that the error handler
+ * translates into the viewer's language — so a service never writes a text that a route must
+ * overwrite, and a route never parses one.
  */
+
+/** A message from the catalogs (src/i18n/messages) and its parameters. */
+export interface MessageRef {
+  key: string;
+  params?: Record<string, string | number>;
+}
+
 export class AppError extends Error {
   readonly status: number = 500;
   readonly code: string = 'internal_error';
   /** Optional details shown to the user (e.g. the field that is wrong). */
   readonly details?: Record<string, unknown>;
+  /** The translated message a page shows instead of `message`, when set. */
+  readonly messageKey?: string;
+  readonly messageParams?: Record<string, string | number>;
 
-  constructor(message: string, details?: Record<string, unknown>) {
+  constructor(message: string, details?: Record<string, unknown>, translated?: MessageRef) {
     super(message);
     this.name = new.target.name;
     this.details = details;
+    this.messageKey = translated?.key;
+    this.messageParams = translated?.params;
   }
+}
+
+/** What a person is shown for an error: its translated message when it has a key, else its message. */
+export function userMessage(err: AppError, t: (key: string, params?: Record<string, string | number>) => string): string {
+  return err.messageKey ? t(err.messageKey, err.messageParams) : err.message;
 }
 
 export class ValidationError extends AppError {

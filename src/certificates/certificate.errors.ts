@@ -18,6 +18,10 @@ export class LearnerNameUnknownError extends AppError {
   override readonly status = 409;
   override readonly code = 'learner_name_unknown';
   constructor(userId: string) {
-    super('The LMS did not share your name with this tool, so no certificate can be made out to you. Ask your teacher or LMS administrator to share names with the tool.', { userId });
+    super(
+      'The LMS did not share your name with this tool, so no certificate can be made out to you. Ask your teacher or LMS administrator to share names with the tool.',
+      { userId },
+      { key: 'learner.claim.nameUnknown' },
+    );
   }
 }

@@ -21,6 +21,32 @@ export async function getCertificate(conn: Connection, courseId: Id, issueId: Id
   return c;
 }
 
+/** Who is looking: a teacher of the launch's course, or a learner (who sees only their own). */
+export interface CertificateViewer {
+  courseId: Id;
+  role: 'teacher' | 'learner' | string;
+  userId: string;
+}
+
+/**
+ * The certificate, if this viewer may see it; NotFoundError otherwise — never "forbidden": that
+ * would confirm to a learner that another learner's certificate exists.
+ */
+export async function certificateForViewer(conn: Connection, viewer: CertificateViewer, issueId: Id): Promise<IssueDoc> {
+  try {
+    const c = await getCertificate(conn, viewer.courseId, issueId);
+    if (viewer.role === 'teacher' || (viewer.role === 'learner' && c.userId === viewer.userId)) return c;
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  throw new NotFoundError('This certificate does not exist, or is not yours.', { what: 'certificate' }, { key: 'learner.certificate.notFound' });
+}
+
+/** How many valid (active) certificates a definition has: the "delete all" confirmation. */
+export async function countActiveCertificates(conn: Connection, courseId: Id, definitionId: Id): Promise<number> {
+  return issueModel(conn).countDocuments({ courseId: toObjectId(courseId, 'course'), definitionId: toObjectId(definitionId, 'certificate definition'), status: 'active' });
+}
+
 export interface Verification {
   state: CertificateState;
   certificate: IssueDoc;

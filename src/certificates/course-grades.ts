@@ -5,7 +5,9 @@
  */
 import type { Connection, Types } from 'mongoose';
 import { loadCourseColumns, loadCourseGrades, type LoadedMember } from '../grades/course-grades.service';
-import { lineItemModel } from '../grades/line-item.model';
+import { lineItemModel, type LineItem } from '../grades/line-item.model';
+import { memberModel } from '../grades/member.model';
+import { resolveLearnerName } from './certificate-state';
 import { GRADE_SOURCE_LABELS } from '../grades/sources/grade-source';
 import type { GradeLineItem, GradeResult, LearnerGrades } from './evaluate';
 
@@ -53,4 +55,36 @@ export async function currentActivityIds(conn: Connection, courseId: Types.Objec
 export async function currentLineItemIds(conn: Connection, courseId: Types.ObjectId): Promise<Set<string>> {
   const items = await lineItemModel(conn).find({ courseId, removedAt: null }, { _id: 1 }).lean();
   return new Set(items.map((i) => String(i._id)));
+}
+
+/** A course activity as the definition form lists it, with where its grades come from. */
+export interface CurrentLineItem {
+  id: string;
+  label: string;
+  scoreMaximum: number;
+  source: LineItem['source'];
+  sourceLabel: string;
+}
+
+/**
+ * The course's activities, as a definition can count them: the tool's launcher, copies of
+ * another source's column and totals never count.
+ */
+export async function currentLineItems(conn: Connection, courseId: Types.ObjectId): Promise<CurrentLineItem[]> {
+  const items = (await loadCourseColumns(conn, courseId)).filter((li) => li.excluded === undefined);
+  return items.map((li) => ({ id: String(li._id), label: li.label, scoreMaximum: li.scoreMaximum, source: li.source, sourceLabel: GRADE_SOURCE_LABELS[li.source] }));
+}
+
+/** The learner's name as the course roster has it; null when they are not on it or it names nobody. */
+export async function rosterName(conn: Connection, courseId: Types.ObjectId, userId: string): Promise<string | null> {
+  const member = await memberModel(conn).findOne({ courseId, userId }).lean();
+  return (member && resolveLearnerName(member)) || null;
+}
+
+/** The course's learners still on the roster (at most `limit`), with their names: a "show as" list. */
+export async function rosterLearners(conn: Connection, courseId: Types.ObjectId, limit: number): Promise<Array<{ userId: string; name?: string; givenName?: string; familyName?: string }>> {
+  return memberModel(conn)
+    .find({ courseId, isLearner: true, status: { $ne: 'left' } }, { userId: 1, name: 1, givenName: 1, familyName: 1 })
+    .limit(limit)
+    .lean();
 }

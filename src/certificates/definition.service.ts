@@ -48,6 +48,14 @@ export async function listDefinitions(conn: Connection, courseId: Id, opts: { in
 }
 
 /**
+ * Whether a definition's certificates are public (R2), by id and without a course: the
+ * verification page asks before it knows anything else. null for an unknown id.
+ */
+export async function definitionVisibility(conn: Connection, definitionId: Types.ObjectId): Promise<Pick<DefinitionDoc, 'public'> | null> {
+  return definitionModel(conn).findById(definitionId, { public: 1 }).lean<Pick<DefinitionDoc, 'public'>>();
+}
+
+/**
  * One definition of this course. A definition of another course, a malformed id or (unless
  * `includeArchived`) an archived definition is a NotFoundError.
  */

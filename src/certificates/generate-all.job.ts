@@ -10,7 +10,7 @@
 import type { Connection } from 'mongoose';
 import { z } from 'zod';
 import { ValidationError } from '../errors';
-import type { JobQueue } from '../jobs';
+import { jobModel, toJobView, type JobDoc, type JobQueue, type JobView } from '../jobs';
 import type { Actor } from './audit.model';
 import type { Clock, RandomBytes } from '../runtime';
 import { generateAll, type GenerateAllResult } from './generate-all.service';
@@ -88,4 +88,27 @@ export function registerGenerateAllJob(queue: JobQueue, deps: GenerateAllJobDeps
 /** The payload of a generate-all or re-issue job for a definition, started by `by`. */
 export function generateAllPayload(definitionId: string, by: Actor): GenerateAllPayload {
   return GenerateAllPayloadSchema.parse({ definitionId, by: { kind: by.kind === 'admin' ? 'admin' : 'teacher', userId: by.userId, name: by.name } });
+}
+
+/**
+ * Starts a certificate job (generate all, re-issue stale) for a definition. One job of a kind
+ * per course at a time: a click while another definition's run is going returns that run, and
+ * this answers false (the teacher is told to wait).
+ */
+export async function startDefinitionJob(
+  deps: { conn: Connection; jobs: JobQueue },
+  opts: { kind: string; courseId: string; definitionId: string; by: Actor; createdBy: { userId: string; name?: string } },
+): Promise<boolean> {
+  const job = await deps.jobs.enqueue(opts.kind, { courseId: opts.courseId, createdBy: opts.createdBy, payload: generateAllPayload(opts.definitionId, opts.by), dedupe: true });
+  const doc = await jobModel(deps.conn).findById(job.id, { payload: 1 }).lean<Pick<JobDoc, 'payload'>>();
+  return (doc?.payload as { definitionId?: string } | undefined)?.definitionId === opts.definitionId;
+}
+
+/** The newest job of a kind for a definition (a reload shows its progress or its outcome). */
+export async function latestDefinitionJob(conn: Connection, opts: { kind: string; courseId: string; definitionId: string }): Promise<JobView | null> {
+  const doc = await jobModel(conn)
+    .findOne({ courseId: opts.courseId, kind: opts.kind, 'payload.definitionId': opts.definitionId })
+    .sort({ createdAt: -1, _id: -1 })
+    .lean<JobDoc>();
+  return doc ? toJobView(doc) : null;
 }

@@ -8,7 +8,7 @@ import type { Connection, Types } from 'mongoose';
 import type { MemberStatus } from '../grades/member.model';
 import { readCourseGrades, learnerGrades, type CourseGradeBook } from './course-grades';
 import type { DefinitionDoc } from './definition.model';
-import { getDefinition, listDefinitions } from './definition.service';
+import { getDefinition } from './definition.service';
 import { compareToSnapshot, evaluateEligibility, evaluationFingerprint, type Evaluation, type Reason, type SnapshotComparison } from './evaluate';
 import { toObjectId, type Id } from './ids';
 import { issueModel, type IssueDoc } from './issue.model';
@@ -187,49 +187,4 @@ export async function courseOverview(conn: Connection, courseId: Id, definitionI
   const definition = await getDefinition(conn, cid, definitionId, { includeArchived: true });
   const { rows } = await evaluateCourse(conn, cid, definition, now);
   return { definition, rows, counts: countRows(rows), at: now };
-}
-
-export interface LearnerCertificateStatus {
-  definition: DefinitionDoc;
-  /** The learner's progress now: score, per-item breakdown, what is missing. */
-  evaluation: Evaluation;
-  /** The active certificate, or else the latest one; null when none was ever issued. */
-  certificate: IssueDoc | null;
-  status: OverviewStatus;
-  /** For a stale certificate: what changed since it was issued. */
-  comparison: SnapshotComparison | null;
-  /** True when the learner can press "Get your certificate" now. */
-  canClaim: boolean;
-}
-
-/**
- * The learner page (R1, R10): every certificate of the course with the learner's progress
- * towards it and their certificate if any. Pending ones (not held, or expired) come first, then
- * held ones, each group in the order the teacher created them.
- */
-export async function learnerOverview(conn: Connection, courseId: Id, userId: string, now: Date): Promise<LearnerCertificateStatus[]> {
-  const cid = toObjectId(courseId, 'course');
-  const [definitions, book, issues] = await Promise.all([
-    listDefinitions(conn, cid),
-    readCourseGrades(conn, cid, { userIds: [userId] }),
-    issueModel(conn).find({ courseId: cid, userId }).sort({ version: -1 }).lean<IssueDoc[]>(),
-  ]);
-  const grades = learnerGrades(book, userId);
-  const out = definitions.map((definition): LearnerCertificateStatus => {
-    const mine = issues.filter((i) => i.definitionId.equals(definition._id));
-    const certificate = mine.find((i) => i.status === 'active') ?? mine[0] ?? null;
-    const evaluation = evaluateEligibility(definition, grades);
-    let status: OverviewStatus = certificate ? certificateState(certificate, now) : 'none';
-    let comparison: SnapshotComparison | null = null;
-    if (status === 'active' && certificate!.fingerprint !== evaluationFingerprint(evaluation)) {
-      comparison = compareToSnapshot(certificate!.evaluation, evaluation);
-      if (comparison.stale) status = 'stale';
-      else comparison = null;
-    }
-    // an expired certificate is renewed by claiming again (claimCertificate)
-    const holdsValid = certificate?.status === 'active' && status !== 'expired';
-    return { definition, evaluation, certificate, status, comparison, canClaim: !holdsValid && evaluation.eligible };
-  });
-  const pending = (s: LearnerCertificateStatus) => (s.certificate?.status === 'active' && s.status !== 'expired' ? 1 : 0);
-  return out.map((s, i) => [s, i] as const).sort(([a, i], [b, j]) => pending(a) - pending(b) || i - j).map(([s]) => s);
 }

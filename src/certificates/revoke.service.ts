@@ -17,8 +17,10 @@ export const REVOKE_REASON_MAX_LENGTH = 500;
 
 function checkReason(reason: string | undefined): string {
   const r = (reason ?? '').trim();
-  if (!r) throw new ValidationError('Say why the certificate is deleted (it is kept in the audit log).', { field: 'reason' });
-  if (r.length > REVOKE_REASON_MAX_LENGTH) throw new ValidationError(`The reason must be at most ${REVOKE_REASON_MAX_LENGTH} characters.`, { field: 'reason' });
+  if (!r) throw new ValidationError('Say why the certificate is deleted (it is kept in the audit log).', { field: 'reason' }, { key: 'teacher.delete.reasonRequired' });
+  if (r.length > REVOKE_REASON_MAX_LENGTH) {
+    throw new ValidationError(`The reason must be at most ${REVOKE_REASON_MAX_LENGTH} characters.`, { field: 'reason' }, { key: 'teacher.delete.reasonTooLong', params: { max: REVOKE_REASON_MAX_LENGTH } });
+  }
   return r;
 }
 

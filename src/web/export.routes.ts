@@ -5,10 +5,8 @@
  *   POST /app/:session/teacher/exports                   { format: pdf|zip, definitionId?, userIds? } → 202 JSON job, or 303 back to the page of the panel
  *   GET  /app/:session/teacher/exports/:jobId/download   the finished file
  *
- * Progress is polled from the shared job route (`/app/:session/jobs/:id.json`, jobs.routes.ts).
- * The teacher page shows the panel with `{{> export-panel session=session definitionId=…
- * latestPdf=exports.latestPdf latestZip=exports.latestZip}}`, where `exports` comes from
- * `exportPanelData`.
+ * Progress is polled from the shared job route (`/app/:session/jobs/:id.json`, jobs.routes.ts);
+ * the panel on the teacher's pages is teacher/export-panel.view.ts.
  */
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request } from 'express';
@@ -17,7 +15,6 @@ import { getDefinition } from '../certificates/definition.service';
 import { EXPORT_JOB_KINDS, EXPORT_PDF_JOB, EXPORT_ZIP_JOB, ExportGoneError, findExport, openFile, type ExportResult } from '../documents';
 import { NotFoundError, ValidationError } from '../errors';
 import { createTranslator, pickLanguage } from '../i18n';
-import type { JobView } from '../jobs';
 import type { WebContext } from './context';
 import { wantsJson } from './middleware/error-handler';
 import { launchOf, requireRole } from './middleware/session';
@@ -29,44 +26,8 @@ const StartBody = z.object({
   userIds: z.array(z.string().min(1).max(256)).max(10_000).optional(),
 });
 
-/** An export job as the panel shows it. */
-export interface ExportPanelJob {
-  job: JobView;
-  jobUrl: string;
-  active: boolean;
-  succeeded: boolean;
-  failed: boolean;
-  /** Present while the file can be downloaded. */
-  downloadUrl: string | null;
-  result: ExportResult | null;
-  expired: boolean;
-}
-
 function isExportKind(kind: string): boolean {
   return (EXPORT_JOB_KINDS as readonly string[]).includes(kind);
-}
-
-function panelJob(session: string, job: JobView | null, now: Date): ExportPanelJob | null {
-  if (!job) return null;
-  const result = job.status === 'succeeded' ? (job.result as ExportResult | null) : null;
-  const expired = result ? new Date(result.expiresAt).getTime() <= now.getTime() : false;
-  return {
-    job,
-    jobUrl: `/app/${session}/jobs/${job.id}.json`,
-    active: job.status === 'queued' || job.status === 'running',
-    succeeded: job.status === 'succeeded',
-    failed: job.status === 'failed' || job.status === 'cancelled',
-    downloadUrl: result && !expired ? `/app/${session}/teacher/exports/${job.id}/download` : null,
-    result,
-    expired,
-  };
-}
-
-/** The latest PDF and ZIP export of the course, for the export panel. */
-export async function exportPanelData(ctx: WebContext, opts: { courseId: string; session: string }): Promise<{ latestPdf: ExportPanelJob | null; latestZip: ExportPanelJob | null }> {
-  const [pdf, zip] = await Promise.all([ctx.jobs.latest(opts.courseId, EXPORT_PDF_JOB), ctx.jobs.latest(opts.courseId, EXPORT_ZIP_JOB)]);
-  const now = ctx.now();
-  return { latestPdf: panelJob(opts.session, pdf, now), latestZip: panelJob(opts.session, zip, now) };
 }
 
 export function exportRouter(ctx: WebContext): Router {

@@ -18,7 +18,7 @@
 import { Router, type Request, type Response } from 'express';
 import multer from 'multer';
 import type { Connection } from 'mongoose';
-import { learnerGrades, readCourseGrades } from '../certificates/course-grades';
+import { currentLineItems, learnerGrades, readCourseGrades, rosterLearners, rosterName } from '../certificates/course-grades';
 import type { DefinitionDoc } from '../certificates/definition.model';
 import { DefinitionInputSchema } from '../certificates/definition.schema';
 import { getDefinition, listDefinitions } from '../certificates/definition.service';
@@ -37,17 +37,15 @@ import {
   tooLargeError,
   type ImageKind,
 } from '../documents';
-import { AppError, NotFoundError, ValidationError } from '../errors';
-import { lineItemModel } from '../grades/line-item.model';
-import { memberModel } from '../grades/member.model';
+import { AppError, NotFoundError, userMessage, ValidationError } from '../errors';
 import { createTranslator, pickLanguage, type Language, type Translator } from '../i18n';
 import type { Launch } from '../lti/launch';
 import { renderCertificateHtml, type CertificateDocument } from '../render';
-import { sendCertificateHtml } from './certificate.routes';
+import { sendCertificateHtml } from './certificate-response';
 import type { WebContext } from './context';
 import { wantsJson } from './middleware/error-handler';
 import { launchOf, requireRole } from './middleware/session';
-import { bodyToForm, formToInput } from './teacher/definition-form';
+import { bodyToForm, formToInput } from './teacher/definition-form.view';
 
 type PreviewDefinition = Pick<DefinitionDoc, 'title' | 'issuerName' | 'template' | 'validity' | 'items' | 'thresholdPercent' | 'requireAllGraded' | 'mandatoryMinimum'>;
 
@@ -78,15 +76,13 @@ function validated(input: unknown): PreviewDefinition {
  */
 async function unsavedDefinition(conn: Connection, req: Request, courseId: string): Promise<PreviewDefinition> {
   if (!req.is('application/x-www-form-urlencoded')) return validated(req.body);
-  const items = await lineItemModel(conn).find({ courseId: toObjectId(courseId, 'course'), removedAt: null }, { label: 1, scoreMaximum: 1 }).sort({ _id: 1 }).lean();
-  const lineItems = items.map((li) => ({ id: String(li._id), label: li.label, scoreMaximum: li.scoreMaximum }));
+  const lineItems = await currentLineItems(conn, toObjectId(courseId, 'course'));
   return validated(formToInput(bodyToForm(req.body ?? {}, lineItems)).input);
 }
 
 async function learnerFor(conn: Connection, courseId: string, userId: string, t: Translator): Promise<{ name: string; userId: string }> {
-  const member = await memberModel(conn).findOne({ courseId: toObjectId(courseId, 'course'), userId }).lean();
-  const name = member ? resolveLearnerName(member) : undefined;
-  if (!member || !name) throw new NotFoundError(t('documents.preview.noLearner'), { field: 'learner' });
+  const name = await rosterName(conn, toObjectId(courseId, 'course'), userId);
+  if (!name) throw new NotFoundError(t('documents.preview.noLearner'), { field: 'learner' });
   return { name, userId };
 }
 
@@ -242,12 +238,9 @@ export function templateRouter(ctx: WebContext): Router {
         await ctx.renderer.pdf(await previewDocument(ctx, launch, definition, learner, lang, t));
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        problem = { message: err.message, code: err.code, field: err.details?.field };
+        problem = { message: userMessage(err, t), code: err.code, field: err.details?.field };
       }
-      const learners = await memberModel(ctx.conn)
-        .find({ courseId: toObjectId(launch.courseId, 'course'), isLearner: true, status: { $ne: 'left' } }, { userId: 1, name: 1, givenName: 1, familyName: 1 })
-        .limit(MAX_PREVIEW_LEARNERS)
-        .lean();
+      const learners = await rosterLearners(ctx.conn, toObjectId(launch.courseId, 'course'), MAX_PREVIEW_LEARNERS);
       const query = new URLSearchParams();
       if (chosen) query.set('definitionId', String(chosen._id));
       if (learner) query.set('learner', learner);

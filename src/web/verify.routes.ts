@@ -17,14 +17,15 @@ import { Router, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { Types } from 'mongoose';
 import { normalizeCode } from '../certificates/codes';
-import { definitionModel, type DefinitionDoc } from '../certificates/definition.model';
+import type { DefinitionDoc } from '../certificates/definition.model';
+import { definitionVisibility } from '../certificates/definition.service';
 import { findByCode, type Verification } from '../certificates/certificate.queries';
 import { certificatePdf, downloadName, verificationUrlOf } from '../documents';
 import { NotFoundError } from '../errors';
 import { createTranslator, pickLanguage, type Language } from '../i18n';
-import { hasPdf, pdfFailure, sendPdf } from './certificate.routes';
 import type { WebContext } from './context';
-import { STATUS_VIEW, isPublic } from './learner.routes';
+import { hasPdf, isPublic, STATUS_VIEW } from './certificate.view';
+import { pdfFailure, sendPdf } from './certificate-response';
 import { wantsJson } from './middleware/error-handler';
 
 export interface VerifyRouteOptions {
@@ -99,9 +100,7 @@ export function verifyRouter(ctx: WebContext, opts: VerifyRouteOptions = {}): Ro
     // A malformed code still costs a lookup: the answer must not tell "typo" from "unknown".
     const verification = await findByCode(ctx.conn, code ?? 'ZZZZ-ZZZZ-ZZZZ-ZZZZ', ctx.now());
     const found = code !== null && verification !== null ? verification : null;
-    const definition = await definitionModel(ctx.conn)
-      .findById(found?.certificate.definitionId ?? NO_DEFINITION, { public: 1 })
-      .lean<Pick<DefinitionDoc, 'public'>>();
+    const definition = await definitionVisibility(ctx.conn, found?.certificate.definitionId ?? NO_DEFINITION);
     const left = minResponseMs - (performance.now() - started);
     if (left > 0) await sleep(left);
     return found ? { verification: found, definition } : null;

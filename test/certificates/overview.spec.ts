@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { Types } from 'mongoose';
 import { useTestDatabase } from '../support/db';
 import { memberModel } from '../../src/grades/member.model';
 import { NotFoundError } from '../../src/errors';
@@ -6,7 +7,8 @@ import { claimCertificate } from '../../src/certificates/issue.service';
 import { reissueCertificate } from '../../src/certificates/reissue.service';
 import { revokeCertificate } from '../../src/certificates/revoke.service';
 import { issueModel } from '../../src/certificates/issue.model';
-import { courseOverview, learnerOverview } from '../../src/certificates/overview.service';
+import { courseOverview } from '../../src/certificates/overview.service';
+import { learnerOverview } from '../../src/certificates/learner-overview.service';
 import { T0, random, seedCourse, buildDefinition, setScore, teacher } from '../support/builders';
 
 const at = (days: number) => new Date(T0.getTime() + days * 86_400_000);
@@ -82,27 +84,46 @@ describe('the teacher overview', () => {
   });
 
   describe('learnerOverview (the learner page)', () => {
-    it('lists every certificate with the learner\'s progress, pending ones first', async () => {
+    const statusesOf = async (courseId: Types.ObjectId, when: Date) => (await learnerOverview(conn(), courseId, 'user-1', when)).statuses;
+
+    it('lists what the learner can claim first, then what they hold, then what they do not qualify for yet', async () => {
       const course = await seedCourse(conn(), { scores: [[10, 7]] });
       const pass = await buildDefinition(conn(), course.courseId, { title: 'Pass', thresholdPercent: 60 });
       const distinction = await buildDefinition(conn(), course.courseId, { title: 'Distinction', thresholdPercent: 90 });
+      await buildDefinition(conn(), course.courseId, { title: 'Merit', thresholdPercent: 80 });
       await claimCertificate(conn(), { courseId: course.courseId, definitionId: pass._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random });
-      const mine = await learnerOverview(conn(), course.courseId, 'user-1', at(1));
-      expect(mine.map((s) => [s.definition.title, s.status, s.canClaim])).to.deep.equal([
-        ['Distinction', 'none', false],
-        ['Pass', 'active', false],
+      const mine = await statusesOf(course.courseId, at(1));
+      expect(mine.map((s) => [s.definition.title, s.state, s.status, s.canClaim])).to.deep.equal([
+        ['Merit', 'claimable', 'none', true],
+        ['Pass', 'held', 'active', false],
+        ['Distinction', 'pending', 'none', false],
       ]);
-      expect(mine[0]!.evaluation.reasons).to.deep.equal([{ code: 'below_threshold', params: { score: 85, threshold: 90 } }]);
+      expect(mine[2]!.evaluation.reasons).to.deep.equal([{ code: 'below_threshold', params: { score: 85, threshold: 90 } }]);
       expect(String(mine[1]!.definition._id)).to.equal(String(pass._id));
-      expect(String(mine[0]!.definition._id)).to.equal(String(distinction._id));
+      expect(String(mine[2]!.definition._id)).to.equal(String(distinction._id));
 
       await setScore(conn(), course, 'user-1', 1, 10);
-      const later = await learnerOverview(conn(), course.courseId, 'user-1', at(2));
-      expect(later.map((s) => [s.definition.title, s.status, s.canClaim])).to.deep.equal([
-        ['Distinction', 'none', true],
-        ['Pass', 'stale', false],
+      const later = await statusesOf(course.courseId, at(2));
+      expect(later.map((s) => [s.definition.title, s.state, s.status, s.canClaim])).to.deep.equal([
+        ['Distinction', 'claimable', 'none', true],
+        ['Merit', 'claimable', 'none', true],
+        ['Pass', 'held', 'stale', false],
       ]);
-      expect(later[1]!.comparison).to.include({ issuedScore: 85, currentScore: 100 });
+      expect(later[2]!.comparison).to.include({ issuedScore: 85, currentScore: 100 });
+    });
+
+    it('lists every certificate the learner was issued, newest first, with the page\'s statuses', async () => {
+      const course = await seedCourse(conn(), { scores: [[10]] });
+      const def = await buildDefinition(conn(), course.courseId);
+      const first = (await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => T0, random })).certificate;
+      await revokeCertificate(conn(), { courseId: course.courseId, issueId: first._id, by: teacher, reason: 'wrong name', now: () => at(1) });
+      const second = (await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => at(2), random })).certificate;
+      const overview = await learnerOverview(conn(), course.courseId, 'user-1', at(3));
+      expect(overview.certificates.map((c) => [String(c._id), c.status])).to.deep.equal([
+        [String(second._id), 'active'],
+        [String(first._id), 'revoked'],
+      ]);
+      expect(overview.statuses.map((s) => [String(s.certificate?._id), s.state])).to.deep.equal([[String(second._id), 'held']]);
     });
 
     it('renews an expired recurring certificate when the learner claims again (R9)', async () => {
@@ -110,14 +131,14 @@ describe('the teacher overview', () => {
       const def = await buildDefinition(conn(), course.courseId, { validity: { kind: 'recurring', validForMonths: 1 } });
       const claim = (when: Date) => claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Sam' }, now: () => when, random });
       const first = (await claim(T0)).certificate;
-      const expired = await learnerOverview(conn(), course.courseId, 'user-1', at(40));
-      expect(expired.map((s) => [s.status, s.canClaim])).to.deep.equal([['expired', true]]);
+      const expired = await statusesOf(course.courseId, at(40));
+      expect(expired.map((s) => [s.status, s.state, s.canClaim])).to.deep.equal([['expired', 'claimable', true]]);
       const [a, b] = await Promise.all([claim(at(40)), claim(at(40))]);
       expect(String(a.certificate._id)).to.equal(String(b.certificate._id));
       expect(a.certificate).to.include({ version: 2, status: 'active' });
       expect(a.certificate.expiresAt!.toISOString()).to.equal(at(40 + 30).toISOString());
       expect((await issueModel(conn()).findById(first._id).lean())!.status).to.equal('superseded');
-      expect((await learnerOverview(conn(), course.courseId, 'user-1', at(41))).map((s) => s.status)).to.deep.equal(['active']);
+      expect((await statusesOf(course.courseId, at(41))).map((s) => s.status)).to.deep.equal(['active']);
     });
   });
 });

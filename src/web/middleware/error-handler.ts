@@ -3,7 +3,7 @@
  * anything else is logged and shown as a generic 500 without internals.
  */
 import type { ErrorRequestHandler, Request } from 'express';
-import { AppError } from '../../errors';
+import { AppError, userMessage } from '../../errors';
 import { createTranslator, pickLanguage } from '../../i18n';
 import { createLogger } from '../../logger';
 import type { Views } from '../views';
@@ -44,7 +44,7 @@ export function errorHandler(views: Views): ErrorRequestHandler {
     let details: Record<string, unknown> | undefined;
     if (err instanceof AppError) {
       ({ status, code } = err);
-      message = err.message;
+      message = userMessage(err, t);
       details = err.details;
     } else if (err && typeof err === 'object' && 'type' in err && (err as { type: string }).type === 'entity.too.large') {
       status = 413;

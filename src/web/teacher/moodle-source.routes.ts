@@ -10,7 +10,7 @@ import { setMoodleSource } from '../../grades/moodle/moodle-connection.service';
 import type { WebContext } from '../context';
 import { requireRole } from '../middleware/session';
 import { teacherPage } from '../teacher-page';
-import { startSync } from './sync-status';
+import { startSync } from '../../grades/sync-status';
 
 const BodySchema = z.object({ enabled: z.enum(['on', 'off']) });
 

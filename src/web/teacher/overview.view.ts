@@ -4,16 +4,13 @@
  * once (a few reads, evaluated in memory); this file only narrows and slices, so 5,000 learners
  * cost one overview and a page of 100 rows.
  */
-import { z } from 'zod';
 import type { CourseOverview, OverviewRow, OverviewStatus } from '../../certificates/overview.service';
 import { floorPercent, type Reason } from '../../certificates/evaluate';
 import type { Translator } from '../../i18n';
-import { noticeParams, pageParam } from './query';
+import { STATUS_FILTERS, type OverviewQuery } from './schema';
 
 export const PAGE_SIZE = 100;
 
-/** Status names in the address and on the page ("valid" reads better than the model's "active"). */
-export const STATUS_FILTERS = ['all', 'none', 'valid', 'stale', 'superseded', 'revoked', 'expired'] as const;
 type StatusFilter = (typeof STATUS_FILTERS)[number];
 const STATUS_OF_FILTER: Record<Exclude<StatusFilter, 'all'>, OverviewStatus> = {
   none: 'none',
@@ -31,31 +28,6 @@ const FILTER_OF_STATUS: Record<OverviewStatus, Exclude<StatusFilter, 'all'>> = {
   revoked: 'revoked',
   expired: 'expired',
 };
-
-/** Notices the definition page shows after an action redirected back to it. */
-export const OVERVIEW_NOTICES = [
-  'created',
-  'saved',
-  'unchanged',
-  'revoked',
-  'revokedAll',
-  'reissued',
-  'reissueStarted',
-  'reissueNotEligible',
-  'generateStarted',
-  'jobOther',
-] as const;
-
-export const OverviewQuerySchema = z.strictObject({
-  status: z.enum(STATUS_FILTERS).default('all'),
-  eligible: z.enum(['all', 'yes', 'no']).default('all'),
-  q: z.string().trim().max(100).default(''),
-  sort: z.enum(['name', 'score', 'issued']).default('name'),
-  dir: z.enum(['asc', 'desc']).optional(),
-  page: pageParam(),
-  ...noticeParams(OVERVIEW_NOTICES),
-});
-export type OverviewQuery = z.output<typeof OverviewQuerySchema>;
 
 export interface RowView {
   userId: string;

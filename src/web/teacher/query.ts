@@ -1,23 +1,16 @@
 /**
- * Query strings of the teacher's pages, validated with zod. A value we do not understand (or a
- * parameter we do not know) is a 400 that names the parameter, never a silently ignored filter:
- * a teacher who bookmarked a broken link should see why the list is not what they expect.
+ * Query-string pieces shared by the teacher's schemas (src/web/teacher/schema.ts).
  */
 import { z } from 'zod';
-import { ValidationError } from '../../errors';
 import type { Translator } from '../../i18n';
+import { parseWith, QUERY_MESSAGES } from '../validate';
 
-/** One value per parameter: `?status=a&status=b` arrives as an array and is refused. */
-export function parseQuery<S extends z.ZodType>(schema: S, query: unknown, t: Translator): z.output<S> {
-  const parsed = schema.safeParse(query ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const parameter = issue.code === 'unrecognized_keys' ? String(issue.keys[0]) : issue.path.map(String).join('.') || 'query';
-  const message =
-    issue.code === 'unrecognized_keys'
-      ? t('teacher.query.unknownParameter', { parameter })
-      : t('teacher.query.invalidValue', { parameter });
-  throw new ValidationError(message, { field: parameter, parameter });
+/**
+ * Parses a query inside a handler. Prefer the `validateQuery(schema)` route step
+ * (src/web/validate.ts); kept for the routes that still parse inline.
+ */
+export function parseQuery<S extends z.ZodType>(schema: S, query: unknown, _t?: Translator): z.output<S> {
+  return parseWith(schema, query, QUERY_MESSAGES, 'query');
 }
 
 /** A page number from the query string (1, 2, …). */

@@ -3,14 +3,21 @@
  * the running sync (its progress bar survives a reload because the page renders it from the
  * job), and the sync a teacher's visit starts when the data is older than ten minutes.
  */
-import { Types } from 'mongoose';
-import { courseModel } from '../../courses/course.model';
-import { SYNC_JOB } from '../../grades/sync.job';
-import { memberModel } from '../../grades/member.model';
-import { syncRunModel, type SyncRun } from '../../grades/sync-run.model';
-import type { JobView } from '../../jobs';
-import type { Launch } from '../../lti/launch';
-import type { WebContext } from '../context';
+import { Types, type Connection } from 'mongoose';
+import { courseModel } from '../courses/course.model';
+import type { JobQueue, JobView } from '../jobs';
+import type { Launch } from '../lti/launch';
+import type { Clock } from '../runtime';
+import { memberModel } from './member.model';
+import { syncRunModel, type SyncRun } from './sync-run.model';
+import { SYNC_JOB } from './sync.job';
+
+/** What the status and the visit's sync need: the database and the job queue (and the clock). */
+interface SyncStatusDeps {
+  conn: Connection;
+  jobs: JobQueue;
+  now: Clock;
+}
 
 /** A teacher's visit refreshes the course when the last sync is older than this. */
 export const AUTO_SYNC_AFTER_MS = 10 * 60_000;
@@ -29,7 +36,7 @@ export interface SyncStatus {
 
 const isActive = (job: JobView | null) => job !== null && (job.status === 'queued' || job.status === 'running');
 
-export async function loadSyncStatus(ctx: Pick<WebContext, 'conn' | 'jobs'>, courseId: string): Promise<SyncStatus> {
+export async function loadSyncStatus(ctx: Pick<SyncStatusDeps, 'conn' | 'jobs'>, courseId: string): Promise<SyncStatus> {
   const cid = new Types.ObjectId(courseId);
   const [lastRun, learners, job, course] = await Promise.all([
     syncRunModel(ctx.conn)
@@ -46,7 +53,7 @@ export async function loadSyncStatus(ctx: Pick<WebContext, 'conn' | 'jobs'>, cou
 }
 
 /** Starts a course sync (or returns the one already running): the "Sync now" button. */
-export function startSync(ctx: Pick<WebContext, 'jobs'>, launch: Launch): Promise<JobView> {
+export function startSync(ctx: Pick<SyncStatusDeps, 'jobs'>, launch: Launch): Promise<JobView> {
   return ctx.jobs.enqueue(SYNC_JOB, { courseId: launch.courseId, createdBy: { userId: launch.user.id, name: launch.user.name }, dedupe: true });
 }
 
@@ -55,7 +62,7 @@ export function startSync(ctx: Pick<WebContext, 'jobs'>, launch: Launch): Promis
  * the platform shares grades at all, and neither the last sync nor the last attempt is recent.
  * Returns the status to show, including the job just started.
  */
-export async function syncIfStale(ctx: Pick<WebContext, 'conn' | 'jobs' | 'now'>, launch: Launch, status: SyncStatus): Promise<SyncStatus> {
+export async function syncIfStale(ctx: SyncStatusDeps, launch: Launch, status: SyncStatus): Promise<SyncStatus> {
   if (status.activeJob || status.noServices) return status;
   const now = ctx.now().getTime();
   const recent = (d: Date | string | null | undefined) => d !== null && d !== undefined && now - new Date(d).getTime() < AUTO_SYNC_AFTER_MS;

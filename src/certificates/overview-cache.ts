@@ -9,10 +9,10 @@
  * each record one). Expiry dates depend on the clock, hence the time limit on every entry.
  */
 import type { Connection, Types } from 'mongoose';
-import { auditModel } from '../../certificates/audit.model';
-import type { DefinitionDoc } from '../../certificates/definition.model';
-import { courseOverview, type CourseOverview } from '../../certificates/overview.service';
-import { syncRunModel } from '../../grades/sync-run.model';
+import { auditModel } from './audit.model';
+import type { DefinitionDoc } from './definition.model';
+import { courseOverview, type CourseOverview } from './overview.service';
+import { syncRunModel } from '../grades/sync-run.model';
 
 export interface OverviewCache {
   /** The overview of `definition` at `now`, from the cache when nothing changed since. */

@@ -12,6 +12,7 @@
 import type { DefinitionDoc } from '../../certificates/definition.model';
 import type { DefinitionInput, FieldError } from '../../certificates/definition.schema';
 import type { Translator } from '../../i18n';
+import type { TeacherPage } from '../teacher-page';
 
 export interface FormLineItem {
   id: string;
@@ -288,4 +289,37 @@ export function applyFieldErrors(form: DefinitionForm, fields: FieldError[], sel
     summary.push({ fieldId: fieldId(name), label: t.has(labelKey) ? t(labelKey) : name, message: text });
   }
   return summary;
+}
+
+/** The choices of the template's selects, in the order the form lists them. */
+const TEMPLATE_MODES = {
+  design: ['classic', 'modern'],
+  paper: ['A4', 'Letter'],
+  orientation: ['landscape', 'portrait'],
+  language: ['auto', 'en', 'nl'],
+} as const;
+
+/** The data of the `teacher-definition-form` template: a new definition, or one being changed. */
+export function definitionFormView(
+  p: TeacherPage,
+  opts: { form: DefinitionForm; definitionId?: string; summary?: FormErrorSummary[]; conflict?: boolean; publicAllowed: boolean },
+) {
+  const options = Object.fromEntries(
+    Object.entries(TEMPLATE_MODES).map(([name, values]) => [
+      name,
+      values.map((v) => ({ value: v, text: p.t(`teacher.form.template.${name}.option.${v}`), selected: (opts.form.template as Record<string, unknown>)[name] === v })),
+    ]),
+  );
+  return {
+    title: opts.definitionId ? p.t('teacher.form.editTitle', { title: opts.form.title }) : p.t('teacher.form.newTitle'),
+    form: opts.form,
+    options,
+    definitionId: opts.definitionId ?? null,
+    action: opts.definitionId ? `${p.base}/definitions/${opts.definitionId}` : `${p.base}/definitions`,
+    cancelHref: opts.definitionId ? `${p.base}/definitions/${opts.definitionId}` : p.base,
+    publicAllowed: opts.publicAllowed,
+    summary: opts.summary ?? [],
+    conflict: opts.conflict === true,
+    ids: { items: fieldId('items') },
+  };
 }

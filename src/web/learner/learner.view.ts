@@ -1,0 +1,81 @@
+/**
+ * The learner page's view model: one card per certificate of the course (progress, the
+ * per-activity breakdown, the reasons in words, "Get your certificate") and the list of the
+ * certificates they hold.
+ */
+import type { EvaluatedItem, Evaluation, Reason } from '../../certificates/evaluate';
+import type { LearnerCertificateStatus, LearnerOverview } from '../../certificates/learner-overview.service';
+import type { Translator } from '../../i18n';
+import type { Launch } from '../../lti/launch';
+import { certificateSummary, isPublic } from '../certificate.view';
+import type { WebContext } from '../context';
+
+function reasonText(t: Translator, r: Reason<string>): string {
+  return t(`rules.${r.code}`, r.params);
+}
+
+function itemView(i: EvaluatedItem, e: Evaluation) {
+  return {
+    label: i.label,
+    source: i.source ?? null,
+    sourceLabel: i.sourceLabel ?? null,
+    sharePercent: i.counted ? i.weightShare * 100 : null,
+    scoreGiven: i.scoreGiven,
+    scoreMaximum: i.scoreMaximum,
+    percent: i.percent,
+    graded: i.graded,
+    counted: i.counted,
+    mandatory: i.mandatory,
+    minimumPercent: i.minimumPercent ?? null,
+    minimumMet: i.minimumMet ?? null,
+    missing: i.missing === true,
+    // Chamilo counts an ungraded activity as 0 without saying so; we say so on the row itself.
+    countsAsZero: i.counted && !i.graded && !e.requireAllGraded,
+  };
+}
+
+function cardView(ctx: Pick<WebContext, 'config'>, session: string, t: Translator, s: LearnerCertificateStatus, now: Date) {
+  const { definition: d, evaluation: e } = s;
+  const active = s.certificate?.status === 'active' ? s.certificate : null;
+  return {
+    definitionId: String(d._id),
+    title: d.title,
+    issuerName: d.issuerName,
+    state: s.state,
+    claimable: s.state === 'claimable',
+    held: s.state === 'held',
+    thresholdPercent: d.thresholdPercent,
+    requireAllGraded: d.requireAllGraded,
+    recurring: d.validity.kind === 'recurring',
+    validForMonths: d.validity.kind === 'recurring' ? d.validity.validForMonths : null,
+    scorePercent: e.scorePercent,
+    gradedCount: e.gradedCount,
+    itemCount: e.itemCount,
+    eligible: e.eligible,
+    reasons: e.reasons.map((r) => reasonText(t, r)),
+    notices: e.notices.map((n) => reasonText(t, n)),
+    items: e.items.map((i) => itemView(i, e)),
+    certificate: active ? certificateSummary(ctx, session, active, now, d) : null,
+    isPublic: isPublic(ctx, d),
+  };
+}
+
+/** The data of the `learner` template. */
+export function learnerPageView(
+  ctx: Pick<WebContext, 'config'>,
+  args: { session: string; launch: Launch; t: Translator; overview: LearnerOverview; now: Date; notice?: string; refresh: 'fresh' | 'slow' | 'failed' | null },
+) {
+  const { session, t, overview, now } = args;
+  const byDefinition = new Map(overview.statuses.map((s) => [String(s.definition._id), s.definition]));
+  return {
+    title: t('learner.title'),
+    session,
+    launch: args.launch,
+    courseTitle: args.launch.context.title ?? args.launch.context.label ?? '',
+    notice: args.notice ?? null,
+    refreshNotice: args.refresh === 'slow' || args.refresh === 'failed' ? args.refresh : null,
+    noDefinitions: overview.statuses.length === 0,
+    cards: overview.statuses.map((s) => cardView(ctx, session, t, s, now)),
+    certificates: overview.certificates.map((c) => certificateSummary(ctx, session, c, now, byDefinition.get(String(c.definitionId)))),
+  };
+}

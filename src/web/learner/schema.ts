@@ -1,0 +1,7 @@
+/** Request bodies of the learner's pages (validated by src/web/validate.ts). */
+import { z } from 'zod';
+import type { ValidationMessages } from '../validate';
+
+/** "Get your certificate": which certificate. */
+export const ClaimBody = z.object({ definitionId: z.string('must be a certificate id').trim().min(1, 'is required') });
+export const CLAIM_MESSAGES: ValidationMessages = { invalid: 'learner.claim.invalid' };

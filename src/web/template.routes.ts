@@ -188,13 +188,17 @@ export function templateRouter(ctx: WebContext): Router {
 
   const learnerParam = (req: Request) => queryString(req.method === 'POST' ? req.body?.learner : req.query.learner);
 
+  /** The preview's document for this request: the saved or unsaved settings, sample data or the chosen learner. */
+  const requestedPreview = async (req: Request, res: Response) => {
+    const launch = launchOf(res);
+    const { lang, t } = translatorOf(launch);
+    const { definition } = await definitionFrom(req, launch, t);
+    return previewDocument(ctx, launch, definition, learnerParam(req), lang, t);
+  };
+
   const previewHtml = async (req: Request, res: Response, next: (err?: unknown) => void) => {
     try {
-      const launch = launchOf(res);
-      const { lang, t } = translatorOf(launch);
-      const { definition } = await definitionFrom(req, launch, t);
-      const doc = await previewDocument(ctx, launch, definition, learnerParam(req), lang, t);
-      sendCertificateHtml(res, await renderCertificateHtml(doc));
+      sendCertificateHtml(res, await renderCertificateHtml(await requestedPreview(req, res)));
     } catch (err) {
       next(err);
     }
@@ -202,11 +206,7 @@ export function templateRouter(ctx: WebContext): Router {
 
   const previewPdf = async (req: Request, res: Response, next: (err?: unknown) => void) => {
     try {
-      const launch = launchOf(res);
-      const { lang, t } = translatorOf(launch);
-      const { definition } = await definitionFrom(req, launch, t);
-      const doc = await previewDocument(ctx, launch, definition, learnerParam(req), lang, t);
-      const pdf = await ctx.renderer.pdf(doc);
+      const pdf = await ctx.renderer.pdf(await requestedPreview(req, res));
       res.type('application/pdf');
       res.setHeader('Content-Disposition', 'inline; filename="preview.pdf"');
       res.setHeader('Content-Length', String(pdf.length));

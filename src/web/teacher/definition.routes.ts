@@ -3,7 +3,7 @@
  * run of "generate all" and the background jobs that generate all and re-issue every stale
  * certificate.
  */
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { listDefinitions, getDefinition } from '../../certificates/definition.service';
 import {
   GENERATE_ALL_JOB,
@@ -78,20 +78,17 @@ export function definitionRoutes(ctx: WebContext): Router {
     });
   });
 
-  router.post('/definitions/:definitionId/generate', async (req, res) => {
+  /** Starts a certificate job for the definition and goes back to its page, saying whether it runs or another one does. */
+  const startJobRoute = (kind: string, startedNotice: string) => async (req: Request, res: Response) => {
     const p = teacherPage(res);
     const definition = await getDefinition(conn, p.launch.courseId, String(req.params.definitionId));
-    const mine = await startJob(GENERATE_ALL_JOB, p, String(definition._id));
-    res.redirect(303, `${p.base}/definitions/${definition._id}?notice=${mine ? 'generateStarted' : 'jobOther'}`);
-  });
+    const mine = await startJob(kind, p, String(definition._id));
+    res.redirect(303, `${p.base}/definitions/${definition._id}?notice=${mine ? startedNotice : 'jobOther'}`);
+  };
 
+  router.post('/definitions/:definitionId/generate', startJobRoute(GENERATE_ALL_JOB, 'generateStarted'));
   // Every stale certificate of a large course is long work: a background job, like generate all.
-  router.post('/definitions/:definitionId/reissue-stale', async (req, res) => {
-    const p = teacherPage(res);
-    const definition = await getDefinition(conn, p.launch.courseId, String(req.params.definitionId));
-    const mine = await startJob(REISSUE_STALE_JOB, p, String(definition._id));
-    res.redirect(303, `${p.base}/definitions/${definition._id}?notice=${mine ? 'reissueStarted' : 'jobOther'}`);
-  });
+  router.post('/definitions/:definitionId/reissue-stale', startJobRoute(REISSUE_STALE_JOB, 'reissueStarted'));
 
   return router;
 }

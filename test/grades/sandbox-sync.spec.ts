@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { Types } from 'mongoose';
-import type { Database } from '../../src/db/connect';
 import { createAdvantageClient, type AdvantageClientOptions } from '../../src/lti/advantage';
 import { lineItemModel } from '../../src/grades/line-item.model';
 import { memberModel } from '../../src/grades/member.model';
@@ -8,7 +7,7 @@ import { resultModel } from '../../src/grades/result.model';
 import { syncCourse, syncLearner } from '../../src/grades/sync.service';
 import { SCOPE } from '../../src/sandbox/lti-vocabulary';
 import type { QuirkMode } from '../../src/sandbox/sandbox';
-import { connectTestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/db';
 import { startSandboxLms, type SandboxLms } from './support/sandbox-lms';
 import { createAgsSource } from '../../src/grades/sources';
 
@@ -16,19 +15,17 @@ const LEARNERS = 60;
 const ITEMS = 4;
 
 describe('Grade sync against the sandbox LMS', () => {
-  let db: Database;
+  const db = useTestDatabase();
   let lms: SandboxLms;
   let clock: Date;
   const teacher = { userId: 'teacher', name: 'Teacher' };
 
   before(async () => {
-    db = await connectTestDatabase();
     clock = new Date();
     lms = await startSandboxLms({ now: () => clock });
   });
   after(async () => {
     await lms.close();
-    await db.close();
   });
 
   function courseIn(mode: QuirkMode) {

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { Types } from 'mongoose';
-import type { Database } from '../../src/db/connect';
 import { TokenRefusedError } from '../../src/http/platform-errors';
 import { createAdvantageClient, type TokenProvider } from '../../src/lti/advantage';
 import { loadCourseGrades } from '../../src/grades/course-grades.service';
@@ -9,7 +8,7 @@ import { memberModel } from '../../src/grades/member.model';
 import { resultModel } from '../../src/grades/result.model';
 import { syncRunModel } from '../../src/grades/sync-run.model';
 import { syncCourse, syncLearner, type SyncProgress } from '../../src/grades/sync.service';
-import { connectTestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/db';
 import { lineItem, roster, startFakeLms, type FakeLms } from './support/fake-lms';
 import { createAgsSource } from '../../src/grades/sources';
 
@@ -18,7 +17,7 @@ const MAY_12 = new Date('2025-05-12T09:00:00Z');
 const MAY_20 = new Date('2025-05-20T09:00:00Z');
 
 describe('Grade sync over AGS and NRPS', () => {
-  let db: Database;
+  const db = useTestDatabase();
   let lms: FakeLms;
   let clock: Date;
   const now = () => clock;
@@ -47,12 +46,6 @@ describe('Grade sync over AGS and NRPS', () => {
     return { items, members, results, stamps: new Set([...items, ...members, ...results].map(stamp)) };
   }
 
-  before(async () => {
-    db = await connectTestDatabase();
-  });
-  after(async () => {
-    await db.close();
-  });
   beforeEach(async () => {
     lms = await startFakeLms();
     clock = MAY_3;

@@ -3,6 +3,7 @@
  * follows redirects, keeps cookies, and submits the auto-posting forms platforms return.
  * (The Chromium tests use a real browser; this one is for the many HTTP-level tests.)
  */
+import { all, maybe, parseHtml } from './html';
 export interface Page {
   status: number;
   url: string;
@@ -67,20 +68,13 @@ export class HttpBrowser {
 
 /** Finds a self-submitting form (platform launch forms, deep-linking responses). */
 export function autoPostForm(html: string): { action: string; fields: Record<string, string> } | null {
+  // a form that submits itself says so in a script or an attribute
   if (!/\.submit\(\)|onload=|data-auto-submit/i.test(html)) return null;
-  const form = /<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
-  if (!form) return null;
+  const el = maybe(parseHtml(html), 'form[action]');
+  if (!el) return null;
   const fields: Record<string, string> = {};
-  for (const m of form[2]!.matchAll(/<input[^>]*>/gi)) {
-    const name = /name="([^"]*)"/i.exec(m[0])?.[1];
-    const value = /value="([^"]*)"/i.exec(m[0])?.[1] ?? '';
-    if (name) fields[decode(name)] = decode(value);
-  }
-  return { action: decode(form[1]!), fields };
-}
-
-function decode(s: string): string {
-  return s.replace(/&quot;/g, '"').replace(/&#39;|&#x27;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  for (const input of all(el, 'input[name]')) fields[input.getAttribute('name')!] = input.getAttribute('value') ?? '';
+  return { action: el.getAttribute('action')!, fields };
 }
 
 /** The session token in a tool URL (`/app/<token>/…`). */

@@ -53,6 +53,20 @@ export function cells(row: HTMLElement): string[] {
   return row.querySelectorAll('th, td').map((c) => collapse(c.textContent));
 }
 
+/** A definition list (`<dl>`) as term → description, in the words the page shows. */
+export function facts(root: Scope, selector = 'dl'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const dl of all(root, selector)) {
+    let term: string | null = null;
+    for (const el of dl.childNodes) {
+      const tag = (el as HTMLElement).tagName?.toLowerCase();
+      if (tag === 'dt') term = collapse((el as HTMLElement).textContent);
+      else if (tag === 'dd' && term !== null) out[term] = collapse((el as HTMLElement).textContent);
+    }
+  }
+  return out;
+}
+
 /** The attribute's value on the first match of `selector` (throws when the element is missing). */
 export function attr(root: Scope, selector: string, name: string): string | undefined {
   return one(root, selector).getAttribute(name);

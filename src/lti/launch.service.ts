@@ -34,7 +34,7 @@ const ClaimsSchema = z.object({
   [CLAIM.context]: z.object({ id: str, title: opt, label: opt }).passthrough().optional(),
   [CLAIM.resourceLink]: z.object({ id: str }).passthrough().optional(),
   [CLAIM.launchPresentation]: z.object({ locale: opt }).passthrough().optional(),
-  [CLAIM.toolPlatform]: z.object({ product_family_code: opt }).passthrough().optional(),
+  [CLAIM.toolPlatform]: z.object({ product_family_code: opt, family_code: opt }).passthrough().optional(),
   [CLAIM.custom]: z.record(z.string(), z.unknown()).optional(),
   [CLAIM.ags]: z
     .object({ scope: z.array(z.string()).optional(), lineitems: optionalUrl, lineitem: optionalUrl })
@@ -53,7 +53,10 @@ export type LaunchOutcome =
   | { ok: false; failure: LaunchFailure };
 
 function platformFamily(claims: Claims): Launch['platformFamily'] {
-  const code = claims[CLAIM.toolPlatform]?.product_family_code?.toLowerCase() ?? '';
+  // Chamilo 1.11 sends `family_code: "Chamilo LMS"` and no product_family_code
+  // (plugin/ims_lti/auth.php; seen on a real 1.11.28: test/real-lms/README.md).
+  const platform = claims[CLAIM.toolPlatform];
+  const code = (platform?.product_family_code ?? platform?.family_code ?? '').toLowerCase();
   if (code.includes('moodle')) return 'moodle';
   if (code.includes('canvas')) return 'canvas';
   if (code.includes('chamilo')) return 'chamilo';

@@ -80,12 +80,12 @@ export function buildLaunchClaims(ctx: SandboxContext, input: LaunchClaimsInput)
       title: course.title,
       type: ['http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering'],
     },
-    [CLAIM.toolPlatform]: {
-      guid: new URL(ctx.urls.issuer).host,
-      name: quirks.platformName,
-      product_family_code: quirks.productFamilyCode,
-      version: quirks.platformVersion,
-    },
+    // Chamilo 1.11 names its family `family_code: "Chamilo LMS"` instead of product_family_code
+    // (plugin/ims_lti/auth.php, as a real 1.11.28 sends it).
+    [CLAIM.toolPlatform]:
+      quirks.productFamilyCode === 'chamilo'
+        ? { guid: new URL(ctx.urls.issuer).host, name: quirks.platformName, family_code: 'Chamilo LMS', version: quirks.platformVersion }
+        : { guid: new URL(ctx.urls.issuer).host, name: quirks.platformName, product_family_code: quirks.productFamilyCode, version: quirks.platformVersion },
     [CLAIM.launchPresentation]: {
       locale: user.locale,
       document_target: 'iframe',

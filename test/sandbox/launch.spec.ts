@@ -165,7 +165,8 @@ describe('sandbox LMS: launching (GET /launch, GET|POST /auth)', () => {
         'https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly',
       ]);
       expect((teacher.exp as number) - (teacher.iat as number)).to.equal(60);
-      expect(teacher[CLAIM.platform]).to.include({ product_family_code: 'chamilo' });
+      // As a real Chamilo 1.11.28 sends it (plugin/ims_lti/auth.php): family_code, no product_family_code.
+      expect(teacher[CLAIM.platform]).to.include({ family_code: 'Chamilo LMS' }).and.not.have.property('product_family_code');
     });
 
     it('sends the Mentor only his Mentor role, and Elrond the TeachingAssistant sub-role', async () => {

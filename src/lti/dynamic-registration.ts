@@ -195,15 +195,22 @@ export async function registerDynamically(
   const existing = await deps.lti.findPlatform(c.issuer, clientId);
   // The unique index on dynamic_registrations decides between two simultaneous first
   // registrations of the same client: the loser becomes a request like any re-registration.
-  const first =
-    !existing &&
-    (await dynamicRegistrationModel(deps.conn)
+  const claims = dynamicRegistrationModel(deps.conn);
+  const claim = () =>
+    claims
       .create({ issuer: c.issuer, clientId, openidConfigurationUrl: configUrl.data, registeredAt: now })
       .then(() => true)
       .catch((err: { code?: number }) => {
         if (err.code === 11000) return false;
         throw err;
-      }));
+      });
+  let first = !existing && (await claim());
+  if (!first && !existing && !(await deps.lti.findPlatform(c.issuer, clientId))) {
+    // A claim without a platform is left by a registration that failed half-way (the process
+    // died between the two writes): once it is a minute old, it no longer blocks the client.
+    const stale = await claims.deleteOne({ issuer: c.issuer, clientId, registeredAt: { $lt: new Date(now.getTime() - 60_000) } });
+    if (stale.deletedCount === 1) first = await claim();
+  }
   if (!first) {
     const current = existing ?? (await deps.lti.findPlatform(c.issuer, clientId));
     if (!current) throw new ConflictError('This LMS is being registered by another request at this moment; try again in a minute.');
@@ -233,7 +240,13 @@ export async function registerDynamically(
     return { kind: 'pending', request: request.toObject(), current };
   }
 
-  const platform = await deps.lti.registerPlatform(full, { active: deps.autoActivate });
+  let platform: RegisteredPlatform;
+  try {
+    platform = await deps.lti.registerPlatform(full, { active: deps.autoActivate });
+  } catch (err) {
+    await claims.deleteOne({ issuer: c.issuer, clientId });
+    throw err;
+  }
   if (deploymentId) await recordDeployment(deps, c.issuer, clientId, deploymentId);
   await registrationEventModel(deps.conn).create({
     action: 'registered',

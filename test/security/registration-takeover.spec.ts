@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { expect } from 'chai';
 import { issuerMatchesConfigurationUrl } from '../../src/lti/dynamic-registration';
-import { registrationEventModel, registrationRequestModel } from '../../src/lti/registration-request.model';
+import { dynamicRegistrationModel, registrationEventModel, registrationRequestModel } from '../../src/lti/registration-request.model';
 import { errorHandler } from '../../src/web/middleware/error-handler';
 import { createViews } from '../../src/web/views';
 import { dynamicRegistrationRouter } from '../../src/web/registration.routes';
@@ -112,6 +112,26 @@ describe('GET /lti/register: a registration cannot be taken over', function () {
       expect(await ltijsPlatform(t.sandbox.issuer, t.sandbox.registration.clientId)).to.deep.equal(sandboxBefore);
     } finally {
       await impostor.close();
+    }
+  });
+
+  it('answers 409 while another request is registering the same new client, and a claim left by a crash stops blocking after a minute', async () => {
+    const p = await startAttackerPlatform();
+    try {
+      p.setRegistrationAnswer({ clientId: 'half-registered' });
+      const claims = dynamicRegistrationModel(t.db.connection);
+      await claims.create({ issuer: p.issuer, clientId: 'half-registered', openidConfigurationUrl: p.openidConfigurationUrl, registeredAt: new Date() });
+      const busy = await new HttpBrowser().open(p.registrationStartUrl(t.app.toolUrls.dynamicRegistrationUrl));
+      expect(busy.status).to.equal(409);
+      expect(text(busy.html)).to.include('being registered by another request');
+      expect(await t.app.lti.findPlatform(p.issuer, 'half-registered')).to.equal(null);
+      await claims.updateOne({ issuer: p.issuer, clientId: 'half-registered' }, { $set: { registeredAt: new Date(Date.now() - 120_000) } });
+      const page = await new HttpBrowser().open(p.registrationStartUrl(t.app.toolUrls.dynamicRegistrationUrl));
+      expect(page.status).to.equal(200);
+      expect(text(page.html)).to.include('Certificates is registered with your LMS');
+      expect(await t.app.lti.findPlatform(p.issuer, 'half-registered')).to.include({ active: false, jwksUrl: p.jwksUrl() });
+    } finally {
+      await p.close();
     }
   });
 

@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Types } from 'mongoose';
-import type { Database } from '../../src/db/connect';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../src/errors';
 import { applyCsvImport, previewCsvImport, reviseCsvPreview } from '../../src/grades/csv/csv-import.service';
 import { MaximaMissingError } from '../../src/grades/csv/import.errors';
@@ -13,7 +12,8 @@ import { lineItemModel } from '../../src/grades/line-item.model';
 import { memberModel } from '../../src/grades/member.model';
 import { resultModel } from '../../src/grades/result.model';
 import { syncRunModel } from '../../src/grades/sync-run.model';
-import { connectTestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/db';
+import { issueModel } from '../../src/certificates/issue.model';
 import { previewCertificateImpact } from '../../src/certificates/grade-change-impact';
 import { evaluateEligibility } from '../../src/certificates/evaluate';
 import { claimCertificate } from '../../src/certificates/issue.service';
@@ -276,19 +276,13 @@ describe('Gradebook CSV: parseGradebookCsv', () => {
 });
 
 describe('Gradebook CSV: preview and apply', () => {
-  let db: Database;
+  // The certificates' unique indexes guard the re-issue after an import.
+  const db = useTestDatabase({ indexes: [issueModel] });
   // Previews expire through a TTL index that the database sweeps by its own clock, so these
   // tests run near the real time: "3 May" is now, "12 May" nine days later.
   const MAY_3 = new Date(Math.floor(Date.now() / 1000) * 1000);
   const MAY_12 = new Date(MAY_3.getTime() + 9 * 24 * 3600 * 1000);
   const teacher = { userId: 't1', name: 'Teacher' };
-
-  before(async () => {
-    db = await connectTestDatabase();
-  });
-  after(async () => {
-    await db.close();
-  });
 
   /** A course whose roster knows the Canvas students by LTI ids (UUID-like), SIS ids and emails. */
   async function courseWithRoster() {

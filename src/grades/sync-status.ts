@@ -11,6 +11,7 @@ import type { Clock } from '../runtime';
 import { memberModel } from './member.model';
 import { syncRunModel, type SyncRun } from './sync-run.model';
 import { SYNC_JOB } from './sync.job';
+import { isMoodleSourceOn } from './moodle/moodle-connection.service';
 
 /** What the status and the visit's sync need: the database and the job queue (and the clock). */
 interface SyncStatusDeps {
@@ -47,7 +48,8 @@ export async function loadSyncStatus(ctx: Pick<SyncStatusDeps, 'conn' | 'jobs'>,
     ctx.jobs.latest(courseId, SYNC_JOB),
     courseModel(ctx.conn).findById(cid, { services: 1 }).lean(),
   ]);
-  const noServices = !course?.services?.lineItemsUrl && !course?.services?.membershipsUrl;
+  // A course reading the Moodle gradebook over web services has grades without AGS or NRPS.
+  const noServices = !course?.services?.lineItemsUrl && !course?.services?.membershipsUrl && !(await isMoodleSourceOn(ctx.conn, cid));
   const failedJob = job?.status === 'failed' && (!lastRun || new Date(job.createdAt) > lastRun.startedAt) ? job : null;
   return { lastRun, learners, activeJob: isActive(job) ? job : null, failedJob, noServices };
 }

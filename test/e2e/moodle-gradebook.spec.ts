@@ -107,6 +107,8 @@ describe('Moodle gradebook over web services (admin → teacher → learner)', f
 
     const page = await teacher.browser.open(teacher.teacher);
     expect(attr(page.html, '[data-moodle-source]', 'data-moodle-source')).to.equal('on');
+    // Without AGS and NRPS, the page no longer says the platform shares no grades.
+    expect(text(page.html)).not.to.contain('does not share grades');
     expect(text(page.html, '[data-moodle-status]')).to.contain('succeeded').and.contain('6 grade items');
 
     // A certificate over every activity at 80%, all graded.

@@ -10,21 +10,15 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request } from 'express';
-import { z } from 'zod';
 import { getDefinition } from '../certificates/definition.service';
 import { EXPORT_JOB_KINDS, EXPORT_PDF_JOB, EXPORT_ZIP_JOB, ExportGoneError, findExport, openFile, type ExportResult } from '../documents';
-import { NotFoundError, ValidationError } from '../errors';
+import { NotFoundError } from '../errors';
 import { createTranslator, pickLanguage } from '../i18n';
 import type { WebContext } from './context';
 import { wantsJson } from './middleware/error-handler';
 import { launchOf, requireRole } from './middleware/session';
-
-const StartBody = z.object({
-  format: z.enum(['pdf', 'zip'], 'must be pdf or zip').default('pdf'),
-  definitionId: z.preprocess((v) => (v === '' ? undefined : v), z.string().trim().optional()),
-  /** Only these learners (the teacher page's current filter; JSON only). */
-  userIds: z.array(z.string().min(1).max(256)).max(10_000).optional(),
-});
+import { EXPORT_MESSAGES, ExportBody } from './teacher/schema';
+import { bodyOf, validateBody } from './validate';
 
 function isExportKind(kind: string): boolean {
   return (EXPORT_JOB_KINDS as readonly string[]).includes(kind);
@@ -34,17 +28,11 @@ export function exportRouter(ctx: WebContext): Router {
   const router = Router({ mergeParams: true });
   router.use('/teacher/exports', requireRole('teacher'));
 
-  router.post('/teacher/exports', async (req: Request, res, next) => {
+  router.post('/teacher/exports', validateBody(ExportBody, EXPORT_MESSAGES), async (req: Request, res, next) => {
     try {
       const launch = launchOf(res);
       const lang = pickLanguage(launch.locale);
-      const t = createTranslator(lang);
-      const parsed = StartBody.safeParse(req.body ?? {});
-      if (!parsed.success) {
-        const field = parsed.error.issues[0]!.path.map(String).join('.') || 'format';
-        throw new ValidationError(t('documents.export.invalid'), { field });
-      }
-      const { format, definitionId, userIds } = parsed.data;
+      const { format, definitionId, userIds } = bodyOf(res, ExportBody);
       // A definition of another course is "not found" here, before any job exists.
       if (definitionId) await getDefinition(ctx.conn, launch.courseId, definitionId, { includeArchived: true });
       const job = await ctx.jobs.enqueue(format === 'pdf' ? EXPORT_PDF_JOB : EXPORT_ZIP_JOB, {

@@ -27,6 +27,8 @@ import type { WebContext } from './context';
 import { hasPdf, isPublic, STATUS_VIEW } from './certificate.view';
 import { pdfFailure, sendPdf } from './certificate-response';
 import { wantsJson } from './middleware/error-handler';
+import { queryOf, validateQuery } from './validate';
+import { VERIFY_MESSAGES, VerifyQuery } from './verify/schema';
 
 export interface VerifyRouteOptions {
   /** Requests per client IP and window on /verify* (default 30 per minute). */
@@ -138,8 +140,8 @@ export function verifyRouter(ctx: WebContext, opts: VerifyRouteOptions = {}): Ro
     res.status(status).type('html').send(ctx.views.render('verify', { title: t('verify.title'), lang, ...data }));
   }
 
-  router.get('/verify', (req, res) => {
-    const typed = typeof req.query.code === 'string' ? req.query.code.trim() : '';
+  router.get('/verify', validateQuery(VerifyQuery, VERIFY_MESSAGES), (req, res) => {
+    const typed = queryOf(res, VerifyQuery).code;
     if (typed) {
       res.redirect(303, `/verify/${encodeURIComponent(normalizeCode(typed) ?? typed)}`);
       return;

@@ -61,3 +61,12 @@ export const SETTINGS_MESSAGES: ValidationMessages = { invalid: 'teacher.setting
  */
 export const RevokeBody = z.object({ reason: z.preprocess((v) => (Array.isArray(v) ? v[v.length - 1] : v) ?? '', z.string()) });
 export const REVOKE_MESSAGES: ValidationMessages = { invalid: 'teacher.delete.reasonInvalid', field: 'reason' };
+
+/** POST /teacher/exports: "Export all" as one PDF or a ZIP, of one definition or the course. */
+export const ExportBody = z.object({
+  format: z.enum(['pdf', 'zip'], 'must be pdf or zip').default('pdf'),
+  definitionId: z.preprocess((v) => (v === '' ? undefined : v), z.string().trim().optional()),
+  /** Only these learners (the teacher page's current filter; JSON only). */
+  userIds: z.array(z.string().min(1).max(256)).max(10_000).optional(),
+});
+export const EXPORT_MESSAGES: ValidationMessages = { invalid: 'documents.export.invalid', field: 'format' };

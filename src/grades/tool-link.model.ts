@@ -28,12 +28,3 @@ schema.index({ courseId: 1, resourceLinkId: 1 }, { unique: true });
 export function toolLinkModel(conn: Connection): Model<ToolLink> {
   return (conn.models.ToolLink as Model<ToolLink>) ?? conn.model<ToolLink>('ToolLink', schema);
 }
-
-/** Records that the tool was launched from this resource link (idempotent; one upsert). */
-export async function recordToolLink(conn: Connection, courseId: Types.ObjectId | string, resourceLinkId: string, now: Date): Promise<void> {
-  await toolLinkModel(conn).updateOne(
-    { courseId, resourceLinkId },
-    { $setOnInsert: { firstLaunchAt: now }, $set: { lastLaunchAt: now } },
-    { upsert: true },
-  );
-}

@@ -11,7 +11,7 @@ import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Connection } from 'mongoose';
 import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../errors';
-import { deploymentModel } from '../lti/deployment.model';
+import { listDeployments, recentRegistrationEvents, setDeploymentStatus, type RegistrationRequestDoc } from '../lti/deployment.service';
 import {
   acceptRegistrationRequest,
   listRegistrationRequests,
@@ -19,7 +19,6 @@ import {
   type ToolUrls,
 } from '../lti/dynamic-registration';
 import type { RegisteredPlatform } from '../lti/provider';
-import { registrationEventModel, type RegistrationRequestDoc } from '../lti/registration-request.model';
 import type { LtiProvider } from '../lti/provider';
 import type { Views } from './views';
 import { moodleAdminRouter, type MoodleAdminDeps } from './admin/moodle.routes';
@@ -121,9 +120,9 @@ export function adminRouter(deps: AdminDeps): Router {
       }
       const [platforms, deployments, requests, events] = await Promise.all([
         deps.lti.listPlatforms(),
-        deploymentModel(deps.conn).find().sort({ issuer: 1, clientId: 1, deploymentId: 1 }).lean(),
+        listDeployments(deps.conn),
         listRegistrationRequests(deps.conn),
-        registrationEventModel(deps.conn).find().sort({ at: -1 }).limit(20).lean(),
+        recentRegistrationEvents(deps.conn),
       ]);
       res.type('html').send(
         deps.views.render('admin', {
@@ -199,11 +198,7 @@ export function adminRouter(deps: AdminDeps): Router {
       if (!(await deps.lti.findPlatform(body.issuer, body.clientId))) {
         throw new NotFoundError(`No registration for ${body.issuer} with client id ${body.clientId}.`);
       }
-      await deploymentModel(deps.conn).updateOne(
-        { issuer: body.issuer, clientId: body.clientId, deploymentId: body.deploymentId },
-        { $set: { status: body.status }, $setOnInsert: { source: 'admin', firstSeenAt: deps.now() } },
-        { upsert: true },
-      );
+      await setDeploymentStatus(deps.conn, body, deps.now());
       res.redirect(303, '/admin');
     } catch (err) {
       next(err);

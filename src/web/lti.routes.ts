@@ -8,7 +8,7 @@ import { ValidationError } from '../errors';
 import { createLogger } from '../logger';
 import { createTranslator, pickLanguage } from '../i18n';
 import type { LaunchFailure } from '../lti/launch-errors';
-import { recordToolLink } from '../grades/tool-link.model';
+import { recordToolLink } from '../grades/tool-link.service';
 import { acceptLaunch } from '../lti/launch.service';
 import type { LtiProvider } from '../lti/provider';
 import { launchOf, requireRole } from './middleware/session';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readCourseGrades, learnerGrades } from '../../src/certificates/course-grades';
 import { createDefinition, getDefinition, updateDefinition } from '../../src/certificates/definition.service';
 import { evaluateEligibility, newSinceDefinition } from '../../src/certificates/evaluate';
-import { recordToolLink } from '../../src/grades/tool-link.model';
+import { recordToolLink } from '../../src/grades/tool-link.service';
 import { buildLineItem, buildResult, seedCourse, T0, teacher } from '../support/builders';
 import { useTestDatabase } from '../support/db';
 

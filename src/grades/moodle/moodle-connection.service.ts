@@ -3,12 +3,14 @@
  * course's platform (every sync), the per-course choice of the teacher, and "Test connection":
  * each function called once, each failure told as what to add in Moodle.
  */
-import type { Connection, Types } from 'mongoose';
+import { Types, type Connection } from 'mongoose';
 import { AppError, ValidationError } from '../../errors';
 import { createMoodleWsClient, type MoodleGradeItem, type MoodleHttp, type MoodleUserGrades, type MoodleWsClient } from './moodle-ws.client';
 import { MOODLE_FUNCTIONS, MoodleCompletionUnavailableError, MoodleWsError } from './moodle-ws.errors';
 import { moodleConnectionModel, moodleCourseSettingModel, type MoodleCheck, type MoodleConnection } from './moodle-connection.model';
 import { decryptSecret, encryptSecret } from './token-crypto';
+import { syncRunModel, type SyncRun } from '../sync-run.model';
+import type { Launch } from '../../lti/launch';
 import { checkPlatformUrl, hostOf, policyForRegistration, UnsafePlatformUrlError, type Lookup, type UrlPolicy } from '../../lti/advantage/url-guard';
 
 export interface MoodleSetupDeps {
@@ -116,6 +118,36 @@ export async function isMoodleSourceOn(conn: Connection, courseId: Types.ObjectI
 
 export async function setMoodleSource(conn: Connection, courseId: Types.ObjectId | string, enabled: boolean, by: { userId: string; name?: string }): Promise<void> {
   await moodleCourseSettingModel(conn).updateOne({ courseId }, { $set: { enabled, changedBy: by } }, { upsert: true });
+}
+
+/** The administrator has set up Moodle web services for this platform. */
+export async function isMoodleSetUp(conn: Connection, issuer: string): Promise<boolean> {
+  return Boolean(await moodleConnectionModel(conn).exists({ issuer }));
+}
+
+/**
+ * The "Moodle gradebook" line of the teacher's grade data block: offered once the administrator
+ * has set up Moodle web services for the course's platform, on or off per course, with the
+ * outcome of the last Moodle sync (its errors say what to fix in Moodle).
+ */
+export interface MoodleSourceStatus {
+  /** The administrator set up web services for this platform. */
+  available: boolean;
+  enabled: boolean;
+  lastRun: Pick<SyncRun, 'status' | 'finishedAt' | 'counts' | 'errors'> | null;
+}
+
+export async function moodleSourceStatus(conn: Connection, launch: Pick<Launch, 'issuer' | 'courseId'>): Promise<MoodleSourceStatus> {
+  const [setUp, enabled, lastRun] = await Promise.all([
+    isMoodleSetUp(conn, launch.issuer),
+    isMoodleSourceOn(conn, launch.courseId),
+    syncRunModel(conn)
+      .findOne({ courseId: new Types.ObjectId(launch.courseId), scope: 'course', source: 'moodle' }, { status: 1, finishedAt: 1, counts: 1, errors: { $slice: 3 } })
+      .sort({ startedAt: -1 })
+      .lean<MoodleSourceStatus['lastRun']>(),
+  ]);
+  // A course already reading Moodle keeps showing the line (and its errors) if the setup was removed.
+  return { available: setUp || enabled, enabled, lastRun: enabled ? lastRun : null };
 }
 
 // ---- what the grade items say --------------------------------------------------------------------

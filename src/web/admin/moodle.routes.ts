@@ -8,7 +8,7 @@
 import { Router, type RequestHandler } from 'express';
 import type { Connection } from 'mongoose';
 import { z } from 'zod';
-import { courseModel } from '../../courses/course.model';
+import { platformFamiliesByIssuer, recentContextIds } from '../../courses/course.service';
 import { NotFoundError, ValidationError } from '../../errors';
 import type { MoodleHttp } from '../../grades/moodle/moodle-ws.client';
 import {
@@ -59,9 +59,8 @@ export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
   /** The course to test with: the one the administrator named, else the latest this platform launched from. */
   async function testCourseFor(issuer: string, given?: string): Promise<number | undefined> {
     if (given) return Number(given);
-    const courses = await courseModel(deps.conn).find({ issuer }, { contextId: 1 }).sort({ updatedAt: -1 }).limit(20).lean();
-    const numeric = courses.find((c) => /^\d+$/.test(c.contextId));
-    return numeric ? Number(numeric.contextId) : undefined;
+    const numeric = (await recentContextIds(deps.conn, issuer)).find((contextId) => /^\d+$/.test(contextId));
+    return numeric ? Number(numeric) : undefined;
   }
 
   async function runTest(issuer: string, given?: string): Promise<void> {
@@ -83,13 +82,12 @@ export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
   router.get(page, deps.requireAdmin, async (_req, res, next) => {
     try {
       res.setHeader('Cache-Control', 'no-store');
-      const [platforms, connections, families] = await Promise.all([
+      const [platforms, connections, familiesOf] = await Promise.all([
         deps.lti.listPlatforms(),
         listMoodleConnections(deps.conn),
-        courseModel(deps.conn).aggregate<{ _id: string; families: string[] }>([{ $group: { _id: '$issuer', families: { $addToSet: '$platformFamily' } } }]),
+        platformFamiliesByIssuer(deps.conn),
       ]);
       const byIssuer = new Map(connections.map((c) => [c.issuer, c]));
-      const familiesOf = new Map(families.map((f) => [f._id, f.families]));
       // A platform whose launches all say it is Chamilo or Canvas has no Moodle web services to set up.
       const notMoodle = (issuer: string) => {
         const seen = familiesOf.get(issuer) ?? [];

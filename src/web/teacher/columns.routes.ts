@@ -5,7 +5,7 @@
  */
 import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { courseModel } from '../../courses/course.model';
+import { findCourse } from '../../courses/course.service';
 import { AppError, NotFoundError, ValidationError } from '../../errors';
 import { createToolColumn, deleteToolColumn, listToolColumns, updateToolColumn } from '../../grades/tool-columns.service';
 import type { WebContext } from '../context';
@@ -21,7 +21,7 @@ export function columnsRouter(ctx: WebContext): Router {
   const router = Router();
 
   async function courseOf(p: TeacherPage) {
-    const course = await courseModel(ctx.conn).findById(p.launch.courseId).lean();
+    const course = await findCourse(ctx.conn, p.launch.courseId);
     if (!course) throw new NotFoundError(p.t('teacher.columns.noCourse'));
     return course;
   }

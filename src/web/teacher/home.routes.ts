@@ -11,7 +11,7 @@ import type { WebContext } from '../context';
 import { renderTeacherPage, teacherPage } from '../teacher-page';
 import { bodyOf, queryOf, validateBody, validateQuery } from '../validate';
 import { auditRows } from './audit.view';
-import { moodleSourceView } from './moodle-source.view';
+import { moodleSourceStatus } from '../../grades/moodle/moodle-connection.service';
 import { AuditQuery, HomeQuery, SETTINGS_MESSAGES, SettingsBody } from './schema';
 import { definitionTabs, noticeView, syncView } from './teacher.view';
 
@@ -26,7 +26,7 @@ export function homeRoutes(ctx: WebContext): Router {
     const query = queryOf(res, HomeQuery);
     // A teacher's launch lands here: refresh the course when its data is old (issue #4).
     const sync = await syncIfStale(ctx, p.launch, await loadSyncStatus(ctx, p.launch.courseId));
-    const [definitions, settings, moodle] = await Promise.all([listDefinitions(conn, p.launch.courseId), getCertificateSettings(conn, p.launch.courseId), moodleSourceView(conn, p.launch)]);
+    const [definitions, settings, moodle] = await Promise.all([listDefinitions(conn, p.launch.courseId), getCertificateSettings(conn, p.launch.courseId), moodleSourceStatus(conn, p.launch)]);
     renderTeacherPage(ctx.views, res, p, 'teacher', {
       sync: syncView(p, sync, ctx.now()),
       moodle,

@@ -5,8 +5,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { ValidationError } from '../../errors';
-import { moodleConnectionModel } from '../../grades/moodle/moodle-connection.model';
-import { setMoodleSource } from '../../grades/moodle/moodle-connection.service';
+import { isMoodleSetUp, setMoodleSource } from '../../grades/moodle/moodle-connection.service';
 import type { WebContext } from '../context';
 import { requireRole } from '../middleware/session';
 import { teacherPage } from '../teacher-page';
@@ -21,7 +20,7 @@ export function moodleSourceRouter(ctx: WebContext): Router {
     const body = BodySchema.safeParse(req.body ?? {});
     if (!body.success) throw new ValidationError(p.t('moodle.source.invalid'), { field: 'enabled' });
     const on = body.data.enabled === 'on';
-    if (on && !(await moodleConnectionModel(ctx.conn).exists({ issuer: p.launch.issuer }))) {
+    if (on && !(await isMoodleSetUp(ctx.conn, p.launch.issuer))) {
       throw new ValidationError(p.t('moodle.source.notSetUp'), { field: 'enabled' });
     }
     await setMoodleSource(ctx.conn, p.launch.courseId, on, { userId: p.launch.user.id, name: p.launch.user.name });

@@ -107,6 +107,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     onLaunch: handleVerifiedLaunch(ltiDeps),
     onFailure: (failure, req, res) => renderLaunchFailure(views, failure, req, res),
     renderPage: (page, data) => views.render(page, { title: '', ...data }),
+    loginRateLimit: { windowMs: 60_000, limit: config.loginRateLimit },
   });
 
   const registerDeployments = async (issuer: string, clientId: string, ids: string[], source: 'config' | 'dynamic-registration') => {

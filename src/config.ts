@@ -29,6 +29,7 @@ const EnvSchema = z.object({
   ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters (try: openssl rand -hex 16)').optional(),
   DYNREG_AUTO_ACTIVATE: bool(false),
   DYNREG_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(10),
+  LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1200),
   UNKNOWN_DEPLOYMENT: z.enum(['accept', 'refuse']).default('accept'),
   PUBLIC_CERTIFICATES: bool(false),
   SANDBOX: bool(true),
@@ -60,6 +61,11 @@ export interface Config {
   dynregAutoActivate: boolean;
   /** Dynamic registration attempts allowed per client address in 10 minutes. */
   dynregRateLimit: number;
+  /**
+   * LTI logins (`/lti/login`) allowed per client address in a minute. A whole campus can reach the
+   * tool from one NAT address, so the default (20 a second) is sized for a lecture hall launching at once.
+   */
+  loginRateLimit: number;
   unknownDeployment: 'accept' | 'refuse';
   /** The administrator's switch: may certificates be visible without a launch at all? */
   publicCertificates: boolean;
@@ -167,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminSecret: e.ADMIN_SECRET ?? persistedSecret(dataDir, 'admin-secret'),
     dynregAutoActivate: e.DYNREG_AUTO_ACTIVATE,
     dynregRateLimit: e.DYNREG_RATE_LIMIT,
+    loginRateLimit: e.LOGIN_RATE_LIMIT,
     unknownDeployment: e.UNKNOWN_DEPLOYMENT,
     publicCertificates: e.PUBLIC_CERTIFICATES,
     sandbox: e.SANDBOX && !production,

@@ -159,8 +159,14 @@ export async function registerDynamically(
       domain: new URL(deps.tool.baseUrl).host,
       target_link_uri: deps.tool.launchUrl,
       description: 'Course certificates: learners claim theirs when their grades qualify; teachers manage them all.',
-      // Canvas needs these to map LTI users to its own ids (platforms.md §2); other LMSs ignore unknown variables.
-      custom_parameters: family === 'canvas' ? { canvas_user_id: '$Canvas.user.id', canvas_course_id: '$Canvas.course.id' } : {},
+      // username: matches learners to gradebook exports that name people by login (Chamilo always,
+      // Moodle with a Username column); Moodle stores these as the tool's custom parameters
+      // (mod/lti/classes/local/ltiopenid/registration_helper.php registration_to_config) and
+      // substitutes $User.username, as Canvas does. Canvas also needs its own ids for REST (platforms.md §2).
+      custom_parameters: {
+        username: '$User.username',
+        ...(family === 'canvas' ? { canvas_user_id: '$Canvas.user.id', canvas_course_id: '$Canvas.course.id' } : {}),
+      },
       claims: c.claims_supported ? wanted.filter((x) => c.claims_supported!.includes(x)) : wanted,
       messages: [
         { type: 'LtiResourceLinkRequest', label: 'Certificates' },

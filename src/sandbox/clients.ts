@@ -22,6 +22,12 @@ export interface SandboxClient {
   scopes: string[];
   /** True when made through `/register`. */
   dynamic: boolean;
+  /**
+   * Custom parameters of the tool itself, from its registration (Moodle keeps them as the tool
+   * type's custom parameters and sends them on every launch of the tool, with the activity's own
+   * added over them: mod/lti/locallib.php lti_build_custom_parameters).
+   */
+  customParameters?: Record<string, string>;
 }
 
 /** The registrations, plus the deployment counter (Moodle: deployment id = tool type id). */

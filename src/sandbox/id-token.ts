@@ -47,10 +47,11 @@ export function buildLaunchClaims(ctx: SandboxContext, input: LaunchClaimsInput)
   const iat = Math.floor(ctx.now().getTime() / 1000);
   const sub = ctx.store.subjectOf(course, user);
   const roles = quirks.canvasIdentity ? canvasRoles(membership.roles) : [...membership.roles];
-  // Moodle (observed on 4.5.6: custom `username=$User.username` arrives as the login) and Chamilo
-  // substitute `$User.username`; Canvas has no such variable and sends the text as it is.
+  // Every platform substitutes `$User.username`: Moodle (observed on 4.5.6: it arrives as the
+  // login), Chamilo (plugin/ims_lti/src/ImsLti.php) and Canvas (lib/lti/variable_expander.rb,
+  // `User.username` = the login id of the user's primary pseudonym).
   const custom: Record<string, string> = {};
-  for (const [k, v] of Object.entries(resourceLink.custom)) custom[k] = v === '$User.username' && !quirks.canvasIdentity ? user.username : v;
+  for (const [k, v] of Object.entries({ ...client.customParameters, ...resourceLink.custom })) custom[k] = v === '$User.username' ? user.username : v;
   if (quirks.canvasIdentity) {
     custom.canvas_user_id = user.id;
     custom.canvas_course_id = course.id;

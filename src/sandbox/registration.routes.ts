@@ -171,6 +171,7 @@ export function registrationRoutes(ctx: SandboxContext, tokens: RegistrationToke
       jwksUrl: body.jwks_uri as string,
       scopes,
       dynamic: true,
+      customParameters: stringEntries(toolConfig.custom_parameters),
     });
     res.status(200).json({
       client_id: client.clientId,
@@ -245,4 +246,10 @@ it asks to be closed with <code>postMessage({subject: 'org.imsglobal.lti.close'}
   });
 
   return router;
+}
+
+/** The string-valued entries of a registration's custom_parameters (anything else is ignored, as Moodle's form would). */
+function stringEntries(value: unknown): Record<string, string> {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return {};
+  return Object.fromEntries(Object.entries(value as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }

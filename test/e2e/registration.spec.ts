@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { deploymentModel } from '../../src/lti/deployment.model';
+import { memberModel } from '../../src/grades/member.model';
 import { startTestApp, type TestApp } from '../support/app';
 import { HttpBrowser } from '../support/browser';
 
@@ -46,6 +47,11 @@ describe('Registering the tool', function () {
       const launched = await new HttpBrowser().open(t.sandbox.launchUrl(c.course.id, c.learnerIds[0]!, { clientId: start.clientId }));
       expect(launched.status).to.equal(200);
       expect(launched.url).to.match(/\/learner$/);
+      // The registration asked for username=$User.username; the LMS substitutes it on every launch,
+      // so gradebook exports that name learners by login can be matched without any setup.
+      const learner = t.sandbox.store.getUser(c.learnerIds[0]!)!;
+      const member = await memberModel(t.db.connection).findOne({ userId: t.sandbox.store.subjectOf(c.course, learner) }).lean();
+      expect(member?.username).to.be.a('string').and.equal(learner.username);
     });
 
     it('refuses a registration token used twice (the LMS says so, and the tool tells the administrator)', async () => {

@@ -183,7 +183,7 @@ export interface IncomingMember {
 export type StoredMember = Pick<
   Member,
   '_id' | 'userId' | 'name' | 'givenName' | 'familyName' | 'email' | 'lisPersonSourcedId' | 'roles' | 'isLearner' | 'status' | 'leftAt'
->;
+> & Partial<Pick<Member, 'teacherLaunchAt'>>;
 
 const MEMBER_FIELDS = ['name', 'givenName', 'familyName', 'email', 'lisPersonSourcedId'] as const;
 
@@ -215,7 +215,9 @@ export function planMemberWrites(args: {
     const $unset: Document = {};
     diffOptionalFields(old, m, MEMBER_FIELDS, sameValue, { $set, $unset });
     if (old.roles.length !== m.roles.length || old.roles.some((r, i) => r !== m.roles[i])) $set.roles = m.roles;
-    if (old.isLearner !== m.isLearner) $set.isLearner = m.isLearner;
+    // Someone who launched as a teacher stays no learner, whatever the roster says (member.model.ts).
+    const isLearner = m.isLearner && !old.teacherLaunchAt;
+    if (old.isLearner !== isLearner) $set.isLearner = isLearner;
     if (old.status !== m.status) {
       $set.status = m.status;
       $set.leftAt = m.status === 'left' ? now : null;

@@ -28,6 +28,13 @@ export interface Member {
   username?: string;
   roles: string[];
   isLearner: boolean;
+  /**
+   * When this person last launched the tool as a teacher. Moodle sends a non-editing teacher the
+   * Instructor role at launch but lists them as a Learner over NRPS (mod/lti/locallib.php
+   * lti_get_ims_role asks for moodle/course:manageactivities when there is no activity, as in the
+   * memberships service; observed on Moodle 4.5.6): once seen teaching, a roster never makes them a learner.
+   */
+  teacherLaunchAt?: Date;
   status: MemberStatus;
   fetchedAt: Date;
   leftAt?: Date | null;
@@ -48,6 +55,7 @@ const schema = new Schema<Member>(
     username: String,
     roles: { type: [String], default: [] },
     isLearner: { type: Boolean, required: true },
+    teacherLaunchAt: Date,
     status: { type: String, enum: ['active', 'inactive', 'left'], required: true },
     fetchedAt: { type: Date, required: true },
     leftAt: { type: Date, default: null },

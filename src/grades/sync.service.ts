@@ -112,7 +112,7 @@ async function syncRoster(opts: SyncOptions, run: RunRecorder, report: (done: nu
   const { conn, course, source } = opts;
   if (!source.roster) return { failed: false };
   const Model = memberModel(conn);
-  const stored = await Model.find({ courseId: course._id }, { userId: 1, name: 1, givenName: 1, familyName: 1, email: 1, lisPersonSourcedId: 1, roles: 1, isLearner: 1, status: 1, leftAt: 1 }).lean<StoredMember[]>();
+  const stored = await Model.find({ courseId: course._id }, { userId: 1, name: 1, givenName: 1, familyName: 1, email: 1, lisPersonSourcedId: 1, roles: 1, isLearner: 1, teacherLaunchAt: 1, status: 1, leftAt: 1 }).lean<StoredMember[]>();
   const expected = stored.filter((s) => s.status !== 'left').length;
   let listing;
   try {

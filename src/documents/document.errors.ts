@@ -1,9 +1,9 @@
 /**
  * Errors of the document services, beside the shared ones in src/errors.ts. Messages are
- * English defaults; routes replace them with the viewer's language (see the `*Message` helpers
- * in the routes) and keep `code` and `details`, which never change.
+ * English defaults; an error with a message key is shown in the viewer's language by the error
+ * handler (`userMessage`), and `code` and `details` never change.
  */
-import { AppError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors';
+import { AppError, PayloadTooLargeError, UnsupportedMediaTypeError, type MessageRef } from '../errors';
 
 /**
  * A learner (or a visitor of the verification page) asked for a PDF that could not be made.
@@ -17,15 +17,15 @@ export class CertificateUnavailableError extends AppError {
 
 /** An uploaded image is larger than the limit (`details.limitBytes`). */
 export class ImageTooLargeError extends PayloadTooLargeError {
-  constructor(message: string, readonly limitBytes: number, readonly sizeBytes?: number) {
-    super(message, { limitBytes, ...(sizeBytes === undefined ? {} : { sizeBytes }) });
+  constructor(message: string, readonly limitBytes: number, readonly sizeBytes?: number, translated?: MessageRef) {
+    super(message, { limitBytes, ...(sizeBytes === undefined ? {} : { sizeBytes }) }, translated);
   }
 }
 
 /** An uploaded file is not a PNG, JPEG or WebP image, whatever its name or declared type says. */
 export class ImageTypeError extends UnsupportedMediaTypeError {
-  constructor(message: string, readonly accepted: readonly string[]) {
-    super(message, { accepted: accepted.join(', ') });
+  constructor(message: string, readonly accepted: readonly string[], translated?: MessageRef) {
+    super(message, { accepted: accepted.join(', ') }, translated);
   }
 }
 

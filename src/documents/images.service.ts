@@ -9,7 +9,7 @@
  * image-dimensions.ts: 4000 × 4000 and 16 megapixels): a small file can decode to gigabytes.
  */
 import type { Connection, Types } from 'mongoose';
-import { NotFoundError } from '../errors';
+import { NotFoundError, type MessageRef } from '../errors';
 import { MAX_IMAGE_BYTES, type CertificateImage } from '../render';
 import { ImageDimensionsError, ImageTooLargeError, ImageTypeError } from './document.errors';
 import { IMAGE_LIMITS, dimensionProblem, readImageDimensions } from './image-dimensions';
@@ -52,11 +52,16 @@ export function formatBytes(bytes: number): string {
 
 export function tooLargeError(limitBytes: number, sizeBytes?: number): ImageTooLargeError {
   const size = sizeBytes === undefined ? 'too large' : formatBytes(sizeBytes);
-  return new ImageTooLargeError(`The image is ${size}; the limit is ${formatBytes(limitBytes)}.`, limitBytes, sizeBytes);
+  const limit = formatBytes(limitBytes);
+  // The teacher reads the message in their language, with the limit (and the file's size) named.
+  const translated: MessageRef = sizeBytes === undefined
+    ? { key: 'documents.upload.tooLarge', params: { limit } }
+    : { key: 'documents.upload.tooLargeSize', params: { size, limit } };
+  return new ImageTooLargeError(`The image is ${size}; the limit is ${limit}.`, limitBytes, sizeBytes, translated);
 }
 
 export function wrongTypeError(): ImageTypeError {
-  return new ImageTypeError('This file is not a PNG, JPEG or WebP image. SVG and other files are not accepted.', ['PNG', 'JPEG', 'WebP']);
+  return new ImageTypeError('This file is not a PNG, JPEG or WebP image. SVG and other files are not accepted.', ['PNG', 'JPEG', 'WebP'], { key: 'documents.upload.wrongType' });
 }
 
 export interface StoreImageOptions {

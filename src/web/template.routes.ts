@@ -27,8 +27,6 @@ import { toObjectId } from '../certificates/ids';
 import { printedCourseTitle } from '../certificates/issue-writes';
 import { resolveLearnerName } from '../certificates/certificate-state';
 import {
-  ImageTooLargeError,
-  ImageTypeError,
   formatBytes,
   imageLimitBytes,
   loadCourseImage,
@@ -149,14 +147,6 @@ export function templateRouter(ctx: WebContext): Router {
         }
         res.status(201).json({ ...stored, kind, url: `/app/${res.locals.session}/images/${stored.fileId}` });
       } catch (err) {
-        // The service's messages are English; the teacher reads theirs, with the limit named.
-        if (err instanceof ImageTooLargeError) {
-          err.message = err.sizeBytes === undefined
-            ? t('documents.upload.tooLarge', { limit: formatBytes(err.limitBytes) })
-            : t('documents.upload.tooLargeSize', { size: formatBytes(err.sizeBytes), limit: formatBytes(err.limitBytes) });
-        } else if (err instanceof ImageTypeError) {
-          err.message = t('documents.upload.wrongType');
-        }
         next(err);
       }
     });

@@ -76,6 +76,9 @@ describe('Certificate documents: images, preview, export all', function () {
     it('refuses SVG (it can carry scripts)', async () => {
       const res = await upload(teacher, Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'), { name: 'logo.svg', type: 'image/svg+xml' });
       expect(res.status).to.equal(415);
+      expect((await res.json()).error.message).to.equal(
+        'This file is not a PNG, JPEG or WebP image. Save the logo or signature as PNG, JPEG or WebP and try again (SVG is not accepted).',
+      );
     });
 
     it('refuses an image over the limit (413) and names the limit', async () => {
@@ -84,7 +87,7 @@ describe('Certificate documents: images, preview, export all', function () {
       expect(res.status).to.equal(413);
       const body = await res.json();
       expect(body.error.code).to.equal('payload_too_large');
-      expect(body.error.message).to.include('2 MB');
+      expect(body.error.message).to.equal('The image is too large: the limit is 2 MB.');
       expect(body.error.details).to.include({ limitBytes: 2 * 1024 * 1024 });
     });
 

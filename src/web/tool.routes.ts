@@ -4,6 +4,7 @@
  */
 import { Router, type Router as ExpressRouter } from 'express';
 import type { Connection } from 'mongoose';
+import { teachingRolesOf } from '../grades/teaching-roles.service';
 import { teacherPermissions } from './middleware/permissions';
 import { launchOf, loadSession, requireRole } from './middleware/session';
 import type { Views } from './views';
@@ -20,7 +21,7 @@ export interface ToolRouteDeps {
 export function toolRouter(deps: ToolRouteDeps): ExpressRouter {
   const router = Router({ mergeParams: true });
   router.use(loadSession(deps.conn, deps.now));
-  router.use(teacherPermissions());
+  router.use(teacherPermissions((launch) => teachingRolesOf(deps.conn, launch)));
   router.get('/', (_req, res) => {
     const launch = launchOf(res);
     res.redirect(303, `/app/${res.locals.session}/${launch.role === 'teacher' ? 'teacher' : 'learner'}`);

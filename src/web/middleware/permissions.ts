@@ -7,13 +7,28 @@
 import type { RequestHandler } from 'express';
 import { ForbiddenError } from '../../errors';
 import { createTranslator, pickLanguage } from '../../i18n';
+import type { Launch } from '../../lti/launch';
 import { can, type Action } from '../../lti/permissions';
 
-/** Refuses (403) a launch whose roles do not allow `action`. */
-export function requirePermission(action: Action): RequestHandler {
-  return (_req, res, next) => {
+/** The roles a launch acts with (see requirePermission). */
+export type RolesOf = (launch: Launch) => Promise<string[]>;
+
+/**
+ * Refuses (403) a launch whose roles do not allow `action`. `rolesOf` gives the roles the launch
+ * acts with, when they can be narrower than those it carries (a Moodle non-editing teacher:
+ * src/grades/teaching-roles.service.ts).
+ */
+export function requirePermission(action: Action, rolesOf?: RolesOf): RequestHandler {
+  return async (_req, res, next) => {
     const launch = res.locals.launch;
-    if (!launch || !can(launch.roles, action)) {
+    let roles: string[] = launch?.roles ?? [];
+    try {
+      if (launch && rolesOf) roles = await rolesOf(launch);
+    } catch (err) {
+      next(err);
+      return;
+    }
+    if (!launch || !can(roles, action)) {
       const t = createTranslator(pickLanguage(launch?.locale));
       next(new ForbiddenError(`${t('errors.forbidden')} (${describe(action)})`, { action }));
       return;
@@ -63,10 +78,10 @@ export function actionForTeacherRoute(method: string, path: string): Action {
 }
 
 /** Guards every `/teacher/…` request of the tool router (mount after loadSession). */
-export function teacherPermissions(): RequestHandler {
+export function teacherPermissions(rolesOf?: RolesOf): RequestHandler {
   return (req, res, next) => {
     const m = /^\/teacher(\/.*)?$/.exec(req.path);
     if (!m) return next();
-    return requirePermission(actionForTeacherRoute(req.method, m[1] ?? '/'))(req, res, next);
+    return requirePermission(actionForTeacherRoute(req.method, m[1] ?? '/'), rolesOf)(req, res, next);
   };
 }

@@ -15,9 +15,9 @@
  * sends `Instructor` to everyone with `mod/lti:manage` in the activity, and that capability's
  * archetypes are teacher (non-editing), editingteacher and manager (mod/lti/db/access.php); site
  * administrators get `urn:lti:sysrole:ims/lis/Administrator` in addition. No TeachingAssistant
- * role and no extra claim: a non-editing teacher is an Instructor here. A Moodle administrator who
- * wants non-editing teachers kept from "delete all" removes `mod/lti:manage` from the Non-editing
- * teacher role (they then launch as Learner). Canvas sends TeachingAssistant for its TA role
+ * role and no extra claim: a non-editing teacher is an Instructor at launch. Moodle's roster lists
+ * them as Learner, though, so once it is synced the teacher pages narrow them to a TeachingAssistant
+ * (src/grades/teaching-roles.service.ts). Canvas sends TeachingAssistant for its TA role
  * (`…/membership/Instructor#TeachingAssistant`) and ContentDeveloper for designers.
  *
  * Several roles: the union of what each allows, except that the principal `Instructor` sent beside

@@ -1,0 +1,148 @@
+/**
+ * Just enough PDF syntax to copy Chromium's pages: skipping whitespace, strings and values,
+ * reading a dictionary's entries and the object references inside it (see pdf-assembler.ts).
+ */
+import { RenderFailedError } from './render-errors';
+
+export type Range = [start: number, end: number];
+
+export const WS = new Set([0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20]);
+export const DELIM = new Set('()<>[]{}/%'.split('').map((c) => c.charCodeAt(0)));
+
+export function unsupported(why: string): RenderFailedError {
+  return new RenderFailedError(`Cannot combine the PDF: ${why}`);
+}
+
+/** A parsed PDF held as one latin1 string (one char per byte, so string offsets are byte offsets). */
+export interface SourceObject {
+  num: number;
+  dict: Range; // the object's value (usually a dictionary)
+  stream?: Range; // raw stream bytes
+}
+
+export const INHERITABLE = ['Resources', 'MediaBox', 'CropBox', 'Rotate'] as const;
+
+export interface SourcePage {
+  num: number;
+  inherited: string; // inheritable entries taken from ancestors, as PDF text
+}
+
+export function skipWs(s: string, i: number): number {
+  for (;;) {
+    const c = s.charCodeAt(i);
+    if (WS.has(c)) i++;
+    else if (c === 0x25 /* % */) {
+      while (i < s.length && s[i] !== '\n' && s[i] !== '\r') i++;
+    } else return i;
+  }
+}
+
+export function skipLiteralString(s: string, i: number): number {
+  let depth = 0;
+  for (; i < s.length; i++) {
+    const ch = s[i];
+    if (ch === '\\') i++;
+    else if (ch === '(') depth++;
+    else if (ch === ')' && --depth === 0) return i + 1;
+  }
+  throw unsupported('unterminated string');
+}
+
+export function skipRegular(s: string, i: number): number {
+  while (i < s.length && !WS.has(s.charCodeAt(i)) && !DELIM.has(s.charCodeAt(i))) i++;
+  return i;
+}
+
+const REF_AHEAD = /\s+(\d+)\s+R(?=[\s()<>[\]{}/%]|$)/y;
+
+/** Index just past the PDF value starting at `i` (a reference `5 0 R` counts as one value). */
+export function skipValue(s: string, i: number): number {
+  i = skipWs(s, i);
+  const ch = s[i];
+  if (ch === '<' && s[i + 1] === '<') {
+    i += 2;
+    for (;;) {
+      i = skipWs(s, i);
+      if (s[i] === '>' && s[i + 1] === '>') return i + 2;
+      if (i >= s.length) throw unsupported('unterminated dictionary');
+      i = skipValue(s, i); // key
+      i = skipValue(s, i); // value
+    }
+  }
+  if (ch === '<') {
+    const end = s.indexOf('>', i);
+    if (end < 0) throw unsupported('unterminated hex string');
+    return end + 1;
+  }
+  if (ch === '[') {
+    i++;
+    for (;;) {
+      i = skipWs(s, i);
+      if (s[i] === ']') return i + 1;
+      if (i >= s.length) throw unsupported('unterminated array');
+      i = skipValue(s, i);
+    }
+  }
+  if (ch === '(') return skipLiteralString(s, i);
+  if (ch === '/') return skipRegular(s, i + 1);
+  const end = skipRegular(s, i);
+  if (end === i) throw unsupported(`unexpected character ${JSON.stringify(ch)}`);
+  if (/^\d+$/.test(s.slice(i, end))) {
+    REF_AHEAD.lastIndex = end;
+    if (REF_AHEAD.exec(s)) return REF_AHEAD.lastIndex;
+  }
+  return end;
+}
+
+/** Top-level entries of the dictionary at `i`: key (without slash) → value range. */
+export function dictEntries(s: string, i: number): Map<string, Range> {
+  i = skipWs(s, i);
+  if (!s.startsWith('<<', i)) throw unsupported('expected a dictionary');
+  i += 2;
+  const out = new Map<string, Range>();
+  for (;;) {
+    i = skipWs(s, i);
+    if (s.startsWith('>>', i)) return out;
+    if (s[i] !== '/') throw unsupported('expected a name as dictionary key');
+    const keyEnd = skipRegular(s, i + 1);
+    const key = s.slice(i + 1, keyEnd);
+    const vStart = skipWs(s, keyEnd);
+    const vEnd = skipValue(s, vStart);
+    out.set(key, [vStart, vEnd]);
+    i = vEnd;
+  }
+}
+
+const REF = /^(\d+)\s+(\d+)\s+R$/;
+export function refOf(text: string | undefined): number | undefined {
+  const m = text === undefined ? null : REF.exec(text.trim());
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Calls `fn` on each run of the text that is outside a string literal. */
+export function mapOutsideStrings(text: string, fn: (part: string) => string): string {
+  let out = '';
+  let from = 0;
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i];
+    if (ch === '(' || (ch === '<' && text[i + 1] !== '<')) {
+      const end = ch === '(' ? skipLiteralString(text, i) : text.indexOf('>', i) + 1;
+      out += fn(text.slice(from, i)) + text.slice(i, end);
+      from = i = end;
+    } else if (ch === '<') i += 2;
+    else i++;
+  }
+  return out + fn(text.slice(from));
+}
+
+export const REFS = /(?<![^\s()<>[\]{}/%])(\d+)\s+(\d+)\s+R(?![^\s()<>[\]{}/%])/g;
+
+export function refsIn(text: string): number[] {
+  const nums: number[] = [];
+  mapOutsideStrings(text, (part) => {
+    for (const m of part.matchAll(REFS)) nums.push(Number(m[1]));
+    return part;
+  });
+  return nums;
+}

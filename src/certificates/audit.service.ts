@@ -4,6 +4,7 @@
 import { Types, type Connection } from 'mongoose';
 import { auditModel, type Actor, type AuditAction, type AuditEntryDoc } from './audit.model';
 import { toObjectId, type Id } from './ids';
+export type { Actor } from './audit.model';
 
 export interface AuditInput {
   /**

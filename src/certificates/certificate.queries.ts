@@ -8,6 +8,7 @@ import { certificateState, type CertificateState } from './certificate-state';
 import { normalizeCode } from './codes';
 import { toObjectId, type Id } from './ids';
 import { issueModel, type IssueDoc, type IssueStatus } from './issue.model';
+export type { IssueDoc } from './issue.model';
 
 /** Longest superseded chain followed when verifying (a guard against a corrupt loop). */
 const MAX_CHAIN = 100;

@@ -11,6 +11,7 @@ import { currentActivityIds, currentLineItemIds } from './course-grades';
 import { definitionModel, type DefinitionDoc } from './definition.model';
 import { parseDefinitionInput, type DefinitionSettings } from './definition.schema';
 import { toObjectId, type Id } from './ids';
+export type { DefinitionDoc } from './definition.model';
 
 /** The fields a teacher sets, in the order the audit trail compares them. */
 const SETTING_FIELDS = [

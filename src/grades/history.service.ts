@@ -4,6 +4,7 @@
  */
 import { Types, type Connection } from 'mongoose';
 import { syncRunModel, type SyncRun } from './sync-run.model';
+export type { SyncRun } from './sync-run.model';
 
 /** What the history shows of a run (the progress of a running sync is the teacher page's). */
 const RUN_FIELDS = { source: 1, scope: 1, startedBy: 1, startedAt: 1, status: 1, counts: 1, durationMs: 1 } as const;

@@ -4,8 +4,8 @@
  */
 import type { CertificateState } from '../certificates/certificate-state';
 import { certificateState } from '../certificates/certificate-state';
-import type { DefinitionDoc } from '../certificates/definition.model';
-import type { IssueDoc } from '../certificates/issue.model';
+import type { DefinitionDoc } from '../certificates/definition.service';
+import type { IssueDoc } from '../certificates/certificate.queries';
 import { verificationUrlOf } from '../documents';
 import type { Launch } from '../lti/launch';
 import type { WebContext } from './context';

@@ -5,7 +5,7 @@
 import type { GradeSourceFactory } from '../grades/sources';
 import type { Connection } from 'mongoose';
 import type { Config } from '../config';
-import type { CourseDoc } from '../courses/course.model';
+import type { CourseDoc } from '../courses/course.service';
 import type { JobQueue } from '../jobs';
 import type { AdvantageClient } from '../lti/advantage';
 import type { PdfRenderer } from '../render/pdf-renderer';

@@ -1,6 +1,6 @@
 /** What every teacher page handler starts from: the launch, its language, and the page's base URL. */
 import type { Response } from 'express';
-import type { Actor } from '../certificates/audit.model';
+import type { Actor } from '../certificates/audit.service';
 import { createTranslator, pickLanguage, type Translator } from '../i18n';
 import type { Launch } from '../lti/launch';
 import { launchOf } from './middleware/session';

@@ -23,7 +23,7 @@ import { planFields, planImport, resultKey, toPreview } from './csv-import.plan'
 import { readParts, writeParts } from './csv-preview-parts';
 import type { CsvImportPreview, PreviewCreateOptions } from './csv-import.types';
 
-export type { StoredPreviewItem as CsvPreviewItem } from './csv-preview.model';
+export type { CsvPreviewDoc, StoredPreviewItem, StoredPreviewItem as CsvPreviewItem } from './csv-preview.model';
 export type { CsvImportPreview, CsvScoreChange, MatchedBy, PreviewCreateOptions, ProposedGrades } from './csv-import.types';
 
 const DEFAULT_TTL_MS = 30 * 60 * 1000;

@@ -1,7 +1,6 @@
 /** The sync history page: runs newest first, and after an import what it did for certificates. */
-import type { CsvPreviewDoc } from '../../grades/csv/csv-preview.model';
-import type { RunPage } from '../../grades/history.service';
-import type { SyncRun } from '../../grades/sync-run.model';
+import type { CsvPreviewDoc } from '../../grades/csv/csv-import.service';
+import type { SyncRun, RunPage } from '../../grades/history.service';
 import { formatNumber, type Translator } from '../../i18n';
 import { formatDateTime } from '../teacher/audit.view';
 import type { AfterImport } from './import.flow';

@@ -14,8 +14,8 @@ import {
   saveCsvAfterImport,
   saveCsvPreviewImpact,
   type CsvImportPreview,
+  type CsvPreviewDoc,
 } from '../../grades/csv/csv-import.service';
-import type { CsvPreviewDoc } from '../../grades/csv/csv-preview.model';
 import { parseGradebookCsv } from '../../grades/csv/gradebook-csv';
 import { createLogger } from '../../logger';
 import type { Launch } from '../../lti/launch';

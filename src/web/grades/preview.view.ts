@@ -5,8 +5,7 @@
  */
 import type { Connection } from 'mongoose';
 import type { CertificateImpact, ImpactLearner } from '../../certificates/grade-change-impact';
-import { readCsvPreviewChanges } from '../../grades/csv/csv-import.service';
-import type { CsvPreviewDoc, StoredPreviewItem } from '../../grades/csv/csv-preview.model';
+import { readCsvPreviewChanges, type CsvPreviewDoc, type StoredPreviewItem } from '../../grades/csv/csv-import.service';
 import { memberNames } from '../../grades/member-names';
 import { formatNumber, formatPercent, type Translator } from '../../i18n';
 import { formatDateTime } from '../teacher/audit.view';

@@ -2,8 +2,7 @@
  * The audit log as the teacher reads it: who, when, what — one translated sentence per entry,
  * built from the entry's stored details (never from text stored in another language).
  */
-import type { Actor } from '../../certificates/audit.model';
-import type { AuditEntry } from '../../certificates/audit.service';
+import type { AuditEntry, Actor } from '../../certificates/audit.service';
 import { floorPercent } from '../../certificates/evaluate';
 import { formatDate, type Translator } from '../../i18n';
 

@@ -9,7 +9,7 @@
  * item `item.<lineItemId>.weight`. A checkbox that is not ticked sends nothing, so a boolean is
  * "ticked" exactly when present: the form always posts every field.
  */
-import type { DefinitionDoc } from '../../certificates/definition.model';
+import type { DefinitionDoc } from '../../certificates/definition.service';
 import type { DefinitionInput, FieldError } from '../../certificates/definition.schema';
 import type { Translator } from '../../i18n';
 import type { TeacherPage } from '../teacher-page';

@@ -2,7 +2,7 @@
  * View pieces the teacher's pages share: the definition tabs, the grade data block, the notice
  * after an action, a job's progress panel, and the dry run of "generate all".
  */
-import type { DefinitionDoc } from '../../certificates/definition.model';
+import type { DefinitionDoc } from '../../certificates/definition.service';
 import type { GenerateAllPlan, PlanEntry } from '../../certificates/generate-all.service';
 import type { SyncStatus } from '../../grades/sync-status';
 import type { Translator } from '../../i18n';

@@ -10,7 +10,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Connection } from 'mongoose';
-import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../errors';
+import { ForbiddenError, NotFoundError, UnauthorizedError } from '../errors';
+import { parseAdminForm } from './validate';
 import { listDeployments, recentRegistrationEvents, setDeploymentStatus, type RegistrationRequestDoc } from '../lti/deployment.service';
 import {
   acceptRegistrationRequest,
@@ -89,15 +90,6 @@ function compareRequest(request: RegistrationRequestDoc, current: RegisteredPlat
   };
 }
 
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new ValidationError(`${i.path.join('.') || 'body'}: ${i.message}`);
-  }
-  return r.data;
-}
-
 export function adminRouter(deps: AdminDeps): Router {
   const router = Router();
   const requireAdmin: RequestHandler = (req, _res, next) => {
@@ -144,7 +136,7 @@ export function adminRouter(deps: AdminDeps): Router {
   });
 
   router.post('/admin/login', (req, res) => {
-    const { secret } = parse(LoginSchema, req.body);
+    const { secret } = parseAdminForm(LoginSchema, req.body);
     const a = Buffer.from(secret);
     const b = Buffer.from(deps.adminSecret);
     if (a.length !== b.length || !timingSafeEqual(a, b)) {
@@ -169,7 +161,7 @@ export function adminRouter(deps: AdminDeps): Router {
 
   router.post('/admin/platforms/active', requireAdmin, async (req, res, next) => {
     try {
-      const body = parse(ActivateSchema, req.body);
+      const body = parseAdminForm(ActivateSchema, req.body);
       const platform = await deps.lti.findPlatform(body.issuer, body.clientId);
       if (!platform) throw new NotFoundError(`No registration for ${body.issuer} with client id ${body.clientId}.`);
       await deps.lti.setPlatformActive(body.issuer, body.clientId, body.active === 'true');
@@ -182,7 +174,7 @@ export function adminRouter(deps: AdminDeps): Router {
   // Accepting replaces the registration in use with the requested one; rejecting deletes it.
   router.post('/admin/registration-requests/:id', requireAdmin, async (req, res, next) => {
     try {
-      const { decision } = parse(RequestDecisionSchema, req.body);
+      const { decision } = parseAdminForm(RequestDecisionSchema, req.body);
       const id = String(req.params.id);
       if (decision === 'accept') await acceptRegistrationRequest({ conn: deps.conn, lti: deps.lti, now: deps.now }, id);
       else await rejectRegistrationRequest({ conn: deps.conn, now: deps.now }, id);
@@ -194,7 +186,7 @@ export function adminRouter(deps: AdminDeps): Router {
 
   router.post('/admin/deployments', requireAdmin, async (req, res, next) => {
     try {
-      const body = parse(DeploymentSchema, req.body);
+      const body = parseAdminForm(DeploymentSchema, req.body);
       if (!(await deps.lti.findPlatform(body.issuer, body.clientId))) {
         throw new NotFoundError(`No registration for ${body.issuer} with client id ${body.clientId}.`);
       }

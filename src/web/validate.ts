@@ -81,3 +81,16 @@ export function bodyOf<S extends z.ZodType>(res: Response, _schema: S): z.output
 export function queryOf<S extends z.ZodType>(res: Response, _schema: S): z.output<S> {
   return validatedOf(res, 'query') as z.output<S>;
 }
+
+/**
+ * Parses an administrator's form with `schema`, or throws a ValidationError naming the first
+ * wrong field in English (the admin pages are not translated): `field: what is wrong`.
+ */
+export function parseAdminForm<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new ValidationError(`${i.path.join('.') || 'body'}: ${i.message}`);
+  }
+  return r.data;
+}

@@ -9,7 +9,8 @@ import { Router, type RequestHandler } from 'express';
 import type { Connection } from 'mongoose';
 import { z } from 'zod';
 import { platformFamiliesByIssuer, recentContextIds } from '../../courses/course.service';
-import { NotFoundError, ValidationError } from '../../errors';
+import { NotFoundError } from '../../errors';
+import { parseAdminForm } from '../validate';
 import type { MoodleHttp } from '../../grades/moodle/moodle-ws.client';
 import {
   listMoodleConnections,
@@ -42,15 +43,6 @@ const SaveSchema = z.object({
   testCourseId: courseIdField,
 });
 const IssuerSchema = z.object({ issuer: z.string().min(1).max(2000), testCourseId: courseIdField });
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new ValidationError(`${i.path.join('.') || 'body'}: ${i.message}`);
-  }
-  return r.data;
-}
 
 export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
   const router = Router();
@@ -121,7 +113,7 @@ export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
 
   router.post(`${page}/save`, deps.requireAdmin, async (req, res, next) => {
     try {
-      const body = parse(SaveSchema, req.body);
+      const body = parseAdminForm(SaveSchema, req.body);
       const platforms = await deps.lti.listPlatforms();
       if (!platforms.some((p) => p.issuer === body.issuer)) throw new NotFoundError(`No registered platform has the issuer ${body.issuer}.`);
       await saveMoodleConnection({ conn: deps.conn, ltiKey: deps.moodle.ltiKey, now: deps.now }, { issuer: body.issuer, baseUrl: body.baseUrl, token: body.token, readCompletion: body.readCompletion });
@@ -134,7 +126,7 @@ export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
 
   router.post(`${page}/test`, deps.requireAdmin, async (req, res, next) => {
     try {
-      const body = parse(IssuerSchema, req.body);
+      const body = parseAdminForm(IssuerSchema, req.body);
       await runTest(body.issuer, body.testCourseId);
       res.redirect(303, page);
     } catch (err) {
@@ -144,7 +136,7 @@ export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
 
   router.post(`${page}/remove`, deps.requireAdmin, async (req, res, next) => {
     try {
-      const body = parse(IssuerSchema, req.body);
+      const body = parseAdminForm(IssuerSchema, req.body);
       await removeMoodleConnection(deps.conn, body.issuer);
       res.redirect(303, page);
     } catch (err) {

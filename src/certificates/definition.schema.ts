@@ -55,7 +55,7 @@ export const TemplateSettingsSchema = z.object({
   paper: z.enum(['A4', 'Letter'], 'must be A4 or Letter').default('A4'),
   orientation: z.enum(['landscape', 'portrait'], 'must be landscape or portrait').default('landscape'),
   /** 'auto' = the learner's language from the launch. */
-  language: z.enum(['en', 'nl', 'auto'], 'must be en, nl or auto').default('auto'),
+  language: z.enum(['en', 'nl', 'fr', 'de', 'es', 'auto'], 'must be en, nl, fr, de, es or auto').default('auto'),
   accentColor: z
     .string('must be a colour like #1a5fb4')
     .trim()

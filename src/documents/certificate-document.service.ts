@@ -38,7 +38,7 @@ export function verificationUrlOf(publicUrl: string, code: string): string {
 
 /** The language a certificate is printed in: the template's, or the viewer's when 'auto'. */
 export function documentLanguage(template: Pick<TemplateSettings, 'language'>, viewer: Language | undefined): Language {
-  return template.language === 'en' || template.language === 'nl' ? template.language : (viewer ?? 'en');
+  return template.language && template.language !== 'auto' ? template.language : (viewer ?? 'en');
 }
 
 /** The watermark of an on-screen view at `now`, if any. */

@@ -7,7 +7,7 @@ import type { Language } from './language';
 export type { Language } from './language';
 
 /** British English: day-month-year dates, as schools outside the US expect on a certificate. */
-const INTL_LOCALE: Record<Language, string> = { en: 'en-GB', nl: 'nl-NL' };
+const INTL_LOCALE: Record<Language, string> = { en: 'en-GB', nl: 'nl-NL', fr: 'fr-FR', de: 'de-DE', es: 'es-ES' };
 
 const numberFormats = new Map<string, Intl.NumberFormat>();
 function numberFormat(lang: Language, digits: number): Intl.NumberFormat {
@@ -35,7 +35,19 @@ export function formatPercent(value: number, lang: Language, digits = 1): string
   if (!Number.isFinite(value)) return '';
   const scale = 10 ** digits;
   const cut = (Math.sign(value) * Math.floor(Math.abs(value) * scale + 1e-7)) / scale;
-  return `${numberFormat(lang, digits).format(cut)}%`;
+  return percentFormat(lang, digits).format(cut / 100);
+}
+
+/** The language's own percent sign and spacing: "85.5%", "85,5%", "85,5 %" (fr, de, es). */
+const percentFormats = new Map<string, Intl.NumberFormat>();
+function percentFormat(lang: Language, digits: number): Intl.NumberFormat {
+  const key = `${lang}:${digits}`;
+  let f = percentFormats.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat(INTL_LOCALE[lang], { style: 'percent', maximumFractionDigits: digits });
+    percentFormats.set(key, f);
+  }
+  return f;
 }
 
 export interface DateFormatOptions {

@@ -8,7 +8,7 @@ import { ValidationError } from '../errors';
 export type DesignId = 'classic' | 'modern';
 export type Paper = 'A4' | 'Letter';
 export type Orientation = 'landscape' | 'portrait';
-export type CertificateLanguage = 'en' | 'nl';
+export type CertificateLanguage = 'en' | 'nl' | 'fr' | 'de' | 'es';
 export type Watermark = 'superseded' | 'revoked' | 'expired';
 
 export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/svg+xml', 'image/webp'] as const;
@@ -117,7 +117,7 @@ const DocumentSchema = z.object({
   design: z.enum(['classic', 'modern'], 'must be classic or modern'),
   paper: z.enum(['A4', 'Letter'], 'must be A4 or Letter'),
   orientation: z.enum(['landscape', 'portrait'], 'must be landscape or portrait'),
-  language: z.enum(['en', 'nl'], 'must be en or nl'),
+  language: z.enum(['en', 'nl', 'fr', 'de', 'es'], 'must be en, nl, fr, de or es'),
   title: text(TEXT_LIMITS.title),
   bodyText: text(TEXT_LIMITS.bodyText).optional(),
   learnerName: required(TEXT_LIMITS.learnerName),

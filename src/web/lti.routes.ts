@@ -27,13 +27,16 @@ export interface LtiRouteDeps {
 /** Renders a refused launch: status 400/401/403 with what is wrong and what to do. */
 export function renderLaunchFailure(views: Views, failure: LaunchFailure, req: Request, res: Response): void {
   log.warn(`launch refused: ${failure.code} (${failure.detail ?? ''}) ${req.method} ${req.originalUrl.split('?')[0]}`);
-  const t = createTranslator('en');
+  // The launch was not accepted, so its locale is not trusted: the browser's language.
+  const lang = pickLanguage(req.get('accept-language'));
+  const t = createTranslator(lang);
   res
     .status(failure.status)
     .type('html')
     .send(
       views.render('error', {
         title: failure.code === 'no_role' ? t('app.noAccessTitle') : t('app.launchRefused'),
+        lang,
         status: failure.status,
         code: failure.code,
         message: failure.message,

@@ -107,6 +107,57 @@ describe('The learner page (R1–R3)', function () {
       expect(text(doc, '[data-claim]')).to.equal('Haal je certificaat op');
       expect(text(doc, '[data-counts-as-zero]')).to.equal('telt voorlopig als 0');
     });
+
+    it('shows the page in French, German and Spanish for such launches, percentages written their way', async () => {
+      const c = sandboxCourse(t, { scores: [BILBO, BILBO, BILBO] });
+      await launchAs(t, c.course.id, c.teacherIds[0]!);
+      await defineCertificate(t, (await toolCourse(t, c))._id, { requireAllGraded: false });
+      const expected = [
+        ['fr-FR', 'fr', 'Obtenir votre certificat', "compte pour 0 pour l'instant"],
+        ['de-AT', 'de', 'Zertifikat abholen', 'zählt vorerst als 0'],
+        ['es_MX', 'es', 'Obtener su certificado', 'cuenta como 0 por ahora'],
+      ] as const;
+      for (const [i, [locale, lang, claim, zero]] of expected.entries()) {
+        t.sandbox.store.getUser(c.learnerIds[i]!)!.locale = locale;
+        const doc = parseHtml((await launchAs(t, c.course.id, c.learnerIds[i]!)).page.html);
+        expect(attr(doc, 'html', 'lang'), locale).to.equal(lang);
+        expect(text(doc, '[data-claim]'), locale).to.equal(claim);
+        expect(text(doc, '[data-counts-as-zero]'), locale).to.equal(zero);
+        expect(doc.textContent, locale).to.match(/\b85[\u00a0\u202f]%/);
+      }
+    });
+
+    it("uses the browser's language when the platform sends no locale, and the launch's over the browser's", async () => {
+      const c = sandboxCourse(t, { scores: [BILBO, BILBO] });
+      t.sandbox.store.getUser(c.learnerIds[0]!)!.locale = undefined;
+      t.sandbox.store.getUser(c.learnerIds[1]!)!.locale = 'nl-NL';
+      const none = await launchAs(t, c.course.id, c.learnerIds[0]!);
+      const german = parseHtml(await (await none.browser.request(`${none.app}/learner`, { headers: { 'accept-language': 'ja,de-DE;q=0.8,en;q=0.5' } })).text());
+      expect(attr(german, 'html', 'lang')).to.equal('de');
+      expect(text(german, 'h1')).to.equal('Ihre Zertifikate');
+      const dutch = await launchAs(t, c.course.id, c.learnerIds[1]!);
+      const stillDutch = parseHtml(await (await dutch.browser.request(`${dutch.app}/learner`, { headers: { 'accept-language': 'de-DE' } })).text());
+      expect(attr(stillDutch, 'html', 'lang')).to.equal('nl');
+    });
+
+    it("shows error pages in the launch's language: refused page, unknown page, ended session", async () => {
+      const c = sandboxCourse(t, { scores: [BILBO] });
+      t.sandbox.store.getUser(c.learnerIds[0]!)!.locale = 'nl-NL';
+      const { browser, app } = await launchAs(t, c.course.id, c.learnerIds[0]!);
+      const forbidden = await browser.request(`${app}/teacher`);
+      expect(forbidden.status).to.equal(403);
+      const f = parseHtml(await forbidden.text());
+      expect(attr(f, 'html', 'lang')).to.equal('nl');
+      expect(text(f, '.error-card .lead')).to.equal('Je mag dit niet doen. Denk je dat dat wel zou moeten? Vraag het je docent of beheerder.');
+      const missing = await browser.request(`${app}/nothing-here`);
+      expect(missing.status).to.equal(404);
+      expect(text(parseHtml(await missing.text()), '.error-card .lead')).to.equal('We kunnen niet vinden wat je zoekt. Misschien is het verwijderd.');
+      const ended = await browser.request(`${t.baseUrl}/app/not-a-session/learner`, { headers: { 'accept-language': 'nl-NL,nl;q=0.9' } });
+      expect(ended.status).to.equal(401);
+      const e = parseHtml(await ended.text());
+      expect(attr(e, 'html', 'lang')).to.equal('nl');
+      expect(text(e, '.error-card .lead')).to.equal('Je sessie is verlopen. Open de tool opnieuw vanuit je cursus.');
+    });
   });
 
   describe('POST /learner/claim', () => {

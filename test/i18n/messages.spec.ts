@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NoticeCode, ReasonCode } from '../../src/certificates/evaluate';
 import * as errors from '../../src/errors';
-import { LANGUAGES, MESSAGES_DIR, listPlaceholders, loadMessageCatalogs, validateMessage } from '../../src/i18n';
+import { TemplateSettingsSchema } from '../../src/certificates/definition.schema';
+import { LANGUAGES, MESSAGES_DIR, formatMessage, listPlaceholders, loadMessageCatalogs, validateMessage } from '../../src/i18n';
+import { LABELS } from '../../src/render/labels';
 
 describe('message files', () => {
   const catalogs = loadMessageCatalogs();
@@ -26,7 +28,7 @@ describe('message files', () => {
     expect(areas('en')).to.include.members(['common.json', 'learner.json', 'teacher.json', 'verify.json', 'rules.json', 'admin.json', 'errors.json']);
   });
 
-  it('have every key in both languages', () => {
+  it('have every key in every language (en, nl, fr, de, es)', () => {
     for (const lang of LANGUAGES) {
       const missing = [...en.keys()].filter((k) => !catalogs[lang].has(k));
       const extra = [...catalogs[lang].keys()].filter((k) => !en.has(k));
@@ -42,6 +44,32 @@ describe('message files', () => {
         if (other === undefined) continue;
         expect([...listPlaceholders(other)].sort(), `${lang} ${key}`).to.deep.equal([...listPlaceholders(text)].sort());
       }
+    }
+  });
+
+  it('speak the five languages of the product', () => {
+    expect([...LANGUAGES]).to.deep.equal(['en', 'nl', 'fr', 'de', 'es']);
+    for (const lang of LANGUAGES) expect(catalogs[lang].size, lang).to.equal(en.size);
+  });
+
+  it('format in every language with any value, for every plural category of the language', () => {
+    for (const lang of LANGUAGES) {
+      for (const [key, text] of catalogs[lang]) {
+        for (const n of [0, 1, 2, 5, 1_000_000]) {
+          const params = Object.fromEntries([...listPlaceholders(text)].map((p) => [p, n]));
+          const out = formatMessage(text, params, lang);
+          expect(out, `${lang} ${key} with ${n}`).to.be.a('string').and.not.match(/[{}]/);
+        }
+      }
+    }
+  });
+
+  it('print certificates and offer the certificate language in every language', () => {
+    expect(Object.keys(LABELS).sort()).to.deep.equal([...LANGUAGES].sort());
+    for (const lang of LANGUAGES) {
+      expect(catalogs[lang].has(`common.language.${lang}`), `common.language.${lang}`).to.equal(true);
+      expect(en.has(`teacher.form.template.language.option.${lang}`), `option ${lang}`).to.equal(true);
+      expect(TemplateSettingsSchema.parse({ language: lang }).language).to.equal(lang);
     }
   });
 

@@ -15,8 +15,23 @@ describe('pickLanguage', () => {
     for (const locale of ['nl', 'nl-NL', 'nl_BE', 'NL', 'nl-be', ' nl-NL,en;q=0.5']) expect(pickLanguage(locale), locale).to.equal('nl');
   });
 
+  it('recognises French, German and Spanish the same way', () => {
+    for (const [locale, lang] of [['fr', 'fr'], ['fr_BE', 'fr'], ['fr-CA', 'fr'], ['de', 'de'], ['de-AT', 'de'], ['DE_ch', 'de'], ['es', 'es'], ['es-419', 'es'], ['es_MX', 'es']] as const) {
+      expect(pickLanguage(locale), locale).to.equal(lang);
+    }
+  });
+
   it('falls back to English for other or missing locales', () => {
-    for (const locale of [undefined, '', 'en-US', 'de', 'fr_BE', 'nld', 'n']) expect(pickLanguage(locale), String(locale)).to.equal('en');
+    for (const locale of [undefined, '', 'en-US', 'ja', 'pt_BR', 'nld', 'n']) expect(pickLanguage(locale), String(locale)).to.equal('en');
+  });
+
+  it('takes the launch locale first, then the browser, reading Accept-Language by its q values', () => {
+    expect(pickLanguage('de-DE', 'fr-FR,fr;q=0.9')).to.equal('de');
+    expect(pickLanguage(undefined, 'fr-FR,fr;q=0.9,en;q=0.8')).to.equal('fr');
+    expect(pickLanguage('', 'ja,es;q=0.7,en;q=0.3')).to.equal('es');
+    expect(pickLanguage('ja-JP', 'nl;q=0.2,de;q=0.9')).to.equal('de');
+    expect(pickLanguage(undefined, 'fr;q=0,es')).to.equal('es');
+    expect(pickLanguage(undefined, 'ja')).to.equal('en');
   });
 });
 

@@ -36,7 +36,8 @@ export function wantsJson(req: Request): boolean {
 
 export function errorHandler(views: Views): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const lang = pickLanguage(res.locals.launch?.locale);
+    // The launch's language, else the browser's (an expired session, /admin, a refused launch).
+    const lang = pickLanguage(res.locals.launch?.locale, req.get('accept-language'));
     const t = createTranslator(lang);
     let status = 500;
     let code = 'internal_error';
@@ -44,7 +45,9 @@ export function errorHandler(views: Views): ErrorRequestHandler {
     let details: Record<string, unknown> | undefined;
     if (err instanceof AppError) {
       ({ status, code } = err);
-      message = userMessage(err, t);
+      // An error without a message key carries English for logs; a viewer in another language
+      // reads the friendly text of its code in their own language instead of mixed languages.
+      message = err.messageKey || lang === 'en' || !t.has(`errors.${code}`) ? userMessage(err, t) : t(`errors.${code}`);
       details = err.details;
     } else if (err && typeof err === 'object' && 'type' in err && (err as { type: string }).type === 'entity.too.large') {
       status = 413;
@@ -53,7 +56,7 @@ export function errorHandler(views: Views): ErrorRequestHandler {
     } else if (err && typeof err === 'object' && 'type' in err && (err as { type: string }).type === 'entity.parse.failed') {
       status = 400;
       code = 'validation_error';
-      message = 'The request body is not valid JSON.';
+      message = t('errors.invalid_json');
     } else if (isDatabaseUnavailable(err)) {
       status = 503;
       code = 'service_unavailable';

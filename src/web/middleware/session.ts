@@ -22,8 +22,11 @@ export function loadSession(conn: Connection, now: () => Date): RequestHandler {
     try {
       const token = String(req.params.session ?? '');
       const launch = await resolveSession(conn, token, now());
-      if (!launch) throw new UnauthorizedError(createTranslator('en')('errors.unauthorized'));
-      res.locals.launch = launch;
+      if (!launch) throw new UnauthorizedError(createTranslator(pickLanguage(req.get('accept-language')))('errors.unauthorized'));
+      // A launch without a locale (Chamilo sends none) is shown in the browser's language. A copy:
+      // the resolved launch may be shared by a cache.
+      const browser = req.get('accept-language');
+      res.locals.launch = launch.locale || !browser ? launch : { ...launch, locale: browser };
       res.locals.session = token;
       res.setHeader('Cache-Control', 'no-store');
       next();

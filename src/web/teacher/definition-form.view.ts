@@ -296,7 +296,7 @@ const TEMPLATE_MODES = {
   design: ['classic', 'modern'],
   paper: ['A4', 'Letter'],
   orientation: ['landscape', 'portrait'],
-  language: ['auto', 'en', 'nl'],
+  language: ['auto', 'en', 'nl', 'fr', 'de', 'es'],
 } as const;
 
 /** The data of the `teacher-definition-form` template: a new definition, or one being changed. */

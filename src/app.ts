@@ -43,6 +43,7 @@ import { learnerRouter } from './web/learner.routes';
 import { teacherRouter } from './web/teacher.routes';
 import { templateRouter } from './web/template.routes';
 import { verifyRouter } from './web/verify.routes';
+import { credentialsPublicRouter } from './web/verify-credentials.routes';
 import { toolRouter } from './web/tool.routes';
 import { errorHandler } from './web/middleware/error-handler';
 import { adminLoginGuard } from './web/middleware/login-guard';
@@ -236,6 +237,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     }),
   );
   app.use(verifyRouter(ctx));
+  app.use(credentialsPublicRouter(ctx));
   app.use(
     adminRouter({
       conn,

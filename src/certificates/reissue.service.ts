@@ -17,6 +17,7 @@ import type { Evaluation } from './evaluate';
 import { toObjectId, type Id } from './ids';
 import { activeKeyOf, issueModel, type IssueDoc } from './issue.model';
 import { draftIssue, evaluationOf, insertActive, printedCourseTitle } from './issue-writes';
+import { revokeCredentials } from '../credentials/status-bits';
 
 export interface ReissueOptions {
   courseId: Id;
@@ -84,6 +85,8 @@ export async function reissueCertificate(conn: Connection, opts: ReissueOptions)
     ).catch(() => undefined);
     throw e;
   }
+  // the old version's signed credential now fails the status check (its page points to the new one)
+  await revokeCredentials(conn, 'certificate', [String(previous._id)]);
   if (!inserted.created) {
     // A claim slipped in between the two steps: that certificate is the successor.
     await Issue.updateOne({ _id: previous._id, supersededBy: newId }, { $set: { supersededBy: inserted.certificate._id } });

@@ -11,6 +11,7 @@ import { getCertificate } from './certificate.queries';
 import { getDefinition } from './definition.service';
 import { toObjectId, type Id } from './ids';
 import { issueModel, type IssueDoc } from './issue.model';
+import { revokeCredentials } from '../credentials/status-bits';
 
 /** The longest reason a teacher may give for revoking (the form and this service share it). */
 export const REVOKE_REASON_MAX_LENGTH = 500;
@@ -63,6 +64,8 @@ export async function revokeCertificate(
     )
     .lean<IssueDoc>();
   if (!revoked) return getCertificate(conn, courseId, before._id);
+  // its signed Open Badges credential now fails the status check too
+  await revokeCredentials(conn, 'certificate', [String(before._id)]);
   await recordAudit(conn, {
     courseId,
     action: 'certificate_revoked',
@@ -100,6 +103,7 @@ export async function revokeAll(
   );
   const done = new Set((await Issue.find({ courseId, revokeBatch: batch }, { _id: 1 }).lean()).map((d) => String(d._id)));
   const revoked = targets.filter((t) => done.has(String(t._id)));
+  await revokeCredentials(conn, 'certificate', [...done]);
   await recordAudit(conn, {
     courseId,
     action: 'certificates_revoked_all',

@@ -18,21 +18,25 @@ export interface EncryptedSecret {
 
 const INFO = 'lti-certificates moodle web-service token v1';
 
-function keyFrom(ltiKey: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', Buffer.from(ltiKey, 'utf8'), Buffer.from('lti-certificates', 'utf8'), Buffer.from(INFO, 'utf8'), 32));
+/**
+ * `info` names the use (HKDF's context string): each kind of secret gets a key of its own, e.g.
+ * the credential signing keys of src/credentials pass their own.
+ */
+function keyFrom(ltiKey: string, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(ltiKey, 'utf8'), Buffer.from('lti-certificates', 'utf8'), Buffer.from(info, 'utf8'), 32));
 }
 
-export function encryptSecret(ltiKey: string, plaintext: string, aad: string, random: (n: number) => Buffer = randomBytes): EncryptedSecret {
+export function encryptSecret(ltiKey: string, plaintext: string, aad: string, random: (n: number) => Buffer = randomBytes, info: string = INFO): EncryptedSecret {
   const iv = random(12);
-  const cipher = createCipheriv('aes-256-gcm', keyFrom(ltiKey), iv);
+  const cipher = createCipheriv('aes-256-gcm', keyFrom(ltiKey, info), iv);
   cipher.setAAD(Buffer.from(aad, 'utf8'));
   const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return { v: 1, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
 }
 
 /** Throws when the key changed, the record was tampered with, or it belongs to another issuer. */
-export function decryptSecret(ltiKey: string, secret: EncryptedSecret, aad: string): string {
-  const decipher = createDecipheriv('aes-256-gcm', keyFrom(ltiKey), Buffer.from(secret.iv, 'base64'));
+export function decryptSecret(ltiKey: string, secret: EncryptedSecret, aad: string, info: string = INFO): string {
+  const decipher = createDecipheriv('aes-256-gcm', keyFrom(ltiKey, info), Buffer.from(secret.iv, 'base64'));
   decipher.setAAD(Buffer.from(aad, 'utf8'));
   decipher.setAuthTag(Buffer.from(secret.tag, 'base64'));
   return Buffer.concat([decipher.update(Buffer.from(secret.data, 'base64')), decipher.final()]).toString('utf8');

@@ -44,6 +44,7 @@ import { teacherRouter } from './web/teacher.routes';
 import { templateRouter } from './web/template.routes';
 import { verifyRouter } from './web/verify.routes';
 import { credentialsPublicRouter } from './web/verify-credentials.routes';
+import { credentialDownloadsRouter } from './web/credential-downloads.routes';
 import { toolRouter } from './web/tool.routes';
 import { errorHandler } from './web/middleware/error-handler';
 import { adminLoginGuard } from './web/middleware/login-guard';
@@ -226,6 +227,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
       extra: [
         deepLinkingRouter({ ...ltiDeps, lti, launchUrl: toolUrls.launchUrl }),
         jobsRouter(ctx),
+        // before certificateRouter: its /certificates/:id would otherwise take …/:id/badge.png
+        credentialDownloadsRouter(ctx),
         certificateRouter(ctx),
         templateRouter(ctx),
         exportRouter(ctx),

@@ -7,3 +7,4 @@ export { badgePng } from './badge-image';
 export { credentialUrls, type CredentialUrls } from './urls';
 export { holderChoice, nameKey, sameName, setHolderChoice, showsName } from './holder-choice.service';
 export { revokeCredentials } from './status-bits';
+export { linkedInAddToProfileUrl } from './linkedin';

@@ -17,6 +17,7 @@ import { certificatePageView, hasPdf } from './certificate.view';
 import { pdfFailure, sendCertificateHtml, sendPdf } from './certificate-response';
 import type { WebContext } from './context';
 import { launchOf } from './middleware/session';
+import { credentialPanelView } from './credential-downloads.routes';
 
 /** The launch, its language, and the certificate it asks for (404 unless it may see it). */
 async function requestedCertificate(ctx: WebContext, res: Response, id: string) {
@@ -52,7 +53,8 @@ export function certificateRouter(ctx: WebContext): Router {
     const { launch, lang, certificate } = await requestedCertificate(ctx, res, req.params.id);
     const definition = await definitionVisibility(ctx.conn, certificate.definitionId);
     const view = certificatePageView(ctx, { session: res.locals.session!, launch, certificate, definition, now: ctx.now() });
-    res.type('html').send(ctx.views.render('certificate', { ...view, lang }));
+    const credential = await credentialPanelView(ctx, res.locals.session!, certificate, launch);
+    res.type('html').send(ctx.views.render('certificate', { ...view, credential, lang }));
   });
 
   return router;

@@ -19,6 +19,7 @@ import type { WebContext } from './context';
 import { learnerPageView } from './learner/learner.view';
 import { CLAIM_MESSAGES, ClaimBody } from './learner/schema';
 import { launchOf } from './middleware/session';
+import { recordClaimChoice } from './credential-downloads.routes';
 import { bodyOf, validateBody } from './validate';
 
 /** How long the page waits for the learner's fresh grades before showing the stored ones. */
@@ -66,6 +67,7 @@ export function learnerRouter(ctx: WebContext): Router {
         now: ctx.now,
         random: ctx.random,
       });
+      await recordClaimChoice(ctx, certificate, bodyOf(res, ClaimBody));
       res.redirect(303, `/app/${res.locals.session}/certificates/${String(certificate._id)}`);
     } catch (err) {
       // Not (yet) eligible: the page itself shows why, item by item, with the refusal on top.

@@ -77,7 +77,8 @@ describe('The learner page (R1–R3)', function () {
       expect(card.getAttribute('data-state')).to.equal('claimable');
       expect(text(card, '[data-counts-as-zero]')).to.equal('counts as 0 for now');
       expect(text(card, '[data-claim]')).to.equal('Get your certificate');
-      expect(form(card, 'form')).to.deep.include({ method: 'post', fields: { definitionId } });
+      // showNameAsked: the claim also asks whether to show the name on the verification page (#12)
+      expect(form(card, 'form')).to.deep.include({ method: 'post', fields: { definitionId, showNameAsked: '1' } });
     });
 
     it('lists what can be claimed first, then what is held, then what is not reached yet', async () => {

@@ -32,6 +32,8 @@ import type { ToolUrls } from './lti/dynamic-registration';
 import { loadPlatformFiles } from './lti/platform-config';
 import { createLtiProvider, LTI_BASE, LTI_ROUTES, type LtiProvider } from './lti/provider';
 import { createSandbox, type Sandbox } from './sandbox/sandbox';
+import { startSandboxMailbox, type SandboxMailbox } from './sandbox/mailbox';
+import { createMailService, createSmtpTransport, describeSmtpUrl, type MailService } from './mail';
 import { adminRouter } from './web/admin.routes';
 import { certificateRouter } from './web/certificate.routes';
 import { exportRouter } from './web/export.routes';
@@ -73,6 +75,10 @@ export interface App {
   sandbox?: Sandbox;
   /** The shared services (jobs, renderer, …), for tests that drive them directly. */
   ctx: WebContext;
+  /** E-mail: the outbox's delivery job and reminder scan (src/mail). */
+  mail: MailService;
+  /** The sandbox's mailbox (mail goes there when the sandbox is on and SMTP_URL is unset). */
+  mailbox?: SandboxMailbox;
   /**
    * Stops the job queue, handing running jobs back to the queue (the next start re-runs them).
    * main.ts calls it as soon as a shutdown begins, while in-flight requests finish.
@@ -151,6 +157,22 @@ export async function createApp(deps: AppDeps): Promise<App> {
     await registerDeployments(r.issuer, r.clientId, r.deploymentIds, 'config');
   }
 
+  // Mail: SMTP_URL when set; else, in development with the sandbox on, the sandbox's own mailbox
+  // (production has no sandbox, so it never sends there); else none, and /admin says so.
+  const mailbox = !config.mail.smtpUrl && sandbox && config.env !== 'production' ? await startSandboxMailbox() : undefined;
+  const smtpUrl = config.mail.smtpUrl ?? mailbox?.server.url;
+  const smtp = smtpUrl ? createSmtpTransport(smtpUrl) : null;
+  const mail = createMailService({
+    conn,
+    now,
+    transport: smtp,
+    destination: config.mail.smtpUrl ? describeSmtpUrl(config.mail.smtpUrl) : mailbox ? 'the sandbox mailbox (/sandbox/mailbox)' : null,
+    from: config.mail.from,
+    publicUrl: config.publicUrl,
+    reminderDays: config.mail.reminderDays,
+  });
+  if (!smtp) log.info('e-mail is off: set SMTP_URL to send mail');
+
   const jobs = createJobQueue({ conn, now, logger: createLogger('jobs') });
   const renderer = createPdfRenderer({ executablePath: findChromium(config.chromiumPath), logger: createLogger('render') });
   const advantageFor: WebContext['advantageFor'] = (course) =>
@@ -185,6 +207,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   registerGenerateAllJob(jobs, { conn, now, random });
   const exportJobs = registerExportJobs(jobs, { conn, now, renderer, publicUrl: config.publicUrl });
   jobs.start();
+  mail.start();
   // certificates a crash left without their audit entry get it now (audit-repair.ts)
   void repairIssueAudit(conn).then(
     (n) => n > 0 && log.warn(`wrote ${n} missing "issued" audit entries (the process had stopped between a certificate and its entry)`),
@@ -202,6 +225,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unreachable', engine: db.engine });
   });
   // The sandbox LMS is another "site" in the same process: it has its own pages and scripts.
+  if (mailbox) app.use('/sandbox/mailbox', mailbox.router);
   if (sandbox) app.use('/sandbox', sandbox.router);
   app.use(securityHeaders({ publicUrl: config.publicUrl }));
   app.use('/assets', express.static(join(__dirname, 'web', 'public'), { maxAge: '1h', index: false }));
@@ -257,6 +281,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         publicCertificates: config.publicCertificates,
       },
       moodle: { ltiKey: config.ltiKey, http: moodleHttp },
+      mail,
     }),
   );
   app.get('/', (_req, res) => {
@@ -271,7 +296,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const stopJobs = () =>
     (jobsStopped ??= (async () => {
       exportJobs.stop();
-      await jobs.stop();
+      await Promise.all([jobs.stop(), mail.stop()]);
     })());
 
   return {
@@ -280,9 +305,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
     toolUrls,
     sandbox,
     ctx,
+    mail,
+    mailbox,
     stopJobs,
     async close() {
       await stopJobs();
+      smtp?.close();
+      await mailbox?.close();
       // Chromium only after the queue: a job still printing must be handed back, not failed
       await renderer.close();
       await lti.close();

@@ -40,6 +40,13 @@ const EnvSchema = z.object({
   DB_RECONNECT_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
   TRUST_PROXY: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  // e-mail (src/mail)
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://, e.g. smtp://user:password@mail.example.edu:587').optional(),
+  MAIL_FROM: z.string().min(3).optional(),
+  MAIL_REMINDER_DAYS: z
+    .string()
+    .regex(/^\s*\d{1,4}(\s*,\s*\d{1,4})*\s*$/, 'must be a comma list of days before expiry, e.g. 30,7,0')
+    .default('30,7,0'),
 });
 
 export interface Config {
@@ -88,6 +95,19 @@ export interface Config {
    */
   trustProxy: false | number | string;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** E-mail (src/mail). */
+  mail: {
+    /**
+     * The SMTP server mail goes through (`smtp://user:pass@host:587`, `smtps://…:465`). Unset: no
+     * mail is sent (events still wait in the outbox until their deadline) — except that with the
+     * sandbox on, mail goes to the sandbox's own mailbox (/sandbox/mailbox), never in production.
+     */
+    smtpUrl?: string;
+    /** The sender, e.g. `Certificates <certificates@example.edu>`. */
+    from: string;
+    /** Reminders are sent this many days before a certificate expires (0 = on the day it expires), largest first. */
+    reminderDays: number[];
+  };
 }
 
 /** Thrown for a bad setting; main.ts prints its message as one line and exits. */
@@ -141,7 +161,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0]!;
     const key = String(issue.path[0]);
     const fix = FIXES[key] ? `; ${FIXES[key]}` : '';
-    throw new ConfigError(`Invalid setting ${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}${fix}`);
+    // SMTP_URL may hold a password: name the setting, never echo it
+    const shown = key === 'SMTP_URL' ? '"…"' : JSON.stringify(env[key] ?? '');
+    throw new ConfigError(`Invalid setting ${key}=${shown}: ${issue.message}${fix}`);
   }
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
@@ -183,5 +205,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbReconnectTimeoutMs: e.DB_RECONNECT_TIMEOUT_MS,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     logLevel: e.LOG_LEVEL,
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM ?? `Certificates <no-reply@${new URL(publicUrl).hostname}>`,
+      reminderDays: [...new Set(e.MAIL_REMINDER_DAYS.split(',').map((d) => Number(d.trim())))].sort((a, b) => b - a),
+    },
   });
 }

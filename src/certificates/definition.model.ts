@@ -25,6 +25,8 @@ export interface DefinitionDoc {
   validity: Validity;
   /** Certificates may be viewed without a launch (only when the administrator allows it). */
   public: boolean;
+  /** E-mail the learner when their certificate is issued (opt-in; src/mail). Absent on older definitions: off. */
+  mailOnIssue?: boolean;
   template: TemplateSettings;
   version: number;
   archivedAt: Date | null;
@@ -47,6 +49,7 @@ const schema = new Schema<DefinitionDoc>(
     mandatoryMinimum: { type: Number, default: null },
     validity: { type: Schema.Types.Mixed, required: true },
     public: { type: Boolean, default: false },
+    mailOnIssue: { type: Boolean, default: false },
     template: { type: Schema.Types.Mixed, required: true },
     version: { type: Number, required: true, default: 1 },
     archivedAt: { type: Date, default: null },

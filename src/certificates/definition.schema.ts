@@ -113,6 +113,8 @@ export const DefinitionInputSchema = z
     mandatoryMinimum: optionalFormNumber((n) => n.int('must be a whole number').min(0, 'must not be negative')),
     validity: ValiditySchema.prefault({ kind: 'perpetual' }),
     public: formBoolean().default(false),
+    /** E-mail the learner when their certificate is issued (src/mail). */
+    mailOnIssue: formBoolean().default(false),
     template: TemplateSettingsSchema.prefault({}),
   })
   .superRefine((d, ctx) => {

@@ -23,6 +23,7 @@ const SETTING_FIELDS = [
   'mandatoryMinimum',
   'validity',
   'public',
+  'mailOnIssue',
   'template',
 ] as const satisfies ReadonlyArray<keyof DefinitionSettings>;
 

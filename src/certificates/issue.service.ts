@@ -28,6 +28,7 @@ import { toObjectId, type Id } from './ids';
 import { activeKeyOf, issueModel, type IssueDoc } from './issue.model';
 import { activeCertificate, draftIssue, evaluationOf, insertActive, issuedAudit, printedCourseTitle } from './issue-writes';
 import { reissueCertificate } from './reissue.service';
+import { notifyCertificatesIssued } from '../mail/certificate-mail';
 
 export interface IssueIfEligibleOptions {
   courseId: Id;
@@ -80,6 +81,7 @@ export async function issueIfEligible(conn: Connection, opts: IssueIfEligibleOpt
   const { certificate, created } = await insertActive(conn, draft, opts.random);
   if (!created) return { outcome: 'already_issued', certificate, evaluation };
   await recordAudit(conn, issuedAudit(certificate, opts.issuedBy));
+  await notifyCertificatesIssued(conn, definition, [certificate], opts.now());
   return { outcome: 'issued', certificate, evaluation };
 }
 
@@ -131,6 +133,7 @@ export async function issueBatch(
   const inserted = docs.filter((_, i) => !failed.has(i));
   out.issued.push(...inserted);
   await recordAudit(conn, inserted.map((c) => issuedAudit(c, opts.issuedBy)));
+  await notifyCertificatesIssued(conn, definition, inserted, issuedAt);
   for (const i of failed) {
     const e = opts.entries[i]!;
     const r = await issueIfEligible(conn, {

@@ -8,6 +8,7 @@ import type { LoadedMember } from '../grades/course-grades.service';
 import type { Clock, RandomBytes } from '../runtime';
 import type { Actor } from './audit.model';
 import { recordAudit } from './audit.service';
+import { notifyCertificatesIssued } from '../mail/certificate-mail';
 import { NotEligibleError } from './certificate.errors';
 import { getCertificate } from './certificate.queries';
 import { resolveLearnerName } from './certificate-state';
@@ -113,5 +114,6 @@ export async function reissueCertificate(conn: Connection, opts: ReissueOptions)
       definitionVersion: certificate.definitionVersion,
     },
   });
+  await notifyCertificatesIssued(conn, definition, [certificate], at);
   return { certificate, previous: retired };
 }

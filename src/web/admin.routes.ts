@@ -7,6 +7,7 @@
  * changes also check the Origin header, so other sites cannot post here.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { MailStatus } from '../mail';
 import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Connection } from 'mongoose';
@@ -38,6 +39,8 @@ export interface AdminDeps {
   tool: ToolUrls & { dynamicRegistrationUrl: string };
   settings: { unknownDeployment: string; dynregAutoActivate: boolean; publicCertificates: boolean };
   moodle: MoodleAdminDeps['moodle'];
+  /** E-mail: where it goes and the outbox at a glance (src/mail). */
+  mail?: { status(): Promise<MailStatus> };
 }
 
 const sign = (secret: string, expires: number) => createHmac('sha256', secret).update(`admin:${expires}`).digest('base64url');
@@ -110,11 +113,12 @@ export function adminRouter(deps: AdminDeps): Router {
         res.type('html').send(deps.views.render('admin-login', { title: 'Administrator', lang: 'en', failed: req.query.failed === '1' }));
         return;
       }
-      const [platforms, deployments, requests, events] = await Promise.all([
+      const [platforms, deployments, requests, events, mail] = await Promise.all([
         deps.lti.listPlatforms(),
         listDeployments(deps.conn),
         listRegistrationRequests(deps.conn),
         recentRegistrationEvents(deps.conn),
+        deps.mail?.status(),
       ]);
       res.type('html').send(
         deps.views.render('admin', {
@@ -122,6 +126,7 @@ export function adminRouter(deps: AdminDeps): Router {
           lang: 'en',
           tool: deps.tool,
           settings: deps.settings,
+          mail,
           registrationEvents: events.map((e) => ({ action: e.action.replace(/_/g, ' '), issuer: e.issuer, clientId: e.clientId, actor: e.actor, at: e.at.toISOString(), from: e.details?.requestedFrom })),
           requests: requests.map((r) => compareRequest(r, platforms.find((p) => p.issuer === r.issuer && p.clientId === r.clientId))),
           platforms: platforms.map((p) => ({

@@ -14,6 +14,7 @@ import type { LtiProvider } from '../lti/provider';
 import { launchOf, requireRole } from './middleware/session';
 import type { Views } from './views';
 import { rememberUsername } from '../grades/csv/usernames';
+import { rememberRecipient } from '../mail';
 
 const log = createLogger('web:lti');
 
@@ -55,6 +56,8 @@ export function handleVerifiedLaunch(deps: LtiRouteDeps) {
     }
     // The username (custom parameter `username=$User.username`) matches learners in Chamilo's gradebook export.
     await rememberUsername(deps.conn, outcome.launch, deps.now());
+    // Mail goes to the address, in the language, of the person's last launch (src/mail/recipients.ts).
+    await rememberRecipient(deps.conn, outcome.launch, deps.now());
     // The link the tool is launched from: a grade column tied to it is the launcher, never a course activity.
     if (outcome.launch.resourceLinkId) await recordToolLink(deps.conn, outcome.launch.courseId, outcome.launch.resourceLinkId, deps.now());
     const page = outcome.launch.messageType === 'LtiDeepLinkingRequest' ? 'deep-linking' : '';

@@ -13,6 +13,7 @@ import { createApp, type App } from '../../src/app';
 import type { Database } from '../../src/db/connect';
 import { setLogLevel } from '../../src/logger';
 import { connectTestDatabase } from './db';
+import { startCaptureServer, type CaptureServer } from '../../src/mail/capture-server';
 
 export interface TestApp {
   baseUrl: string;
@@ -20,6 +21,8 @@ export interface TestApp {
   app: App;
   db: Database;
   sandbox: NonNullable<App['sandbox']>;
+  /** The tests' own SMTP server: the app's SMTP_URL points at it (test/mail/). */
+  smtp: CaptureServer;
 }
 
 let running: Promise<TestApp> | undefined;
@@ -34,6 +37,7 @@ export function startTestApp(): Promise<TestApp> {
     server = srv;
     const port = (srv.address() as AddressInfo).port;
     const dataDir = mkdtempSync(join(tmpdir(), 'lticert-test-'));
+    const smtp = await startCaptureServer();
     const platformDir = join(dataDir, 'platform-config');
     mkdirSync(platformDir);
     const config = loadConfig({
@@ -52,11 +56,13 @@ export function startTestApp(): Promise<TestApp> {
       DYNREG_RATE_LIMIT: '1000',
       // test/security/login.spec.ts floods one address past this limit (the default, 1200, is for a campus NAT)
       LOGIN_RATE_LIMIT: '300',
+      SMTP_URL: smtp.url,
+      MAIL_FROM: 'Certificates <certificates@tool.test>',
     });
     const db = await connectTestDatabase();
     const app = await createApp({ config, db });
     srv.on('request', app.express);
-    return { baseUrl: config.publicUrl, config, app, db, sandbox: app.sandbox! };
+    return { baseUrl: config.publicUrl, config, app, db, sandbox: app.sandbox!, smtp };
   })();
   return running;
 }
@@ -70,5 +76,6 @@ export async function stopTestApp(): Promise<void> {
   server?.closeAllConnections();
   await new Promise<void>((resolve) => server!.close(() => resolve()));
   await t.app.close().catch(() => undefined);
+  await t.smtp.close().catch(() => undefined);
   await t.db.close().catch(() => undefined);
 }

@@ -48,6 +48,7 @@ export interface DefinitionForm {
   validityKind: 'perpetual' | 'recurring';
   validForMonths: string;
   public: boolean;
+  mailOnIssue: boolean;
   template: {
     design: string;
     paper: string;
@@ -100,6 +101,7 @@ export function newDefinitionForm(lineItems: FormLineItem[], defaults: { issuerN
     validityKind: 'perpetual',
     validForMonths: '12',
     public: false,
+    mailOnIssue: false,
     template: {
       design: 'classic',
       paper: 'A4',
@@ -149,6 +151,7 @@ export function definitionToForm(d: DefinitionDoc, lineItems: FormLineItem[]): D
     validityKind: d.validity.kind,
     validForMonths: d.validity.kind === 'recurring' ? str(d.validity.validForMonths) : '12',
     public: d.public,
+    mailOnIssue: d.mailOnIssue === true,
     template: {
       design: d.template.design,
       paper: d.template.paper,
@@ -199,6 +202,7 @@ export function bodyToForm(body: Body, lineItems: FormLineItem[]): DefinitionFor
     validityKind: field(body, 'validity.kind') === 'recurring' ? 'recurring' : 'perpetual',
     validForMonths: field(body, 'validity.validForMonths', 40),
     public: ticked(body, 'public'),
+    mailOnIssue: ticked(body, 'mailOnIssue'),
     template: {
       design: field(body, 'template.design', 40),
       paper: field(body, 'template.paper', 40),
@@ -235,6 +239,7 @@ export function formToInput(form: DefinitionForm): { input: DefinitionInput; sel
     mandatoryMinimum: form.mandatoryMinimum,
     validity: form.validityKind === 'recurring' ? { kind: 'recurring', validForMonths: form.validForMonths } : { kind: 'perpetual' },
     public: form.public,
+    mailOnIssue: form.mailOnIssue,
     // An empty select or colour means "not chosen": the schema's default applies.
     template: Object.fromEntries(Object.entries(form.template).filter(([, v]) => v !== '')),
   };

@@ -1,0 +1,52 @@
+/**
+ * Where and in which language a person gets mail: what their last launch said. NRPS rosters give
+ * an address but never a language, and a reminder is sent months after the launch that earned the
+ * certificate, so each launch records the address and `launch_presentation.locale` per platform
+ * user (issuer + `sub`).
+ *
+ * Personal data kept here: e-mail address, name, locale of the launch.
+ */
+import { Schema, type Connection, type Model, type Types } from 'mongoose';
+import type { Launch } from '../lti/launch';
+
+export interface RecipientDoc {
+  _id: Types.ObjectId;
+  issuer: string;
+  userId: string;
+  email?: string;
+  name?: string;
+  locale?: string;
+  lastLaunchAt: Date;
+}
+
+const schema = new Schema<RecipientDoc>(
+  {
+    issuer: { type: String, required: true },
+    userId: { type: String, required: true },
+    email: String,
+    name: String,
+    locale: String,
+    lastLaunchAt: { type: Date, required: true },
+  },
+  { collection: 'mail_recipients', versionKey: false },
+);
+schema.index({ issuer: 1, userId: 1 }, { unique: true });
+
+export function recipientModel(conn: Connection): Model<RecipientDoc> {
+  return (conn.models.MailRecipient as Model<RecipientDoc>) ?? conn.model<RecipientDoc>('MailRecipient', schema);
+}
+
+/** Records the launching user's address, name and locale (one upsert per launch). */
+export async function rememberRecipient(conn: Connection, launch: Launch, now: Date): Promise<void> {
+  if (launch.role === 'none') return;
+  const set: Partial<RecipientDoc> = { lastLaunchAt: now };
+  if (launch.user.email) set.email = launch.user.email;
+  if (launch.user.name) set.name = launch.user.name;
+  if (launch.locale) set.locale = launch.locale;
+  await recipientModel(conn).updateOne({ issuer: launch.issuer, userId: launch.user.id }, { $set: set }, { upsert: true });
+}
+
+/** What the last launch of `userId` on `issuer` said, or null. */
+export async function findRecipient(conn: Connection, issuer: string, userId: string): Promise<RecipientDoc | null> {
+  return recipientModel(conn).findOne({ issuer, userId }).lean<RecipientDoc>();
+}

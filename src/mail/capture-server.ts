@@ -24,6 +24,8 @@ export interface CapturedMail {
 
 export interface CaptureServer {
   port: number;
+  /** Messages accepted so far (also those no longer kept in `messages`). */
+  readonly received: number;
   url: string;
   messages: CapturedMail[];
   /** Resolves when `count` messages matching `filter` have arrived (or rejects after `timeoutMs`). */

@@ -45,7 +45,8 @@ export function renderMail(template: MailTemplate, lang: Language | string, para
   const action = t(`${area}.action`, p);
   const link = typeof params.link === 'string' ? params.link : '';
   const footer = t('mail.footer');
-  const text = [greeting, '', body, '', link ? `${action}: ${link}` : '', '', '-- ', footer].filter((l, i, all) => !(l === '' && all[i - 1] === '')).join('\n');
+  // the action on a line of its own and the link below it: no punctuation that differs by language
+  const text = [greeting, '', body, '', link ? `${action}\n${link}` : '', '', '-- ', footer].filter((l, i, all) => !(l === '' && all[i - 1] === '')).join('\n');
   const paragraphs = body.split(/\n+/).map((para) => `<p>${escapeHtml(para)}</p>`).join('\n');
   const html = [
     `<!doctype html><html lang="${language}"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>`,

@@ -62,6 +62,8 @@ const schema = new Schema<OutboxDoc>(
 );
 schema.index({ key: 1 }, { unique: true });
 schema.index({ status: 1, nextAttemptAt: 1 });
+// the offline engine plans with single-field equality indexes only
+schema.index({ status: 1 });
 schema.index({ finishedAt: 1 }, { expireAfterSeconds: FINISHED_MAIL_TTL_SECONDS });
 
 export function outboxModel(conn: Connection): Model<OutboxDoc> {

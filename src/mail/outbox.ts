@@ -98,6 +98,8 @@ export interface DeliverOptions {
   backoffMs?: number;
   /** Messages sent at once (default 4, the size of the SMTP connection pool). */
   parallel?: number;
+  /** Due messages looked up at once (default 200). */
+  batchSize?: number;
   signal?: AbortSignal;
   onSent?: (done: number) => void | Promise<void>;
 }
@@ -120,21 +122,34 @@ export async function deliverDue(conn: Connection, opts: DeliverOptions): Promis
   const counts = { sent: 0, retrying: 0, failed: 0, expired: 0 };
 
   const t0 = opts.now();
-  const expired = await Outbox.updateMany(
-    { status: 'pending', sendBy: { $lt: t0 } },
-    { $set: { status: 'expired', finishedAt: t0, lastError: 'not sent before its deadline' } },
-  );
-  counts.expired = expired.modifiedCount;
+  const drop = { $set: { status: 'expired', finishedAt: t0, leaseUntil: null, lastError: 'not sent before its deadline' } };
+  const [expired, abandoned] = await Promise.all([
+    Outbox.updateMany({ status: 'pending', sendBy: { $lt: t0 } }, drop),
+    // a sender died with it after its deadline: its lease ran out, nobody may send it now
+    Outbox.updateMany({ status: 'sending', leaseUntil: { $lt: t0 }, sendBy: { $lt: t0 } }, drop),
+  ]);
+  counts.expired = expired.modifiedCount + abandoned.modifiedCount;
 
-  const claim = () => {
+  /**
+   * The next due messages' ids, oldest first: new or retried ones, and those whose sender's lease
+   * ran out. Two queries on `status` (one index lookup each) rather than an `$or`.
+   */
+  const dueIds = async (limit: number) => {
+    const t = opts.now();
+    const [pending, stale] = await Promise.all([
+      Outbox.find({ status: 'pending', nextAttemptAt: { $lte: t }, sendBy: { $gte: t } }, { _id: 1 }).sort({ nextAttemptAt: 1, _id: 1 }).limit(limit).lean(),
+      Outbox.find({ status: 'sending', leaseUntil: { $lt: t }, sendBy: { $gte: t } }, { _id: 1 }).limit(limit).lean(),
+    ]);
+    return [...stale, ...pending].map((d) => d._id);
+  };
+
+  /** Takes one message by id, if it is still due: the atomic step that keeps two senders apart. */
+  const claim = (id: OutboxDoc['_id']) => {
     const t = opts.now();
     return Outbox.findOneAndUpdate(
-      {
-        $or: [{ status: 'pending', nextAttemptAt: { $lte: t } }, { status: 'sending', leaseUntil: { $lt: t } }],
-        sendBy: { $gte: t },
-      },
+      { _id: id, $or: [{ status: 'pending', nextAttemptAt: { $lte: t } }, { status: 'sending', leaseUntil: { $lt: t } }], sendBy: { $gte: t } },
       { $set: { status: 'sending', leaseUntil: new Date(t.getTime() + leaseMs) }, $inc: { attempts: 1 } },
-      { sort: { nextAttemptAt: 1, _id: 1 }, new: true },
+      { new: true },
     ).lean<OutboxDoc>();
   };
 
@@ -173,15 +188,28 @@ export async function deliverDue(conn: Connection, opts: DeliverOptions): Promis
     }
   };
 
-  const worker = async () => {
-    for (;;) {
-      opts.signal?.throwIfAborted();
-      const doc = await claim();
-      if (!doc) return;
-      await sendOne(doc);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, opts.parallel ?? 4) }, worker));
+  // Batches of due ids, each sent by `parallel` workers; a message another sender took meanwhile is skipped.
+  const parallel = Math.max(1, opts.parallel ?? 4);
+  const batchSize = Math.max(parallel, opts.batchSize ?? 200);
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const ids = await dueIds(batchSize);
+    if (ids.length === 0) break;
+    let next = 0;
+    let claimed = 0;
+    const worker = async () => {
+      for (let i = next++; i < ids.length; i = next++) {
+        opts.signal?.throwIfAborted();
+        const doc = await claim(ids[i]!);
+        if (!doc) continue;
+        claimed++;
+        await sendOne(doc);
+      }
+    };
+    await Promise.all(Array.from({ length: parallel }, worker));
+    // every id of the batch was taken by another sender: it is working through the same ones
+    if (claimed === 0 && ids.length < batchSize) break;
+  }
   return counts;
 }
 
@@ -198,9 +226,9 @@ export async function outboxSummary(conn: Connection): Promise<Record<OutboxDoc[
 /** Whether a message is due now (cheap: the worker's ticker asks this). */
 export async function hasDueMail(conn: Connection, now: Date): Promise<boolean> {
   const Outbox = outboxModel(conn);
-  const doc = await Outbox.findOne(
-    { $or: [{ status: 'pending', nextAttemptAt: { $lte: now } }, { status: 'sending', leaseUntil: { $lt: now } }] },
-    { _id: 1 },
-  ).lean();
-  return doc !== null;
+  const [pending, stale] = await Promise.all([
+    Outbox.exists({ status: 'pending', nextAttemptAt: { $lte: now } }),
+    Outbox.exists({ status: 'sending', leaseUntil: { $lt: now } }),
+  ]);
+  return pending !== null || stale !== null;
 }

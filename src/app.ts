@@ -35,6 +35,9 @@ import { createSandbox, type Sandbox } from './sandbox/sandbox';
 import { startSandboxMailbox, type SandboxMailbox } from './sandbox/mailbox';
 import { createMailService, createSmtpTransport, describeSmtpUrl, type MailService } from './mail';
 import { adminRouter } from './web/admin.routes';
+import { afterCourseGrades, registerCertificationHooks } from './certifications/award-hooks';
+import { adminCertificationsRouter } from './web/certifications/admin-certifications.routes';
+import { certificationsRouter } from './web/certifications/certifications.routes';
 import { certificateRouter } from './web/certificate.routes';
 import { exportRouter } from './web/export.routes';
 import { gradesRouter } from './web/grades.routes';
@@ -202,8 +205,20 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   const sourceFactories = [moodleSourceFactory({ conn, ltiKey: config.ltiKey, http: moodleHttp, now }), chamiloSource];
   const ctx: WebContext = { config, conn, views, now, random, jobs, renderer, advantageFor, sourceFactories };
-  // After each course sync: flag stale certificates, and re-issue them when the course asks for it (R5).
-  registerSyncJob(jobs, { conn, now, advantageFor, sourceFactories, afterSync: async (courseId) => void (await runAfterSync(conn, { courseId, now, random })) });
+  // Certifications (programmes of courses) re-evaluate when a course certificate is issued or revoked.
+  registerCertificationHooks(conn, { now, random });
+  // After each course sync: flag stale certificates, and re-issue them when the course asks for it (R5);
+  // then the certifications whose programme has the course (Moodle's course completion arrives as a grade).
+  registerSyncJob(jobs, {
+    conn,
+    now,
+    advantageFor,
+    sourceFactories,
+    afterSync: async (courseId) => {
+      await runAfterSync(conn, { courseId, now, random });
+      await afterCourseGrades(conn, courseId, { now, random });
+    },
+  });
   registerGenerateAllJob(jobs, { conn, now, random });
   const exportJobs = registerExportJobs(jobs, { conn, now, renderer, publicUrl: config.publicUrl });
   jobs.start();
@@ -257,7 +272,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
         templateRouter(ctx),
         exportRouter(ctx),
         // After an import: the same stale check and automatic re-issue as after a sync.
-        gradesRouter(ctx, { afterImport: (courseId) => runAfterSync(conn, { courseId, now, random }) }),
+        gradesRouter(ctx, {
+          afterImport: async (courseId) => {
+            const r = await runAfterSync(conn, { courseId, now, random });
+            await afterCourseGrades(conn, courseId, { now, random });
+            return r;
+          },
+        }),
+        certificationsRouter(ctx),
         moodleSourceRouter(ctx),
         columnsRouter(ctx),
       ],
@@ -282,6 +304,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       },
       moodle: { ltiKey: config.ltiKey, http: moodleHttp },
       mail,
+      mount: [(requireAdmin) => adminCertificationsRouter(ctx, lti, requireAdmin)],
     }),
   );
   app.get('/', (_req, res) => {

@@ -17,6 +17,7 @@ import type { LoadedMember } from '../grades/course-grades.service';
 import type { Clock, RandomBytes } from '../runtime';
 import type { Actor } from './audit.model';
 import { recordAudit } from './audit.service';
+import { emitIssueEvent } from './issue-events';
 import { LearnerNameUnknownError, NotEligibleError } from './certificate.errors';
 import { getCertificate } from './certificate.queries';
 import { certificateState, resolveLearnerName, type LearnerInfo } from './certificate-state';
@@ -82,6 +83,7 @@ export async function issueIfEligible(conn: Connection, opts: IssueIfEligibleOpt
   if (!created) return { outcome: 'already_issued', certificate, evaluation };
   await recordAudit(conn, issuedAudit(certificate, opts.issuedBy));
   await notifyCertificatesIssued(conn, definition, [certificate], opts.now());
+  await emitIssueEvent(conn, { type: 'issued', certificates: [certificate] });
   return { outcome: 'issued', certificate, evaluation };
 }
 
@@ -134,6 +136,7 @@ export async function issueBatch(
   out.issued.push(...inserted);
   await recordAudit(conn, inserted.map((c) => issuedAudit(c, opts.issuedBy)));
   await notifyCertificatesIssued(conn, definition, inserted, issuedAt);
+  await emitIssueEvent(conn, { type: 'issued', certificates: inserted });
   for (const i of failed) {
     const e = opts.entries[i]!;
     const r = await issueIfEligible(conn, {

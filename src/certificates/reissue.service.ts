@@ -9,6 +9,7 @@ import type { Clock, RandomBytes } from '../runtime';
 import type { Actor } from './audit.model';
 import { recordAudit } from './audit.service';
 import { notifyCertificatesIssued } from '../mail/certificate-mail';
+import { emitIssueEvent } from './issue-events';
 import { NotEligibleError } from './certificate.errors';
 import { getCertificate } from './certificate.queries';
 import { resolveLearnerName } from './certificate-state';
@@ -115,5 +116,6 @@ export async function reissueCertificate(conn: Connection, opts: ReissueOptions)
     },
   });
   await notifyCertificatesIssued(conn, definition, [certificate], at);
+  await emitIssueEvent(conn, { type: 'issued', certificates: [certificate] });
   return { certificate, previous: retired };
 }

@@ -7,6 +7,7 @@ import { ValidationError } from '../errors';
 import type { Clock } from '../runtime';
 import type { Actor } from './audit.model';
 import { recordAudit } from './audit.service';
+import { emitIssueEvent } from './issue-events';
 import { getCertificate } from './certificate.queries';
 import { getDefinition } from './definition.service';
 import { toObjectId, type Id } from './ids';
@@ -76,6 +77,7 @@ export async function revokeCertificate(
     userId: before.userId,
     details: { reason, certificate: contentOf(before) },
   });
+  await emitIssueEvent(conn, { type: 'revoked', certificates: [revoked] });
   return revoked;
 }
 
@@ -116,5 +118,6 @@ export async function revokeAll(
       certificates: revoked.map((c) => ({ issueId: String(c._id), userId: c.userId, ...contentOf(c) })),
     },
   });
+  await emitIssueEvent(conn, { type: 'revoked', certificates: revoked });
   return { revoked: revoked.length };
 }

@@ -29,6 +29,8 @@ export interface CourseDoc {
   platformFamily: string;
   /** The service endpoints from the latest launch that carried them (grade sync uses these). */
   services: { lineItemsUrl?: string; membershipsUrl?: string; agsScopes: string[] };
+  /** The course's page in the LMS, from the latest launch (src/courses/course-link.ts). */
+  lmsUrl?: string;
   settings: {
     /** Re-issue stale certificates automatically after a sync (R5). */
     autoReissue: boolean;
@@ -51,6 +53,7 @@ const schema = new Schema<CourseDoc>(
       membershipsUrl: String,
       agsScopes: { type: [String], default: [] },
     },
+    lmsUrl: String,
     settings: { autoReissue: { type: Boolean, default: false } },
   },
   { timestamps: true, collection: 'courses' },

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { Connection } from 'mongoose';
+import { courseLinkOf } from '../courses/course-link';
 import { courseIdentity, courseModel } from '../courses/course.model';
 import { CLAIM } from './claims';
 import { deploymentModel } from './deployment.model';
@@ -33,7 +34,7 @@ const ClaimsSchema = z.object({
   [CLAIM.roles]: z.array(z.string().max(2048)).max(200),
   [CLAIM.context]: z.object({ id: str, title: opt, label: opt }).passthrough().optional(),
   [CLAIM.resourceLink]: z.object({ id: str }).passthrough().optional(),
-  [CLAIM.launchPresentation]: z.object({ locale: opt }).passthrough().optional(),
+  [CLAIM.launchPresentation]: z.object({ locale: opt, return_url: z.string().max(2048).optional().catch(undefined) }).passthrough().optional(),
   [CLAIM.toolPlatform]: z.object({ product_family_code: opt, family_code: opt }).passthrough().optional(),
   [CLAIM.custom]: z.record(z.string(), z.unknown()).optional(),
   [CLAIM.ags]: z
@@ -122,6 +123,9 @@ export async function acceptLaunch(deps: LaunchDeps, rawClaims: Record<string, u
   }
   // Chamilo sends the NRPS claim only on teacher launches: keep the last one we saw.
   if (nrps) serviceUpdate['services.membershipsUrl'] = nrps.context_memberships_url;
+  // the course's page in the LMS, for "start" links on My certifications (course-link.ts)
+  const lmsUrl = courseLinkOf({ platformFamily: family, issuer: claims.iss, label: context.label, returnUrl: claims[CLAIM.launchPresentation]?.return_url });
+  if (lmsUrl) serviceUpdate.lmsUrl = lmsUrl;
   // One course per issuer + client id + context id (course.model.ts says why): a launch under
   // another client id of the same issuer gets a course of its own, never this one's services.
   const course = await courseModel(deps.conn).findOneAndUpdate(

@@ -41,6 +41,8 @@ export interface AdminDeps {
   moodle: MoodleAdminDeps['moodle'];
   /** E-mail: where it goes and the outbox at a glance (src/mail). */
   mail?: { status(): Promise<MailStatus> };
+  /** More administrator pages (certifications, …), each given the administrator check. */
+  mount?: Array<(requireAdmin: RequestHandler) => Router>;
 }
 
 const sign = (secret: string, expires: number) => createHmac('sha256', secret).update(`admin:${expires}`).digest('base64url');
@@ -203,5 +205,6 @@ export function adminRouter(deps: AdminDeps): Router {
   });
 
   router.use(moodleAdminRouter({ ...deps, requireAdmin }));
+  for (const mount of deps.mount ?? []) router.use(mount(requireAdmin));
   return router;
 }

@@ -99,7 +99,7 @@ describe('Defining certifications (R6)', function () {
       const { app } = await adminLaunch(t, w);
       const body = new FormData();
       for (const [k, v] of Object.entries(programmeForm(w.courses, { name: 'With badge' }))) for (const x of Array.isArray(v) ? v : [v]) body.append(k, x);
-      body.append('badge', new Blob([png()], { type: 'image/png' }), 'badge.png');
+      body.append('badge', new Blob([new Uint8Array(png())], { type: 'image/png' }), 'badge.png');
       const res = await fetch(`${app}/certifications/manage`, { method: 'POST', body, redirect: 'manual' });
       expect(res.status).to.equal(303);
       const c = await certificationModel(t.db.connection).findOne({ name: 'With badge' }).lean();

@@ -15,42 +15,47 @@ import { startTestApp, type TestApp } from '../support/app';
 import { launchAs, pdfText, syncGrades } from '../support/e2e';
 import { all, attr, parseHtml, text } from '../support/html';
 import { buildIssuedCertificate, random } from '../support/builders';
-import { adminLaunch, buildWorld, programmeForm, type World } from './world';
+import { adminLaunch, buildWorld, programmeForm, type World, type WorldLearner } from './world';
 
 describe('Programmes of courses (R7, R9)', function () {
   this.timeout(90_000);
   let t: TestApp;
+  /** Four courses, a perpetual and a yearly certificate in each, eight learners: one per test. */
+  let w: World;
   before(async () => {
     t = await startTestApp();
+    w = await buildWorld(t, 4, { learners: 8, recurring: true });
   });
+  const learner = (i: number) => w.learners[i]!;
 
-  async function define(w: World, input: NonNullable<Parameters<typeof programmeForm>[1]>): Promise<CertificationDoc> {
+  async function define(courses: World['courses'], input: NonNullable<Parameters<typeof programmeForm>[1]>): Promise<CertificationDoc> {
     const { browser, app } = await adminLaunch(t, w);
     const name = `${input.name ?? 'Programme'} ${Date.now()}`;
-    const res = await browser.request(`${app}/certifications/manage`, { form: programmeForm(w.courses, { ...input, name }) });
+    const res = await browser.request(`${app}/certifications/manage`, { form: programmeForm(courses, { ...input, name }) });
     expect(res.status).to.equal(303);
     return (await certificationModel(t.db.connection).findOne({ name }).lean<CertificationDoc>())!;
   }
 
-  /** The learner launches course i and claims its certificate; returns the launch. */
-  async function claim(w: World, i: number) {
-    const l = await launchAs(t, w.courses[i]!.sandboxId, w.learnerId);
-    const res = await l.browser.request(`${l.app}/learner/claim`, { form: { definitionId: String(w.courses[i]!.definition._id) } });
+  /** Learner `who` launches course i and claims its certificate (the perpetual one unless told); returns the launch. */
+  async function claim(who: WorldLearner, i: number, which: 'definition' | 'recurring' = 'definition') {
+    const l = await launchAs(t, w.courses[i]!.sandboxId, who.id);
+    const res = await l.browser.request(`${l.app}/learner/claim`, { form: { definitionId: String(w.courses[i]![which]!._id) } });
     expect(res.status, 'the claim succeeds').to.equal(303);
     return l;
   }
 
-  const awardsOf = (cert: CertificationDoc, w: World) => awardModel(t.db.connection).find({ certificationId: cert._id, userId: w.subject }).sort({ version: 1 }).lean();
+  const awardsOf = (cert: CertificationDoc, who: WorldLearner) => awardModel(t.db.connection).find({ certificationId: cert._id, userId: who.subject }).sort({ version: 1 }).lean();
+  const perpetual = (courses: World['courses']) => courses.map((c) => String(c.definition._id));
 
   describe('2 of 4 mandatory courses', () => {
     it('is issued at the moment the second course certificate is claimed, with its own code, page and PDF', async () => {
-      const w = await buildWorld(t, 4);
-      const cert = await define(w, { minimum: 2, name: 'Two of four' });
+      const me = learner(0);
+      const cert = await define(w.courses, { minimum: 2, name: 'Two of four', definitionIds: perpetual(w.courses) });
 
-      await claim(w, 0);
-      expect(await awardsOf(cert, w), 'one course is not enough').to.have.length(0);
-      const l = await claim(w, 2);
-      const awards = await awardsOf(cert, w);
+      await claim(me, 0);
+      expect(await awardsOf(cert, me), 'one course is not enough').to.have.length(0);
+      const l = await claim(me, 2);
+      const awards = await awardsOf(cert, me);
       expect(awards).to.have.length(1);
       expect(awards[0]).to.include({ status: 'active', version: 1, learnerName: awards[0]!.learnerName, kind: 'internal' });
       expect(awards[0]!.basis.map((b) => String(b.courseId))).to.deep.equal([String(w.courses[0]!.tool._id), String(w.courses[2]!.tool._id)]);
@@ -74,106 +79,111 @@ describe('Programmes of courses (R7, R9)', function () {
       expect(words).to.contain('Handles personal data').and.contain('Academy').and.contain('Perpetual').and.contain(awards[0]!.code);
       // and the audit trail
       const audit = await certificationAuditModel(t.db.connection).find({ certificationId: cert._id, action: 'award_issued' }).lean();
-      expect(audit.map((a) => a.userId)).to.deep.equal([w.subject]);
+      expect(audit.map((a) => a.userId)).to.deep.equal([me.subject]);
       expect((await findAwardByCode(t.db.connection, awards[0]!.code.toLowerCase(), new Date()))!.state).to.equal('active');
     });
 
     it('issues one award when the completing claim is sent twice at once', async () => {
-      const w = await buildWorld(t, 2);
-      const cert = await define(w, { name: 'Twice' });
-      await claim(w, 0);
-      const l = await launchAs(t, w.courses[1]!.sandboxId, w.learnerId);
+      const me = learner(1);
+      const cert = await define(w.courses.slice(0, 2), { name: 'Twice', definitionIds: perpetual(w.courses.slice(0, 2)) });
+      await claim(me, 0);
+      const l = await launchAs(t, w.courses[1]!.sandboxId, me.id);
       const form = { definitionId: String(w.courses[1]!.definition._id) };
       await Promise.all([l.browser.request(`${l.app}/learner/claim`, { form }), l.browser.request(`${l.app}/learner/claim`, { form })]);
-      expect(await awardsOf(cert, w)).to.have.length(1);
+      expect(await awardsOf(cert, me)).to.have.length(1);
     });
 
     it('is issued after a grade sync too, for a course certificate issued without a claim (generate all)', async () => {
-      const w = await buildWorld(t, 2);
-      const cert = await define(w, { name: 'Synced' });
-      for (const c of w.courses) {
+      const me = learner(2);
+      const courses = w.courses.slice(2, 4);
+      const cert = await define(courses, { name: 'Synced', definitionIds: perpetual(courses) });
+      for (const c of courses) {
         await syncGrades(t, c.tool);
-        await buildIssuedCertificate(t.db.connection, { definition: c.definition, learner: { userId: w.subject, name: 'Bilbo Baggins' }, now: new Date() });
+        await buildIssuedCertificate(t.db.connection, { definition: c.definition, learner: { userId: me.subject, name: 'Bilbo Baggins' }, now: new Date() });
       }
-      expect(await awardsOf(cert, w)).to.have.length(1);
+      expect(await awardsOf(cert, me)).to.have.length(1);
     });
   });
 
   describe('when a course certificate it rests on is revoked', () => {
-    async function revokeFirst(w: World) {
-      const issue = await issueModel(t.db.connection).findOne({ courseId: w.courses[0]!.tool._id, userId: w.subject, status: 'active' }).lean();
+    async function revokeFirst(me: WorldLearner) {
+      const issue = await issueModel(t.db.connection).findOne({ courseId: w.courses[0]!.tool._id, definitionId: w.courses[0]!.definition._id, userId: me.subject, status: 'active' }).lean();
       const teacher = await launchAs(t, w.courses[0]!.sandboxId, w.courses[0]!.teacherId);
       const res = await teacher.browser.request(`${teacher.app}/teacher/certificates/${String(issue!._id)}/delete`, { form: { reason: 'Plagiarism' } });
       expect(res.status).to.equal(303);
     }
 
     it('revokes the certification (as chosen), and a new completion issues a new version', async () => {
-      const w = await buildWorld(t, 3);
-      const cert = await define(w, { minimum: 2, onCourseRevoked: 'revoke', name: 'Cascade' });
-      await claim(w, 0);
-      await claim(w, 1);
-      const [award] = await awardsOf(cert, w);
-      await revokeFirst(w);
+      const me = learner(3);
+      const courses = w.courses.slice(0, 3);
+      const cert = await define(courses, { minimum: 2, onCourseRevoked: 'revoke', name: 'Cascade', definitionIds: perpetual(courses) });
+      await claim(me, 0);
+      await claim(me, 1);
+      const [award] = await awardsOf(cert, me);
+      await revokeFirst(me);
       const after = await awardModel(t.db.connection).findById(award!._id).lean();
       expect(after).to.include({ status: 'revoked', revokedReason: 'A course certificate it rests on was revoked.' });
       expect((await findAwardByCode(t.db.connection, award!.code, new Date()))!.state).to.equal('revoked');
       // the third course completes it again: version 2
-      await claim(w, 2);
-      const awards = await awardsOf(cert, w);
+      await claim(me, 2);
+      const awards = await awardsOf(cert, me);
       expect(awards.map((a) => [a.version, a.status])).to.deep.equal([
         [1, 'revoked'],
         [2, 'active'],
       ]);
-      const actions = (await certificationAuditModel(t.db.connection).find({ certificationId: cert._id, userId: w.subject }).sort({ at: 1, _id: 1 }).lean()).map((a) => a.action);
+      const actions = (await certificationAuditModel(t.db.connection).find({ certificationId: cert._id, userId: me.subject }).sort({ at: 1, _id: 1 }).lean()).map((a) => a.action);
       expect(actions).to.deep.equal(['award_issued', 'award_revoked', 'award_issued']);
     });
 
     it('keeps the certification when the administrator chose so, and says so in the audit trail', async () => {
-      const w = await buildWorld(t, 2);
-      const cert = await define(w, { onCourseRevoked: 'keep', name: 'Kept' });
-      await claim(w, 0);
-      await claim(w, 1);
-      await revokeFirst(w);
-      const awards = await awardsOf(cert, w);
+      const me = learner(4);
+      const courses = w.courses.slice(0, 2);
+      const cert = await define(courses, { onCourseRevoked: 'keep', name: 'Kept', definitionIds: perpetual(courses) });
+      await claim(me, 0);
+      await claim(me, 1);
+      await revokeFirst(me);
+      const awards = await awardsOf(cert, me);
       expect(awards.map((a) => a.status)).to.deep.equal(['active']);
-      expect((await certificationAuditModel(t.db.connection).find({ certificationId: cert._id, action: 'award_kept' }).lean()).map((a) => a.userId)).to.deep.equal([w.subject]);
+      expect((await certificationAuditModel(t.db.connection).find({ certificationId: cert._id, action: 'award_kept' }).lean()).map((a) => a.userId)).to.deep.equal([me.subject]);
     });
 
     it('keeps it without a word when the other courses still complete the programme', async () => {
-      const w = await buildWorld(t, 3);
-      const cert = await define(w, { minimum: 2, onCourseRevoked: 'revoke', name: 'Still complete' });
-      await claim(w, 0);
-      await claim(w, 1);
-      await claim(w, 2);
-      await revokeFirst(w);
-      expect((await awardsOf(cert, w)).map((a) => a.status)).to.deep.equal(['active']);
+      const me = learner(5);
+      const courses = w.courses.slice(0, 3);
+      const cert = await define(courses, { minimum: 2, onCourseRevoked: 'revoke', name: 'Still complete', definitionIds: perpetual(courses) });
+      await claim(me, 0);
+      await claim(me, 1);
+      await claim(me, 2);
+      await revokeFirst(me);
+      expect((await awardsOf(cert, me)).map((a) => a.status)).to.deep.equal(['active']);
     });
   });
 
   describe('recurring', () => {
     it('expires 12 months after completion and is renewed as a new version by completing again in the renewal window', async () => {
-      const w = await buildWorld(t, 2, { definition: { validity: { kind: 'recurring', validForMonths: 12 } } });
-      const cert = await define(w, { type: 'recurring', months: 12, window: 60, name: 'Yearly' });
-      // a year and a month ago the learner held both course certificates, and the certification
+      const me = learner(6);
+      const courses = w.courses.slice(0, 2);
+      const cert = await define(courses, { type: 'recurring', months: 12, window: 60, name: 'Yearly', definitionIds: courses.map((c) => String(c.recurring!._id)) });
+      // a year and a month ago the learner held both yearly course certificates, and the certification
       const then = addMonths(new Date(), -13);
-      for (const c of w.courses) {
+      for (const c of courses) {
         await syncGrades(t, c.tool);
-        await buildIssuedCertificate(t.db.connection, { definition: c.definition, learner: { userId: w.subject, name: 'Bilbo Baggins' }, now: then });
+        await buildIssuedCertificate(t.db.connection, { definition: c.recurring!, learner: { userId: me.subject, name: 'Bilbo Baggins' }, now: then });
       }
-      expect(await awardsOf(cert, w), 'expired course certificates complete nothing today').to.have.length(0);
-      await evaluateCertification(t.db.connection, cert, { now: then, random, userIds: [w.subject] });
-      const [old] = await awardsOf(cert, w);
+      expect(await awardsOf(cert, me), 'expired course certificates complete nothing today').to.have.length(0);
+      await evaluateCertification(t.db.connection, cert, { now: then, random, userIds: [me.subject] });
+      const [old] = await awardsOf(cert, me);
       expect(old!.expiresAt!.toISOString()).to.equal(addMonths(old!.completedAt, 12).toISOString());
 
       // today: expired, on the page and in the list
-      const l = await launchAs(t, w.courses[0]!.sandboxId, w.learnerId);
+      const l = await launchAs(t, w.courses[0]!.sandboxId, me.id);
       expect(text(parseHtml((await l.browser.open(`${l.app}/certifications/${String(cert._id)}`)).html), '[data-status]')).to.equal('Expired');
 
       // renewing one course certificate is not enough; the second renews the certification
-      await claim(w, 0);
-      expect(await awardsOf(cert, w)).to.have.length(1);
-      await claim(w, 1);
-      const awards = await awardsOf(cert, w);
+      await claim(me, 0, 'recurring');
+      expect(await awardsOf(cert, me)).to.have.length(1);
+      await claim(me, 1, 'recurring');
+      const awards = await awardsOf(cert, me);
       expect(awards.map((a) => [a.version, a.status])).to.deep.equal([
         [1, 'superseded'],
         [2, 'active'],
@@ -190,15 +200,16 @@ describe('Programmes of courses (R7, R9)', function () {
     });
 
     it('is not renewed by completions from before the renewal window opened', async () => {
-      const w = await buildWorld(t, 1, { definition: { validity: { kind: 'recurring', validForMonths: 24 } } });
-      const cert = await define(w, { type: 'recurring', months: 12, window: 30, name: 'Not yet' });
-      await syncGrades(t, w.courses[0]!.tool);
+      const me = learner(7);
+      const courses = w.courses.slice(3, 4);
+      const cert = await define(courses, { type: 'recurring', months: 12, window: 40, name: 'Not yet', definitionIds: perpetual(courses) });
+      await syncGrades(t, courses[0]!.tool);
       const then = addMonths(new Date(), -11);
-      await buildIssuedCertificate(t.db.connection, { definition: w.courses[0]!.definition, learner: { userId: w.subject, name: 'Bilbo Baggins' }, now: then });
-      await evaluateCertification(t.db.connection, cert, { now: then, random, userIds: [w.subject] });
-      // the window is open (expires in a month, opens 30 days before) but the only completion is old
-      await evaluateCertification(t.db.connection, cert, { now: new Date(), random, userIds: [w.subject] });
-      expect((await awardsOf(cert, w)).map((a) => a.version)).to.deep.equal([1]);
+      await buildIssuedCertificate(t.db.connection, { definition: courses[0]!.definition, learner: { userId: me.subject, name: 'Bilbo Baggins' }, now: then });
+      await evaluateCertification(t.db.connection, cert, { now: then, random, userIds: [me.subject] });
+      // the window is open (expires in about a month, opens 40 days before) but the only completion is old
+      await evaluateCertification(t.db.connection, cert, { now: new Date(), random, userIds: [me.subject] });
+      expect((await awardsOf(cert, me)).map((a) => a.version)).to.deep.equal([1]);
     });
   });
 });

@@ -38,6 +38,7 @@ import { adminRouter } from './web/admin.routes';
 import { afterCourseGrades, registerCertificationHooks } from './certifications/award-hooks';
 import { adminCertificationsRouter } from './web/certifications/admin-certifications.routes';
 import { certificationsRouter } from './web/certifications/certifications.routes';
+import { awardVerifyRouter } from './web/certifications/award-verify.routes';
 import { certificateRouter } from './web/certificate.routes';
 import { exportRouter } from './web/export.routes';
 import { gradesRouter } from './web/grades.routes';
@@ -285,6 +286,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ],
     }),
   );
+  // an awarded certification's code, else on to the course certificates' verification page
+  app.use(awardVerifyRouter(ctx));
   app.use(verifyRouter(ctx));
   app.use(credentialsPublicRouter(ctx));
   app.use(

@@ -81,6 +81,15 @@ describe('Programmes of courses (R7, R9)', function () {
       const audit = await certificationAuditModel(t.db.connection).find({ certificationId: cert._id, action: 'award_issued' }).lean();
       expect(audit.map((a) => a.userId)).to.deep.equal([me.subject]);
       expect((await findAwardByCode(t.db.connection, awards[0]!.code.toLowerCase(), new Date()))!.state).to.equal('active');
+      // and /verify/<code>, the same address as course certificates, says the same
+      const verify = parseHtml(await (await fetch(`${t.baseUrl}/verify/${awards[0]!.code}`)).text());
+      expect(text(verify, '[data-status]')).to.equal('Valid');
+      expect(text(verify, '[data-name]')).to.equal(cert.name);
+      expect(text(verify, '[data-overview]')).to.equal('Handles personal data with care across the organisation.');
+      expect(text(verify, '[data-type]')).to.equal('Perpetual');
+      expect(text(verify, '[data-completed]')).to.equal(text(page, '[data-completed]'));
+      const json = (await (await fetch(`${t.baseUrl}/verify/${awards[0]!.code}.json`)).json()) as { status: string; kind: string };
+      expect(json).to.include({ status: 'valid', kind: 'certification' });
     });
 
     it('issues one award when the completing claim is sent twice at once', async () => {
@@ -194,6 +203,10 @@ describe('Programmes of courses (R7, R9)', function () {
       const v = await findAwardByCode(t.db.connection, old!.code, new Date());
       expect(v!.state).to.equal('superseded');
       expect(v!.newest!.award.code).to.equal(awards[1]!.code);
+      const verify = parseHtml(await (await fetch(`${t.baseUrl}/verify/${old!.code}`)).text());
+      expect(text(verify, '[data-status]')).to.equal('Replaced by a newer version');
+      expect(text(verify, '[data-newer]')).to.equal(awards[1]!.code);
+      expect(text(verify, '[data-type]')).to.equal('Recurring: valid 12 months from completion');
       const page = parseHtml((await l.browser.open(`${l.app}/certifications/${String(cert._id)}`)).html);
       expect(text(page, '[data-status]')).to.equal('Valid');
       expect(all(page, '[data-history] li').map((li) => li.getAttribute('data-version'))).to.deep.equal(['2', '1']);

@@ -16,7 +16,8 @@ export type AwardStatus = 'active' | 'superseded' | 'revoked';
 
 /** One completed course an award rests on. */
 export interface AwardBasis {
-  courseId: Types.ObjectId;
+  /** The course (programmes); absent for a proof. */
+  courseId?: Types.ObjectId;
   courseTitle: string;
   /** A course certificate (its id), or the LMS's course completion. */
   via: 'certificate' | 'lms' | 'proof';

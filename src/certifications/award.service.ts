@@ -196,6 +196,55 @@ export async function evaluateCertification(conn: Connection, cert: Certificatio
   return summary;
 }
 
+export interface ExternalAwardInput {
+  userId: string;
+  learnerName: string;
+  learnerEmail?: string;
+  language?: string;
+  /** The date the learner obtained it (ALM keeps the learner's date, not the approval's): validity runs from here. */
+  completedAt: Date;
+  /** Who approved. */
+  by: Actor;
+  /** The approved proof (helper proofs' id), kept in the audit trail. */
+  proofId: string;
+  now: Date;
+  random: RandomBytes;
+}
+
+/**
+ * Issues an external certification on an approved proof (helper proofs calls this): a new award,
+ * or — when the learner holds one — a new version that supersedes it (renewal). Validity runs from
+ * the learner's completion date. Audited and announced like programme awards.
+ */
+export async function awardExternal(conn: Connection, cert: CertificationDoc, input: ExternalAwardInput): Promise<AwardDoc> {
+  if (cert.kind !== 'external') throw new Error(`awardExternal: ${String(cert._id)} is not an external certification`);
+  const Award = awardModel(conn);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const latest = await Award.findOne({ certificationId: cert._id, userId: input.userId }).sort({ version: -1 }).lean<AwardDoc>();
+    const active = latest?.status === 'active' ? latest : undefined;
+    const decision: ProgrammeDecision = { complete: true, needed: 1, done: 1, missing: [], basis: [], completedAt: input.completedAt };
+    const award = draftAward(cert, {
+      userId: input.userId,
+      learnerName: input.learnerName,
+      learnerEmail: input.learnerEmail,
+      decision,
+      basis: [{ courseTitle: '', via: 'proof', completedAt: input.completedAt }],
+      issuedAt: input.now,
+      by: input.by,
+      version: (latest?.version ?? 0) + 1,
+      random: input.random,
+      supersedes: active?._id,
+    });
+    if (input.language) award.language = input.language;
+    const done = active ? await renewAward(conn, active._id, award) : (await insertAwards(conn, [award]))[0];
+    if (!done) continue; // a concurrent write took this version: read again
+    await recordCertificationAudit(conn, awardAudit(done, active ? 'award_renewed' : 'award_issued', input.by, { proofId: input.proofId, ...(active ? { previousAwardId: String(active._id) } : {}) }));
+    await announce(conn, [done], active ? 'renewed' : 'issued');
+    return done;
+  }
+  throw new Error('awardExternal: could not write the award (too many concurrent writes)');
+}
+
 function draftAward(
   cert: CertificationDoc,
   d: { userId: string; learnerName: string; learnerEmail?: string; decision: ProgrammeDecision; basis: AwardBasis[]; issuedAt: Date; by: Actor; version: number; random: RandomBytes; supersedes?: Types.ObjectId },
@@ -280,7 +329,7 @@ function awardAudit(a: AwardDoc, action: CertificationAuditInput['action'], acto
       version: a.version,
       completedAt: a.completedAt,
       expiresAt: a.expiresAt,
-      basis: a.basis.map((b) => ({ courseId: String(b.courseId), courseTitle: b.courseTitle, via: b.via, issueId: b.issueId ? String(b.issueId) : undefined })),
+      basis: a.basis.map((b) => ({ courseId: b.courseId ? String(b.courseId) : undefined, courseTitle: b.courseTitle, via: b.via, issueId: b.issueId ? String(b.issueId) : undefined })),
       ...details,
     },
   };

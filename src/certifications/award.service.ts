@@ -14,6 +14,7 @@ import { Types, type Connection } from 'mongoose';
 import type { Actor } from '../certificates/audit.model';
 import { generateCode, normalizeCode } from '../certificates/codes';
 import { issueModel } from '../certificates/issue.model';
+import { revokeCredentials } from '../credentials/status-bits';
 import { courseModel } from '../courses/course.model';
 import { lineItemModel } from '../grades/line-item.model';
 import { memberModel } from '../grades/member.model';
@@ -77,7 +78,7 @@ export async function completionsOf(conn: Connection, cert: CertificationDoc, no
     f.email ??= (i.learnerEmail as string | undefined) ?? undefined;
   }
   if (programme.useLmsCompletion) {
-    const items = await lineItemModel(conn).find({ courseId: { $in: courseIds }, externalId: LMS_COMPLETION_ITEM, removedAt: { $in: [null, undefined] } }, { _id: 1, courseId: 1 }).lean();
+    const items = await lineItemModel(conn).find({ courseId: { $in: courseIds }, externalId: LMS_COMPLETION_ITEM, removedAt: null }, { _id: 1, courseId: 1 }).lean();
     if (items.length > 0) {
       const courseOf = new Map(items.map((i) => [String(i._id), String(i.courseId)]));
       const results = resultModel(conn).collection.find(
@@ -310,6 +311,8 @@ async function renewAward(conn: Connection, previous: Types.ObjectId, award: Awa
     if ((e as { code?: number }).code === 11000) return null;
     throw e;
   }
+  // the old version's Open Badges credential, if one was made, is no longer the current one (src/credentials)
+  await revokeCredentials(conn, 'certification', [String(previous)]);
   return award;
 }
 
@@ -365,6 +368,7 @@ export async function reconsiderAfterRevocation(conn: Connection, cert: Certific
       { new: true },
     ).lean<AwardDoc>();
     if (!done) continue;
+    await revokeCredentials(conn, 'certification', [String(done._id)]);
     out.revoked.push(done);
     entries.push({ ...awardAudit(done, 'award_revoked', by, { courseId: String(courseId), reason }), at: opts.now });
   }

@@ -104,6 +104,8 @@ schema.index({ definitionId: 1, userId: 1, version: 1 }, { unique: true });
 // Lookup indexes; the offline engine plans only with indexes whose every field is an equality.
 schema.index({ definitionId: 1, userId: 1 });
 schema.index({ courseId: 1 });
+// a learner's certificates across courses (a claim re-evaluates the certifications it may complete)
+schema.index({ userId: 1 });
 
 export function issueModel(conn: Connection): Model<IssueDoc> {
   return (conn.models.CertificateIssue as Model<IssueDoc>) ?? conn.model<IssueDoc>('CertificateIssue', schema);

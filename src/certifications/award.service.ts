@@ -145,7 +145,8 @@ export async function evaluateCertification(conn: Connection, cert: Certificatio
   summary.learners = facts.size;
   if (facts.size === 0) return summary;
   const Award = awardModel(conn);
-  const users = opts.userIds ? { userId: { $in: [...opts.userIds] } } : {};
+  // one learner by equality, so that every engine (the offline one too) uses the (certificationId, userId) index
+  const users = opts.userIds ? { userId: opts.userIds.length === 1 ? opts.userIds[0]! : { $in: [...opts.userIds] } } : {};
   // the newest version of each learner's awards: whether one is active, and the next version number
   const latest = new Map<string, Pick<AwardDoc, '_id' | 'userId' | 'version' | 'status' | 'expiresAt' | 'validity'>>();
   const awards = Award.collection.find({ certificationId: cert._id, ...users }, { projection: { userId: 1, version: 1, status: 1, expiresAt: 1, validity: 1 } });

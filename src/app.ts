@@ -21,6 +21,9 @@ import { memberModel } from './grades/member.model';
 import { createJobQueue } from './jobs';
 import { createMoodleHttp } from './grades/moodle/moodle-http';
 import { moodleSourceFactory } from './grades/sources/moodle.factory';
+import { canvasSourceFactory, createCanvasHttp } from './grades/sources/canvas.factory';
+import { CANVAS_SCOPE_LIST, canvasRedirectUri } from './grades/canvas/canvas-oauth.service';
+import { canvasCallbackRouter, canvasSourceRouter } from './web/teacher/canvas-source.routes';
 import { createAdvantageClient } from './lti/advantage';
 import { createPdfRenderer, findChromium } from './render/pdf-renderer';
 import type { WebContext } from './web/context';
@@ -150,7 +153,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
         keysetUrl: toolUrls.keysetUrl,
         dynamicRegistrationUrl: toolUrls.dynamicRegistrationUrl,
         deepLinkingUrl: toolUrls.launchUrl,
+        canvasRedirectUri: canvasRedirectUri(config.publicUrl),
       },
+      // Canvas mode: an API developer key for the tool, with exactly the scopes it asks for.
+      canvasApiScopes: CANVAS_SCOPE_LIST,
       now,
     });
     const r = sandbox.registration;
@@ -204,7 +210,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
     learners: async (courseId) =>
       (await memberModel(conn).find({ courseId, isLearner: true, status: { $ne: 'left' } }, { userId: 1, email: 1 }).lean()).map((m) => ({ userId: m.userId, email: m.email })),
   });
-  const sourceFactories = [moodleSourceFactory({ conn, ltiKey: config.ltiKey, http: moodleHttp, now }), chamiloSource];
+  // Canvas REST, for courses whose teacher authorised the tool in Canvas (issue #17).
+  const canvasHttp = createCanvasHttp({ logger: createLogger('grades:canvas') });
+  const sourceFactories = [moodleSourceFactory({ conn, ltiKey: config.ltiKey, http: moodleHttp, now }), chamiloSource, canvasSourceFactory({ conn, ltiKey: config.ltiKey, http: canvasHttp, now })];
   const ctx: WebContext = { config, conn, views, now, random, jobs, renderer, advantageFor, sourceFactories };
   // Certifications (programmes of courses) re-evaluate when a course certificate is issued or revoked.
   registerCertificationHooks(conn, { now, random });
@@ -282,12 +290,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
         }),
         certificationsRouter(ctx),
         moodleSourceRouter(ctx),
+        canvasSourceRouter(ctx, { http: canvasHttp }),
         columnsRouter(ctx),
       ],
     }),
   );
   // an awarded certification's code, else on to the course certificates' verification page
   app.use(awardVerifyRouter(ctx));
+  app.use(canvasCallbackRouter(ctx, { http: canvasHttp }));
   app.use(verifyRouter(ctx));
   app.use(credentialsPublicRouter(ctx));
   app.use(
@@ -308,6 +318,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       moodle: { ltiKey: config.ltiKey, http: moodleHttp },
       mail,
       mount: [(requireAdmin) => adminCertificationsRouter(ctx, lti, requireAdmin)],
+      canvas: { ltiKey: config.ltiKey, http: canvasHttp },
     }),
   );
   app.get('/', (_req, res) => {

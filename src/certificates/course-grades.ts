@@ -32,6 +32,9 @@ export async function readCourseGrades(conn: Connection, courseId: Types.ObjectI
       source: li.source,
       sourceLabel: GRADE_SOURCE_LABELS[li.source],
       ...(li.excluded ? { excluded: li.excluded } : {}),
+      // "groups" counts the LMS's category columns by the LMS's weight (Canvas assignment groups).
+      ...(li.kind ? { kind: li.kind } : {}),
+      ...(typeof li.weight === 'number' ? { weight: li.weight } : {}),
     })),
     membersByUser: grades.membersByUser,
     resultsByUser: grades.resultsByUser,
@@ -64,6 +67,9 @@ export interface CurrentLineItem {
   scoreMaximum: number;
   source: LineItem['source'];
   sourceLabel: string;
+  /** A category or course total of the LMS (Canvas's current/final score, an assignment group): listed, never ticked by default. */
+  total?: true;
+  kind?: LineItem['kind'];
 }
 
 /**
@@ -71,8 +77,16 @@ export interface CurrentLineItem {
  * another source's column and totals never count.
  */
 export async function currentLineItems(conn: Connection, courseId: Types.ObjectId): Promise<CurrentLineItem[]> {
-  const items = (await loadCourseColumns(conn, courseId)).filter((li) => li.excluded === undefined);
-  return items.map((li) => ({ id: String(li._id), label: li.label, scoreMaximum: li.scoreMaximum, source: li.source, sourceLabel: GRADE_SOURCE_LABELS[li.source] }));
+  const items = (await loadCourseColumns(conn, courseId)).filter((li) => li.excluded === undefined || li.excluded === 'total');
+  return items.map((li) => ({
+    id: String(li._id),
+    label: li.label,
+    scoreMaximum: li.scoreMaximum,
+    source: li.source,
+    sourceLabel: GRADE_SOURCE_LABELS[li.source],
+    ...(li.excluded === 'total' ? { total: true as const } : {}),
+    ...(li.kind ? { kind: li.kind } : {}),
+  }));
 }
 
 /** The learner's name as the course roster has it; null when they are not on it or it names nobody. */

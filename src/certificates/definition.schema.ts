@@ -81,12 +81,14 @@ const ItemSelectionSchema = z.discriminatedUnion(
   [
     // `known` is filled in by the definition service (the activities there are), never by the form.
     z.object({ mode: z.literal('all'), known: z.array(z.string().max(200)).max(5000).optional() }),
+    // The LMS's category columns with the LMS's weights (Canvas assignment groups).
+    z.object({ mode: z.literal('groups'), source: z.enum(['canvas', 'moodle', 'chamilo', 'csv', 'ags'], 'must be a grade source').optional() }),
     z.object({
       mode: z.literal('selected'),
       items: z.array(SelectedItemSchema, 'must be a list').min(1, 'must name at least one line item').max(1000, 'has too many items'),
     }),
   ],
-  'must be "all" or "selected"',
+  'must be "all", "selected" or "groups"',
 );
 
 const ValiditySchema = z.discriminatedUnion(

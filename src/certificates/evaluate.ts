@@ -40,7 +40,19 @@ export interface SelectedItem {
  * bringing new columns never silently changes who qualifies; `known` absent (older definitions)
  * means every current activity.
  */
-export type ItemSelection = { mode: 'all'; known?: string[] } | { mode: 'selected'; items: SelectedItem[] };
+export type ItemSelection = { mode: 'all'; known?: string[] } | { mode: 'selected'; items: SelectedItem[] } | GroupSelection;
+
+/**
+ * The LMS's own weighting: every current category column (Canvas assignment groups, Moodle
+ * categories) counts with the weight the LMS gives it (`GradeLineItem.weight`: Canvas's
+ * `group_weight` when the course applies group weights, else the group's points possible), so the
+ * score is the course score the LMS computes from those groups. A category without a weight counts 0.
+ */
+export interface GroupSelection {
+  mode: 'groups';
+  /** Only the categories of this source (e.g. `canvas`); absent = every source's. */
+  source?: string;
+}
 
 /** The part of a certificate definition that decides eligibility. */
 export interface EligibilityRules {
@@ -65,6 +77,9 @@ export interface GradeLineItem {
   sourceLabel?: string;
   /** Set when the column is no course activity of its own: the tool's launcher, a copy, a total. Never counted by "all". */
   excluded?: 'launcher' | 'duplicate' | 'total';
+  /** What the column is in the LMS (`activity`, `category`, `course-total`) and its LMS weight: "groups" counts categories by it. */
+  kind?: string;
+  weight?: number;
 }
 
 export interface GradeResult {
@@ -159,6 +174,13 @@ export function countedByAll(items: { known?: readonly string[] }, lineItems: re
   return activities.filter((li) => known.has(lineItemKey(li)));
 }
 
+/** The category columns a "groups" selection counts, each with the LMS's weight. */
+export function countedByGroups(sel: GroupSelection, lineItems: readonly GradeLineItem[]): SelectedItem[] {
+  return lineItems
+    .filter((li) => !isRemoved(li) && li.kind === 'category' && (sel.source === undefined || li.source === sel.source) && li.excluded !== 'duplicate' && li.excluded !== 'launcher')
+    .map((li) => ({ lineItemId: lineItemKey(li), weight: typeof li.weight === 'number' && li.weight > 0 ? li.weight : 0 }));
+}
+
 /** Activities that arrived after an "all" definition was made or last confirmed: listed for the teacher, not counted. */
 export function newSinceDefinition(items: ItemSelection, lineItems: readonly GradeLineItem[]): GradeLineItem[] {
   if (items.mode !== 'all' || !items.known) return [];
@@ -174,7 +196,12 @@ export function evaluateEligibility(rules: EligibilityRules, grades: LearnerGrad
   const byId = new Map<string, GradeLineItem>();
   for (const li of grades.lineItems) byId.set(lineItemKey(li), li);
 
-  const selection: SelectedItem[] = rules.items.mode === 'all' ? countedByAll(rules.items, grades.lineItems).map((li) => ({ lineItemId: lineItemKey(li), weight: 1 })) : rules.items.items;
+  const selection: SelectedItem[] =
+    rules.items.mode === 'all'
+      ? countedByAll(rules.items, grades.lineItems).map((li) => ({ lineItemId: lineItemKey(li), weight: 1 }))
+      : rules.items.mode === 'groups'
+        ? countedByGroups(rules.items, grades.lineItems)
+        : rules.items.items;
 
   const notices: Reason<NoticeCode>[] = [];
   const items: EvaluatedItem[] = selection.map((sel) => {

@@ -20,7 +20,7 @@ export interface IdentifiableColumn {
 }
 
 /** Sources in order of preference when one activity comes from several: the live, per-learner ones first. */
-const PREFERENCE: Record<GradeSourceKind, number> = { ags: 0, moodle: 1, chamilo: 2, csv: 3 };
+const PREFERENCE: Record<GradeSourceKind, number> = { ags: 0, moodle: 1, chamilo: 2, canvas: 3, csv: 4 };
 
 /** Moodle's export names a tool activity `External tool: <name>`, with the display type in brackets. */
 const MOODLE_TOOL_COLUMN = /^External tool:\s*(.+?)(?:\s+\((?:Real|Percentage|Letter)\))?\s*$/i;

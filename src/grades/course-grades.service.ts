@@ -10,7 +10,7 @@ import { toolLinkModel } from './tool-link.model';
 import { memberModel, type Member } from './member.model';
 import { resultModel, type Result } from './result.model';
 
-export type LoadedLineItem = Pick<LineItem, '_id' | 'source' | 'externalId' | 'label' | 'scoreMaximum' | 'resourceLinkId' | 'resourceId' | 'tag' | 'startDateTime' | 'endDateTime' | 'kind' | 'removedAt'> & {
+export type LoadedLineItem = Pick<LineItem, '_id' | 'source' | 'externalId' | 'label' | 'scoreMaximum' | 'resourceLinkId' | 'resourceId' | 'tag' | 'startDateTime' | 'endDateTime' | 'kind' | 'weight' | 'removedAt'> & {
   /** Set when the column takes no part in "all activities": the tool's launcher, a copy of another source's column, a total. */
   excluded?: ColumnExclusion;
   /** For a copy: the column it copies. */
@@ -27,7 +27,7 @@ export interface CourseGrades {
   resultsByUser: Map<string, Map<string, LoadedResult>>;
 }
 
-const LINE_ITEM_FIELDS = { source: 1, externalId: 1, label: 1, scoreMaximum: 1, resourceLinkId: 1, resourceId: 1, tag: 1, startDateTime: 1, endDateTime: 1, kind: 1, removedAt: 1 };
+const LINE_ITEM_FIELDS = { source: 1, externalId: 1, label: 1, scoreMaximum: 1, resourceLinkId: 1, resourceId: 1, tag: 1, startDateTime: 1, endDateTime: 1, kind: 1, weight: 1, removedAt: 1 };
 
 /** The resource links the tool is launched from in this course. */
 async function launcherLinks(conn: Connection, courseId: Types.ObjectId): Promise<Set<string>> {

@@ -17,6 +17,8 @@
  *   POST /deeplink/return                    deep linking response (form field JWT)
  *   /api/courses/:id/lineitems[/:item[/results|/scores]]   AGS
  *   GET  /api/courses/:id/memberships        NRPS
+ *   /login/oauth2/*, /api/v1/courses/:id/...  Canvas mode: OAuth2 and the REST API (canvas-rest.routes.ts)
+ *   GET  /accounts/site/developer_keys        Canvas mode: the developer keys page (canvas-admin.routes.ts)
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { JWK } from 'jose';
@@ -30,6 +32,9 @@ import { esc, renderErrorPage } from './html';
 import { ALL_SERVICE_SCOPES } from './lti-vocabulary';
 import { moodleWsRoutes } from './moodle-ws.routes';
 import { chamiloSoapRoutes, type ChamiloSoapSite } from './chamilo-soap.routes';
+import { canvasRestRoutes } from './canvas-rest.routes';
+import { CanvasSite } from './canvas-site';
+import { canvasAdminRoutes } from './canvas-admin.routes';
 import type { MoodleWsSite } from './moodle-ws.site';
 import { nrpsRoutes } from './nrps.routes';
 import { buildLaunchUrl, oidcRoutes } from './oidc.routes';
@@ -73,7 +78,9 @@ export const DEFAULT_DEPLOYMENT_ID = '1';
 export interface SandboxOptions {
   /** Absolute URL where the router is mounted, e.g. http://localhost:3000/sandbox (issuer = baseUrl). */
   baseUrl: string;
-  tool: { name: string; loginUrl: string; launchUrl: string; keysetUrl: string; dynamicRegistrationUrl?: string; deepLinkingUrl?: string };
+  tool: { name: string; loginUrl: string; launchUrl: string; keysetUrl: string; dynamicRegistrationUrl?: string; deepLinkingUrl?: string; canvasRedirectUri?: string };
+  /** Scopes of the Canvas API key made for the tool at start (enforced); absent = no key is made. */
+  canvasApiScopes?: readonly string[];
   /** Injectable clock (iat/exp, token expiry, score timestamps). Throttling uses the real clock. */
   now?: () => Date;
   /** Default true: create the three demo courses. */
@@ -118,6 +125,10 @@ export interface Sandbox {
   moodleWs: MoodleWsSite;
   /** Chamilo mode's SOAP gradebook service (main/webservices/gradebook.php) and its security key. */
   chamiloSoap: ChamiloSoapSite;
+  /** Canvas mode's developer keys, OAuth2 grants, assignment groups and throttle (REST API at /api/v1, OAuth2 at /login/oauth2). */
+  canvas: CanvasSite;
+  /** The API developer key made at start for the tool (redirect URI = the tool's Canvas callback, the tool's scopes enforced). */
+  canvasApiKey?: { clientId: string; secret: string };
 }
 
 /** Creates the sandbox platform (key pair, store, demo courses, router). */
@@ -168,8 +179,15 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
   };
   registrationTokens = new RegistrationTokens(key, urls, clients, now);
 
+  const canvas = new CanvasSite(now);
+  const canvasApiKey = opts.tool.canvasRedirectUri && opts.canvasApiScopes
+    ? canvas.addApiKey({ name: `${opts.tool.name} (grades)`, redirectUris: [opts.tool.canvasRedirectUri], scopes: [...opts.canvasApiScopes] })
+    : undefined;
+
   const router = express.Router();
   router.use(recordAndFault(store, now));
+  router.use(canvasRestRoutes(ctx, canvas));
+  router.use(canvasAdminRoutes(ctx, canvas));
   router.get('/jwks', (_req, res) => {
     res.json({ keys: [ctx.key.publicJwk] });
   });
@@ -218,6 +236,8 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
     privateKeyJwk: key.privateJwk,
     moodleWs: moodleWs.site,
     chamiloSoap: chamiloSoap.site,
+    canvas,
+    canvasApiKey: canvasApiKey ? { clientId: canvasApiKey.clientId, secret: canvasApiKey.secret } : undefined,
     async rotatePlatformKey() {
       ctx.key = await createPlatformKey();
       return ctx.key.kid;

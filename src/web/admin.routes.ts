@@ -24,6 +24,7 @@ import type { RegisteredPlatform } from '../lti/provider';
 import type { LtiProvider } from '../lti/provider';
 import type { Views } from './views';
 import { moodleAdminRouter, type MoodleAdminDeps } from './admin/moodle.routes';
+import { canvasAdminRouter, type CanvasAdminDeps } from './admin/canvas.routes';
 
 const COOKIE = 'lticert_admin';
 const TTL_MS = 8 * 60 * 60 * 1000;
@@ -43,6 +44,8 @@ export interface AdminDeps {
   mail?: { status(): Promise<MailStatus> };
   /** More administrator pages (certifications, …), each given the administrator check. */
   mount?: Array<(requireAdmin: RequestHandler) => Router>;
+  /** Canvas API key page (/admin/canvas); absent in tests that do not need it. */
+  canvas?: CanvasAdminDeps['canvas'];
 }
 
 const sign = (secret: string, expires: number) => createHmac('sha256', secret).update(`admin:${expires}`).digest('base64url');
@@ -206,5 +209,6 @@ export function adminRouter(deps: AdminDeps): Router {
 
   router.use(moodleAdminRouter({ ...deps, requireAdmin }));
   for (const mount of deps.mount ?? []) router.use(mount(requireAdmin));
+  if (deps.canvas) router.use(canvasAdminRouter({ ...deps, canvas: deps.canvas, requireAdmin }));
   return router;
 }

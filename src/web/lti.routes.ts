@@ -2,6 +2,7 @@
  * The LTI entry points around ltijs: what a verified launch leads to, the refusal page, dynamic
  * registration (registration.routes.ts), and the deep-linking picker.
  */
+import { rememberCanvasUser } from '../grades/sources/canvas.factory';
 import { Router, type Request, type Response } from 'express';
 import type { Connection } from 'mongoose';
 import { ValidationError } from '../errors';
@@ -58,6 +59,8 @@ export function handleVerifiedLaunch(deps: LtiRouteDeps) {
     await rememberUsername(deps.conn, outcome.launch, deps.now());
     // Mail goes to the address, in the language, of the person's last launch (src/mail/recipients.ts).
     await rememberRecipient(deps.conn, outcome.launch, deps.now());
+    // Canvas: the custom parameter `canvas_user_id=$Canvas.user.id` maps Canvas's REST user id to this sub (issue #17).
+    await rememberCanvasUser(deps.conn, outcome.launch);
     // The link the tool is launched from: a grade column tied to it is the launcher, never a course activity.
     if (outcome.launch.resourceLinkId) await recordToolLink(deps.conn, outcome.launch.courseId, outcome.launch.resourceLinkId, deps.now());
     const page = outcome.launch.messageType === 'LtiDeepLinkingRequest' ? 'deep-linking' : '';

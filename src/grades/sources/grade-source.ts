@@ -1,7 +1,7 @@
 /**
  * The grade-source seam. A grade source is one way the course's grades reach the tool: the
  * platform's AGS/NRPS services, Moodle web services, Chamilo's gradebook, a gradebook CSV file
- * (Canvas REST follows). Each yields the same normalized columns, results and (optionally)
+ * Canvas REST (canvas.source.ts). Each yields the same normalized columns, results and (optionally)
  * roster, and the generic sync (../sync.service.ts) stores them through the write planners
  * (../grade-writes.ts): history, the run record, stale detection and the automatic re-issue are
  * then the same whichever source changed. A new platform is a new `<name>.source.ts` here, not a
@@ -10,13 +10,13 @@
 import type { IncomingLineItem, IncomingMember, IncomingScore } from '../grade-writes';
 
 /** Where a column and its results came from (stored on line items, results and sync runs). */
-export type GradeSourceKind = 'ags' | 'moodle' | 'chamilo' | 'csv';
+export type GradeSourceKind = 'ags' | 'moodle' | 'chamilo' | 'canvas' | 'csv';
 
 /** How each source is named to teachers and learners (product names: the same in every language). */
-export const GRADE_SOURCE_LABELS: Record<GradeSourceKind, string> = { ags: 'AGS', moodle: 'Moodle', chamilo: 'Chamilo', csv: 'CSV' };
+export const GRADE_SOURCE_LABELS: Record<GradeSourceKind, string> = { ags: 'AGS', moodle: 'Moodle', chamilo: 'Chamilo', canvas: 'Canvas', csv: 'CSV' };
 
 /** Every kind, for schema enums and validation. */
-export const GRADE_SOURCE_KINDS = ['ags', 'moodle', 'chamilo', 'csv'] as const satisfies readonly GradeSourceKind[];
+export const GRADE_SOURCE_KINDS = ['ags', 'moodle', 'chamilo', 'canvas', 'csv'] as const satisfies readonly GradeSourceKind[];
 
 /** What a column is in the LMS gradebook. */
 export type ColumnKind = 'activity' | 'category' | 'course-total';

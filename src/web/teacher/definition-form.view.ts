@@ -21,6 +21,9 @@ export interface FormLineItem {
   /** Where the column comes from (`ags`, `moodle`, `chamilo`, `csv`) and how that is named. */
   source?: string;
   sourceLabel?: string;
+  /** An LMS total (course score, category / assignment group): never ticked by default, never "new". */
+  total?: boolean;
+  kind?: string;
 }
 
 export interface FormItem extends FormLineItem {
@@ -36,8 +39,10 @@ export interface FormItem extends FormLineItem {
 export interface DefinitionForm {
   title: string;
   issuerName: string;
-  itemsMode: 'all' | 'selected';
+  itemsMode: 'all' | 'selected' | 'groups';
   items: FormItem[];
+  /** The course has LMS category columns (Canvas assignment groups): "as weighted in the LMS" is offered. */
+  hasGroups?: boolean;
   /** "All activities" columns not counted yet (new since), listed for the teacher to accept. */
   newItems: FormItem[];
   /** The teacher ticked "count the new columns too". */
@@ -92,7 +97,8 @@ export function newDefinitionForm(lineItems: FormLineItem[], defaults: { issuerN
     title: defaults.title,
     issuerName: defaults.issuerName,
     itemsMode: 'all',
-    items: lineItems.map((li) => ({ ...li, used: true, weight: DEFAULT_WEIGHT, minimumPercent: '', mandatory: false, errors: {} })),
+    items: lineItems.map((li) => ({ ...li, used: !li.total, weight: DEFAULT_WEIGHT, minimumPercent: '', mandatory: false, errors: {} })),
+    hasGroups: lineItems.some((li) => li.kind === 'category'),
     newItems: [],
     acceptNewColumns: false,
     thresholdPercent: '80',
@@ -127,10 +133,10 @@ export function definitionToForm(d: DefinitionDoc, lineItems: FormLineItem[]): D
   const known = d.items.mode === 'all' && d.items.known ? new Set(d.items.known) : null;
   const items: FormItem[] = lineItems.map((li) => {
     const s = selected?.get(li.id);
-    const newSince = known !== null && !known.has(li.id);
+    const newSince = known !== null && !known.has(li.id) && !li.total;
     return {
       ...li,
-      used: selected ? Boolean(s) : !newSince,
+      used: selected ? Boolean(s) : !newSince && !li.total,
       ...(newSince ? { newSince } : {}),
       weight: s ? str(s.weight) : DEFAULT_WEIGHT,
       minimumPercent: str(s?.minimumPercent),
@@ -142,6 +148,7 @@ export function definitionToForm(d: DefinitionDoc, lineItems: FormLineItem[]): D
     title: d.title,
     issuerName: d.issuerName,
     itemsMode: d.items.mode,
+    hasGroups: lineItems.some((li) => li.kind === 'category'),
     newItems: items.filter((i) => i.newSince),
     acceptNewColumns: false,
     items,
@@ -185,7 +192,8 @@ export function bodyToForm(body: Body, lineItems: FormLineItem[]): DefinitionFor
   return {
     title: field(body, 'title'),
     issuerName: field(body, 'issuerName'),
-    itemsMode: field(body, 'itemsMode') === 'selected' ? 'selected' : 'all',
+    itemsMode: field(body, 'itemsMode') === 'selected' ? 'selected' : field(body, 'itemsMode') === 'groups' ? 'groups' : 'all',
+    hasGroups: lineItems.some((li) => li.kind === 'category'),
     newItems: [],
     acceptNewColumns: ticked(body, 'acceptNewColumns'),
     items: lineItems.map((li) => ({
@@ -233,7 +241,9 @@ export function formToInput(form: DefinitionForm): { input: DefinitionInput; sel
     items:
       form.itemsMode === 'all'
         ? { mode: 'all' }
-        : { mode: 'selected', items: used.map((i) => ({ lineItemId: i.id, weight: i.weight, minimumPercent: i.minimumPercent, mandatory: i.mandatory })) },
+        : form.itemsMode === 'groups'
+          ? { mode: 'groups' }
+          : { mode: 'selected', items: used.map((i) => ({ lineItemId: i.id, weight: i.weight, minimumPercent: i.minimumPercent, mandatory: i.mandatory })) },
     thresholdPercent: form.thresholdPercent,
     requireAllGraded: form.requireAllGraded,
     mandatoryMinimum: form.mandatoryMinimum,
@@ -244,7 +254,7 @@ export function formToInput(form: DefinitionForm): { input: DefinitionInput; sel
     template: Object.fromEntries(Object.entries(form.template).filter(([, v]) => v !== '')),
   };
   // The schema accepts form strings for numbers and booleans; its input type says number.
-  return { input: input as unknown as DefinitionInput, selectedIds: form.itemsMode === 'all' ? [] : used.map((i) => i.id) };
+  return { input: input as unknown as DefinitionInput, selectedIds: form.itemsMode !== 'selected' ? [] : used.map((i) => i.id) };
 }
 
 /** Fields whose label key differs from `teacher.form.<name>.label`. */

@@ -12,6 +12,7 @@ import { renderTeacherPage, teacherPage } from '../teacher-page';
 import { bodyOf, queryOf, validateBody, validateQuery } from '../validate';
 import { auditRows } from './audit.view';
 import { moodleSourceStatus } from '../../grades/moodle/moodle-connection.service';
+import { canvasSourceStatus } from '../../grades/canvas/canvas-oauth.service';
 import { AuditQuery, HomeQuery, SETTINGS_MESSAGES, SettingsBody } from './schema';
 import { definitionTabs, noticeView, syncView } from './teacher.view';
 
@@ -26,10 +27,11 @@ export function homeRoutes(ctx: WebContext): Router {
     const query = queryOf(res, HomeQuery);
     // A teacher's launch lands here: refresh the course when its data is old (issue #4).
     const sync = await syncIfStale(ctx, p.launch, await loadSyncStatus(ctx, p.launch.courseId));
-    const [definitions, settings, moodle] = await Promise.all([listDefinitions(conn, p.launch.courseId), getCertificateSettings(conn, p.launch.courseId), moodleSourceStatus(conn, p.launch)]);
+    const [definitions, settings, moodle, canvas] = await Promise.all([listDefinitions(conn, p.launch.courseId), getCertificateSettings(conn, p.launch.courseId), moodleSourceStatus(conn, p.launch), canvasSourceStatus(conn, p.launch)]);
     renderTeacherPage(ctx.views, res, p, 'teacher', {
       sync: syncView(p, sync, ctx.now()),
       moodle,
+      canvas,
       definitions: definitionTabs(p, definitions),
       settings,
       notice: noticeView(p.t, query.notice, query.n),

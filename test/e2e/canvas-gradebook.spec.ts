@@ -258,7 +258,7 @@ describe('Canvas gradebook over REST with OAuth2 (admin → teacher → learner)
     const teacher = await launch(c.course.id, c.teacherIds[0]!);
     const done = await authorise(teacher, c.teacherIds[0]!);
     expect(done.status).to.equal(400);
-    expect(text(done.html, '[data-canvas-message]')).to.contain("refused the tool's API developer key").and.contain('/admin');
+    expect(text(done.html, '[data-canvas-message]')).to.contain("refused the tool's API developer key").and.contain('Client ID');
     expect(await canvasGrantModel(t.db.connection).countDocuments({ courseId: (await toolCourseOf(c))._id })).to.equal(0);
     await saveKey();
   });

@@ -171,9 +171,12 @@ export class CanvasAuthorizationError extends AppError {
   override readonly code = 'canvas_authorization_failed';
   constructor(
     message: string,
-    readonly session?: string,
+    readonly session: string | undefined,
+    /** `canvas.callback.error.<reason>`: what the teacher reads, in the launch's language. */
+    reason: string,
+    params: Record<string, string> = {},
   ) {
-    super(message);
+    super(message, undefined, { key: `canvas.callback.error.${reason}`, params });
   }
 }
 
@@ -204,26 +207,23 @@ export async function completeCanvasAuthorization(
   deps: CanvasDeps,
   input: { state?: string; code?: string; error?: string; errorDescription?: string; browserValue?: string; redirectUri: string },
 ): Promise<{ session: string; courseId: string }> {
-  if (!input.state) throw new CanvasAuthorizationError('Canvas sent the browser back without the state the tool gave it. Start again from the teacher page ("Authorise Canvas").');
+  if (!input.state) throw new CanvasAuthorizationError('Canvas sent the browser back without the state the tool gave it. Start again from the teacher page ("Authorise Canvas").', undefined, 'noState');
   const pending = await canvasOAuthStateModel(deps.conn).findOneAndDelete({ stateHash: sha256(input.state) }).lean();
   if (!pending || pending.expiresAt.getTime() <= deps.now().getTime()) {
-    throw new CanvasAuthorizationError('This Canvas authorisation link has expired or was already used. Start again from the teacher page ("Authorise Canvas").');
+    throw new CanvasAuthorizationError('This Canvas authorisation link has expired or was already used. Start again from the teacher page ("Authorise Canvas").', undefined, 'expired');
   }
   if (!input.browserValue || sha256(input.browserValue) !== pending.browserHash) {
-    throw new CanvasAuthorizationError('This Canvas authorisation was started in another browser. Start it again from the teacher page, in this browser.', pending.session);
+    throw new CanvasAuthorizationError('This Canvas authorisation was started in another browser. Start it again from the teacher page, in this browser.', pending.session, 'otherBrowser');
   }
   if (input.error) {
-    const why =
-      input.error === 'access_denied'
-        ? 'You (or Canvas) declined the authorisation, so the tool cannot read the Canvas gradebook. Choose "Authorise Canvas" again and click "Authorize" in Canvas.'
-        : input.error === 'invalid_scope'
-          ? `Canvas refused the scopes the tool asks for (${input.errorDescription ?? 'invalid_scope'}): the Canvas administrator adds them to the API developer key (platform-config/README.md, Canvas).`
-          : `Canvas refused the authorisation: ${input.error}${input.errorDescription ? ` (${input.errorDescription})` : ''}. Tell the Canvas administrator.`;
-    throw new CanvasAuthorizationError(why, pending.session);
+    const detail = `${input.error}${input.errorDescription ? ` (${input.errorDescription})` : ''}`;
+    if (input.error === 'access_denied') throw new CanvasAuthorizationError('You (or Canvas) declined the authorisation, so the tool cannot read the Canvas gradebook. Choose "Authorise Canvas" again and click "Authorize" in Canvas.', pending.session, 'declined');
+    if (input.error === 'invalid_scope') throw new CanvasAuthorizationError(`Canvas refused the scopes the tool asks for (${detail}): the Canvas administrator adds them to the API developer key (platform-config/README.md, Canvas).`, pending.session, 'scope', { detail });
+    throw new CanvasAuthorizationError(`Canvas refused the authorisation: ${detail}. Tell the Canvas administrator.`, pending.session, 'refused', { detail });
   }
-  if (!input.code) throw new CanvasAuthorizationError('Canvas sent the browser back without an authorisation code. Start again from the teacher page.', pending.session);
+  if (!input.code) throw new CanvasAuthorizationError('Canvas sent the browser back without an authorisation code. Start again from the teacher page.', pending.session, 'noCode');
   const key = await findCanvasKey(deps.conn, pending.issuer);
-  if (!key) throw new CanvasAuthorizationError("The administrator removed the Canvas API key meanwhile (the tool's /admin page › Canvas API key).", pending.session);
+  if (!key) throw new CanvasAuthorizationError("The administrator removed the Canvas API key meanwhile (the tool's /admin page › Canvas API key).", pending.session, 'noKey');
   const { status, body } = await tokenRequest(deps, key, {
     grant_type: 'authorization_code',
     client_id: key.clientId,
@@ -233,10 +233,12 @@ export async function completeCanvasAuthorization(
     code_verifier: pending.codeVerifier,
   });
   if (status === 401 || body.error === 'invalid_client') {
-    throw new CanvasAuthorizationError(new CanvasKeyRefusedError(`${body.error ?? status}: ${body.error_description ?? 'refused'}`).message, pending.session);
+    const detail = `${body.error ?? status}: ${body.error_description ?? 'refused'}`;
+    throw new CanvasAuthorizationError(new CanvasKeyRefusedError(detail).message, pending.session, 'keyRefused', { detail });
   }
   if (status !== 200 || !body.access_token || !body.refresh_token) {
-    throw new CanvasAuthorizationError(`Canvas refused the authorisation code (${body.error ?? status}${body.error_description ? `: ${body.error_description}` : ''}). Choose "Authorise Canvas" again.`, pending.session);
+    const detail = `${body.error ?? status}${body.error_description ? `: ${body.error_description}` : ''}`;
+    throw new CanvasAuthorizationError(`Canvas refused the authorisation code (${detail}). Choose "Authorise Canvas" again.`, pending.session, 'codeRefused', { detail });
   }
   const now = deps.now();
   await canvasGrantModel(deps.conn).updateOne(

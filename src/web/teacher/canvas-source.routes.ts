@@ -10,7 +10,7 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
-import { ValidationError } from '../../errors';
+import { userMessage, ValidationError } from '../../errors';
 import type { PlatformHttp } from '../../http/retry-policy';
 import { canvasRedirectUri, completeCanvasAuthorization, CanvasAuthorizationError, OAUTH_STATE_TTL_MS, removeCanvasGrant, startCanvasAuthorization } from '../../grades/canvas/canvas-oauth.service';
 import { startSync } from '../../grades/sync-status';
@@ -84,7 +84,7 @@ export function canvasCallbackRouter(ctx: WebContext, deps: CanvasWebDeps): Rout
     res.clearCookie(CANVAS_COOKIE, { path: COOKIE_PATH });
     let session: string | undefined;
     let launch: Launch | null = null;
-    let outcome: { ok: true } | { ok: false; message: string };
+    let outcome: { ok: true } | { ok: false; error: CanvasAuthorizationError };
     try {
       const done = await completeCanvasAuthorization(
         { conn: ctx.conn, ltiKey: ctx.config.ltiKey, http: deps.http, now: ctx.now },
@@ -98,18 +98,18 @@ export function canvasCallbackRouter(ctx: WebContext, deps: CanvasWebDeps): Rout
       if (!(err instanceof CanvasAuthorizationError)) throw err;
       session = err.session;
       if (session) launch = await resolveSession(ctx.conn, session, ctx.now());
-      outcome = { ok: false, message: err.message };
+      outcome = { ok: false, error: err };
     }
-    const t = createTranslator(pickLanguage(launch?.locale));
+    const t = createTranslator(pickLanguage(launch?.locale, req.get('accept-language')));
     res
       .status(outcome.ok ? 200 : 400)
       .type('html')
       .send(
         ctx.views.render('canvas-authorised', {
           title: t(outcome.ok ? 'canvas.callback.okTitle' : 'canvas.callback.failedTitle'),
-          lang: launch?.locale ?? 'en',
+          lang: pickLanguage(launch?.locale, req.get('accept-language')),
           ok: outcome.ok,
-          message: outcome.ok ? t('canvas.callback.ok') : outcome.message,
+          message: outcome.ok ? t('canvas.callback.ok') : userMessage(outcome.error, t),
           backHref: launch && session ? `/app/${session}/teacher#grade-data` : null,
         }),
       );

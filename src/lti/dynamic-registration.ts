@@ -168,10 +168,20 @@ export async function registerDynamically(
         ...(family === 'canvas' ? { canvas_user_id: '$Canvas.user.id', canvas_course_id: '$Canvas.course.id' } : {}),
       },
       claims: c.claims_supported ? wanted.filter((x) => c.claims_supported!.includes(x)) : wanted,
-      messages: [
-        { type: 'LtiResourceLinkRequest', label: 'Certificates' },
-        { type: 'LtiDeepLinkingRequest', label: 'Certificates', target_link_uri: deps.tool.launchUrl },
-      ],
+      messages:
+        family === 'canvas'
+          ? [
+              // Canvas: where the tool appears (Lti::ResourcePlacement), the course menu entry on by default.
+              { type: 'LtiResourceLinkRequest', label: 'Certificates', placements: ['course_navigation'], 'https://canvas.instructure.com/lti/course_navigation/default_enabled': true },
+              { type: 'LtiDeepLinkingRequest', label: 'Certificates', target_link_uri: deps.tool.launchUrl, placements: ['link_selection'] },
+            ]
+          : [
+              { type: 'LtiResourceLinkRequest', label: 'Certificates' },
+              { type: 'LtiDeepLinkingRequest', label: 'Certificates', target_link_uri: deps.tool.launchUrl },
+            ],
+      // Canvas sends names and e-mail addresses only to a tool whose privacy level is "public"
+      // (app/models/lti/ims/registration.rb, Lti::PrivacyLevelExpander): certificates carry names.
+      ...(family === 'canvas' ? { 'https://canvas.instructure.com/lti/privacy_level': 'public' } : {}),
     },
   };
   const regRes = await doFetch(c.registration_endpoint, {

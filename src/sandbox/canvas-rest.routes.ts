@@ -137,8 +137,14 @@ export function canvasRestRoutes(ctx: SandboxContext, site: CanvasSite): express
     res.redirect(302, back({ code, ...state }));
   });
 
-  router.post('/login/oauth2/token', express.urlencoded({ extended: false }), express.json(), (req, res) => {
+  router.post('/login/oauth2/token', express.urlencoded({ extended: false }), express.json(), (req, res, next) => {
     const b = (req.body ?? {}) as Record<string, string>;
+    // LTI Advantage tokens come from the same endpoint (Canvas::OAuth::GrantTypes::ClientCredentials):
+    // the sandbox's /token implements that grant for every mode.
+    if (b.grant_type === 'client_credentials') {
+      req.url = '/token';
+      return next();
+    }
     const oauthError = (status: number, error: string, description: string) => {
       if (status === 401) res.set('WWW-Authenticate', 'Canvas OAuth 2.0');
       res.status(status).json({ error, error_description: description });

@@ -35,7 +35,7 @@ export interface SandboxContext {
   /** The tool's dynamic registration URL, when it has one. */
   dynamicRegistrationUrl?: string;
   /** Issues a one-time registration token; returns the URL to open at the tool. */
-  startDynamicRegistration(toolUrl?: string): { url: string; token: string; clientId: string };
+  startDynamicRegistration(toolUrl?: string, opts?: { as?: 'canvas' }): { url: string; token: string; clientId: string };
   launchUrl(courseId: string, userId: string, opts?: LaunchUrlOptions): string;
 }
 

@@ -87,6 +87,8 @@ export function seedDemoCourses(store: SandboxStore): DemoCast {
     // The guides tell the administrator to add `username=$User.username` (Moodle, Chamilo): it is
     // how a learner's row of a gradebook export is matched to the learner.
     if (mode !== 'canvas') course.resourceLinks[0]!.custom.username = '$User.username';
+    // The Canvas guide's custom fields (platform-config/README.md): Canvas's own ids, for its REST API.
+    else Object.assign(course.resourceLinks[0]!.custom, { canvas_user_id: '$Canvas.user.id', canvas_course_id: '$Canvas.course.id' });
     // The ten activities are the course's own quizzes and assignments: they live in the gradebook
     // and reach the tool through the gradebook export or Moodle web services, never over AGS.
     for (let j = 0; j < 10; j++) {

@@ -50,12 +50,17 @@ export function buildLaunchClaims(ctx: SandboxContext, input: LaunchClaimsInput)
   // Every platform substitutes `$User.username`: Moodle (observed on 4.5.6: it arrives as the
   // login), Chamilo (plugin/ims_lti/src/ImsLti.php) and Canvas (lib/lti/variable_expander.rb,
   // `User.username` = the login id of the user's primary pseudonym).
+  // Canvas also expands its own variables, only where the tool's configuration asks for them
+  // (lib/lti/variable_expander.rb: `Canvas.user.id` = users.id, `Canvas.course.id` = courses.id);
+  // Moodle and Chamilo leave them as typed.
+  const expand = (v: string): string => {
+    if (v === '$User.username') return user.username;
+    if (quirks.canvasIdentity && v === '$Canvas.user.id') return user.id;
+    if (quirks.canvasIdentity && v === '$Canvas.course.id') return course.id;
+    return v;
+  };
   const custom: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...client.customParameters, ...resourceLink.custom })) custom[k] = v === '$User.username' ? user.username : v;
-  if (quirks.canvasIdentity) {
-    custom.canvas_user_id = user.id;
-    custom.canvas_course_id = course.id;
-  }
+  for (const [k, v] of Object.entries({ ...client.customParameters, ...resourceLink.custom })) custom[k] = expand(v);
 
   const claims: JWTPayload & Record<string, unknown> = {
     iss: ctx.urls.issuer,

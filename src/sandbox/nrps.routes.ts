@@ -33,7 +33,7 @@ export function nrpsRoutes(ctx: SandboxContext, guard: ServiceGuard): express.Ro
       .filter((m) => !(quirks.nrpsOmitsInactive && m.status !== 'Active'))
       .filter((m) => role === undefined || hasRole(m.roles, role));
     const selfUrl = ctx.urls.memberships(course.id);
-    const page = paginate(req, members, selfUrl, quirks, { typographicQuotes: false });
+    const page = paginate(req, members, selfUrl, quirks, { typographicQuotes: false, defaultPageSize: quirks.nrpsDefaultPageSize });
     if (page.link) res.set('Link', page.link);
     const body = {
       id: selfUrl,
@@ -46,6 +46,8 @@ export function nrpsRoutes(ctx: SandboxContext, guard: ServiceGuard): express.Ro
         email: m.email,
         user_id: ctx.store.subjectOf(course, m),
         lis_person_sourcedid: m.sourcedId,
+        // Canvas lists each member's LTI 1.1 id too (lib/lti/ims/names_and_roles_serializer.rb).
+        ...(quirks.canvasIdentity ? { lti11_legacy_user_id: m.legacyId } : {}),
         roles: m.roles,
       })),
     };

@@ -34,9 +34,9 @@ export interface Page<T> {
  * Cuts one page out of `all` according to the request and the platform's habits.
  * `selfUrl` is the absolute URL of the container without query.
  */
-export function paginate<T>(req: Request, all: T[], selfUrl: string, quirks: QuirkProfile, opts: { typographicQuotes: boolean }): Page<T> {
+export function paginate<T>(req: Request, all: T[], selfUrl: string, quirks: QuirkProfile, opts: { typographicQuotes: boolean; defaultPageSize?: number }): Page<T> {
   const asked = positiveInt(req.query.limit, 1) ?? positiveInt(req.query.per_page, 1);
-  let size = asked ?? quirks.defaultPageSize;
+  let size = asked ?? opts.defaultPageSize ?? quirks.defaultPageSize;
   if (size !== undefined && quirks.maxPageSize !== undefined) size = Math.min(size, quirks.maxPageSize);
   if (size === undefined) return { items: all };
 

@@ -34,6 +34,12 @@ export interface QuirkProfile {
   defaultPageSize?: number;
   /** Largest page the platform will return whatever the tool asks. */
   maxPageSize?: number;
+  /**
+   * NRPS's own page size when the tool sends no `limit` (else `defaultPageSize`). Canvas pages
+   * memberships by 50 and never more (app/controllers/lti/ims/providers/memberships_provider.rb
+   * `MAX_PAGE_SIZE = 50`, `default_per_page: MAX_PAGE_SIZE`).
+   */
+  nrpsDefaultPageSize?: number;
   /** Moodle and the standard mode page with `from` (an offset); Canvas and Chamilo with `page`. */
   pagingParam: 'from' | 'page';
   /** Canvas sends current/next/first/last relations in one Link header. */
@@ -78,6 +84,7 @@ export const QUIRKS: Record<QuirkMode, QuirkProfile> = {
     agsTypographicQuotes: false,
     defaultPageSize: 10,
     maxPageSize: 50,
+    nrpsDefaultPageSize: 50,
     pagingParam: 'page',
     fullLinkRelations: true,
     exactMediaTypes: false,

@@ -44,6 +44,17 @@ export class RegistrationTokens {
     return { token: `${signingInput}.${signature}`, clientId };
   }
 
+  /** Whether a token was issued here and is not spent yet (Canvas checks it before showing its openid configuration). */
+  async isLive(token: string): Promise<boolean> {
+    try {
+      const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: [this.key.publicJwk] }), { issuer: this.urls.issuer, audience: this.urls.issuer, currentDate: this.now() });
+      const entry = this.issued.get(String(payload.jti));
+      return entry !== undefined && !entry.used;
+    } catch {
+      return false;
+    }
+  }
+
   /** Verifies and spends a token; returns the client id it was issued for, or why it is refused. */
   async redeem(token: string): Promise<{ clientId: string } | { error: string }> {
     let jti: string;

@@ -35,6 +35,7 @@ import { chamiloSoapRoutes, type ChamiloSoapSite } from './chamilo-soap.routes';
 import { canvasRestRoutes } from './canvas-rest.routes';
 import { CanvasSite } from './canvas-site';
 import { canvasAdminRoutes } from './canvas-admin.routes';
+import { canvasOpenidConfigurationUrl, canvasRegistrationRoutes, type CanvasRegistration } from './canvas-registration.routes';
 import type { MoodleWsSite } from './moodle-ws.site';
 import { nrpsRoutes } from './nrps.routes';
 import { buildLaunchUrl, oidcRoutes } from './oidc.routes';
@@ -109,7 +110,9 @@ export interface Sandbox {
    * Issues a one-time registration token and returns the URL to open at the tool (its dynamic
    * registration URL, or `toolUrl`, with `openid_configuration` and `registration_token`).
    */
-  startDynamicRegistration(toolUrl?: string): { url: string; token: string; clientId: string; openidConfigurationUrl: string };
+  startDynamicRegistration(toolUrl?: string, opts?: { as?: 'canvas' }): { url: string; token: string; clientId: string; openidConfigurationUrl: string };
+  /** What Canvas mode kept of each dynamic registration made the Canvas way (placements, privacy level). */
+  canvasRegistrations: Map<string, CanvasRegistration>;
   /** A registration (static or dynamic) by client id. */
   getClient(clientId: string): SandboxClient | undefined;
   /** Who is who in the demo courses (absent when `seedDemo` is false). */
@@ -154,14 +157,17 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
   });
 
   let registrationTokens: RegistrationTokens | undefined;
-  const startDynamicRegistration = (toolUrl?: string) => {
+  const startDynamicRegistration = (toolUrl?: string, startOpts: { as?: 'canvas' } = {}) => {
     const target = toolUrl ?? opts.tool.dynamicRegistrationUrl;
     if (!target) throw new Error('The tool has no dynamicRegistrationUrl; pass the URL to startDynamicRegistration(url).');
     const { token, clientId } = registrationTokens!.issue();
     const separator = target.includes('?') ? '&' : '?';
-    const url = `${target}${separator}openid_configuration=${encodeURIComponent(urls.openidConfiguration)}&registration_token=${encodeURIComponent(token)}`;
-    return { url, token, clientId, openidConfigurationUrl: urls.openidConfiguration };
+    // Canvas puts the registration token into the openid configuration URL too (canvas-registration.routes.ts).
+    const configUrl = startOpts.as === 'canvas' ? canvasOpenidConfigurationUrl(baseUrl, token) : urls.openidConfiguration;
+    const url = `${target}${separator}openid_configuration=${encodeURIComponent(configUrl)}&registration_token=${encodeURIComponent(token)}`;
+    return { url, token, clientId, openidConfigurationUrl: configUrl };
   };
+  const canvasRegistrations = new Map<string, CanvasRegistration>();
 
   const ctx: SandboxContext = {
     baseUrl,
@@ -201,6 +207,7 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const chamiloSoap = chamiloSoapRoutes(ctx, { securityKey: opts.chamiloSecurityKey });
   router.use(chamiloSoap.router);
   router.use(registrationRoutes(ctx, registrationTokens));
+  router.use(canvasRegistrationRoutes(ctx, registrationTokens, clients, canvasRegistrations));
   router.use(deepLinkingRoutes(ctx));
   router.use(platformStorageRoutes());
   router.use(pageRoutes(ctx));
@@ -237,6 +244,7 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
     moodleWs: moodleWs.site,
     chamiloSoap: chamiloSoap.site,
     canvas,
+    canvasRegistrations,
     canvasApiKey: canvasApiKey ? { clientId: canvasApiKey.clientId, secret: canvasApiKey.secret } : undefined,
     async rotatePlatformKey() {
       ctx.key = await createPlatformKey();

@@ -38,7 +38,10 @@ export function tokenRoutes(ctx: SandboxContext): express.Router {
         issuer: client.clientId,
         subject: client.clientId,
         // The token endpoint URL is what the spec asks for; some tools send the issuer, which Moodle tolerates.
-        audience: [ctx.urls.token, ctx.urls.issuer],
+        // Canvas's token endpoint is /login/oauth2/token (canvas-rest.routes.ts forwards the LTI grant here);
+        // its assertions name that URL or the `authorization_server` Canvas advertises, its host
+        // (lib/canvas/oauth/client_credentials_provider.rb accepts both).
+        audience: [ctx.urls.token, ctx.urls.issuer, ...(req.originalUrl.split('?')[0]!.endsWith('/login/oauth2/token') ? [`${ctx.baseUrl}/login/oauth2/token`, new URL(ctx.baseUrl).host] : [])],
         currentDate: ctx.now(),
         requiredClaims: ['exp', 'iat', 'jti'],
         clockTolerance: 5,

@@ -240,26 +240,43 @@ export async function completeCanvasAuthorization(
     const detail = `${body.error ?? status}${body.error_description ? `: ${body.error_description}` : ''}`;
     throw new CanvasAuthorizationError(`Canvas refused the authorisation code (${detail}). Choose "Authorise Canvas" again.`, pending.session, 'codeRefused', { detail });
   }
+  await saveCanvasGrant(deps, {
+    courseId: pending.courseId,
+    issuer: pending.issuer,
+    contextId: pending.contextId,
+    canvasCourseId: pending.canvasCourseId,
+    accessToken: body.access_token,
+    refreshToken: body.refresh_token,
+    expiresInSeconds: body.expires_in ?? 3600,
+    by: { userId: pending.userId, name: pending.name, canvasUserId: body.user?.id !== undefined ? String(body.user.id) : undefined, canvasName: body.user?.name },
+  });
+  return { session: pending.session, courseId: String(pending.courseId) };
+}
+
+/** Stores (or replaces) a course's grant, tokens encrypted. */
+export async function saveCanvasGrant(
+  deps: Pick<CanvasDeps, 'conn' | 'ltiKey' | 'now'>,
+  g: { courseId: Types.ObjectId; issuer: string; contextId: string; canvasCourseId?: string; accessToken: string; refreshToken: string; expiresInSeconds: number; by: CanvasGrant['by'] },
+): Promise<void> {
   const now = deps.now();
   await canvasGrantModel(deps.conn).updateOne(
-    { courseId: pending.courseId },
+    { courseId: g.courseId },
     {
       $set: {
-        issuer: pending.issuer,
-        contextId: pending.contextId,
-        ...(pending.canvasCourseId ? { canvasCourseId: pending.canvasCourseId } : {}),
-        accessToken: encryptSecret(deps.ltiKey, body.access_token, aadOf(pending.issuer, 'access')),
-        refreshToken: encryptSecret(deps.ltiKey, body.refresh_token, aadOf(pending.issuer, 'refresh')),
-        expiresAt: new Date(now.getTime() + (body.expires_in ?? 3600) * 1000),
+        issuer: g.issuer,
+        contextId: g.contextId,
+        ...(g.canvasCourseId ? { canvasCourseId: g.canvasCourseId } : {}),
+        accessToken: encryptSecret(deps.ltiKey, g.accessToken, aadOf(g.issuer, 'access')),
+        refreshToken: encryptSecret(deps.ltiKey, g.refreshToken, aadOf(g.issuer, 'refresh')),
+        expiresAt: new Date(now.getTime() + g.expiresInSeconds * 1000),
         status: 'active',
-        by: { userId: pending.userId, name: pending.name, canvasUserId: body.user?.id !== undefined ? String(body.user.id) : undefined, canvasName: body.user?.name },
+        by: g.by,
         authorisedAt: now,
       },
       $unset: { revokedReason: '', revokedAt: '' },
     },
     { upsert: true },
   );
-  return { session: pending.session, courseId: String(pending.courseId) };
 }
 
 export async function findCanvasGrant(conn: Connection, courseId: Types.ObjectId | string): Promise<CanvasGrant | null> {

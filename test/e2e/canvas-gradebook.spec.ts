@@ -349,6 +349,25 @@ describe('Canvas gradebook over REST with OAuth2 (admin → teacher → learner)
     expect(after.refreshToken.data).to.equal(first.refreshToken.data);
   });
 
+  it("a learner's own launch refreshes her Canvas grades (her submissions only), without a teacher's sync", async () => {
+    const c = canvasCourse([[10, 10, 7, 7], [5, 5, 5, 5]]);
+    const [ada] = c.learnerIds as [string];
+    await saveKey();
+    const teacher = await launch(c.course.id, c.teacherIds[0]!);
+    await t.app.ctx.jobs.drain();
+    await authorise(teacher, c.teacherIds[0]!);
+    await t.app.ctx.jobs.drain();
+    t.sandbox.store.setScore(c.course.id, c.lineItemIds[3]!, ada, 10);
+    const calls = t.sandbox.store.requestLog.length;
+    await launch(c.course.id, ada);
+    const course = await toolCourseOf(c);
+    const item = (await lineItemModel(t.db.connection).findOne({ courseId: course._id, externalId: `canvas:assignment:${c.lineItemIds[3]}` }).lean())!;
+    const sub = t.sandbox.store.getUser(ada)!.ltiId;
+    expect((await resultModel(t.db.connection).findOne({ courseId: course._id, lineItemId: item._id, userId: sub }).lean())!.scoreGiven).to.equal(10);
+    const asked = t.sandbox.store.requestLog.slice(calls).filter((e) => e.path.endsWith('/students/submissions'));
+    expect(asked.map((e) => e.query['student_ids[]'] ?? e.query.student_ids)).to.deep.equal([ada]);
+  });
+
   it('a learner or a TA cannot start an authorisation', async () => {
     const c = canvasCourse([[10, 10, 10, 10]]);
     await saveKey();

@@ -297,8 +297,9 @@ export function canvasRestRoutes(ctx: SandboxContext, site: CanvasSite): express
       L(res).records = page.length * items.length;
       return void res.json(page.map((s) => ({ user_id: Number(s.id), section_id: Number(course.id), integration_id: null, sis_user_id: null, submissions: items.map((li) => submissionOf(course, li, s.id)) })));
     }
-    const flat = all.flatMap((s) => items.map((li) => submissionOf(course, li, s.id)));
-    const page = paginate(req, res, site, flat);
+    // The flat list is every (student, assignment) pair in order; only the page asked for is built.
+    const pairs = Array.from({ length: all.length * items.length }, (_, i) => i);
+    const page = paginate(req, res, site, pairs).map((i) => submissionOf(course, items[i % items.length]!, all[Math.floor(i / items.length)]!.id));
     L(res).records = page.length;
     res.json(page);
   });

@@ -210,15 +210,19 @@ export function registrationRoutes(ctx: SandboxContext, tokens: RegistrationToke
     });
   });
 
-  router.get('/register-tool', (_req, res) => {
+  router.get('/register-tool', (req, res) => {
     // Each visit gets a fresh one-time token, as Moodle's tool configuration page does.
     const started = tokens.issue();
+    // `?as=canvas`: Canvas's "+ LTI Registration" (its openid configuration URL carries the token).
+    const asCanvas = req.query.as === 'canvas';
+    const configUrl = asCanvas ? `${ctx.baseUrl}/api/lti/security/openid-configuration?registration_token=${encodeURIComponent(started.token)}` : ctx.urls.openidConfiguration;
     const rows = ctx.clients
       .list()
       .map((c) => `<tr><td>${esc(c.name)}</td><td><code>${esc(c.clientId)}</code></td><td><code>${esc(c.deploymentId)}</code></td><td>${c.dynamic ? 'dynamic' : 'static'}</td><td>${esc(c.scopes.length)} scopes</td></tr>`)
       .join('');
     const body = `
-<h1>Register a tool (LTI Advantage dynamic registration)</h1>
+<h1>Register a tool (LTI Advantage dynamic registration${asCanvas ? ', as Canvas' : ''})</h1>
+<p class="muted">${asCanvas ? `Canvas mode: Admin › Developer Keys › + LTI Registration. <a href="${esc(ctx.baseUrl)}/register-tool">Register as Moodle instead</a>` : `Moodle mode. <a href="${esc(ctx.baseUrl)}/register-tool?as=canvas">Register as Canvas instead</a> (placements, privacy level, no deployment id until installed).`}</p>
 <div class="card"><p>Like Moodle's “Configure a tool” button: the tool's registration page opens below with an
 <code>openid_configuration</code> URL and a one-time <code>registration_token</code>. When the tool has registered,
 it asks to be closed with <code>postMessage({subject: 'org.imsglobal.lti.close'})</code>.</p>
@@ -230,7 +234,7 @@ it asks to be closed with <code>postMessage({subject: 'org.imsglobal.lti.close'}
 <h2>Registered tools</h2><table><thead><tr><th>Name</th><th>Client id</th><th>Deployment id</th><th>How</th><th>Services</th></tr></thead><tbody id="clients">${rows}</tbody></table>
 <script>
 (function () {
-  var config = ${scriptJson(ctx.urls.openidConfiguration)};
+  var config = ${scriptJson(configUrl)};
   var token = ${scriptJson(started.token)};
   var frame = document.getElementById('registration-frame');
   var status = document.getElementById('registration-status');

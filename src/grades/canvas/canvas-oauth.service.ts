@@ -354,7 +354,11 @@ export interface CanvasSourceStatus {
   lastRun: Pick<SyncRun, 'status' | 'finishedAt' | 'counts' | 'errors'> | null;
 }
 
-export async function canvasSourceStatus(conn: Connection, launch: { issuer: string; courseId: string }): Promise<CanvasSourceStatus> {
+export async function canvasSourceStatus(conn: Connection, launch: { issuer: string; courseId: string; platformFamily?: string }): Promise<CanvasSourceStatus> {
+  // Only Canvas courses are offered the Canvas gradebook (one issuer can serve several families only in the sandbox).
+  if (launch.platformFamily !== undefined && launch.platformFamily !== 'canvas' && !(await canvasGrantModel(conn).exists({ courseId: launch.courseId }))) {
+    return { available: false, status: 'none', lastRun: null };
+  }
   const [key, grant, lastRun] = await Promise.all([
     canvasKeyModel(conn).exists({ issuer: launch.issuer }),
     findCanvasGrant(conn, launch.courseId),

@@ -68,11 +68,12 @@ describe('sandbox LMS: Names and Role Provisioning Services', () => {
     expect(uri.members.map((m) => m.name)).to.deep.equal(['Radagast the Brown']);
   });
 
-  it('Canvas: pages of 10 by default and never more than 50, whatever the limit', async () => {
+  // app/controllers/lti/ims/providers/memberships_provider.rb: default_per_page and max_per_page are both MAX_PAGE_SIZE = 50.
+  it('Canvas: pages of 50 by default and never more than 50, whatever the limit', async () => {
     const { course } = h.sandbox.store.createCourse({ title: 'Big Canvas', quirks: 'canvas', learners: 120, items: 0 });
     h.sandbox.store.setRateLimit(course.id, null);
     const byDefault = (await (await get(membershipsUrl(course.id))).json()) as Container;
-    expect(byDefault.members).to.have.length(10);
+    expect(byDefault.members).to.have.length(50);
     const { pages } = await readAll(`${membershipsUrl(course.id)}?limit=500`);
     expect(pages.map((p) => p.members.length)).to.deep.equal([50, 50, 21]);
     const ids = pages.flatMap((p) => p.members.map((m) => m.user_id));

@@ -54,6 +54,7 @@ import { templateRouter } from './web/template.routes';
 import { verifyRouter } from './web/verify.routes';
 import { credentialsPublicRouter } from './web/verify-credentials.routes';
 import { credentialDownloadsRouter } from './web/credential-downloads.routes';
+import { verifyCredentialRouter } from './web/verify-credential.routes';
 import { toolRouter } from './web/tool.routes';
 import { errorHandler } from './web/middleware/error-handler';
 import { adminLoginGuard } from './web/middleware/login-guard';
@@ -295,6 +296,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ],
     }),
   );
+  // before the code pages: /verify/credential is the verifier page, not a code
+  app.use(verifyCredentialRouter(ctx));
   // an awarded certification's code, else on to the course certificates' verification page
   app.use(awardVerifyRouter(ctx));
   app.use(canvasCallbackRouter(ctx, { http: canvasHttp }));

@@ -5,11 +5,9 @@
  * (download, public URL, verifier) and stored, so it is signed once and never changes; its status
  * entry is what changes when the certificate is revoked or superseded.
  */
-import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
-import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
-import * as vc from '@digitalbazaar/vc';
 import type { Connection } from 'mongoose';
 import { badgePng } from './badge-image';
+import { credentialLibs } from './libs';
 import { localDocumentLoader, OB_V3_CONTEXT, VC_V2_CONTEXT, type LocalResolver } from './contexts';
 import { credentialModel, type CredentialDoc, type SigningKeyDoc } from './credential.model';
 import type { CredentialSource } from './credential-source';
@@ -110,6 +108,7 @@ export async function signWithCurrentKey(deps: CredentialDeps, unsigned: Record<
   const kd = keyDeps(deps);
   const key = await currentKey(kd);
   const pair = await openKey(kd, key);
+  const { vc, DataIntegrityProof, eddsaRdfc2022 } = await credentialLibs();
   const suite = new DataIntegrityProof({ signer: pair.signer(), cryptosuite: eddsaRdfc2022, date: deps.now() });
   const signed = (await vc.issue({ credential: structuredClone(unsigned), suite, documentLoader: localDocumentLoader(), now: deps.now() })) as SignedCredential;
   return { signed, keyId: key._id };

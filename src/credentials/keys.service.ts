@@ -5,11 +5,11 @@
  * under a key derived from LTI_KEY with an HKDF context of their own, the key id as AAD.
  */
 import { randomBytes } from 'node:crypto';
-import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import type { Connection } from 'mongoose';
 import { decryptSecret, encryptSecret } from '../grades/moodle/token-crypto';
 import { MULTIKEY_CONTEXT } from './contexts';
 import { signingKeyModel, type SigningKeyDoc } from './credential.model';
+import { credentialLibs } from './libs';
 import type { CredentialUrls } from './urls';
 
 const INFO = 'lti-certificates credential signing key v1';
@@ -38,6 +38,7 @@ const opened = new Map<string, Ed25519KeyPair>();
 
 async function generate(deps: KeyDeps): Promise<SigningKeyDoc> {
   const id = `key-${randomBytes(8).toString('hex')}`;
+  const { Ed25519Multikey } = await credentialLibs();
   const pair = await Ed25519Multikey.generate({ id: deps.urls.key(id), controller: deps.urls.issuer });
   const exported = await pair.export({ publicKey: true, secretKey: true, includeContext: true });
   return {
@@ -88,6 +89,7 @@ export async function openKey(deps: KeyDeps, key: SigningKeyDoc): Promise<Ed2551
   const cached = opened.get(cacheKey);
   if (cached) return cached;
   const secretKeyMultibase = decryptSecret(deps.ltiKey, key.secret, key._id, INFO);
+  const { Ed25519Multikey } = await credentialLibs();
   const pair = (await Ed25519Multikey.from({ ...keyDocument(deps.urls, key), secretKeyMultibase })) as unknown as Ed25519KeyPair;
   opened.set(cacheKey, pair);
   return pair;

@@ -8,9 +8,9 @@
  * Setting a bit is one atomic `$addToSet`; the signed list credential is rebuilt on the next read
  * when its version lags behind (signing 16 KiB takes about a millisecond).
  */
-import { BitstringStatusList } from '@digitalbazaar/vc-bitstring-status-list';
 import type { Connection } from 'mongoose';
 import { VC_V2_CONTEXT } from './contexts';
+import { credentialLibs } from './libs';
 import { counterModel, statusListModel, type StatusListDoc } from './credential.model';
 import type { StatusEntry } from './status-bits';
 import type { CredentialUrls } from './urls';
@@ -30,6 +30,7 @@ export async function allocateStatusEntry(conn: Connection): Promise<StatusEntry
 
 /** The list's bits, gzip-compressed and multibase-encoded as the specification asks. */
 export async function encodeList(set: readonly number[]): Promise<string> {
+  const { BitstringStatusList } = await credentialLibs();
   const list = new BitstringStatusList({ length: STATUS_LIST_LENGTH });
   for (const i of set) list.setStatus(i, true);
   return list.encode();

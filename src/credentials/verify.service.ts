@@ -8,12 +8,10 @@
  * profile and keys (from the database), and `did:key` (the key is the identifier). For anything
  * else the answer says the key or the status list lives at a URL this server does not fetch.
  */
-import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
-import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
-import * as vc from '@digitalbazaar/vc';
 import type { Connection } from 'mongoose';
 import { DID_V1_CONTEXT, DocumentNotLocalError, localDocumentLoader, MULTIKEY_CONTEXT, type LocalResolver } from './contexts';
 import { credentialByCode, ownResolver } from './credential.service';
+import { credentialLibs } from './libs';
 import { isSet } from './status-bits';
 import { credentialUrls } from './urls';
 
@@ -105,6 +103,7 @@ export async function checkCredential(deps: VerifyDeps, input: unknown): Promise
     if (p.type !== 'DataIntegrityProof' || p.cryptosuite !== 'eddsa-rdfc-2022') check.proof = { ...check.proof, verified: false, reason: 'unsupported' };
     else {
       const documentLoader = localDocumentLoader([ownResolver(deps, deps.profileName), didKeyResolver]);
+      const { vc, DataIntegrityProof, eddsaRdfc2022 } = await credentialLibs();
       try {
         const result = await vc.verifyCredential({
           credential: structuredClone(c),

@@ -25,6 +25,7 @@ import type { LtiProvider } from '../lti/provider';
 import type { Views } from './views';
 import { moodleAdminRouter, type MoodleAdminDeps } from './admin/moodle.routes';
 import { canvasAdminRouter, type CanvasAdminDeps } from './admin/canvas.routes';
+import { credentialsAdminRouter } from './admin/credentials.routes';
 
 const COOKIE = 'lticert_admin';
 const TTL_MS = 8 * 60 * 60 * 1000;
@@ -210,5 +211,6 @@ export function adminRouter(deps: AdminDeps): Router {
   router.use(moodleAdminRouter({ ...deps, requireAdmin }));
   for (const mount of deps.mount ?? []) router.use(mount(requireAdmin));
   if (deps.canvas) router.use(canvasAdminRouter({ ...deps, canvas: deps.canvas, requireAdmin }));
+  router.use(credentialsAdminRouter({ ...deps, requireAdmin }));
   return router;
 }

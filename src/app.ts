@@ -36,7 +36,8 @@ import { loadPlatformFiles } from './lti/platform-config';
 import { createLtiProvider, LTI_BASE, LTI_ROUTES, type LtiProvider } from './lti/provider';
 import { createSandbox, type Sandbox } from './sandbox/sandbox';
 import { startSandboxMailbox, type SandboxMailbox } from './sandbox/mailbox';
-import { createMailService, createSmtpTransport, describeSmtpUrl, type MailService } from './mail';
+import { awardReminders, createMailService, createSmtpTransport, describeSmtpUrl, mailAwardsIssued, type MailService } from './mail';
+import { proofsRouter } from './web/proofs.routes';
 import { adminRouter } from './web/admin.routes';
 import { afterCourseGrades, registerCertificationHooks } from './certifications/award-hooks';
 import { adminCertificationsRouter } from './web/certifications/admin-certifications.routes';
@@ -181,6 +182,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     from: config.mail.from,
     publicUrl: config.publicUrl,
     reminderDays: config.mail.reminderDays,
+    // course certificates are always scanned; certifications' awards too
+    reminderSources: [awardReminders],
   });
   if (!smtp) log.info('e-mail is off: set SMTP_URL to send mail');
 
@@ -217,6 +220,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const ctx: WebContext = { config, conn, views, now, random, jobs, renderer, advantageFor, sourceFactories };
   // Certifications (programmes of courses) re-evaluate when a course certificate is issued or revoked.
   registerCertificationHooks(conn, { now, random });
+  mailAwardsIssued(conn, now);
   // After each course sync: flag stale certificates, and re-issue them when the course asks for it (R5);
   // then the certifications whose programme has the course (Moodle's course completion arrives as a grade).
   registerSyncJob(jobs, {
@@ -289,6 +293,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
             return r;
           },
         }),
+        // external certifications' proofs (before certificationsRouter, which owns /certifications/:id)
+        proofsRouter(ctx),
         certificationsRouter(ctx),
         moodleSourceRouter(ctx),
         canvasSourceRouter(ctx, { http: canvasHttp }),

@@ -13,7 +13,11 @@ export type CertificationAuditAction =
   | 'award_issued'
   | 'award_renewed'
   | 'award_revoked'
-  | 'award_kept';
+  | 'award_kept'
+  // external certifications' proofs (src/certifications/external)
+  | 'proof_submitted'
+  | 'proof_approved'
+  | 'proof_rejected';
 
 export interface CertificationAuditDoc {
   _id: Types.ObjectId;

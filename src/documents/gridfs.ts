@@ -2,13 +2,14 @@
  * The three GridFS buckets of the document services, and the few ways we use them:
  * - `images`  logos and signatures a teacher uploaded (metadata.courseId scopes them);
  * - `pdfs`    the one stored PDF of each issued certificate (immutable, so rendered once);
- * - `exports` "export all" results, deleted a day after they were made.
+ * - `exports` "export all" results, deleted a day after they were made;
+ * - `proofs`  learners' proofs of external certifications (src/certifications/external).
  */
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { Types, mongo, type Connection } from 'mongoose';
 
-export type BucketName = 'images' | 'pdfs' | 'exports';
+export type BucketName = 'images' | 'pdfs' | 'exports' | 'proofs';
 
 /** A stored file as GridFS describes it. */
 export interface StoredFile<M = Record<string, unknown>> {

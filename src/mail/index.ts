@@ -7,3 +7,4 @@ export { createMailService, MAIL_DELIVER_JOB, type MailService, type MailStatus 
 export { createSmtpTransport, describeSmtpUrl } from './transport';
 export { scanReminders, currentReminder, type ReminderSource, type ReminderCandidate } from './reminders';
 export { notifyCertificatesIssued } from './certificate-mail';
+export { mailAwardsIssued, awardReminders } from './award-mail';

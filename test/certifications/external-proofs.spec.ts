@@ -15,6 +15,8 @@ import { certificationModel, type CertificationDoc } from '../../src/certificati
 import { proofModel } from '../../src/certifications/external/proof.model';
 import { sniffProof } from '../../src/certifications/external/proof-file';
 import { startTestApp, type TestApp } from '../support/app';
+import { sessionOf } from '../support/browser';
+import { LTI, registerAttackerPlatform, startAttackerPlatform } from '../security/support/attacker-platform';
 import { launchAs, sandboxCourse, subjectOf, type Launched } from '../support/e2e';
 import { all, attr, parseHtml, text } from '../support/html';
 
@@ -67,7 +69,7 @@ describe('External certifications: proof, approval, resubmission (R8)', function
   }
 
   /** A course with two learners and a teacher, and an external certification of their platform assigned as asked. */
-  async function scene(opts: { recurring?: boolean; assignTo?: 'everyone' | 'first' } = {}): Promise<Scene> {
+  async function scene(opts: { recurring?: boolean; assignTo?: 'both' | 'first' } = {}): Promise<Scene> {
     const c = sandboxCourse(t, { scores: [[10], [10]] });
     const teacher = await launchAs(t, c.course.id, c.teacherIds[0]!);
     const learner = await launchAs(t, c.course.id, c.learnerIds[0]!);
@@ -85,7 +87,8 @@ describe('External certifications: proof, approval, resubmission (R8)', function
       kind: 'external',
       validity: opts.recurring ? { kind: 'recurring', validForMonths: 12, renewalWindowDays: 30 } : { kind: 'perpetual' },
       onCourseRevoked: 'keep',
-      assignment: opts.assignTo === 'first' ? { everyone: false, userIds: [learnerSub] } : { everyone: true, userIds: [] },
+      // assigned to this scene's learners only: "everyone" would reach other spec files' learners on the shared sandbox
+      assignment: { everyone: false, userIds: opts.assignTo === 'first' ? [learnerSub] : [learnerSub, otherSub] },
       version: 1,
       publishedAt: now,
       archivedAt: null,
@@ -322,6 +325,37 @@ describe('External certifications: proof, approval, resubmission (R8)', function
       expect(await stored(s.cert)).to.deep.equal({ proofs: 1, files: 1 });
       expect((await proofModel(conn()).findById(proof._id).lean())!.status).to.equal('pending');
       expect(await awardModel(conn()).countDocuments({ certificationId: s.cert._id })).to.equal(0);
+    });
+  });
+
+  describe('a teacher of another registration under the same issuer (a platform of the test\'s own)', () => {
+    it('sees none of this registration\'s proofs and can neither open nor decide one (404), writing nothing', async () => {
+      const s = await scene();
+      await send(s.learner, s.cert, await pdf());
+      const proof = (await proofModel(conn()).findOne({ certificationId: s.cert._id }).lean())!;
+      const tenantB = await startAttackerPlatform({ issuer: t.sandbox.issuer });
+      try {
+        const clientId = `proofs-b-${Date.now()}`;
+        await registerAttackerPlatform(t.app.lti, tenantB, { clientId, name: 'Tenant B' });
+        const page = await tenantB.launch(t.app.toolUrls, {
+          clientId,
+          deploymentId: 'b-deployment',
+          claims: { [LTI.context]: { id: `ctx-b-${Date.now()}`, title: 'Tenant B course' }, [LTI.roles]: [LTI.instructor] },
+        });
+        expect(page.status).to.equal(200);
+        const app = `${t.baseUrl}/app/${sessionOf(page.url)}`;
+        const queue = parseHtml(await (await fetch(`${app}/proofs`)).text());
+        expect(all(queue, `article[data-proof-id="${String(proof._id)}"]`)).to.have.length(0);
+        expect((await fetch(`${app}/proofs/${String(proof._id)}/file`)).status).to.equal(404);
+        const decided = await fetch(`${app}/proofs/${String(proof._id)}/approve`, { method: 'POST', redirect: 'manual', headers: { origin: t.baseUrl } });
+        expect(decided.status).to.equal(404);
+        expect(await decided.text()).to.include('This proof does not exist.');
+        expect((await fetch(`${app}/certifications/${String(s.cert._id)}/proof`)).status).to.be.oneOf([403, 404]);
+        expect((await proofModel(conn()).findById(proof._id).lean())!.status).to.equal('pending');
+        expect(await awardModel(conn()).countDocuments({ certificationId: s.cert._id })).to.equal(0);
+      } finally {
+        await tenantB.close();
+      }
     });
   });
 

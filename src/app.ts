@@ -171,7 +171,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   // Mail: SMTP_URL when set; else, in development with the sandbox on, the sandbox's own mailbox
   // (production has no sandbox, so it never sends there); else none, and /admin says so.
-  const mailbox = !config.mail.smtpUrl && sandbox && config.env !== 'production' ? await startSandboxMailbox() : undefined;
+  // (The mailbox page exists whenever the sandbox does; with SMTP_URL set it says mail goes there.)
+  const mailbox = sandbox && config.env !== 'production' ? await startSandboxMailbox() : undefined;
   const smtpUrl = config.mail.smtpUrl ?? mailbox?.server.url;
   const smtp = smtpUrl ? createSmtpTransport(smtpUrl) : null;
   const mail = createMailService({

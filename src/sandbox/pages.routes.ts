@@ -37,7 +37,7 @@ export function pageRoutes(ctx: SandboxContext): express.Router {
     const body = `<h1>Courses</h1>
 <p class="muted">A local LTI 1.3 platform that behaves like Moodle, Canvas or Chamilo. Open a course, then “Launch as” someone to see the tool inside the course.</p>
 <table id="courses"><thead><tr><th>Course</th><th>Short name</th><th>Behaves like</th><th>People</th></tr></thead><tbody>${rows}</tbody></table>
-<p><a class="button" href="${esc(ctx.baseUrl)}/register-tool">Register a tool dynamically</a> <a class="button" href="${esc(ctx.baseUrl)}/admin/webservices">Web services (Moodle tokens)</a></p>`;
+<p><a class="button" href="${esc(ctx.baseUrl)}/register-tool">Register a tool dynamically</a> <a class="button" href="${esc(ctx.baseUrl)}/admin/webservices">Web services (Moodle tokens)</a> <a class="button" href="${esc(ctx.baseUrl)}/mailbox" id="mailbox-link">Mailbox (the mail the tool sent)</a></p>`;
     res.type('html').send(renderPage('Courses', body, { homeUrl: home }));
   });
 

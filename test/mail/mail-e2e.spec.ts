@@ -154,6 +154,14 @@ describe('E-mail in the tool', function () {
   });
 
   describe('the sandbox mailbox', () => {
+    it('is linked from the sandbox home page, and says where mail goes when SMTP_URL is set', async () => {
+      const home = parseHtml(await (await fetch(`${t.baseUrl}/sandbox/`)).text());
+      expect(all(home, 'a#mailbox-link').map((a) => a.getAttribute('href'))).to.deep.equal([`${t.baseUrl}/sandbox/mailbox`]);
+      const page = await fetch(`${t.baseUrl}/sandbox/mailbox`);
+      expect(page.status).to.equal(200);
+      expect(await page.text()).to.include('With <code>SMTP_URL</code> set, mail goes to that server instead');
+    });
+
     it('shows the mail the tool would have sent, to whom and in which language', async () => {
       const mailbox = await startSandboxMailbox();
       const transport = createSmtpTransport(mailbox.server.url);

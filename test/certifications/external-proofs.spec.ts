@@ -154,6 +154,9 @@ describe('External certifications: proof, approval, resubmission (R8)', function
       await t.app.mail.flush();
       const [arrived] = await t.smtp.waitFor((m) => m.to.includes(s.teacherEmail) && m.subject.includes(s.cert.name));
       expect(arrived!.subject).to.equal(`Proof to review: ${s.cert.name}`);
+      // the queue is inside a launch: the mail says where to find it instead of a link that cannot open it
+      expect(arrived!.text).to.include('choose “Proofs to review”');
+      expect(arrived!.links).to.deep.equal([]);
 
       const proofId = card.getAttribute('data-proof-id')!;
       const approved = await post(s.teacher, `/proofs/${proofId}/approve`);

@@ -150,7 +150,8 @@ async function mailApprovers(conn: Connection, cert: CertificationDoc, proof: Pr
       key: `proof.arrived:${String(proof._id)}:${userId}`,
       template: 'proof.arrived',
       to: { issuer: cert.issuer, userId },
-      params: { title: cert.name, learner: proof.learnerName, completedAt: proof.completedAt, link: '/proofs' },
+      // no link: the queue lives inside a launch (/app/<session>/proofs), which a mail cannot open
+      params: { title: cert.name, learner: proof.learnerName, completedAt: proof.completedAt },
       now: proof.submittedAt,
     });
   }

@@ -45,6 +45,28 @@ export interface MyEntry {
   course?: LeftCourse;
   /** External, not held: proofs' upload form (helper proofs). */
   needsProof?: boolean;
+  /** External: the learner's latest proof, as proofs' provider says (registerProofStatus). */
+  proof?: ProofStatus;
+}
+
+/** Where a learner's proof for an external certification stands (helper proofs supplies it). */
+export interface ProofStatus {
+  status: 'submitted' | 'rejected' | 'approved';
+  /** The approver's reason, for a rejected proof. */
+  reason?: string;
+}
+
+export type ProofStatusProvider = (conn: Connection, query: { issuer: string; clientId: string; userId: string; certificationIds: Types.ObjectId[] }) => Promise<Map<string, ProofStatus>>;
+const proofProviders = new WeakMap<Connection, ProofStatusProvider>();
+
+/** The seam for proofs: My certifications asks this for the learner's external certifications. Returns an undo (the previous provider back). */
+export function registerProofStatus(conn: Connection, provider: ProofStatusProvider): () => void {
+  const previous = proofProviders.get(conn);
+  proofProviders.set(conn, provider);
+  return () => {
+    if (previous) proofProviders.set(conn, previous);
+    else proofProviders.delete(conn);
+  };
 }
 
 const STATE_RANK: Record<EntryState, number> = { pending: 0, renewable: 1, earned: 2, expired: 3 };
@@ -141,6 +163,16 @@ export async function myCertifications(conn: Connection, input: MyCertifications
       entry.left = decision.missing.map(linkOf);
     }
     entries.push(entry);
+  }
+
+  const externals = entries.filter((e) => e.certificationKind === 'external');
+  const provider = proofProviders.get(conn);
+  if (provider && externals.length > 0) {
+    const statuses = await provider(conn, { ...tenant, userId, certificationIds: certifications.filter((c) => c.kind === 'external').map((c) => c._id) });
+    for (const e of externals) {
+      const proof = statuses.get(e.id);
+      if (proof && (e.state === 'pending' || e.state === 'renewable' || e.state === 'expired')) e.proof = proof;
+    }
   }
 
   // course certificates: held ones on this registration, pending ones in the courses they are enrolled in

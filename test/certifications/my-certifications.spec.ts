@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { certificationModel } from '../../src/certifications/certification.model';
+import { registerProofStatus } from '../../src/certifications/my-certifications.service';
 import { startTestApp, type TestApp } from '../support/app';
 import { launchAs } from '../support/e2e';
 import { all, attr, parseHtml, text } from '../support/html';
@@ -85,6 +86,19 @@ describe('GET /app/:session/certifications (My certifications, R10)', function (
     // an external one offers the upload form
     const external = all(doc, 'li[data-entry]').find((li) => li.getAttribute('data-id') === ids.external)!;
     expect(attr(external, '[data-start]', 'href')).to.equal(`${app.replace(t.baseUrl, '')}/certifications/${ids.external}/proof`);
+  });
+
+  it('says where the learner\'s proof for an external certification stands (proofs\' seam)', async () => {
+    const undo = registerProofStatus(t.db.connection, async (_conn, q) => new Map(q.userId === w.subject ? [[ids.external!, { status: 'rejected' as const, reason: 'The scan is unreadable.' }]] : []));
+    try {
+      const { browser, app } = await launchAs(t, w.courses[0]!.sandboxId, w.learnerId);
+      const doc = parseHtml((await browser.open(`${app}/certifications`)).html);
+      const external = all(doc, 'li[data-entry]').find((li) => li.getAttribute('data-id') === ids.external)!;
+      expect(text(external, '[data-proof]')).to.equal('Your proof was not accepted: The scan is unreadable.');
+      expect(attr(external, '[data-start]', 'href')).to.contain('/proof');
+    } finally {
+      undo();
+    }
   });
 
   it('refuses an unknown sort with 400 naming the parameter', async () => {

@@ -247,6 +247,50 @@ export async function awardExternal(conn: Connection, cert: CertificationDoc, in
   throw new Error('awardExternal: could not write the award (too many concurrent writes)');
 }
 
+/** How many active awards the certification has, and how many of them were issued under an older version of it (stale). */
+export async function awardCounts(conn: Connection, cert: Pick<CertificationDoc, '_id' | 'version'>): Promise<{ active: number; stale: number }> {
+  const Award = awardModel(conn);
+  const [active, stale] = await Promise.all([
+    Award.countDocuments({ certificationId: cert._id, status: 'active' }),
+    Award.countDocuments({ certificationId: cert._id, status: 'active', certificationVersion: { $lt: cert.version } }),
+  ]);
+  return { active, stale };
+}
+
+/**
+ * Re-issues the awards issued under an older version of the certification (stale, as a course
+ * certificate is after its definition changed): each learner who still completes the programme
+ * gets a new version saying what it says now, superseding the old; one who no longer does keeps
+ * the old award (reported, never revoked silently).
+ */
+export async function reissueStaleAwards(conn: Connection, cert: CertificationDoc, opts: { now: Date; random: RandomBytes; by: Actor }): Promise<{ reissued: number; notComplete: number }> {
+  const out = { reissued: 0, notComplete: 0 };
+  if (cert.kind !== 'internal' || !cert.programme) return out;
+  const stale = await awardModel(conn).find({ certificationId: cert._id, status: 'active', certificationVersion: { $lt: cert.version } }).lean<AwardDoc[]>();
+  if (stale.length === 0) return out;
+  const facts = await completionsOf(conn, cert, opts.now, stale.map((a) => a.userId));
+  const titles = await courseTitles(conn, cert);
+  const entries: CertificationAuditInput[] = [];
+  const renewed: AwardDoc[] = [];
+  for (const old of stale) {
+    const f = facts.get(old.userId);
+    const decision = evaluateProgramme(cert.programme, f?.completions ?? []);
+    if (!decision.complete) {
+      out.notComplete++;
+      continue;
+    }
+    const award = draftAward(cert, { userId: old.userId, learnerName: f?.name ?? old.learnerName, learnerEmail: f?.email ?? old.learnerEmail, decision, basis: basisOf(decision, titles), issuedAt: opts.now, by: opts.by, version: old.version + 1, random: opts.random, supersedes: old._id });
+    const done = await renewAward(conn, old._id, award);
+    if (!done) continue;
+    out.reissued++;
+    renewed.push(done);
+    entries.push(awardAudit(done, 'award_renewed', opts.by, { previousAwardId: String(old._id), reason: 'certification changed' }));
+  }
+  await recordCertificationAudit(conn, entries);
+  await announce(conn, renewed, 'renewed');
+  return out;
+}
+
 function draftAward(
   cert: CertificationDoc,
   d: { userId: string; learnerName: string; learnerEmail?: string; decision: ProgrammeDecision; basis: AwardBasis[]; issuedAt: Date; by: Actor; version: number; random: RandomBytes; supersedes?: Types.ObjectId },

@@ -20,11 +20,11 @@ import { adminLaunch, buildWorld, programmeForm, type World, type WorldLearner }
 describe('Programmes of courses (R7, R9)', function () {
   this.timeout(90_000);
   let t: TestApp;
-  /** Four courses, a perpetual and a yearly certificate in each, eight learners: one per test. */
+  /** Four courses, a perpetual and a yearly certificate in each, nine learners: one per test. */
   let w: World;
   before(async () => {
     t = await startTestApp();
-    w = await buildWorld(t, 4, { learners: 8, recurring: true });
+    w = await buildWorld(t, 4, { learners: 9, recurring: true });
   });
   const learner = (i: number) => w.learners[i]!;
 
@@ -111,6 +111,28 @@ describe('Programmes of courses (R7, R9)', function () {
         await buildIssuedCertificate(t.db.connection, { definition: c.definition, learner: { userId: me.subject, name: 'Bilbo Baggins' }, now: new Date() });
       }
       expect(await awardsOf(cert, me)).to.have.length(1);
+    });
+  });
+
+  describe('after the administrator changes the certification', () => {
+    it('shows its awards as issued under an older version, and re-issues them as new versions on request', async () => {
+      const me = learner(8);
+      const courses = w.courses.slice(0, 2);
+      const cert = await define(courses, { name: 'Renamed', definitionIds: perpetual(courses) });
+      await claim(me, 0);
+      await claim(me, 1);
+      const { browser, app } = await adminLaunch(t, w);
+      const form = programmeForm(courses, { name: `${cert.name} (2027)`, definitionIds: perpetual(courses) });
+      expect((await browser.request(`${app}/certifications/manage/${String(cert._id)}`, { form })).status).to.equal(303);
+      const row = () => browser.open(`${app}/certifications/manage`).then((p) => all(parseHtml(p.html), 'tr[data-certification-id]').find((r) => r.getAttribute('data-certification-id') === String(cert._id))!);
+      expect(text(await row(), '[data-stale]')).to.contain('1 issued under an older version');
+      expect((await browser.request(`${app}/certifications/manage/${String(cert._id)}/reissue-stale`, { form: {} })).status).to.equal(303);
+      const awards = await awardsOf(cert, me);
+      expect(awards.map((a) => [a.version, a.status, a.name, a.certificationVersion])).to.deep.equal([
+        [1, 'superseded', cert.name, 1],
+        [2, 'active', `${cert.name} (2027)`, 2],
+      ]);
+      expect(attr(await row(), '[data-stale]', 'data-stale')).to.equal('0');
     });
   });
 

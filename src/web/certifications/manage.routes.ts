@@ -9,6 +9,7 @@
  *   GET  /new, POST /      create (multipart: the badge image is optional)
  *   GET  /:id/edit, POST /:id   change (a new version)
  *   POST /:id/archive      archive
+ *   POST /:id/reissue-stale   re-issue the awards issued under an older version (each learner who still completes it)
  *   GET  /:id/badge        the badge image
  *
  * Every check (the form, the courses, the badge) happens before anything is written.
@@ -17,6 +18,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import multer from 'multer';
 import { Types } from 'mongoose';
 import type { Actor } from '../../certificates/audit.model';
+import { awardCounts, reissueStaleAwards } from '../../certifications/award.service';
 import { listCertificationAudit } from '../../certifications/certification-audit';
 import {
   archiveCertification,
@@ -84,10 +86,13 @@ export function certificationManageRouter(ctx: WebContext, scope: ManageScope): 
     const tenant = scope.tenantOf(req, res);
     const t = createTranslator(pickLanguage(scope.langOf(res)));
     const list = await listCertifications(ctx.conn, tenant, { includeArchived: true });
+    const counts = await Promise.all(list.map((c) => awardCounts(ctx.conn, c)));
     render(req, res, 'certifications-manage', {
       title: t('certifications.manage.title'),
       tenant,
-      certifications: list.map((c) => ({
+      certifications: list.map((c, i) => ({
+        awards: counts[i]!.active,
+        stale: counts[i]!.stale,
         id: String(c._id),
         name: c.name,
         kind: c.kind,
@@ -160,6 +165,11 @@ export function certificationManageRouter(ctx: WebContext, scope: ManageScope): 
   router.post('/:id', async (req, res) => save(req, res, await getCertification(ctx.conn, scope.tenantOf(req, res), req.params.id)));
   router.post('/:id/archive', async (req, res) => {
     await archiveCertification(ctx.conn, scope.tenantOf(req, res), req.params.id, scope.actorOf(res), ctx.now());
+    res.redirect(303, scope.baseOf(req, res));
+  });
+  router.post('/:id/reissue-stale', async (req, res) => {
+    const c = await getCertification(ctx.conn, scope.tenantOf(req, res), req.params.id);
+    await reissueStaleAwards(ctx.conn, c, { now: ctx.now(), random: ctx.random, by: scope.actorOf(res) });
     res.redirect(303, scope.baseOf(req, res));
   });
   router.get('/:id/badge', async (req, res) => {

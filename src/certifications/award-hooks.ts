@@ -6,10 +6,18 @@
 import { Types, type Connection } from 'mongoose';
 import { onIssueEvent } from '../certificates/issue-events';
 import type { Clock, RandomBytes } from '../runtime';
+import { awardModel } from './award.model';
 import { evaluateCertification, reconsiderAfterRevocation } from './award.service';
+import { certificationAuditModel } from './certification-audit';
+import { certificationModel } from './certification.model';
 import { certificationsUsingCourse } from './certification.service';
 
 export function registerCertificationHooks(conn: Connection, deps: { now: Clock; random: RandomBytes }): void {
+  // Compile the models now, while the connection is open: a model first compiled during a database
+  // outage buffers its queries (mongoose) and fails after 10 s with a 500, instead of the 503 at once.
+  awardModel(conn);
+  certificationModel(conn);
+  certificationAuditModel(conn);
   onIssueEvent(conn, async (event) => {
     // group by course: a "delete all" or "generate all" concerns one course and many learners
     const byCourse = new Map<string, { courseId: Types.ObjectId; userIds: Set<string> }>();

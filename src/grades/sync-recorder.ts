@@ -3,7 +3,7 @@
  * source), with who started it, its counts, its errors, its progress and its final outcome.
  * Every run is also logged with that outcome, so an operator sees what the teacher sees.
  */
-import type { Connection, Types } from 'mongoose';
+import { Types, type Connection } from 'mongoose';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
 import type { GradeSourceKind } from './sources/grade-source';
@@ -36,6 +36,11 @@ export interface RunRecorderOptions {
   now: () => Date;
   onProgress?: (p: SyncProgress) => Promise<void> | void;
   logger?: Logger;
+  /**
+   * Write the run only when it changed something or had a problem (a learner's page refresh: one
+   * per page view, and most find nothing new). Progress is then not stored.
+   */
+  onlyWhenWorthKeeping?: boolean;
 }
 
 /** The run document keeps the first errors only; `counts.errors` has the full number. */
@@ -56,6 +61,10 @@ export class RunRecorder {
 
   async start(): Promise<void> {
     const o = this.opts;
+    if (o.onlyWhenWorthKeeping) {
+      this.runId = new Types.ObjectId();
+      return;
+    }
     const run = await syncRunModel(o.conn).create({
       courseId: o.courseId,
       source: o.source,
@@ -83,7 +92,7 @@ export class RunRecorder {
   }
 
   async progress(p: SyncProgress): Promise<void> {
-    await syncRunModel(this.opts.conn).updateOne({ _id: this.runId }, { $set: { progress: p } });
+    if (!this.opts.onlyWhenWorthKeeping) await syncRunModel(this.opts.conn).updateOne({ _id: this.runId }, { $set: { progress: p } });
     await this.opts.onProgress?.(p);
   }
 
@@ -114,8 +123,13 @@ export class RunRecorder {
     const durationMs = finishedAt.getTime() - this.startedAt.getTime();
     const update: Record<string, unknown> = { status, finishedAt, durationMs, counts: this.counts, errors: this.errors };
     // a learner's page view that found nothing new (one per launch) is kept a day only
-    if (o.scope === 'learner' && status === 'succeeded' && this.counts.changed === 0) update.expiresAt = runExpiry('learner-unchanged', new Date());
-    await syncRunModel(o.conn).updateOne({ _id: this.runId }, { $set: update });
+    const unchanged = status === 'succeeded' && this.counts.changed === 0;
+    if (o.scope === 'learner' && unchanged) update.expiresAt = runExpiry('learner-unchanged', new Date());
+    if (!o.onlyWhenWorthKeeping) await syncRunModel(o.conn).updateOne({ _id: this.runId }, { $set: update });
+    else if (!unchanged) {
+      const doc = { _id: this.runId, courseId: o.courseId, source: o.source, scope: o.scope, userId: o.userId, startedBy: o.startedBy, startedAt: this.startedAt, ...update };
+      await syncRunModel(o.conn).create(doc);
+    }
     const what = `${o.source} ${o.scope === 'learner' ? `learner ${o.userId ?? '?'} of ` : ''}course ${String(o.courseId)}`;
     const line = `${what}: ${status} in ${durationMs} ms`;
     if (status === 'succeeded') o.logger?.info(line, this.counts);

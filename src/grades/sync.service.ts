@@ -12,7 +12,7 @@
  * job without duplicates because every write is an idempotent single-document operation.
  */
 import { createHash } from 'node:crypto';
-import type { Connection } from 'mongoose';
+import type { Connection, Types } from 'mongoose';
 import type { CourseDoc } from '../courses/course.model';
 import { SourceUnavailableError } from '../http/platform-errors';
 import type { Logger } from '../logger';
@@ -199,7 +199,7 @@ async function syncResults(
   });
 }
 
-function recorderFor(opts: SyncOptions, scope: 'course' | 'learner', userId?: string): RunRecorder {
+function recorderFor(opts: SyncOptions, scope: 'course' | 'learner', userId?: string, onlyWhenWorthKeeping = false): RunRecorder {
   return new RunRecorder({
     conn: opts.conn,
     courseId: opts.course._id,
@@ -210,6 +210,7 @@ function recorderFor(opts: SyncOptions, scope: 'course' | 'learner', userId?: st
     now: opts.now,
     onProgress: opts.onProgress,
     logger: opts.logger,
+    onlyWhenWorthKeeping,
   });
 }
 
@@ -249,18 +250,115 @@ export async function syncCourse(opts: SyncOptions): Promise<SyncSummary> {
   return run.finish();
 }
 
+/** Line item fields a learner's refresh reads once: the column diff's, and the results step's. */
+const LEARNER_ITEM_FIELDS = {
+  externalId: 1, label: 1, scoreMaximum: 1, resourceLinkId: 1, resourceId: 1, tag: 1, startDateTime: 1, endDateTime: 1, kind: 1, weight: 1, hidden: 1, removedAt: 1,
+} as const;
+
 /**
- * Refreshes one learner's results from one source (AGS: the `user_id` filter on each line item, a
- * few in parallel), for the learner page to decide on fresh data. The roster is left alone.
+ * Refreshes one learner's results from one source (AGS: the `user_id` filter on each line item),
+ * for the learner page to decide on fresh data. The roster is left alone.
+ *
+ * Built for a page that waits on it: one read of the course's columns and one of the learner's
+ * stored results; every results call at once, the stored columns' ones (AGS) sent together with
+ * the column listing, so that a refresh costs one LMS round trip, two when the listing brings a
+ * new column; the writes only when something changed, in one bulk write; and the run recorded
+ * only when it changed something or had a problem.
  */
 export async function syncLearner(opts: SyncOptions & { userId: string }): Promise<SyncSummary> {
-  const run = recorderFor(opts, 'learner', opts.userId);
+  const run = recorderFor(opts, 'learner', opts.userId, true);
   await run.start();
+  const { conn, course, source, userId } = opts;
   try {
-    const ctx = contextOf(run, opts.signal, async () => undefined, opts.userId);
-    const columns = await syncColumns(opts, run, ctx);
-    if (columns === null) run.fatal = true;
-    else await syncResults(opts, run, ctx, columns, opts.concurrency ?? 6, opts.userId, async () => undefined);
+    const ctx = contextOf(run, opts.signal, async () => undefined, userId);
+    const Items = lineItemModel(conn);
+    const stored = await Items.find({ courseId: course._id, source: source.kind }, LEARNER_ITEM_FIELDS).lean<StoredLineItem[]>();
+    const current = stored.filter((s) => !s.removedAt);
+    const storedResults = resultModel(conn)
+      .find({ courseId: course._id, userId, lineItemId: { $in: stored.map((s) => s._id) } }, STORED_RESULT_PROJECTION)
+      .lean<StoredResult[]>()
+      .exec();
+    storedResults.catch(() => undefined);
+
+    const batches = new Map<string, ResultBatch>();
+    const fetchResults = (items: SourceLineItem[]) =>
+      items.length === 0
+        ? Promise.resolve()
+        : source.results(ctx, { items, userId, concurrency: items.length }, async (batch) => {
+            if (!batches.has(batch.externalId)) batches.set(batch.externalId, batch);
+          });
+    // AGS answers each column on its own: its results calls need not wait for the listing.
+    const early = source.kind === 'ags' ? current.map((s) => ({ ...s, kind: s.kind ?? 'activity' }) as SourceLineItem) : [];
+    const earlyDone = fetchResults(early);
+    let listing: Awaited<ReturnType<GradeSource['lineItems']>> | null = null;
+    try {
+      listing = await source.lineItems(ctx);
+    } catch (err) {
+      stepFailed(run, 'line_items_failed', err);
+    }
+    await earlyDone;
+    if (listing === null) {
+      run.fatal = true;
+    } else {
+      const plan = planLineItemWrites({
+        courseId: course._id,
+        source: source.kind,
+        incoming: listing.items,
+        stored: new Map(stored.map((s) => [s.externalId, s])),
+        now: opts.now(),
+        complete: listing.complete,
+      });
+      if (plan.ops.length) await executeWrites(Items.collection, plan.ops);
+      run.counts.items = listing.items.length;
+      run.counts.changed += plan.changed;
+      run.counts.unchanged += plan.unchanged;
+      // Columns whose early answer cannot be used: new ones, and those whose maximum changed
+      // (a result without its own maximum takes the column's).
+      const byExternal = new Map(current.map((s) => [s.externalId, s]));
+      const late = listing.items.filter((li) => {
+        const s = byExternal.get(li.externalId);
+        return !s || s.scoreMaximum !== li.scoreMaximum || !batches.has(li.externalId);
+      });
+      for (const li of late) batches.delete(li.externalId);
+      await fetchResults(late);
+      const ids = plan.ops.some((op) => 'insertOne' in op)
+        ? await Items.find({ courseId: course._id, source: source.kind, removedAt: null }, { externalId: 1, resultsEpoch: 1 }).lean<SyncItem[]>()
+        : null;
+      const idOf = new Map((ids ?? stored).map((s) => [s.externalId, s._id]));
+      const mine = new Map((await storedResults).map((r) => [String(r.lineItemId), r]));
+      const ops: Parameters<typeof executeWrites>[1] = [];
+      const touched: Types.ObjectId[] = [];
+      for (const li of listing.items) {
+        const batch = batches.get(li.externalId);
+        const lineItemId = idOf.get(li.externalId);
+        if (!batch || !lineItemId) continue;
+        run.counts.results += batch.results.length;
+        const prior = mine.get(String(lineItemId));
+        const storedMap = new Map(prior ? [[prior.userId, prior]] : []);
+        const plan = planResultWrites({
+          courseId: course._id,
+          lineItemId,
+          source: source.kind,
+          incoming: batch.results.filter((r) => r.userId === userId),
+          stored: storedMap,
+          now: opts.now(),
+          missingClears: batch.complete ? storedMap.keys() : undefined,
+        });
+        run.counts.changed += plan.changed;
+        run.counts.unchanged += plan.unchanged;
+        if (plan.ops.length) {
+          ops.push(...plan.ops);
+          touched.push(lineItemId);
+        }
+      }
+      if (ops.length) {
+        // Before writing: those columns' digests no longer describe what is stored (storeBatch).
+        await Items.collection.updateMany({ _id: { $in: touched } }, { $set: { resultsDigest: null }, $inc: { resultsEpoch: 1 } });
+        const outcome = await executeWrites(resultModel(conn).collection, ops);
+        run.counts.changed -= outcome.raced;
+        run.counts.unchanged += outcome.raced;
+      }
+    }
     run.abortedInto(opts.signal);
   } catch (err) {
     await run.recordException(opts.signal, err);

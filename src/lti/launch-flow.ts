@@ -151,6 +151,12 @@ export function createLaunchFlow(deps: LaunchFlowDeps): { login: RequestHandler;
         issuer: platform.issuer,
         clientId: platform.clientId,
         targetLinkUri: target.toString(),
+        platform: {
+          authUrl: platform.authUrl,
+          tokenUrl: platform.tokenUrl,
+          ...(platform.jwksUrl ? { jwksUrl: platform.jwksUrl } : {}),
+          ...(platform.publicKeyPem ? { publicKeyPem: platform.publicKeyPem } : {}),
+        },
         ...(usesStorage ? { storageTarget, storageOrigin: authUrl.origin } : {}),
       },
       deps.now(),
@@ -194,11 +200,14 @@ export function createLaunchFlow(deps: LaunchFlowDeps): { login: RequestHandler;
       );
   }
 
+  function hasStateCookie(req: Request, state: string): boolean {
+    const name = `${STATE_COOKIE(deps.secureCookies, state)}=`;
+    return (req.headers.cookie ?? '').split(';').some((c) => c.trim().startsWith(name));
+  }
+
   /** How this launch proves it comes back to the browser that logged in; a failure, a page already sent, or ok. */
   function binding(req: Request, res: Response, login: LoginState): 'ok' | 'sent' | LaunchFailure {
-    const cookies = req.headers.cookie ?? '';
-    const name = STATE_COOKIE(deps.secureCookies, login.state);
-    if (cookies.split(';').some((c) => c.trim().startsWith(`${name}=`))) return 'ok';
+    if (hasStateCookie(req, login.state)) return 'ok';
     const body = req.body as Record<string, unknown>;
     if (login.storageTarget) {
       const fromStorage = first(body.lti_storage_state);
@@ -258,17 +267,28 @@ export function createLaunchFlow(deps: LaunchFlowDeps): { login: RequestHandler;
       await consumeLogin(deps.conn, state, deps.now());
       return deps.onFailure(LAUNCH_FAILURES.tokenTooLarge(Buffer.byteLength(idToken), MAX_ID_TOKEN_BYTES), req, res);
     }
-    const pending = await peekLogin(deps.conn, state, deps.now());
-    if (!pending) return deps.onFailure(LAUNCH_FAILURES.unknownState(), req, res);
-    const bound = binding(req, res, pending);
-    if (bound === 'sent') return;
-    // From here the login is used up, whatever the outcome: a refused launch cannot be retried.
-    const login = await consumeLogin(deps.conn, state, deps.now());
-    res.clearCookie(STATE_COOKIE(deps.secureCookies, pending.state), cookieOptions());
-    if (bound !== 'ok') return deps.onFailure(bound, req, res);
-    if (!login) return deps.onFailure(LAUNCH_FAILURES.unknownState(), req, res);
+    let login: LoginState | null;
+    if (/^[A-Za-z0-9_-]{1,128}$/.test(state) && hasStateCookie(req, state)) {
+      // The browser that logged in (its state cookie): one step, the login is used up at once.
+      login = await consumeLogin(deps.conn, state, deps.now());
+      res.clearCookie(STATE_COOKIE(deps.secureCookies, state), cookieOptions());
+      if (!login) return deps.onFailure(LAUNCH_FAILURES.unknownState(), req, res);
+    } else {
+      const pending = await peekLogin(deps.conn, state, deps.now());
+      if (!pending) return deps.onFailure(LAUNCH_FAILURES.unknownState(), req, res);
+      const bound = binding(req, res, pending);
+      if (bound === 'sent') return;
+      // From here the login is used up, whatever the outcome: a refused launch cannot be retried.
+      login = await consumeLogin(deps.conn, state, deps.now());
+      res.clearCookie(STATE_COOKIE(deps.secureCookies, pending.state), cookieOptions());
+      if (bound !== 'ok') return deps.onFailure(bound, req, res);
+      if (!login) return deps.onFailure(LAUNCH_FAILURES.unknownState(), req, res);
+    }
 
-    const platform = (await deps.platformsOf(login.issuer)).find((x) => x.clientId === login.clientId);
+    // The registration as the login read it (login-state.ts); a login recorded before logins kept it reads it now.
+    const platform: FlowPlatform | undefined = login.platform
+      ? { issuer: login.issuer, clientId: login.clientId, active: true, ...login.platform }
+      : (await deps.platformsOf(login.issuer)).find((x) => x.clientId === login.clientId);
     if (!platform) return deps.onFailure(LAUNCH_FAILURES.unknownPlatform(), req, res);
     if (!platform.active) return deps.onFailure(LAUNCH_FAILURES.inactivePlatform(), req, res);
     const result = await verifyIdToken({

@@ -65,6 +65,41 @@ function platformFamily(claims: Claims): Launch['platformFamily'] {
   return 'generic';
 }
 
+const isDuplicateKey = (err: unknown) => (err as { code?: number }).code === 11000;
+
+/**
+ * The deployment's part of a launch, in one command when the deployment may launch: an upsert
+ * that skips a refused deployment. A refused one makes the upsert collide with it on the unique
+ * index, and only then is it read, to refuse the launch with nothing written.
+ */
+async function recordDeployment(deps: LaunchDeps, key: { issuer: string; clientId: string; deploymentId: string }, now: Date): Promise<LaunchFailure | null> {
+  const deployments = deploymentModel(deps.conn);
+  const refusedOrUnknown = async (): Promise<LaunchFailure> => {
+    const known = await deployments.findOne(key, { status: 1 }).lean();
+    return known ? TOOL_FAILURES.inactiveDeployment(key.deploymentId) : TOOL_FAILURES.unknownDeployment(key.deploymentId);
+  };
+  if (deps.unknownDeployment === 'refuse') {
+    const r = await deployments.updateOne({ ...key, status: 'accepted' }, { $set: { lastLaunchAt: now } });
+    return r.matchedCount === 1 ? null : refusedOrUnknown();
+  }
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await deployments.updateOne(
+        { ...key, status: { $ne: 'refused' } },
+        { $setOnInsert: { source: 'launch', status: 'accepted', firstSeenAt: now }, $set: { lastLaunchAt: now } },
+        { upsert: true },
+      );
+      return null;
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      // Either the deployment is refused, or a simultaneous first launch inserted it: then once more.
+      const known = await deployments.findOne(key, { status: 1 }).lean();
+      if (known?.status === 'refused') return TOOL_FAILURES.inactiveDeployment(key.deploymentId);
+      if (attempt > 0) throw err;
+    }
+  }
+}
+
 export interface LaunchDeps {
   conn: Connection;
   now: () => Date;
@@ -100,19 +135,11 @@ export async function acceptLaunch(deps: LaunchDeps, rawClaims: Record<string, u
   const role = toolRoleOf(roles);
   if (role === 'none') return { ok: false, failure: TOOL_FAILURES.noRole() };
 
-  const deployments = deploymentModel(deps.conn);
-  const known = await deployments.findOne({ issuer: claims.iss, clientId, deploymentId }).lean();
-  if (known?.status === 'refused') return { ok: false, failure: TOOL_FAILURES.inactiveDeployment(deploymentId) };
-  if (!known && deps.unknownDeployment === 'refuse') return { ok: false, failure: TOOL_FAILURES.unknownDeployment(deploymentId) };
-
   const now = deps.now();
+  const refusal = await recordDeployment(deps, { issuer: claims.iss, clientId, deploymentId }, now);
+  if (refusal) return { ok: false, failure: refusal };
   // Accepted: from here on we write. Upserts keyed on unique indexes make two simultaneous
   // first launches safe.
-  await deployments.updateOne(
-    { issuer: claims.iss, clientId, deploymentId },
-    { $setOnInsert: { source: 'launch', status: 'accepted', firstSeenAt: now }, $set: { lastLaunchAt: now } },
-    { upsert: true },
-  );
   const ags = claims[CLAIM.ags];
   const nrps = claims[CLAIM.nrps];
   const family = platformFamily(claims);

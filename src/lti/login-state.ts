@@ -23,7 +23,20 @@ export interface LoginState {
   storageTarget?: string;
   /** Origin of the platform's authorization endpoint: the only origin platform storage answers from. */
   storageOrigin?: string;
+  /**
+   * The registration's endpoints and keys as read at login, so that the launch (seconds later)
+   * verifies against them without reading the registration again. A login lives
+   * LOGIN_TTL_SECONDS at most, so a launch never uses facts older than that.
+   */
+  platform?: LoginPlatform;
   expiresAt: Date;
+}
+
+export interface LoginPlatform {
+  authUrl: string;
+  tokenUrl: string;
+  jwksUrl?: string;
+  publicKeyPem?: string;
 }
 
 interface LoginStateDoc extends Omit<LoginState, 'state'> {
@@ -39,6 +52,7 @@ const schema = new Schema<LoginStateDoc>(
     targetLinkUri: { type: String, required: true },
     storageTarget: String,
     storageOrigin: String,
+    platform: { type: Schema.Types.Mixed },
     expiresAt: { type: Date, required: true },
   },
   { collection: 'loginstates', versionKey: false },

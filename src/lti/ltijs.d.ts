@@ -15,6 +15,10 @@ declare module 'ltijs' {
     platformAuthConfig(): Promise<{ method: string; key: string }>;
     platformAuthEndpoint(): Promise<string>;
     platformAccessTokenEndpoint(): Promise<string>;
+    /** The aud of client assertions: the authorization server, else the token URL. */
+    platformAuthorizationServer(): Promise<string>;
+    /** The tool's private key for this platform (PEM), decrypted. */
+    platformPrivateKey(): Promise<string>;
     platformAccessToken(scopes: string): Promise<{ access_token: string; token_type: string; expires_in: number; scope?: string }>;
     delete(): Promise<boolean>;
   }

@@ -9,6 +9,8 @@
  * travels in the URL, because LMS iframes are third-party contexts where browsers increasingly
  * drop cookies. ltijs is a process-wide singleton: it can be set up once per process.
  */
+import { createPrivateKey, randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { Provider as lti } from 'ltijs';
 import mongoose from 'mongoose';
 import type { Request, RequestHandler, Response } from 'express';
@@ -18,7 +20,8 @@ import { PlatformError } from '../errors';
 import { TokenRefusedError } from '../http/platform-errors';
 import { checkPlatformUrl, policyForRegistration } from './advantage/url-guard';
 import { launchFailureFrom, type LaunchFailure } from './launch-errors';
-import { createLaunchFlow, type LaunchFlowDeps } from './launch-flow';
+import { createLaunchFlow, type FlowPlatform, type LaunchFlowDeps } from './launch-flow';
+import { createTokenCache } from './token-cache';
 
 /** Where ltijs's routes live inside the app. */
 export const LTI_BASE = '/lti';
@@ -61,7 +64,16 @@ export interface LtiProvider {
   listPlatforms(): Promise<RegisteredPlatform[]>;
   findPlatform(issuer: string, clientId: string): Promise<RegisteredPlatform | null>;
   setPlatformActive(issuer: string, clientId: string, active: boolean): Promise<void>;
-  /** A Bearer token for the platform's services with these scopes (cached by ltijs until it expires). */
+  /**
+   * The registration's hosts for the services' SSRF guard (service-guard.ts), read at most once a
+   * minute per process: a page's AGS calls then cost no registration read.
+   */
+  serviceRegistration(issuer: string, clientId: string): Promise<RegisteredPlatform | null>;
+  /**
+   * A Bearer token for the platform's services with these scopes, cached in this process per
+   * issuer, client id and scopes until shortly before it expires (token-cache.ts). Asked for one
+   * AGS read scope, it asks the platform for both (one token for line items and results).
+   */
   accessToken(issuer: string, clientId: string, scopes: string[], opts?: { refresh?: boolean }): Promise<{ token: string; scopes: string[] }>;
   /** The signed LtiDeepLinkingResponse JWT returning the chosen items to the platform, and where to post it. */
   deepLinkingResponse(reply: DeepLinkingReply): Promise<{ action: string; jwt: string }>;
@@ -128,6 +140,29 @@ async function describePlatform(p: Awaited<ReturnType<typeof lti.getPlatform>>):
   };
 }
 
+type LtijsPlatformOf = Exclude<Awaited<ReturnType<typeof lti.getPlatform>>, false | unknown[]>;
+
+/** What the login and launch need of a registration: one read (its status) besides the registration itself. */
+async function flowPlatformOf(p: LtijsPlatformOf): Promise<FlowPlatform> {
+  const [issuer, clientId, authUrl, tokenUrl, auth, active] = await Promise.all([
+    p.platformUrl(),
+    p.platformClientId(),
+    p.platformAuthEndpoint(),
+    p.platformAccessTokenEndpoint(),
+    p.platformAuthConfig(),
+    p.platformActive(),
+  ]);
+  return {
+    issuer,
+    clientId,
+    authUrl,
+    tokenUrl,
+    jwksUrl: auth.method === 'JWK_SET' ? auth.key : undefined,
+    publicKeyPem: auth.method === 'RSA_KEY' ? auth.key : undefined,
+    active,
+  };
+}
+
 /** Sets up ltijs inside our app. Call once per process. */
 export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiProvider> {
   if (setUp) throw new Error('ltijs can be set up only once per process');
@@ -159,11 +194,70 @@ export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiPr
   const before = new Set(process.listeners('SIGINT'));
   await lti.deploy({ serverless: true, silent: true });
   for (const l of process.listeners('SIGINT')) if (!before.has(l)) process.removeListener('SIGINT', l);
+  // Service tokens are cached in this process (token-cache.ts), never in ltijs's accesstokens.
   // Launches no longer go through ltijs: the names, emails, roles and custom claims that older
   // versions let it keep (idtokens, contexttokens, 24 h) are read by nothing; erase them now.
-  await Promise.all(['idtokens', 'contexttokens'].map((name) => mongoose.connection.collection(name).deleteMany({})));
+  await Promise.all(['idtokens', 'contexttokens', 'accesstokens'].map((name) => mongoose.connection.collection(name).deleteMany({})));
 
   const find = async (issuer: string, clientId: string) => describePlatform(await lti.getPlatform(issuer, clientId));
+  const registrations = new Map<string, { at: number; platform: Promise<RegisteredPlatform | null> }>();
+  const tokens = createTokenCache({ now: () => opts.now().getTime(), fetchToken: (issuer, clientId, scopes) => requestToken(issuer, clientId, scopes) });
+
+  /** The client-credentials grant (IMS Security Framework §4.1), as ltijs's Auth.getAccessToken did, without storing the token. */
+  async function requestToken(issuer: string, clientId: string, scopes: string[]): Promise<{ token: string; scopes: string[]; expiresInSeconds?: number }> {
+    const p = await lti.getPlatform(issuer, clientId);
+    if (!p) throw new PlatformError(`The platform ${issuer} (client ${clientId}) is no longer registered with the tool.`);
+    const scope = scopes.join(' ');
+    let status: number | undefined;
+    let body = '';
+    try {
+      const [aud, kid, key, url] = await Promise.all([p.platformAuthorizationServer(), p.platformKid(), p.platformPrivateKey(), p.platformAccessTokenEndpoint()]);
+      const assertion = await new SignJWT({ jti: randomBytes(18).toString('base64url') })
+        .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
+        .setIssuer(clientId)
+        .setSubject(clientId)
+        .setAudience(aud)
+        .setIssuedAt()
+        .setExpirationTime('60s')
+        .sign(createPrivateKey(key));
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: assertion,
+          scope,
+        }),
+        // the token URL was checked by the service guard; a redirect elsewhere is not followed
+        redirect: 'manual',
+        signal: AbortSignal.timeout(15_000),
+      });
+      status = res.status;
+      body = await res.text();
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const t = JSON.parse(body) as { access_token?: unknown; scope?: unknown; expires_in?: unknown };
+      if (typeof t.access_token !== 'string' || !t.access_token) throw new Error('the answer has no access_token');
+      return {
+        token: t.access_token,
+        scopes: (typeof t.scope === 'string' && t.scope.trim() ? t.scope : scope).split(/\s+/).filter(Boolean),
+        expiresInSeconds: typeof t.expires_in === 'number' ? t.expires_in : Number(t.expires_in) || undefined,
+      };
+    } catch (err) {
+      let oauthError: string | undefined;
+      try {
+        oauthError = (JSON.parse(body) as { error?: string }).error;
+      } catch {
+        // not JSON: keep the raw text in the message
+      }
+      throw new TokenRefusedError(
+        `The platform refused an access token for ${scopes.join(', ')}` +
+          (status !== undefined && status >= 300 ? ` (HTTP ${status}: ${body.slice(0, 200)})` : `: ${(err as Error).message}`),
+        // The AGS/NRPS client turns invalid_scope into "ask the administrator to enable <service>".
+        oauthError,
+      );
+    }
+  }
 
   const flow = createLaunchFlow({
     conn: opts.conn,
@@ -174,7 +268,7 @@ export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiPr
     async platformsOf(issuer) {
       const found = await lti.getPlatform(issuer);
       const list = Array.isArray(found) ? found : found ? [found] : [];
-      return (await Promise.all(list.map(describePlatform))).filter((p): p is RegisteredPlatform => p !== null);
+      return Promise.all(list.map(flowPlatformOf));
     },
     fetchJson,
     renderPage: opts.renderPage,
@@ -218,29 +312,18 @@ export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiPr
       const p = await lti.getPlatform(issuer, clientId);
       if (p) await p.platformActive(active);
     },
+    async serviceRegistration(issuer, clientId) {
+      const key = `${issuer}\n${clientId}`;
+      const now = Date.now();
+      const hit = registrations.get(key);
+      if (hit && now - hit.at < 60_000) return hit.platform;
+      const platform = find(issuer, clientId);
+      registrations.set(key, { at: now, platform });
+      platform.catch(() => registrations.delete(key));
+      return platform;
+    },
     async accessToken(issuer, clientId, scopes, o) {
-      const p = await lti.getPlatform(issuer, clientId);
-      if (!p) throw new PlatformError(`The platform ${issuer} (client ${clientId}) is no longer registered with the tool.`);
-      // A token the platform no longer accepts (401): drop ltijs's cached copy so a new one is fetched.
-      if (o?.refresh) await mongoose.connection.collection('accesstokens').deleteMany({ platformUrl: issuer, clientId, scopes: scopes.join(' ') });
-      try {
-        const t = await p.platformAccessToken(scopes.join(' '));
-        return { token: t.access_token, scopes: (t.scope ?? scopes.join(' ')).split(/\s+/).filter(Boolean) };
-      } catch (err) {
-        const response = (err as { response?: { body?: unknown; statusCode?: number } }).response;
-        let oauthError: string | undefined;
-        try {
-          oauthError = (JSON.parse(String(response?.body)) as { error?: string }).error;
-        } catch {
-          // not JSON: keep the raw text in the message
-        }
-        throw new TokenRefusedError(
-          `The platform refused an access token for ${scopes.join(', ')}` +
-            (response ? ` (HTTP ${response.statusCode}: ${String(response.body).slice(0, 200)})` : `: ${(err as Error).message}`),
-          // The AGS/NRPS client turns invalid_scope into "ask the administrator to enable <service>".
-          oauthError,
-        );
-      }
+      return tokens.get(issuer, clientId, scopes, o);
     },
     async deepLinkingResponse(reply) {
       const idtoken = {

@@ -14,10 +14,12 @@ export interface GuardedServiceAccess {
   getToken(scopes: string[], opts?: { refresh?: boolean }): Promise<string>;
 }
 
-export function guardedServiceAccess(lti: Pick<LtiProvider, 'findPlatform' | 'accessToken'>, issuer: string, clientId: string, lookup?: Lookup): GuardedServiceAccess {
+export function guardedServiceAccess(
+  lti: Pick<LtiProvider, 'findPlatform' | 'accessToken'> & Partial<Pick<LtiProvider, 'serviceRegistration'>>,
+  issuer: string, clientId: string, lookup?: Lookup): GuardedServiceAccess {
   let platform: Promise<RegisteredPlatform> | undefined;
   const registration = () =>
-    (platform ??= lti.findPlatform(issuer, clientId).then((p) => {
+    (platform ??= (lti.serviceRegistration ?? lti.findPlatform)(issuer, clientId).then((p) => {
       if (!p) throw new PlatformError(`The platform ${issuer} (client ${clientId}) is no longer registered with the tool.`);
       return p;
     }));

@@ -39,6 +39,33 @@ function sessionModel(conn: Connection): Model<SessionDoc> {
 
 const hash = (token: string) => createHash('sha256').update(token).digest('base64url');
 
+/**
+ * Sessions this process resolved or created in the last SESSION_CACHE_MS: a page and the
+ * downloads, assets and posts that follow it cost no database read. A session never changes once
+ * written, so the only thing a cached copy can miss is its deletion by another instance (privacy
+ * erasure), for SESSION_CACHE_MS at most; forgetCachedSessions() clears this process's copies.
+ */
+export const SESSION_CACHE_MS = 60_000;
+const MAX_CACHED = 10_000;
+const cache = new Map<string, { conn: Connection; launch: Launch; expiresAt: Date; cachedAt: number }>();
+
+function remember(conn: Connection, id: string, launch: Launch, expiresAt: Date): void {
+  if (cache.size >= MAX_CACHED) {
+    // the oldest tenth goes (Map keeps insertion order)
+    let n = MAX_CACHED / 10;
+    for (const key of cache.keys()) {
+      cache.delete(key);
+      if (--n <= 0) break;
+    }
+  }
+  cache.set(id, { conn, launch, expiresAt, cachedAt: Date.now() });
+}
+
+/** Drops this process's cached sessions (all, or those whose launch matches). */
+export function forgetCachedSessions(match?: (launch: Launch) => boolean): void {
+  for (const [id, entry] of cache) if (!match || match(entry.launch)) cache.delete(id);
+}
+
 /** Stores the launch and returns a fresh 256-bit session token. */
 export async function createSession(
   conn: Connection,
@@ -47,14 +74,24 @@ export async function createSession(
 ): Promise<string> {
   const token = (deps.randomBytes ?? nodeRandomBytes)(32).toString('base64url');
   const now = deps.now();
-  await sessionModel(conn).create({ _id: hash(token), launch, createdAt: now, expiresAt: new Date(now.getTime() + SESSION_TTL_MS) });
+  const id = hash(token);
+  const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
+  await sessionModel(conn).create({ _id: id, launch, createdAt: now, expiresAt });
+  remember(conn, id, launch, expiresAt);
   return token;
 }
 
 /** The launch behind a token, or null when unknown or expired (expiry is checked here too: the TTL sweep is lazy). */
 export async function resolveSession(conn: Connection, token: string, now: Date): Promise<Launch | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
-  const doc = await sessionModel(conn).findById(hash(token)).lean();
-  if (!doc || doc.expiresAt <= now) return null;
+  const id = hash(token);
+  const hit = cache.get(id);
+  if (hit && hit.conn === conn && Date.now() - hit.cachedAt < SESSION_CACHE_MS) return hit.expiresAt <= now ? null : hit.launch;
+  const doc = await sessionModel(conn).findById(id).lean();
+  if (!doc || doc.expiresAt <= now) {
+    cache.delete(id);
+    return null;
+  }
+  remember(conn, id, doc.launch, doc.expiresAt);
   return doc.launch;
 }

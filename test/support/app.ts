@@ -59,7 +59,8 @@ export function startTestApp(): Promise<TestApp> {
       SMTP_URL: smtp.url,
       MAIL_FROM: 'Certificates <certificates@tool.test>',
     });
-    const db = await connectTestDatabase();
+    // command monitoring on: specs count the commands a launch or a download sends (db-commands.ts)
+    const db = await connectTestDatabase({ monitorCommands: true });
     const app = await createApp({ config, db });
     srv.on('request', app.express);
     return { baseUrl: config.publicUrl, config, app, db, sandbox: app.sandbox!, smtp };

@@ -77,14 +77,17 @@ export function testDatabaseUri(): string {
  * A connection to a fresh, uniquely named database on the shared engine. close() drops the
  * database and closes the connection; the shared engine keeps running.
  */
-export async function connectTestDatabase(): Promise<Database> {
+export async function connectTestDatabase(opts: { monitorCommands?: boolean } = {}): Promise<Database> {
   const engine = await ensureResolved();
   const dbName = freshDatabaseName();
-  if (engine.offline) {
+  if (engine.offline && !opts.monitorCommands) {
     const db = await connectToOfflineEngine(engine.offline, dbName, false);
     return withDropOnClose(db);
   }
-  const uri = withDatabaseName(engine.baseUri, dbName);
+  // monitorCommands in the URI: ltijs connects with the same URI, so its commands are seen too
+  // (test/support/db-commands.ts counts them)
+  const base = withDatabaseName(engine.baseUri, dbName);
+  const uri = opts.monitorCommands ? `${base}${base.includes('?') ? '&' : '?'}monitorCommands=true` : base;
   const connection = await mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5000 }).asPromise();
   return withDropOnClose({ uri, engine: engine.kind, connection, close: () => connection.close() });
 }

@@ -4,7 +4,9 @@
  * course, so the teacher overview of 5,000 learners costs three reads, not 5,000.
  */
 import type { Connection, Types } from 'mongoose';
-import { loadCourseColumns, loadCourseGrades, type LoadedMember } from '../grades/course-grades.service';
+import { loadCourseColumns, loadCourseGrades, type LearnerSnapshot, type LoadedMember } from '../grades/course-grades.service';
+
+export type { LearnerSnapshot };
 import { lineItemModel, type LineItem } from '../grades/line-item.model';
 import { memberModel } from '../grades/member.model';
 import { resolveLearnerName } from './certificate-state';
@@ -20,7 +22,7 @@ export interface CourseGradeBook {
 }
 
 /** Reads a course's grades, optionally for some learners only. */
-export async function readCourseGrades(conn: Connection, courseId: Types.ObjectId, opts: { userIds?: string[] } = {}): Promise<CourseGradeBook> {
+export async function readCourseGrades(conn: Connection, courseId: Types.ObjectId, opts: { userIds?: string[]; snapshot?: LearnerSnapshot } = {}): Promise<CourseGradeBook> {
   const grades = await loadCourseGrades(conn, courseId, opts);
   return {
     // keyed once here rather than String(_id) per learner and item in the evaluation loop

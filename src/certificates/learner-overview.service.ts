@@ -5,7 +5,7 @@
 import type { Connection } from 'mongoose';
 import { certificateState } from './certificate-state';
 import { listLearnerCertificates } from './certificate.queries';
-import { learnerGrades, readCourseGrades } from './course-grades';
+import { learnerGrades, readCourseGrades, type LearnerSnapshot } from './course-grades';
 import type { DefinitionDoc } from './definition.model';
 import { listDefinitions } from './definition.service';
 import { compareToSnapshot, evaluateEligibility, evaluationFingerprint, type Evaluation, type SnapshotComparison } from './evaluate';
@@ -44,11 +44,12 @@ export interface LearnerOverview {
 // then what they do not qualify for yet.
 const ORDER: Record<LearnerCardState, number> = { claimable: 0, held: 1, pending: 2 };
 
-export async function learnerOverview(conn: Connection, courseId: Id, userId: string, now: Date): Promise<LearnerOverview> {
+/** `snapshot`: the learner's stored grades, read just before and still current (the page's refresh changed nothing). */
+export async function learnerOverview(conn: Connection, courseId: Id, userId: string, now: Date, opts: { snapshot?: LearnerSnapshot } = {}): Promise<LearnerOverview> {
   const cid = toObjectId(courseId, 'course');
   const [definitions, book, certificates] = await Promise.all([
     listDefinitions(conn, cid),
-    readCourseGrades(conn, cid, { userIds: [userId] }),
+    readCourseGrades(conn, cid, { userIds: [userId], snapshot: opts.snapshot }),
     listLearnerCertificates(conn, cid, userId),
   ]);
   const grades = learnerGrades(book, userId);

@@ -11,13 +11,13 @@
  * ever stored or sent (the renderer returns a whole PDF or throws).
  */
 import { Readable } from 'node:stream';
-import type { Connection } from 'mongoose';
+import type { Connection, Types } from 'mongoose';
 import { attachPdf } from '../certificates/issue.service';
 import type { IssueDoc } from '../certificates/issue.model';
 import type { Language } from '../i18n';
 import { certificateFileName, type PdfRenderer } from '../render';
 import { documentFor, documentLanguage, type ImageLoad } from './certificate-document.service';
-import { fileObjectId, findFile, openFile, uploadBuffer } from './gridfs';
+import { fileObjectId, findFile, openKnownFile, uploadBuffer } from './gridfs';
 
 export interface PdfDeps {
   conn: Connection;
@@ -58,13 +58,45 @@ export function downloadName(issue: Pick<IssueDoc, 'learnerName' | 'courseTitle'
 // Two requests for the same new PDF (a double click, the learner and the teacher) share one render.
 const inFlight = new WeakMap<Connection, Map<string, Promise<CertificatePdf>>>();
 
+/**
+ * Stored PDFs this process has found or written, by key (issue, version, language): a stored PDF
+ * never changes, so its id and length are looked up once, and a download is then one read of its
+ * chunks. A file gone meanwhile (erased) fails its stream and is forgotten.
+ */
+const knownFiles = new WeakMap<Connection, Map<string, { id: Types.ObjectId; length: number }>>();
+const MAX_KNOWN = 50_000;
+
+function knownIn(conn: Connection): Map<string, { id: Types.ObjectId; length: number }> {
+  let known = knownFiles.get(conn);
+  if (!known) knownFiles.set(conn, (known = new Map()));
+  return known;
+}
+
+function remember(conn: Connection, key: string, id: Types.ObjectId, length: number): void {
+  const known = knownIn(conn);
+  if (known.size >= MAX_KNOWN) known.clear();
+  known.set(key, { id, length });
+}
+
+function storedFile(conn: Connection, key: string, id: Types.ObjectId, length: number): CertificatePdf {
+  return {
+    fileId: id.toHexString(),
+    length,
+    rendered: false,
+    open: () => openKnownFile(conn, 'pdfs', id, length).once('error', () => knownIn(conn).delete(key)),
+  };
+}
+
 async function storedPdf(conn: Connection, issue: IssueDoc, key: string, language: Language): Promise<CertificatePdf | null> {
+  const known = knownIn(conn).get(key);
+  if (known) return storedFile(conn, key, known.id, known.length);
   const attached = fileObjectId(issue.pdfFileId);
   const file =
     (attached ? await findFile<PdfMetadata>(conn, 'pdfs', { _id: attached, 'metadata.issueId': String(issue._id), 'metadata.language': language }) : null) ??
     (await findFile<PdfMetadata>(conn, 'pdfs', { filename: key }, { uploadDate: 1 }));
   if (!file) return null;
-  return { fileId: file._id.toHexString(), length: file.length, rendered: false, open: () => openFile(conn, 'pdfs', file._id) };
+  remember(conn, key, file._id, file.length);
+  return storedFile(conn, key, file._id, file.length);
 }
 
 async function renderAndStore(deps: PdfDeps, issue: IssueDoc, key: string, language: Language, loadImage?: ImageLoad): Promise<CertificatePdf> {
@@ -73,6 +105,7 @@ async function renderAndStore(deps: PdfDeps, issue: IssueDoc, key: string, langu
   const metadata: PdfMetadata = { courseId: String(issue.courseId), issueId: String(issue._id), version: issue.version, language, code: issue.code };
   const id = await uploadBuffer(deps.conn, 'pdfs', key, pdf, { ...metadata });
   await attachPdf(deps.conn, { courseId: issue.courseId, issueId: issue._id, pdfFileId: id.toHexString() });
+  remember(deps.conn, key, id, pdf.length);
   return { fileId: id.toHexString(), length: pdf.length, rendered: true, open: () => Readable.from([pdf]) };
 }
 

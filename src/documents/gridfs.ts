@@ -6,7 +6,7 @@
  * - `proofs`  learners' proofs of external certifications (src/certifications/external).
  */
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Types, mongo, type Connection } from 'mongoose';
 
 export type BucketName = 'images' | 'pdfs' | 'exports' | 'proofs';
@@ -49,6 +49,33 @@ export async function findFile<M = Record<string, unknown>>(conn: Connection, bu
 
 export function openFile(conn: Connection, bucket: BucketName, id: Types.ObjectId): Readable {
   return bucketOf(conn, bucket).openDownloadStream(id);
+}
+
+/**
+ * A file whose id and length are known, read straight from its chunks: one query, where
+ * openFile() first reads the file's description again. The stream fails (never ends short) when
+ * the chunks do not add up to `length`, e.g. a file deleted meanwhile.
+ */
+export function openKnownFile(conn: Connection, bucket: BucketName, id: Types.ObjectId, length: number): Readable {
+  if (!conn.db) throw new Error('the database connection is not open');
+  const cursor = conn.db.collection(`${bucket}.chunks`).find({ files_id: id }, { sort: { n: 1 }, projection: { n: 1, data: 1 } });
+  async function* chunks() {
+    let n = 0;
+    let sent = 0;
+    try {
+      for await (const chunk of cursor) {
+        if (chunk.n !== n++) throw new Error(`file ${id.toHexString()}: chunk ${n - 1} is missing`);
+        const data = (chunk.data as mongo.Binary).buffer;
+        const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+        sent += bytes.length;
+        yield bytes;
+      }
+    } finally {
+      await cursor.close();
+    }
+    if (sent !== length) throw new Error(`file ${id.toHexString()}: ${sent} of ${length} bytes stored`);
+  }
+  return Readable.from(chunks(), { objectMode: false });
 }
 
 export async function readFileBuffer(conn: Connection, bucket: BucketName, id: Types.ObjectId): Promise<Buffer> {

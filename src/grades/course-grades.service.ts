@@ -55,17 +55,50 @@ const MEMBER_FIELDS = { userId: 1, name: 1, givenName: 1, familyName: 1, email: 
 // History stays out: the rules judge current values only.
 const RESULT_FIELDS = { lineItemId: 1, userId: 1, scoreGiven: 1, scoreMaximum: 1, timestamp: 1, changedAt: 1, source: 1 };
 
-/** Loads a course's grades, or only some learners' (`userIds`), for the rules engine. */
-export async function loadCourseGrades(conn: Connection, courseId: Types.ObjectId | string, opts: { userIds?: string[] } = {}): Promise<CourseGrades> {
+/**
+ * One learner's stored grades as their page reads them once: every column of the course (removed
+ * ones too, with what a refresh compares) and all their results. The page's refresh compares the
+ * LMS's answer with it, and when the refresh changed nothing the page is built from it as well
+ * (two reads serve both).
+ */
+export interface LearnerSnapshot {
+  courseId: Types.ObjectId;
+  userId: string;
+  lineItems: Array<LoadedLineItem & Pick<LineItem, 'weight' | 'hidden'> & { resultsDigest?: string | null; resultsEpoch?: number }>;
+  results: Array<LoadedResult & Pick<Result, 'comment'>>;
+}
+
+const SNAPSHOT_ITEM_FIELDS = { ...LINE_ITEM_FIELDS, weight: 1, hidden: 1, resultsDigest: 1, resultsEpoch: 1 };
+const SNAPSHOT_RESULT_FIELDS = { ...RESULT_FIELDS, comment: 1 };
+
+export async function readLearnerSnapshot(conn: Connection, courseId: Types.ObjectId | string, userId: string): Promise<LearnerSnapshot> {
   const cid = typeof courseId === 'string' ? new Types.ObjectId(courseId) : courseId;
+  const [lineItems, results] = await Promise.all([
+    lineItemModel(conn).find({ courseId: cid }, SNAPSHOT_ITEM_FIELDS).sort({ _id: 1 }).lean<LearnerSnapshot['lineItems']>(),
+    resultModel(conn).find({ courseId: cid, userId }, SNAPSHOT_RESULT_FIELDS).lean<LearnerSnapshot['results']>(),
+  ]);
+  return { courseId: cid, userId, lineItems, results };
+}
+
+/**
+ * Loads a course's grades, or only some learners' (`userIds`), for the rules engine. With
+ * `snapshot` (that learner's, read just before and still current), columns and results come from it.
+ */
+export async function loadCourseGrades(
+  conn: Connection,
+  courseId: Types.ObjectId | string,
+  opts: { userIds?: string[]; snapshot?: LearnerSnapshot } = {},
+): Promise<CourseGrades> {
+  const cid = typeof courseId === 'string' ? new Types.ObjectId(courseId) : courseId;
+  const snapshot = opts.snapshot && opts.snapshot.courseId.equals(cid) && opts.userIds?.length === 1 && opts.userIds[0] === opts.snapshot.userId ? opts.snapshot : undefined;
   const users = opts.userIds ? { userId: opts.userIds.length === 1 ? opts.userIds[0] : { $in: opts.userIds } } : {};
   const [lineItems, members] = await Promise.all([
-    loadCourseColumns(conn, cid),
+    snapshot ? markExclusions(conn, cid, snapshot.lineItems.filter((li) => !li.removedAt)) : loadCourseColumns(conn, cid),
     memberModel(conn).find({ courseId: cid, ...users }, MEMBER_FIELDS).lean<LoadedMember[]>(),
   ]);
   const current = new Set(lineItems.map((li) => String(li._id)));
   const resultsByUser = new Map<string, Map<string, LoadedResult>>();
-  const cursor = resultModel(conn).find({ courseId: cid, ...users }, RESULT_FIELDS).lean<LoadedResult>().cursor({ batchSize: 5000 });
+  const cursor = snapshot ? snapshot.results : resultModel(conn).find({ courseId: cid, ...users }, RESULT_FIELDS).lean<LoadedResult>().cursor({ batchSize: 5000 });
   for await (const r of cursor) {
     const key = String(r.lineItemId);
     if (!current.has(key)) continue;

@@ -24,6 +24,8 @@ export interface SyncSummary {
   errors: SyncRunError[];
   startedAt: Date;
   finishedAt: Date;
+  /** Write operations the run sent, including those another run had made unnecessary (a learner's refresh). */
+  writesSent?: number;
 }
 
 export interface RunRecorderOptions {
@@ -52,6 +54,8 @@ export class RunRecorder {
   readonly errors: SyncRunError[] = [];
   /** Set when the run as a whole failed (nothing could be synced, aborted, internal error). */
   fatal = false;
+  /** Write operations sent (counted by the learner refresh: a page may reuse its read only when none was). */
+  writesSent = 0;
   runId!: Types.ObjectId;
   readonly startedAt: Date;
 
@@ -134,6 +138,6 @@ export class RunRecorder {
     const line = `${what}: ${status} in ${durationMs} ms`;
     if (status === 'succeeded') o.logger?.info(line, this.counts);
     else o.logger?.warn(`${line}; first error: ${this.errors[0]?.kind ?? '?'}: ${this.errors[0]?.message ?? ''}`, this.counts);
-    return { runId: String(this.runId), source: o.source, status, counts: { ...this.counts }, durationMs, errors: this.errors, startedAt: this.startedAt, finishedAt };
+    return { runId: String(this.runId), source: o.source, status, counts: { ...this.counts }, durationMs, errors: this.errors, startedAt: this.startedAt, finishedAt, writesSent: this.writesSent };
   }
 }

@@ -27,6 +27,7 @@ import {
   type StoredMember,
   type StoredResult,
 } from './grade-writes';
+import type { LearnerSnapshot } from './course-grades.service';
 import { lineItemModel } from './line-item.model';
 import { memberModel } from './member.model';
 import { resultModel } from './result.model';
@@ -265,19 +266,26 @@ const LEARNER_ITEM_FIELDS = {
  * new column; the writes only when something changed, in one bulk write; and the run recorded
  * only when it changed something or had a problem.
  */
-export async function syncLearner(opts: SyncOptions & { userId: string }): Promise<SyncSummary> {
+export async function syncLearner(opts: SyncOptions & { userId: string; stored?: LearnerSnapshot }): Promise<SyncSummary> {
   const run = recorderFor(opts, 'learner', opts.userId, true);
   await run.start();
   const { conn, course, source, userId } = opts;
   try {
     const ctx = contextOf(run, opts.signal, async () => undefined, userId);
     const Items = lineItemModel(conn);
-    const stored = await Items.find({ courseId: course._id, source: source.kind }, LEARNER_ITEM_FIELDS).lean<StoredLineItem[]>();
+    // What is stored: the page's snapshot when it read one (learner-refresh.ts), else two reads.
+    const snapshot = opts.stored && opts.stored.courseId.equals(course._id) && opts.stored.userId === userId ? opts.stored : undefined;
+    const stored: StoredLineItem[] = snapshot
+      ? snapshot.lineItems.filter((li) => li.source === source.kind)
+      : await Items.find({ courseId: course._id, source: source.kind }, LEARNER_ITEM_FIELDS).lean<StoredLineItem[]>();
     const current = stored.filter((s) => !s.removedAt);
-    const storedResults = resultModel(conn)
-      .find({ courseId: course._id, userId, lineItemId: { $in: stored.map((s) => s._id) } }, STORED_RESULT_PROJECTION)
-      .lean<StoredResult[]>()
-      .exec();
+    const ours = new Set(stored.map((s) => String(s._id)));
+    const storedResults: Promise<StoredResult[]> = snapshot
+      ? Promise.resolve(snapshot.results.filter((r) => ours.has(String(r.lineItemId))) as StoredResult[])
+      : resultModel(conn)
+          .find({ courseId: course._id, userId, lineItemId: { $in: stored.map((s) => s._id) } }, STORED_RESULT_PROJECTION)
+          .lean<StoredResult[]>()
+          .exec();
     storedResults.catch(() => undefined);
 
     const batches = new Map<string, ResultBatch>();
@@ -309,6 +317,7 @@ export async function syncLearner(opts: SyncOptions & { userId: string }): Promi
         complete: listing.complete,
       });
       if (plan.ops.length) await executeWrites(Items.collection, plan.ops);
+      run.writesSent += plan.ops.length;
       run.counts.items = listing.items.length;
       run.counts.changed += plan.changed;
       run.counts.unchanged += plan.unchanged;
@@ -354,6 +363,7 @@ export async function syncLearner(opts: SyncOptions & { userId: string }): Promi
       if (ops.length) {
         // Before writing: those columns' digests no longer describe what is stored (storeBatch).
         await Items.collection.updateMany({ _id: { $in: touched } }, { $set: { resultsDigest: null }, $inc: { resultsEpoch: 1 } });
+        run.writesSent += ops.length;
         const outcome = await executeWrites(resultModel(conn).collection, ops);
         run.counts.changed -= outcome.raced;
         run.counts.unchanged += outcome.raced;

@@ -47,7 +47,8 @@ export interface LaunchFlowDeps {
   /** Where platforms post id_tokens (the redirect_uri the tool registers). */
   launchUrl: string;
   secureCookies: boolean;
-  platformsOf(issuer: string): Promise<FlowPlatform[]>;
+  /** The issuer's registrations; only the one of `clientId` when it is given (one read fewer per other client). */
+  platformsOf(issuer: string, clientId?: string): Promise<FlowPlatform[]>;
   /** Reads a platform keyset (JSON); the registration is given for the SSRF guard (its own hosts only). */
   fetchJson(url: string, registration: FlowPlatform): Promise<unknown>;
   /** Renders a page of the tool (views.render). */
@@ -131,8 +132,8 @@ export function createLaunchFlow(deps: LaunchFlowDeps): { login: RequestHandler;
     const target = onOrigin(p('target_link_uri')!, deps.toolOrigin);
     if (!target) return deps.onFailure(LAUNCH_FAILURES.badLoginTarget(deps.toolOrigin), req, res);
 
-    const all = await deps.platformsOf(p('iss')!);
     const clientId = p('client_id');
+    const all = await deps.platformsOf(p('iss')!, clientId);
     const candidates = clientId ? all.filter((x) => x.clientId === clientId) : all;
     if (candidates.length === 0) return deps.onFailure(LAUNCH_FAILURES.unknownPlatform(), req, res);
     if (candidates.length > 1) return deps.onFailure(LAUNCH_FAILURES.ambiguousClient(), req, res);

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import type { Connection } from 'mongoose';
 import { courseLinkOf } from '../courses/course-link';
-import { courseIdentity, courseModel } from '../courses/course.model';
+import { courseIdentity, courseModel, type CourseDoc } from '../courses/course.model';
+import { rememberLaunchedCourse } from '../courses/launched-course';
 import { CLAIM } from './claims';
 import { deploymentModel } from './deployment.model';
 import type { Launch } from './launch';
@@ -161,8 +162,9 @@ export async function acceptLaunch(deps: LaunchDeps, rawClaims: Record<string, u
       $set: { title: context.title ?? context.label ?? context.id, label: context.label, platformFamily: family, ...serviceUpdate },
       $addToSet: { deploymentIds: deploymentId },
     },
-    { upsert: true, new: true, setDefaultsOnInsert: true },
+    { upsert: true, new: true, setDefaultsOnInsert: true, lean: true },
   );
+  rememberLaunchedCourse(deps.conn, course as CourseDoc);
 
   // An unsubstituted `$User.username` (a platform that does not know the variable) is no username.
   const usernameOf = (c: Record<string, string>) => (c.username && !c.username.startsWith('$') ? c.username.trim().slice(0, 200) || undefined : undefined);

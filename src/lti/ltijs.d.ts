@@ -28,6 +28,8 @@ declare module 'ltijs' {
     setup(key: string, db: { url: string; connection?: Record<string, unknown> }, options: Record<string, unknown>): LtijsProvider;
     deploy(options: { serverless: boolean; silent: boolean }): Promise<boolean>;
     close(options?: { silent: boolean }): Promise<boolean>;
+    /** Called with ltijs's own token after a launch ltijs handled itself (only bench/ltijs-peer.ts: the tool's launches are its own). */
+    onConnect(cb: (token: any, req: any, res: any) => unknown): void;
     onInvalidToken(cb: (req: any, res: any, next: any) => unknown): void;
     onSessionTimeout(cb: (req: any, res: any, next: any) => unknown): void;
     onUnregisteredPlatform(cb: (req: any, res: any, next: any) => unknown): void;

@@ -75,6 +75,8 @@ export interface LtiProvider {
    * AGS read scope, it asks the platform for both (one token for line items and results).
    */
   accessToken(issuer: string, clientId: string, scopes: string[], opts?: { refresh?: boolean }): Promise<{ token: string; scopes: string[] }>;
+  /** Forgets every cached service token (tests; an administrator's key change). */
+  forgetTokens(): void;
   /** The signed LtiDeepLinkingResponse JWT returning the chosen items to the platform, and where to post it. */
   deepLinkingResponse(reply: DeepLinkingReply): Promise<{ action: string; jwt: string }>;
   close(): Promise<void>;
@@ -265,8 +267,8 @@ export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiPr
     toolOrigin: new URL(opts.config.publicUrl).origin,
     launchUrl: `${opts.config.publicUrl}${LTI_BASE}${LTI_ROUTES.launch}`,
     secureCookies: opts.config.secureCookies,
-    async platformsOf(issuer) {
-      const found = await lti.getPlatform(issuer);
+    async platformsOf(issuer, clientId) {
+      const found = clientId ? await lti.getPlatform(issuer, clientId) : await lti.getPlatform(issuer);
       const list = Array.isArray(found) ? found : found ? [found] : [];
       return Promise.all(list.map(flowPlatformOf));
     },
@@ -325,6 +327,7 @@ export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiPr
     async accessToken(issuer, clientId, scopes, o) {
       return tokens.get(issuer, clientId, scopes, o);
     },
+    forgetTokens: () => tokens.clear(),
     async deepLinkingResponse(reply) {
       const idtoken = {
         iss: reply.issuer,

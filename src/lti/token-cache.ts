@@ -92,6 +92,8 @@ export function createTokenCache(deps: TokenCacheDeps): TokenCache {
       if (pairable) {
         try {
           const pair = await fetchEntry(issuer, clientId, [...READ_SCOPES]);
+          // granted in part: the pair is not asked for again, the part granted is still used
+          if (!READ_SCOPES.every((s) => pair.scopes.has(s))) noPair.add(client);
           if (scopes.every((s) => pair.scopes.has(s))) return { token: pair.token, scopes: [...pair.scopes] };
         } catch (err) {
           if (!(err instanceof TokenRefusedError)) throw err;

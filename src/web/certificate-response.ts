@@ -25,8 +25,19 @@ export function pdfFailure(err: unknown, t: Translator, audience: 'teacher' | 'l
   return new CertificateUnavailableError(t('learner.certificate.pdfUnavailable'), { cause });
 }
 
-/** Streams a PDF as a download with its length, so a cut-off transfer is never taken for a whole file. */
+/**
+ * Streams a PDF as a download with its length, so a cut-off transfer is never taken for a whole
+ * file. A stored PDF never changes: its file id is its ETag, and a browser that has it gets 304.
+ * `private, no-cache`: kept in the browser's own cache only, and revalidated on every use (the
+ * 304 still passes the viewer's permission check first).
+ */
 export async function sendPdf(res: Response, pdf: CertificatePdf, fileName: string, disposition: 'attachment' | 'inline' = 'attachment'): Promise<void> {
+  res.setHeader('ETag', `"${pdf.fileId}"`);
+  res.setHeader('Cache-Control', 'private, no-cache');
+  if (res.req.fresh) {
+    res.status(304).end();
+    return;
+  }
   res.status(200);
   res.type('application/pdf');
   res.setHeader('Content-Length', String(pdf.length));

@@ -12,6 +12,7 @@ import { Router, type Response } from 'express';
 import { NotEligibleError } from '../certificates/certificate.errors';
 import { claimCertificate } from '../certificates/issue.service';
 import { learnerOverview } from '../certificates/learner-overview.service';
+import { readLearnerSnapshot } from '../grades/course-grades.service';
 import { refreshLearnerGrades } from '../grades/learner-refresh';
 import { createTranslator, pickLanguage } from '../i18n';
 import type { Launch } from '../lti/launch';
@@ -43,10 +44,23 @@ async function renderLearnerPage(ctx: WebContext, res: Response, opts: PageOptio
   const session = res.locals.session!;
   const lang = pickLanguage(launch.locale);
   const t = createTranslator(lang);
-  const refresh = opts.refresh === false ? null : await refreshLearnerGrades(ctx, launch.courseId, launch.user, LEARNER_REFRESH_BUDGET_MS);
+  // One read of the learner's stored grades serves the refresh (what it compares with) and, when
+  // the refresh changed nothing, the page.
+  const snapshot = opts.refresh === false ? undefined : await readLearnerSnapshot(ctx.conn, launch.courseId, launch.user.id);
+  const refresh = opts.refresh === false ? null : await refreshLearnerGrades(ctx, launch.courseId, launch.user, LEARNER_REFRESH_BUDGET_MS, { snapshot, background: true });
   const now = ctx.now();
-  const overview = await learnerOverview(ctx.conn, launch.courseId, launch.user.id, now);
-  const view = learnerPageView(ctx, { session, launch, t, overview, now, notice: opts.notice, refresh: refresh && refresh.status !== 'unavailable' ? refresh.status : null });
+  const current = refresh && (refresh.status === 'background' || refresh.status === 'slow' || (refresh.status === 'fresh' && !refresh.changed));
+  const overview = await learnerOverview(ctx.conn, launch.courseId, launch.user.id, now, current ? { snapshot } : {});
+  const view = learnerPageView(ctx, {
+    session,
+    launch,
+    t,
+    overview,
+    now,
+    notice: opts.notice,
+    refresh: refresh && refresh.status !== 'unavailable' ? refresh.status : null,
+    refreshedAt: refresh?.status === 'background' ? refresh.refreshedAt : undefined,
+  });
   res.status(opts.status ?? 200).type('html').send(ctx.views.render('learner', { ...view, lang }));
 }
 

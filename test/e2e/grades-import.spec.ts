@@ -563,7 +563,11 @@ describe('Gradebook CSV import and sync history (sandbox LMS → tool)', functio
       const courseId = await courseIdOf(c);
       const { id } = await preview(l, canvasExport(c), 'export.csv');
       expect((await apply(l, id)).status).to.equal(303);
-      await launch(c.course.id, c.learnerIds[0]!); // a learner's launch refreshes that learner's results
+      // A learner's launch refreshes that learner's results; one that brings a new grade is recorded
+      // (a refresh that finds nothing new writes nothing).
+      const graded = store().listResults(c.course.id, c.lineItemIds[0]!).find((r) => r.userId === c.learnerIds[0]);
+      store().setScore(c.course.id, c.lineItemIds[0]!, c.learnerIds[0]!, graded?.scoreGiven === 1 ? 2 : 1);
+      await launch(c.course.id, c.learnerIds[0]!);
 
       const page = await l.browser.open(`${l.grades}/history`);
       expect(page.status).to.equal(200);

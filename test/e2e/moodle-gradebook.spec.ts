@@ -8,6 +8,7 @@
  * tool's grade options): every grade and the roster come through web services alone.
  */
 import { expect } from 'chai';
+import { settleLearnerRefreshes } from '../../src/grades/learner-refresh';
 import { Types } from 'mongoose';
 import { issueModel } from '../../src/certificates/issue.model';
 import { courseModel } from '../../src/courses/course.model';
@@ -138,6 +139,9 @@ describe('Moodle gradebook over web services (admin → teacher → learner)', f
     t.sandbox.store.setScore(c.course.id, c.lineItemIds[1]!, bram, 10);
     const bramPage = await launch(c.course.id, bram);
     expect(bramPage.page.status).to.equal(200);
+    // Bram's page was refreshed moments ago (his claim): this one shows his stored grades at once
+    // and refreshes them in the background.
+    await settleLearnerRefreshes();
     const item2 = columns.find((x) => x.label === 'Activity 2')!;
     const fresh = await resultModel(t.db.connection).findOne({ courseId: course!._id, lineItemId: item2._id, userId: bram }).lean();
     expect(fresh!.scoreGiven).to.equal(10);

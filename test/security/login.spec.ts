@@ -170,7 +170,8 @@ describe('GET|POST /lti/login', function () {
       expect(form(doc, '#lti-storage-form').fields).to.include({ id_token: idToken, state: auth.state });
       const done = await launch({ id_token: idToken, state: auth.state!, lti_storage_state: auth.state! }, new URL(t.baseUrl).origin);
       expect(done.status).to.equal(303);
-      expect(done.headers.get('location')).to.match(/^\/app\/[^/]+\/$/);
+      // straight to the page of the launch's role
+      expect(done.headers.get('location')).to.match(/^\/app\/[^/]+\/(learner|teacher)$/);
       expect(await t.db.connection.collection('courses').countDocuments({ contextId })).to.equal(1);
     });
 

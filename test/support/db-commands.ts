@@ -23,8 +23,12 @@ interface CommandStartedEvent {
   command: Record<string, unknown>;
 }
 
-/** Runs `fn` and returns the commands sent meanwhile on `tool` and on ltijs's connection. */
-export async function countCommands<T>(tool: Connection, fn: () => Promise<T>): Promise<{ value: T; commands: SeenCommand[] }> {
+/**
+ * Runs `fn` and returns the commands sent meanwhile on `tool` and on ltijs's connection, except
+ * those on `ignore` collections (default: `jobs`, which the job queue polls on its own timer).
+ */
+export async function countCommands<T>(tool: Connection, fn: () => Promise<T>, opts: { ignore?: string[] } = {}): Promise<{ value: T; commands: SeenCommand[] }> {
+  const ignore = new Set(opts.ignore ?? ['jobs']);
   const commands: SeenCommand[] = [];
   const listeners: Array<[ReturnType<Connection['getClient']>, (e: CommandStartedEvent) => void]> = [];
   for (const [conn, via] of [
@@ -35,6 +39,7 @@ export async function countCommands<T>(tool: Connection, fn: () => Promise<T>): 
     const listener = (e: CommandStartedEvent) => {
       if (NOT_OURS.has(e.commandName)) return;
       const target = e.command[e.commandName];
+      if (typeof target === 'string' && ignore.has(target)) return;
       commands.push({ name: e.commandName, collection: typeof target === 'string' ? target : undefined, via });
     };
     client.on('commandStarted', listener as never);

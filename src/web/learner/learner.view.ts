@@ -63,7 +63,17 @@ function cardView(ctx: Pick<WebContext, 'config'>, session: string, t: Translato
 /** The data of the `learner` template. */
 export function learnerPageView(
   ctx: Pick<WebContext, 'config'>,
-  args: { session: string; launch: Launch; t: Translator; overview: LearnerOverview; now: Date; notice?: string; refresh: 'fresh' | 'slow' | 'failed' | null },
+  args: {
+    session: string;
+    launch: Launch;
+    t: Translator;
+    overview: LearnerOverview;
+    now: Date;
+    notice?: string;
+    refresh: 'fresh' | 'slow' | 'failed' | 'background' | null;
+    /** With `background`: when the grades shown were last refreshed. */
+    refreshedAt?: Date;
+  },
 ) {
   const { session, t, overview, now } = args;
   const byDefinition = new Map(overview.statuses.map((s) => [String(s.definition._id), s.definition]));
@@ -74,6 +84,11 @@ export function learnerPageView(
     courseTitle: args.launch.context.title ?? args.launch.context.label ?? '',
     notice: args.notice ?? null,
     refreshNotice: args.refresh === 'slow' || args.refresh === 'failed' ? args.refresh : null,
+    // how fresh the grades shown are, while a background refresh looks for newer ones
+    freshness:
+      args.refresh === 'background' && args.refreshedAt
+        ? t('learner.refresh.background', { minutes: Math.max(0, Math.floor((now.getTime() - args.refreshedAt.getTime()) / 60_000)) })
+        : null,
     noDefinitions: overview.statuses.length === 0,
     cards: overview.statuses.map((s) => cardView(ctx, session, t, s, now)),
     certificates: overview.certificates.map((c) => certificateSummary(ctx, session, c, now, byDefinition.get(String(c.definitionId)))),

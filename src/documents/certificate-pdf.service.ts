@@ -60,43 +60,91 @@ const inFlight = new WeakMap<Connection, Map<string, Promise<CertificatePdf>>>()
 
 /**
  * Stored PDFs this process has found or written, by key (issue, version, language): a stored PDF
- * never changes, so its id and length are looked up once, and a download is then one read of its
- * chunks. A file gone meanwhile (erased) fails its stream and is forgotten.
+ * never changes, so its id and length are looked up once, and its bytes are kept in memory
+ * (BYTES_CACHE_LIMIT in all, the least recently used go first): a download then costs the viewer's
+ * permission check only. A file gone meanwhile (erased) fails its stream and is forgotten.
  */
-const knownFiles = new WeakMap<Connection, Map<string, { id: Types.ObjectId; length: number }>>();
+interface KnownFile {
+  id: Types.ObjectId;
+  length: number;
+  bytes?: Buffer;
+}
+const knownFiles = new WeakMap<Connection, Map<string, KnownFile>>();
 const MAX_KNOWN = 50_000;
+/** Bytes of stored PDFs kept in memory per connection (a certificate is typically 50–200 KB). */
+export const BYTES_CACHE_LIMIT = 64 * 1024 * 1024;
+const MAX_CACHED_FILE = 2 * 1024 * 1024;
+const cachedBytes = new WeakMap<Connection, { total: number }>();
 
-function knownIn(conn: Connection): Map<string, { id: Types.ObjectId; length: number }> {
+function knownIn(conn: Connection): Map<string, KnownFile> {
   let known = knownFiles.get(conn);
   if (!known) knownFiles.set(conn, (known = new Map()));
   return known;
 }
 
-function remember(conn: Connection, key: string, id: Types.ObjectId, length: number): void {
+function remember(conn: Connection, key: string, id: Types.ObjectId, length: number, bytes?: Buffer): void {
   const known = knownIn(conn);
-  if (known.size >= MAX_KNOWN) known.clear();
+  if (known.size >= MAX_KNOWN) {
+    known.clear();
+    cachedBytes.delete(conn);
+  }
   known.set(key, { id, length });
+  if (bytes) keepBytes(conn, key, bytes);
 }
 
-function storedFile(conn: Connection, key: string, id: Types.ObjectId, length: number): CertificatePdf {
+function keepBytes(conn: Connection, key: string, bytes: Buffer): void {
+  const known = knownIn(conn);
+  const entry = known.get(key);
+  if (!entry || entry.bytes || bytes.length !== entry.length || bytes.length > MAX_CACHED_FILE) return;
+  let usage = cachedBytes.get(conn);
+  if (!usage) cachedBytes.set(conn, (usage = { total: 0 }));
+  // least recently used first: Map order, refreshed on every hit (touch)
+  for (const [k, e] of known) {
+    if (usage.total + bytes.length <= BYTES_CACHE_LIMIT) break;
+    if (e.bytes) {
+      usage.total -= e.bytes.length;
+      known.set(k, { id: e.id, length: e.length });
+    }
+  }
+  entry.bytes = bytes;
+  usage.total += bytes.length;
+}
+
+function touch(conn: Connection, key: string, entry: KnownFile): void {
+  const known = knownIn(conn);
+  known.delete(key);
+  known.set(key, entry);
+}
+
+function storedFile(conn: Connection, key: string, entry: KnownFile): CertificatePdf {
   return {
-    fileId: id.toHexString(),
-    length,
+    fileId: entry.id.toHexString(),
+    length: entry.length,
     rendered: false,
-    open: () => openKnownFile(conn, 'pdfs', id, length).once('error', () => knownIn(conn).delete(key)),
+    open: () => {
+      if (entry.bytes) return Readable.from([entry.bytes]);
+      const parts: Buffer[] = [];
+      return openKnownFile(conn, 'pdfs', entry.id, entry.length)
+        .on('data', (b: Buffer) => parts.push(b))
+        .once('end', () => keepBytes(conn, key, Buffer.concat(parts)))
+        .once('error', () => knownIn(conn).delete(key));
+    },
   };
 }
 
 async function storedPdf(conn: Connection, issue: IssueDoc, key: string, language: Language): Promise<CertificatePdf | null> {
   const known = knownIn(conn).get(key);
-  if (known) return storedFile(conn, key, known.id, known.length);
+  if (known) {
+    touch(conn, key, known);
+    return storedFile(conn, key, known);
+  }
   const attached = fileObjectId(issue.pdfFileId);
   const file =
     (attached ? await findFile<PdfMetadata>(conn, 'pdfs', { _id: attached, 'metadata.issueId': String(issue._id), 'metadata.language': language }) : null) ??
     (await findFile<PdfMetadata>(conn, 'pdfs', { filename: key }, { uploadDate: 1 }));
   if (!file) return null;
   remember(conn, key, file._id, file.length);
-  return storedFile(conn, key, file._id, file.length);
+  return storedFile(conn, key, knownIn(conn).get(key)!);
 }
 
 async function renderAndStore(deps: PdfDeps, issue: IssueDoc, key: string, language: Language, loadImage?: ImageLoad): Promise<CertificatePdf> {
@@ -105,7 +153,7 @@ async function renderAndStore(deps: PdfDeps, issue: IssueDoc, key: string, langu
   const metadata: PdfMetadata = { courseId: String(issue.courseId), issueId: String(issue._id), version: issue.version, language, code: issue.code };
   const id = await uploadBuffer(deps.conn, 'pdfs', key, pdf, { ...metadata });
   await attachPdf(deps.conn, { courseId: issue.courseId, issueId: issue._id, pdfFileId: id.toHexString() });
-  remember(deps.conn, key, id, pdf.length);
+  remember(deps.conn, key, id, pdf.length, pdf);
   return { fileId: id.toHexString(), length: pdf.length, rendered: true, open: () => Readable.from([pdf]) };
 }
 

@@ -224,17 +224,29 @@ export async function syncCourse(opts: SyncOptions): Promise<SyncSummary> {
   const run = recorderFor(opts, 'course');
   await run.start();
   const progress: SyncProgress = { items: { done: 0, total: 0 }, learners: { done: 0, total: 0 } };
-  try {
-    const roster = await syncRoster(opts, run, async (done, total) => {
+  // AGS reads each column's results on their own, whoever is on the roster: its roster (NRPS,
+  // page by page) is read and stored while the columns' results are, so that a first sync costs
+  // about the larger of the two instead of their sum. Other sources may need the stored roster
+  // first (Chamilo matches its gradebook to it): one after the other.
+  const overlap = opts.source.kind === 'ags';
+  let rosterDone: Promise<{ failed: boolean }> | undefined;
+  const rosterStep = () =>
+    syncRoster(opts, run, async (done, total) => {
       progress.learners = { done, total };
       await run.progress(progress);
     });
+  try {
+    if (overlap) {
+      rosterDone = rosterStep();
+      rosterDone.catch(() => undefined);
+    }
+    const roster = overlap ? undefined : await rosterStep();
     if (!run.abortedInto(opts.signal)) {
       const ctx = contextOf(run, opts.signal, async () => undefined);
       const columns = await syncColumns(opts, run, ctx);
       if (columns === null) {
         // Neither the roster nor the grade columns: nothing was synced.
-        if (roster.failed || !opts.source.roster) run.fatal = true;
+        if ((roster ?? (await rosterDone!)).failed || !opts.source.roster) run.fatal = true;
       } else {
         progress.items = { done: 0, total: columns.length };
         await run.progress(progress);
@@ -242,10 +254,13 @@ export async function syncCourse(opts: SyncOptions): Promise<SyncSummary> {
           progress.items.done++;
           await run.progress(progress);
         });
+        if (rosterDone) await rosterDone;
         run.abortedInto(opts.signal);
       }
     }
+    if (rosterDone) await rosterDone;
   } catch (err) {
+    if (rosterDone) await rosterDone.catch(() => undefined);
     await run.recordException(opts.signal, err);
   }
   return run.finish();

@@ -142,27 +142,39 @@ async function describePlatform(p: Awaited<ReturnType<typeof lti.getPlatform>>):
   };
 }
 
-type LtijsPlatformOf = Exclude<Awaited<ReturnType<typeof lti.getPlatform>>, false | unknown[]>;
+interface LtijsPlatformDoc {
+  platformUrl: string;
+  clientId: string;
+  authEndpoint: string;
+  accesstokenEndpoint: string;
+  kid: string;
+  authConfig?: { method?: string; key?: string };
+  status: Array<{ active?: boolean }>;
+}
 
-/** What the login and launch need of a registration: one read (its status) besides the registration itself. */
-async function flowPlatformOf(p: LtijsPlatformOf): Promise<FlowPlatform> {
-  const [issuer, clientId, authUrl, tokenUrl, auth, active] = await Promise.all([
-    p.platformUrl(),
-    p.platformClientId(),
-    p.platformAuthEndpoint(),
-    p.platformAccessTokenEndpoint(),
-    p.platformAuthConfig(),
-    p.platformActive(),
-  ]);
-  return {
-    issuer,
-    clientId,
-    authUrl,
-    tokenUrl,
-    jwksUrl: auth.method === 'JWK_SET' ? auth.key : undefined,
-    publicKeyPem: auth.method === 'RSA_KEY' ? auth.key : undefined,
-    active,
-  };
+/**
+ * What the login needs of a registration, in one command: ltijs's platform documents with their
+ * status joined (ltijs reads them one after the other: Platform.platformActive). Read-only; the
+ * documents are ltijs's own (Utils/Database.js: `platforms`, `platformstatuses`, neither encrypted),
+ * and a registration without a status document is active, as ltijs says.
+ */
+async function flowPlatforms(issuer: string, clientId?: string): Promise<FlowPlatform[]> {
+  const docs = await mongoose.connection
+    .collection('platforms')
+    .aggregate<LtijsPlatformDoc>([
+      { $match: clientId ? { platformUrl: issuer, clientId } : { platformUrl: issuer } },
+      { $lookup: { from: 'platformstatuses', localField: 'kid', foreignField: 'id', as: 'status' } },
+    ])
+    .toArray();
+  return docs.map((d) => ({
+    issuer: d.platformUrl,
+    clientId: d.clientId,
+    authUrl: d.authEndpoint,
+    tokenUrl: d.accesstokenEndpoint,
+    jwksUrl: d.authConfig?.method === 'JWK_SET' ? d.authConfig.key : undefined,
+    publicKeyPem: d.authConfig?.method === 'RSA_KEY' ? d.authConfig.key : undefined,
+    active: d.status.length === 0 || d.status[0]!.active === true,
+  }));
 }
 
 /** Sets up ltijs inside our app. Call once per process. */
@@ -267,11 +279,7 @@ export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiPr
     toolOrigin: new URL(opts.config.publicUrl).origin,
     launchUrl: `${opts.config.publicUrl}${LTI_BASE}${LTI_ROUTES.launch}`,
     secureCookies: opts.config.secureCookies,
-    async platformsOf(issuer, clientId) {
-      const found = clientId ? await lti.getPlatform(issuer, clientId) : await lti.getPlatform(issuer);
-      const list = Array.isArray(found) ? found : found ? [found] : [];
-      return Promise.all(list.map(flowPlatformOf));
-    },
+    platformsOf: (issuer, clientId) => flowPlatforms(issuer, clientId),
     fetchJson,
     renderPage: opts.renderPage,
     onFailure: opts.onFailure,

@@ -25,10 +25,11 @@ interface CommandStartedEvent {
 
 /**
  * Runs `fn` and returns the commands sent meanwhile on `tool` and on ltijs's connection, except
- * those on `ignore` collections (default: `jobs`, which the job queue polls on its own timer).
+ * those on `ignore` collections (default: those polled on timers of their own whatever requests
+ * come: `jobs` by the job queue, `mail_outbox` by the mail service's tick).
  */
 export async function countCommands<T>(tool: Connection, fn: () => Promise<T>, opts: { ignore?: string[] } = {}): Promise<{ value: T; commands: SeenCommand[] }> {
-  const ignore = new Set(opts.ignore ?? ['jobs']);
+  const ignore = new Set(opts.ignore ?? ['jobs', 'mail_outbox']);
   const commands: SeenCommand[] = [];
   const listeners: Array<[ReturnType<Connection['getClient']>, (e: CommandStartedEvent) => void]> = [];
   for (const [conn, via] of [

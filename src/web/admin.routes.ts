@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { Connection } from 'mongoose';
 import { ForbiddenError, NotFoundError, UnauthorizedError } from '../errors';
 import { parseAdminForm } from './validate';
+import { createTranslator, pickLanguage } from '../i18n';
 import { listDeployments, recentRegistrationEvents, setDeploymentStatus, type RegistrationRequestDoc } from '../lti/deployment.service';
 import {
   acceptRegistrationRequest,
@@ -99,6 +100,9 @@ function compareRequest(request: RegistrationRequestDoc, current: RegisteredPlat
   };
 }
 
+/** /admin speaks the browser's language (there is no launch). */
+const adminT = (req: Request) => createTranslator(pickLanguage(req.get('accept-language')));
+
 export function adminRouter(deps: AdminDeps): Router {
   const router = Router();
   const requireAdmin: RequestHandler = (req, _res, next) => {
@@ -116,7 +120,7 @@ export function adminRouter(deps: AdminDeps): Router {
     try {
       res.setHeader('Cache-Control', 'no-store');
       if (!isAdmin(req, deps)) {
-        res.type('html').send(deps.views.render('admin-login', { title: 'Administrator', lang: 'en', failed: req.query.failed === '1' }));
+        res.type('html').send(deps.views.render('admin-login', { title: adminT(req)('admin.title'), lang: req.get('accept-language'), failed: req.query.failed === '1' }));
         return;
       }
       const [platforms, deployments, requests, events, mail] = await Promise.all([
@@ -128,11 +132,13 @@ export function adminRouter(deps: AdminDeps): Router {
       ]);
       res.type('html').send(
         deps.views.render('admin', {
-          title: 'Administrator',
-          lang: 'en',
+          title: adminT(req)('admin.title'),
+          lang: req.get('accept-language'),
           tool: deps.tool,
           settings: deps.settings,
           mail,
+          settingsAuto: deps.settings.dynregAutoActivate ? 'yes' : 'no',
+          settingsPublic: deps.settings.publicCertificates ? 'yes' : 'no',
           registrationEvents: events.map((e) => ({ action: e.action.replace(/_/g, ' '), issuer: e.issuer, clientId: e.clientId, actor: e.actor, at: e.at.toISOString(), from: e.details?.requestedFrom })),
           requests: requests.map((r) => compareRequest(r, platforms.find((p) => p.issuer === r.issuer && p.clientId === r.clientId))),
           platforms: platforms.map((p) => ({

@@ -1,0 +1,345 @@
+/**
+ * The page states the browser suite (pages-browser.spec.ts) visits at 1280, 692 and 390 px.
+ *
+ * To add a page of yours: append a row to PAGE_STATES. `open` builds the state through the real
+ * app (sandbox launches, the tool's own services, or the builders) and returns the URL to load;
+ * rows share nothing but the World helpers below, so any row can run alone
+ * (`npm run test:file -- test/ui/pages-browser.spec.ts -g "learner: ready"`).
+ */
+import { Types } from 'mongoose';
+import { revokeCertificate } from '../../src/certificates/revoke.service';
+import { reissueCertificate } from '../../src/certificates/reissue.service';
+import { GENERATE_ALL_JOB } from '../../src/certificates/generate-all.job';
+import { jobModel } from '../../src/jobs/job.model';
+import { SYNC_JOB } from '../../src/grades/sync.job';
+import type { DefinitionDoc } from '../../src/certificates/definition.service';
+import type { IssueDoc } from '../../src/certificates/certificate.queries';
+import { random } from '../support/builders';
+import type { CreatedCourse } from '../../src/sandbox/sandbox.types';
+import type { TestApp } from '../support/app';
+import { buildIssuedCertificate } from '../support/builders';
+import { TEACHER, defineCertificate, launchAs, sandboxCourse, toolCourse, type Launched } from '../support/e2e';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Ten activities of 10 points: all graded, 100%. */
+export const FULL = [10, 10, 10, 10, 10, 10, 10, 10, 10, 10];
+/** 85% after nine activities, the tenth not graded yet. */
+export const BILBO = [9, 9, 9, 9, 9, 10, 10, 10, 10, null];
+
+export interface World {
+  t: TestApp;
+  /** A sandbox course with these scores, its teacher launched once (the tool knows the course). */
+  course(scores: Array<Array<number | null>>, opts?: { title?: string; learnerNames?: string[] }): Promise<{ c: CreatedCourse; courseId: Types.ObjectId; teacher: Launched }>;
+  /** Launches a sandbox user and returns the session's app base URL. */
+  launch(c: CreatedCourse, userId: string, locale?: string): Promise<Launched>;
+  definition(courseId: Types.ObjectId, input?: Record<string, unknown>): Promise<DefinitionDoc>;
+  /** Issues a certificate to a learner of the course (who must qualify), optionally back in time. */
+  issue(definition: DefinitionDoc, c: CreatedCourse, learnerIndex: number, at?: Date): Promise<IssueDoc>;
+  /** The cookie of a signed-in administrator, for /admin. */
+  adminCookie(): Promise<string>;
+}
+
+export interface PageState {
+  /** "<area>: <state>", e.g. "learner: ready". */
+  name: string;
+  open(w: World): Promise<string | { url: string; cookie?: string }>;
+  /** Undoes what must not outlive the visit (runs after the checks, pass or fail). */
+  after?(w: World): Promise<void>;
+}
+
+const MONTH = 31 * 24 * 3600_000;
+let runningJob: { _id: unknown } | undefined;
+
+async function learnerWith(w: World, scores: Array<number | null>, input: Record<string, unknown> = {}) {
+  const { c, courseId } = await w.course([scores]);
+  const def = await w.definition(courseId, input);
+  return { c, courseId, def };
+}
+
+export const PAGE_STATES: PageState[] = [
+  // ---- learner
+  {
+    name: 'learner: not yet',
+    async open(w) {
+      const { c } = await learnerWith(w, BILBO);
+      return `${(await w.launch(c, c.learnerIds[0]!)).app}/learner`;
+    },
+  },
+  {
+    name: 'learner: ready',
+    async open(w) {
+      const { c } = await learnerWith(w, FULL, { requireAllGraded: false });
+      return `${(await w.launch(c, c.learnerIds[0]!)).app}/learner`;
+    },
+  },
+  {
+    name: 'learner: holding',
+    async open(w) {
+      const { c, def } = await learnerWith(w, FULL);
+      await w.issue(def, c, 0);
+      return `${(await w.launch(c, c.learnerIds[0]!)).app}/learner`;
+    },
+  },
+  {
+    name: 'learner: certificate page',
+    async open(w) {
+      const { c, def } = await learnerWith(w, FULL);
+      const cert = await w.issue(def, c, 0);
+      return `${(await w.launch(c, c.learnerIds[0]!)).app}/certificates/${cert._id}`;
+    },
+  },
+  {
+    name: 'learner: stale',
+    async open(w) {
+      const { c, def } = await learnerWith(w, BILBO, { requireAllGraded: false });
+      await w.issue(def, c, 0);
+      // the tenth activity is graded afterwards: the certificate's 85% is no longer the score
+      w.t.sandbox.store.setScore(c.course.id, c.lineItemIds[9]!, c.learnerIds[0]!, 6);
+      return `${(await w.launch(c, c.learnerIds[0]!)).app}/learner`;
+    },
+  },
+  {
+    name: 'learner: expired',
+    async open(w) {
+      const { c, def } = await learnerWith(w, FULL, { validity: { kind: 'recurring', validForMonths: 1 } });
+      await w.issue(def, c, 0, new Date(Date.now() - 2 * MONTH));
+      return `${(await w.launch(c, c.learnerIds[0]!)).app}/learner`;
+    },
+  },
+  {
+    name: 'learner: in Dutch, long title',
+    async open(w) {
+      const { c, courseId } = await w.course([BILBO], { title: 'Interdisciplinaire samenwerkingsvaardigheden voor gezondheidszorgprofessionals' });
+      await w.definition(courseId, { title: 'Certificaat interprofessionele gezondheidszorgcommunicatie' });
+      return `${(await w.launch(c, c.learnerIds[0]!, 'nl-NL')).app}/learner`;
+    },
+  },
+  // ---- teacher
+  {
+    name: 'teacher: empty course',
+    async open(w) {
+      const { teacher } = await w.course([BILBO, FULL]);
+      return `${teacher.app}/teacher`;
+    },
+  },
+  {
+    name: 'teacher: with certificates',
+    async open(w) {
+      const { c, courseId, teacher } = await w.course([FULL, FULL, BILBO], { learnerNames: ['Frodo Baggins', 'Samwise Gamgee', 'Bilbo Baggins'] });
+      const def = await w.definition(courseId, { title: 'Digital Literacy: pass' });
+      const a = await w.issue(def, c, 0);
+      const b = await w.issue(def, c, 1);
+      await revokeCertificate(w.t.db.connection, { courseId, issueId: b._id, by: TEACHER, reason: 'Issued by mistake', now: () => new Date() }); void a;
+      return `${teacher.app}/teacher/definitions/${def._id}`;
+    },
+  },
+  {
+    name: 'teacher: overview with stale certificates',
+    async open(w) {
+      const { c, courseId, teacher } = await w.course([BILBO, BILBO]);
+      const def = await w.definition(courseId, { requireAllGraded: false });
+      await w.issue(def, c, 0);
+      await w.issue(def, c, 1);
+      w.t.sandbox.store.setScore(c.course.id, c.lineItemIds[9]!, c.learnerIds[0]!, 10);
+      return `${teacher.app}/teacher`;
+    },
+  },
+  {
+    name: 'teacher: dry run',
+    async open(w) {
+      const { courseId, teacher } = await w.course([FULL, BILBO]);
+      const def = await w.definition(courseId);
+      return `${teacher.app}/teacher/definitions/${def._id}/generate`;
+    },
+  },
+  {
+    name: 'teacher: job running',
+    async open(w) {
+      const { courseId, teacher } = await w.course([FULL, BILBO]);
+      const def = await w.definition(courseId);
+      // A job another instance holds: leased, so this one never runs it; the page shows its bar.
+      runningJob = await jobModel(w.t.db.connection).create({
+        kind: GENERATE_ALL_JOB,
+        courseId: String(courseId),
+        status: 'running',
+        progress: { done: 1, total: 2 },
+        payload: { definitionId: String(def._id) },
+        createdBy: { userId: TEACHER.userId, name: TEACHER.name },
+        createdAt: new Date(),
+        startedAt: new Date(),
+        attempts: 1,
+        leaseUntil: new Date(Date.now() + 3600_000),
+      });
+      return `${teacher.app}/teacher/definitions/${def._id}`;
+    },
+    async after(w) {
+      // finished, so that the queue's drain() (other tests) never waits for it
+      if (runningJob) await jobModel(w.t.db.connection).updateOne({ _id: runningJob._id }, { $set: { status: 'cancelled', finishedAt: new Date(), leaseUntil: null } });
+    },
+  },
+  {
+    name: 'teacher: job done',
+    async open(w) {
+      const { courseId, teacher } = await w.course([FULL, BILBO]);
+      const def = await w.definition(courseId);
+      const at = new Date();
+      await jobModel(w.t.db.connection).create({
+        kind: GENERATE_ALL_JOB,
+        courseId: String(courseId),
+        status: 'succeeded',
+        progress: { done: 2, total: 2 },
+        payload: { definitionId: String(def._id) },
+        result: { issued: 1, total: 2 },
+        createdBy: { userId: TEACHER.userId, name: TEACHER.name },
+        createdAt: at,
+        startedAt: at,
+        finishedAt: at,
+        attempts: 1,
+      });
+      return `${teacher.app}/teacher/definitions/${def._id}`;
+    },
+  },
+  {
+    name: 'teacher: audit log',
+    async open(w) {
+      const { c, courseId, teacher } = await w.course([FULL]);
+      const def = await w.definition(courseId);
+      const cert = await w.issue(def, c, 0);
+      await reissueCertificate(w.t.db.connection, { courseId, issueId: cert._id, by: TEACHER, now: () => new Date(), random });
+      return `${teacher.app}/teacher/audit`;
+    },
+  },
+  {
+    name: 'teacher: import preview',
+    async open(w) {
+      const { teacher } = await w.course([FULL]);
+      const csv = readFileSync(join(__dirname, '..', 'fixtures', 'csv', 'moodle-grades.csv'));
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(csv)], { type: 'text/csv' }), 'moodle-grades.csv');
+      const res = await fetch(`${teacher.app}/teacher/grades/import`, { method: 'POST', body: form, redirect: 'manual' });
+      const location = res.headers.get('location');
+      if (res.status !== 303 || !location) throw new Error(`upload refused: ${res.status} ${(await res.text()).slice(0, 300)}`);
+      return new URL(location, teacher.app).toString();
+    },
+  },
+  {
+    name: 'teacher: import form',
+    async open(w) {
+      return `${(await w.course([FULL])).teacher.app}/teacher/grades/import`;
+    },
+  },
+  {
+    name: 'teacher: sync history',
+    async open(w) {
+      return `${(await w.course([FULL])).teacher.app}/teacher/grades/history`;
+    },
+  },
+  {
+    name: 'teacher: new definition form',
+    async open(w) {
+      return `${(await w.course([FULL, BILBO])).teacher.app}/teacher/definitions/new`;
+    },
+  },
+  {
+    name: 'teacher: edit definition form',
+    async open(w) {
+      const { courseId, teacher } = await w.course([FULL]);
+      const def = await w.definition(courseId, { validity: { kind: 'recurring', validForMonths: 24 } });
+      return `${teacher.app}/teacher/definitions/${def._id}/edit`;
+    },
+  },
+  {
+    name: 'teacher: certificate preview',
+    async open(w) {
+      const { courseId, teacher } = await w.course([FULL]);
+      const def = await w.definition(courseId);
+      return `${teacher.app}/teacher/templates/preview?definitionId=${def._id}`;
+    },
+  },
+  {
+    name: 'teacher: delete one certificate',
+    async open(w) {
+      const { c, courseId, teacher } = await w.course([FULL]);
+      const def = await w.definition(courseId);
+      const cert = await w.issue(def, c, 0);
+      return `${teacher.app}/teacher/certificates/${cert._id}/delete`;
+    },
+  },
+  // ---- verification
+  ...(['valid', 'expired', 'revoked', 'superseded'] as const).map(
+    (status): PageState => ({
+      name: `verify: ${status}`,
+      async open(w) {
+        const { c, courseId } = await w.course([FULL]);
+        const def = await w.definition(courseId, status === 'expired' ? { validity: { kind: 'recurring', validForMonths: 1 } } : {});
+        const cert = await w.issue(def, c, 0, status === 'expired' ? new Date(Date.now() - 2 * MONTH) : undefined);
+        if (status === 'revoked') await revokeCertificate(w.t.db.connection, { courseId, issueId: cert._id, by: TEACHER, reason: 'Issued by mistake', now: () => new Date() });
+        if (status === 'superseded') await reissueCertificate(w.t.db.connection, { courseId, issueId: cert._id, by: TEACHER, now: () => new Date(), random });
+        return `${w.t.baseUrl}/verify/${encodeURIComponent(cert.code)}`;
+      },
+    }),
+  ),
+  { name: 'verify: form', open: async (w) => `${w.t.baseUrl}/verify` },
+  { name: 'verify: not found', open: async (w) => `${w.t.baseUrl}/verify/ZZZZ-ZZZZ-ZZZZ` },
+  // ---- admin
+  { name: 'admin: sign in', open: async (w) => `${w.t.baseUrl}/admin` },
+  { name: 'admin: platforms', open: async (w) => ({ url: `${w.t.baseUrl}/admin`, cookie: await w.adminCookie() }) },
+  // ---- errors
+  { name: 'error: session ended', open: async (w) => `${w.t.baseUrl}/app/no-such-session/learner` },
+  { name: 'error: not found', open: async (w) => `${w.t.baseUrl}/nothing-here` },
+  {
+    name: 'error: no access (learner opens the teacher page)',
+    async open(w) {
+      const { c } = await w.course([FULL]);
+      return `${(await w.launch(c, c.learnerIds[0]!)).app}/teacher`;
+    },
+  },
+];
+
+/** The World the rows build their states in. */
+export function createWorld(t: TestApp): World {
+  let cookie: string | undefined;
+  return {
+    t,
+    async course(scores, opts = {}) {
+      const c = sandboxCourse(t, { scores, title: opts.title ?? 'Digital Literacy' });
+      opts.learnerNames?.forEach((name, i) => {
+        const u = t.sandbox.store.getUser(c.learnerIds[i]!);
+        if (u) [u.givenName, u.familyName] = name.split(' ') as [string, string];
+      });
+      const teacher = await launchAs(t, c.course.id, c.teacherIds[0]!);
+      const courseId = (await toolCourse(t, c))._id;
+      // The sync the teacher's launch started, of this course only (another row's state may hold a
+      // running job on purpose, so the queue as a whole is never idle).
+      for (let i = 0; i < 400; i++) {
+        const job = await t.app.ctx.jobs.latest(String(courseId), SYNC_JOB);
+        if (!job || (job.status !== 'queued' && job.status !== 'running')) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return { c, courseId, teacher };
+    },
+    async launch(c, userId, locale) {
+      if (locale) t.sandbox.store.getUser(userId)!.locale = locale;
+      return launchAs(t, c.course.id, userId);
+    },
+    definition: (courseId, input = {}) => defineCertificate(t, courseId, input),
+    async issue(definition, c, learnerIndex, at) {
+      const userId = t.sandbox.store.subjectOf(c.course, t.sandbox.store.getUser(c.learnerIds[learnerIndex]!)!);
+      return buildIssuedCertificate(t.db.connection, { definition, learner: { userId }, issuedBy: TEACHER, now: at ?? new Date() });
+    },
+    async adminCookie() {
+      if (cookie) return cookie;
+      const res = await fetch(`${t.baseUrl}/admin/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.baseUrl },
+        body: new URLSearchParams({ secret: t.config.adminSecret }).toString(),
+        redirect: 'manual',
+      });
+      const set = res.headers.getSetCookie()[0];
+      if (!set) throw new Error(`admin login failed: ${res.status}`);
+      cookie = set.split(';')[0]!;
+      return cookie;
+    },
+  };
+}

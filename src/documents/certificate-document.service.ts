@@ -10,7 +10,7 @@ import type { DefinitionDoc } from '../certificates/definition.model';
 import type { TemplateSettings } from '../certificates/definition.schema';
 import type { IssueDoc } from '../certificates/issue.model';
 import { AppError } from '../errors';
-import type { Language } from '../i18n';
+import { LANGUAGES, createTranslator, type Language } from '../i18n';
 import { CertificateTemplateError, type CertificateDocument, type CertificateImage, type Watermark } from '../render';
 import { imageLoader } from './images.service';
 
@@ -39,6 +39,19 @@ export function verificationUrlOf(publicUrl: string, code: string): string {
 /** The language a certificate is printed in: the template's, or the viewer's when 'auto'. */
 export function documentLanguage(template: Pick<TemplateSettings, 'language'>, viewer: Language | undefined): Language {
   return template.language && template.language !== 'auto' ? template.language : (viewer ?? 'en');
+}
+
+/** The form's default title in every language ("Certificate of achievement", "Certificaat", …). */
+let defaultTitles: Set<string> | undefined;
+
+/**
+ * The title as printed: the form's default title, left as the teacher found it, is printed in the
+ * certificate's own language, so a Dutch learner's certificate never reads "CERTIFICATE OF
+ * ACHIEVEMENT" above Dutch text. A title the teacher wrote is printed as written.
+ */
+export function printedTitle(title: string, language: Language): string {
+  defaultTitles ??= new Set(LANGUAGES.map((l) => createTranslator(l)('teacher.form.defaultTitle').trim().toLowerCase()));
+  return defaultTitles.has(title.trim().toLowerCase()) ? createTranslator(language)('teacher.form.defaultTitle') : title;
 }
 
 /** The watermark of an on-screen view at `now`, if any. */
@@ -86,7 +99,7 @@ export async function documentFor(conn: Connection, issue: IssueDoc, opts: Docum
   const images = await templateImages(template, load);
   return {
     ...fromTemplate(template, documentLanguage(template, opts.language)),
-    title: issue.title,
+    title: printedTitle(issue.title, documentLanguage(template, opts.language)),
     learnerName: issue.learnerName,
     courseTitle: issue.courseTitle,
     scorePercent: template.showScore ? issue.scorePercent : null,
@@ -130,7 +143,7 @@ export async function previewDocumentFor(
     definition.validity.kind === 'recurring' ? addMonths(opts.now, definition.validity.validForMonths) : null;
   return {
     ...fromTemplate(template, documentLanguage(template, opts.language)),
-    title: definition.title,
+    title: printedTitle(definition.title, documentLanguage(template, opts.language)),
     learnerName: opts.learnerName,
     courseTitle: opts.courseTitle,
     scorePercent: template.showScore ? opts.scorePercent : null,

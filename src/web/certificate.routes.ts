@@ -54,7 +54,8 @@ export function certificateRouter(ctx: WebContext): Router {
     const definition = await definitionVisibility(ctx.conn, certificate.definitionId);
     const view = certificatePageView(ctx, { session: res.locals.session!, launch, certificate, definition, now: ctx.now() });
     const credential = await credentialPanelView(ctx, res.locals.session!, certificate, launch);
-    res.type('html').send(ctx.views.render('certificate', { ...view, credential, lang }));
+    // `?claimed=1`: the learner just got it (POST /learner/claim); the page says so and takes the focus.
+    res.type('html').send(ctx.views.render('certificate', { ...view, credential, lang, claimed: req.query.claimed === '1' }));
   });
 
   return router;

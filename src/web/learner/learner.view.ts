@@ -57,6 +57,10 @@ function cardView(ctx: Pick<WebContext, 'config'>, session: string, t: Translato
     items: e.items.map((i) => itemView(i, e)),
     certificate: active ? certificateSummary(ctx, session, active, now, d) : null,
     isPublic: isPublic(ctx, d),
+    // Why a certificate is stale, in the learner's words: it says one score, the grades another.
+    stale: s.status === 'stale' && s.comparison ? { issued: s.comparison.issuedScore, now: s.comparison.currentScore, scoreChanged: s.comparison.scoreChanged } : null,
+    // The latest certificate expired: say when, above "Get your certificate" or "not yet".
+    expiredOn: s.certificate && s.status === 'expired' ? s.certificate.expiresAt : null,
   };
 }
 

@@ -16,8 +16,14 @@
         button.textContent = button.getAttribute('data-copied') || label;
         setTimeout(function () { button.textContent = label; }, 2000);
       };
-      if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(text).then(done, done);
-      else done();
+      // A refused clipboard (permissions, an iframe without clipboard-write) says so instead of "copied".
+      var failed = function () {
+        var label = button.textContent;
+        button.textContent = button.getAttribute('data-copy-failed') || label;
+        setTimeout(function () { button.textContent = label; }, 4000);
+      };
+      if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(text).then(done, failed);
+      else failed();
     });
   });
   // Confirmations: <form data-confirm="Are you sure?">.
@@ -26,6 +32,26 @@
       if (!window.confirm(form.getAttribute('data-confirm'))) event.preventDefault();
     });
   });
+  // Fields that do not apply are disabled while they do not apply (the server ignores them then):
+  // weights and minimums under "all activities, equally weighted", months under "without end date".
+  var toggles = [
+    { radios: 'input[name="itemsMode"]', off: 'all', fields: 'table.items input' },
+    { radios: 'input[name="validity.kind"]', off: 'perpetual', fields: '#f-validity-validForMonths' },
+  ];
+  toggles.forEach(function (toggle) {
+    var radios = document.querySelectorAll(toggle.radios);
+    if (!radios.length) return;
+    var apply = function () {
+      var checked = document.querySelector(toggle.radios + ':checked');
+      var off = checked && checked.value === toggle.off;
+      document.querySelectorAll(toggle.fields).forEach(function (f) { f.disabled = off; });
+    };
+    radios.forEach(function (r) { r.addEventListener('change', apply); });
+    apply();
+  });
+  // After an action, the confirmation gets the focus, so a screen reader says what happened.
+  var focusMe = document.querySelector('[data-focus-on-load]');
+  if (focusMe) focusMe.focus();
   // Double submits: disable a form's buttons once it is sent (the server is idempotent anyway).
   document.querySelectorAll('form').forEach(function (form) {
     form.addEventListener('submit', function (event) {

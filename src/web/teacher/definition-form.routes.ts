@@ -10,6 +10,18 @@ import { toObjectId } from '../../certificates/ids';
 import { ConflictError, ValidationError } from '../../errors';
 import type { WebContext } from '../context';
 import { launchCourseTitle, renderTeacherPage, teacherPage, type TeacherPage } from '../teacher-page';
+import { TEXT_LIMITS } from '../../render/certificate-document';
+
+/**
+ * A default the form may propose: a course title longer than the field allows is cut at the last
+ * word that fits, with …, so saving never fails on a field the teacher did not touch (issue #15).
+ */
+export function fitText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
 import { queryOf, validateQuery } from '../validate';
 import { applyFieldErrors, bodyToForm, definitionFormView, definitionToForm, formToInput, newDefinitionForm, type DefinitionForm, type FormErrorSummary } from './definition-form.view';
 import { EditQuery, EmptyQuery } from './schema';
@@ -57,7 +69,7 @@ export function definitionFormRoutes(ctx: WebContext): Router {
 
   router.get('/definitions/new', validateQuery(EmptyQuery), async (_req, res) => {
     const p = teacherPage(res);
-    const form = newDefinitionForm(await lineItemsOf(p), { title: p.t('teacher.form.defaultTitle'), issuerName: launchCourseTitle(p.launch) });
+    const form = newDefinitionForm(await lineItemsOf(p), { title: p.t('teacher.form.defaultTitle'), issuerName: fitText(launchCourseTitle(p.launch), TEXT_LIMITS.issuerName) });
     renderForm(res, p, { form });
   });
 

@@ -19,10 +19,11 @@ import { getCertificateSettings } from '../../certificates/settings.service';
 import { loadSyncStatus } from '../../grades/sync-status';
 import type { WebContext } from '../context';
 import { renderTeacherPage, teacherPage, type TeacherPage } from '../teacher-page';
-import { queryOf, validateQuery } from '../validate';
+import { bodyOf, queryOf, validateBody, validateQuery } from '../validate';
+import { issueIfEligible } from '../../certificates/issue.service';
 import { exportPanelData } from './export-panel.view';
 import { buildOverviewPage } from './overview.view';
-import { EmptyQuery, OverviewQuery } from './schema';
+import { EmptyQuery, ISSUE_ONE_MESSAGES, IssueOneBody, OverviewQuery } from './schema';
 import { definitionTabs, dryRunGroups, jobPanel, noticeView, syncView } from './teacher.view';
 
 export function definitionRoutes(ctx: WebContext): Router {
@@ -89,6 +90,16 @@ export function definitionRoutes(ctx: WebContext): Router {
   router.post('/definitions/:definitionId/generate', startJobRoute(GENERATE_ALL_JOB, 'generateStarted'));
   // Every stale certificate of a large course is long work: a background job, like generate all.
   router.post('/definitions/:definitionId/reissue-stale', startJobRoute(REISSUE_STALE_JOB, 'reissueStarted'));
+
+  // "Issue" in one eligible learner's row: the same one-certificate-per-learner service as a claim.
+  router.post('/definitions/:definitionId/issue', validateBody(IssueOneBody, ISSUE_ONE_MESSAGES), async (req, res) => {
+    const p = teacherPage(res);
+    const definition = await getDefinition(conn, p.launch.courseId, String(req.params.definitionId));
+    const { userId } = bodyOf(res, IssueOneBody);
+    const r = await issueIfEligible(conn, { courseId: p.launch.courseId, definition, learner: { userId }, issuedBy: p.actor, now: ctx.now, random: ctx.random });
+    const notice = r.outcome === 'not_eligible' ? 'issueNotEligible' : 'issuedOne';
+    res.redirect(303, `${p.base}/definitions/${definition._id}?notice=${notice}`);
+  });
 
   return router;
 }

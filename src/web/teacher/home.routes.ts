@@ -5,6 +5,7 @@
 import { Router } from 'express';
 import { listAudit } from '../../certificates/audit.service';
 import { listDefinitions } from '../../certificates/definition.service';
+import { findStaleCertificates } from '../../certificates/stale.service';
 import { getCertificateSettings, updateCertificateSettings } from '../../certificates/settings.service';
 import { loadSyncStatus, startSync, syncIfStale } from '../../grades/sync-status';
 import type { WebContext } from '../context';
@@ -14,7 +15,7 @@ import { auditRows } from './audit.view';
 import { moodleSourceStatus } from '../../grades/moodle/moodle-connection.service';
 import { canvasSourceStatus } from '../../grades/canvas/canvas-oauth.service';
 import { AuditQuery, HomeQuery, SETTINGS_MESSAGES, SettingsBody } from './schema';
-import { definitionTabs, noticeView, syncView } from './teacher.view';
+import { definitionTabs, noticeView, staleView, syncView } from './teacher.view';
 
 const AUDIT_PAGE_SIZE = 50;
 
@@ -27,13 +28,20 @@ export function homeRoutes(ctx: WebContext): Router {
     const query = queryOf(res, HomeQuery);
     // A teacher's launch lands here: refresh the course when its data is old (issue #4).
     const sync = await syncIfStale(ctx, p.launch, await loadSyncStatus(ctx, p.launch.courseId));
-    const [definitions, settings, moodle, canvas] = await Promise.all([listDefinitions(conn, p.launch.courseId), getCertificateSettings(conn, p.launch.courseId), moodleSourceStatus(conn, p.launch), canvasSourceStatus(conn, p.launch)]);
+    const [definitions, settings, moodle, canvas, stale] = await Promise.all([
+      listDefinitions(conn, p.launch.courseId),
+      getCertificateSettings(conn, p.launch.courseId),
+      moodleSourceStatus(conn, p.launch),
+      canvasSourceStatus(conn, p.launch),
+      findStaleCertificates(conn, p.launch.courseId, ctx.now()),
+    ]);
     renderTeacherPage(ctx.views, res, p, 'teacher', {
       sync: syncView(p, sync, ctx.now()),
       moodle,
       canvas,
       definitions: definitionTabs(p, definitions),
       settings,
+      stale: staleView(p, stale),
       notice: noticeView(p.t, query.notice, query.n),
     });
   });

@@ -49,6 +49,8 @@ export interface RowView {
   code: string | null;
   canReissue: boolean;
   canDelete: boolean;
+  canOpen: boolean;
+  canIssue: boolean;
 }
 
 const STATUS_CLASS: Record<OverviewStatus, string> = {
@@ -93,6 +95,9 @@ function rowView(row: OverviewRow, t: Translator): RowView {
     code: c?.code ?? null,
     canReissue: row.status === 'stale' && row.comparison?.stillEligible === true,
     canDelete: row.status === 'active' || row.status === 'stale' || row.status === 'expired',
+    // a deleted certificate is not offered to open; an eligible learner without a valid one can be issued one
+    canOpen: c !== null && c !== undefined && row.status !== 'revoked',
+    canIssue: row.eligible && (row.status === 'none' || row.status === 'revoked' || row.status === 'expired'),
   };
 }
 

@@ -37,6 +37,8 @@ export const OVERVIEW_NOTICES = [
   'reissueNotEligible',
   'generateStarted',
   'jobOther',
+  'issuedOne',
+  'issueNotEligible',
 ] as const;
 
 /** GET /definitions/:id: the roster table's filters, sort and page. */
@@ -53,6 +55,9 @@ export type OverviewQuery = z.output<typeof OverviewQuery>;
 
 /** POST /settings. */
 export const SettingsBody = z.object({ autoReissue: z.enum(['on', 'off']) });
+/** "Issue" in one learner's row of the overview. */
+export const IssueOneBody = z.object({ userId: z.string().min(1).max(255) });
+export const ISSUE_ONE_MESSAGES: ValidationMessages = { invalid: 'teacher.overview.issueInvalid' };
 export const SETTINGS_MESSAGES: ValidationMessages = { invalid: 'teacher.settings.invalid' };
 
 /**

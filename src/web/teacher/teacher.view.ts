@@ -4,6 +4,7 @@
  */
 import type { DefinitionDoc } from '../../certificates/definition.service';
 import type { GenerateAllPlan, PlanEntry } from '../../certificates/generate-all.service';
+import type { StaleCertificate } from '../../certificates/stale.service';
 import type { SyncStatus } from '../../grades/sync-status';
 import type { Translator } from '../../i18n';
 import type { JobView } from '../../jobs';
@@ -14,7 +15,7 @@ import { mainReason } from './overview.view';
 const DRY_RUN_NAMES = 200;
 
 /** Notices after an action that did not (fully) do what was asked are warnings. */
-const WARNING_NOTICES = new Set(['reissueNotEligible', 'jobOther', 'unchanged']);
+const WARNING_NOTICES = new Set(['reissueNotEligible', 'issueNotEligible', 'jobOther', 'unchanged']);
 
 /** The notice above a page after an action redirected back to it (`?notice=…&n=…`). */
 export function noticeView(t: Translator, code: string | undefined, n: number | undefined): { text: string; kind: 'ok' | 'warn'; code: string } | null {
@@ -77,4 +78,39 @@ export function dryRunGroups(t: Translator, plan: GenerateAllPlan) {
     notEligible: dryRunGroup(t, plan.notEligible, (e) => mainReason(e.reasons, t)),
     skipped: dryRunGroup(t, plan.skipped, (e) => t(`teacher.generate.skip.${e.skipReason}`)),
   };
+}
+
+/** Names of stale certificates listed per certificate on the teacher's home page. */
+const STALE_NAMES = 10;
+
+/**
+ * The stale certificates where the teacher lands: per certificate definition the count, the first
+ * learners with "issued at 85%, now 95%", a link to all of them and the re-issue button.
+ */
+export function staleView(p: TeacherPage, stale: StaleCertificate[]) {
+  const byDefinition = new Map<string, StaleCertificate[]>();
+  for (const s of stale) {
+    const id = String(s.definition._id);
+    byDefinition.set(id, [...(byDefinition.get(id) ?? []), s]);
+  }
+  const groups = [...byDefinition.entries()].map(([id, list]) => {
+    const reissuable = list.filter((s) => s.comparison.stillEligible).length;
+    return {
+      id,
+      title: list[0]!.definition.title,
+      count: list.length,
+      reissuable,
+      href: `${p.base}/definitions/${id}?status=stale`,
+      reissueAction: `${p.base}/definitions/${id}/reissue-stale`,
+      more: Math.max(0, list.length - STALE_NAMES),
+      learners: list.slice(0, STALE_NAMES).map((s) => ({
+        name: s.learnerName ?? p.t('teacher.overview.nameUnknown', { id: s.certificate.userId }),
+        change: s.comparison.scoreChanged
+          ? p.t('teacher.overview.staleScore', { issued: s.comparison.issuedScore, now: s.comparison.currentScore })
+          : p.t('teacher.overview.staleItems'),
+        stillEligible: s.comparison.stillEligible,
+      })),
+    };
+  });
+  return { count: stale.length, groups };
 }

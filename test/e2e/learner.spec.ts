@@ -6,7 +6,8 @@ import { expect } from 'chai';
 import { issueModel } from '../../src/certificates/issue.model';
 import { startTestApp, type TestApp } from '../support/app';
 import type { HttpBrowser } from '../support/browser';
-import { countRenders, defineCertificate, launchAs, pdfText, sandboxCourse, toolCourse } from '../support/e2e';
+import { countRenders, defineCertificate, launchAs, pdfText, sandboxCourse, subjectOf, toolCourse } from '../support/e2e';
+import { buildIssuedCertificate } from '../support/builders';
 import { all, attr, cells, form, maybe, one, parseHtml, text, texts, type HTMLElement } from '../support/html';
 
 /** The seeds' Bilbo: 85% after nine of ten activities, the tenth not graded yet. */
@@ -126,6 +127,25 @@ describe('The learner page (R1–R3)', function () {
         expect(text(doc, '[data-counts-as-zero]'), locale).to.equal(zero);
         expect(doc.textContent, locale).to.match(/\b85[\u00a0\u202f]%/);
       }
+    });
+
+    it('says when a certificate expired and lets the learner claim a new one, confirmed on the certificate page', async () => {
+      const c = sandboxCourse(t, { scores: [FULL] });
+      await launchAs(t, c.course.id, c.teacherIds[0]!);
+      await t.app.ctx.jobs.drain();
+      const course = await toolCourse(t, c);
+      const def = await defineCertificate(t, course._id, { validity: { kind: 'recurring', validForMonths: 1 } });
+      const userId = subjectOf(t, c, c.learnerIds[0]!);
+      await buildIssuedCertificate(t.db.connection, { definition: def, learner: { userId }, now: new Date(Date.now() - 62 * 24 * 3600_000) });
+      const { browser, app, page } = await launchAs(t, c.course.id, c.learnerIds[0]!);
+      const card = cardOf(page.html, String(def._id));
+      expect(text(card, '[data-expired-on]')).to.match(/^Your certificate expired on \d{1,2} \w+ \d{4}\. You qualify again: claim a new one\.$/);
+      expect(maybe(card, '[data-claim]'), 'the claim button is there').to.not.equal(null);
+      const claimed = await browser.open(`${app}/learner/claim`, { form: { definitionId: String(def._id) } });
+      expect(claimed.url).to.match(/\/certificates\/[0-9a-f]{24}\?claimed=1$/);
+      const doc = parseHtml(claimed.html);
+      expect(text(doc, '[data-claimed]')).to.equal('Your certificate is ready. You can download it or share the link to check it.');
+      expect(attr(doc, '[data-claimed]', 'data-focus-on-load')).to.equal('');
     });
 
     it("uses the browser's language when the platform sends no locale, and the launch's over the browser's", async () => {

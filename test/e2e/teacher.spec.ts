@@ -170,6 +170,12 @@ describe('Teacher pages (sandbox LMS → tool)', function () {
       expect(synced.url).to.match(/\/teacher\?notice=syncStarted$/);
       await drain();
 
+      // Where the teacher lands: the stale certificate with its count, who and why, and the button.
+      const landing = parseHtml((await teacher.browser.open(teacher.teacher)).html);
+      expect(attr(landing, '[data-stale-count]', 'data-stale-count')).to.equal('1');
+      expect(text(landing, '.stale-list')).to.include('Bilbo Baggins').and.include('issued at 85%, now 95%');
+      expect(text(landing, `[data-definition-id="${definitionId}"] [data-action="reissue-stale"]`)).to.equal('Re-issue the stale certificate');
+
       const stale = parseHtml((await overview(teacher, definitionId)).html);
       row = rowOf(stale, bilbo.id);
       expect(row.getAttribute('data-status')).to.equal('stale');
@@ -201,6 +207,44 @@ describe('Teacher pages (sandbox LMS → tool)', function () {
       const audit = auditWhat((await teacher.browser.open(`${teacher.teacher}/audit`)).html);
       expect(audit.map((what) => what.split(' ')[0])).to.deep.equal(['Re-issued', 'Issued', 'Changed', 'Created']);
       expect(audit[0]).to.include(`${first!.code} at 85% replaced by ${second!.code} at 95%`);
+    });
+  });
+
+  describe("a learner's row in the overview", () => {
+    it("issues an eligible learner's certificate from their row, and offers no 'Open' on a deleted one", async () => {
+      const c = newCourse('Row actions', { learners: 1, score: () => 10 });
+      const teacher = await teacherOf(c);
+      const definitionId = await createDefinition(teacher);
+      const userId = one((await overview(teacher, definitionId)).html, 'tr[data-user-id]').getAttribute('data-user-id')!;
+      let row = rowOf((await overview(teacher, definitionId)).html, userId);
+      expect(maybe(row, '[data-action="open-certificate"]')).to.equal(null);
+      expect(text(row, '[data-action="issue-one"]')).to.equal('Issue');
+
+      const issued = await teacher.browser.open(`${teacher.teacher}/definitions/${definitionId}/issue`, { form: { userId } });
+      expect(issued.url).to.match(/notice=issuedOne$/);
+      const certificate = await activeCertificate(definitionId, userId);
+      expect(certificate?.scorePercent).to.equal(100);
+      row = rowOf(issued.html, userId);
+      expect(row.getAttribute('data-status')).to.equal('valid');
+      expect(maybe(row, '[data-action="issue-one"]')).to.equal(null);
+      expect(attr(row, 'a[data-action="open-certificate"]', 'href')).to.equal(`/app/${teacher.session}/certificates/${certificate!._id}`);
+
+      const deleted = await teacher.browser.open(`${teacher.teacher}/certificates/${certificate!._id}/delete`, { form: { reason: 'Issued by mistake' } });
+      row = rowOf(deleted.html, userId);
+      expect(row.getAttribute('data-status')).to.equal('revoked');
+      expect(maybe(row, '[data-action="open-certificate"]'), 'no Open on a deleted certificate').to.equal(null);
+      expect(text(row, '[data-action="issue-one"]')).to.equal('Issue');
+    });
+
+    it('refuses to issue to someone who does not qualify, and writes nothing', async () => {
+      const c = newCourse('Row actions, not eligible', { learners: 1, score: () => 2 });
+      const teacher = await teacherOf(c);
+      const definitionId = await createDefinition(teacher);
+      const userId = one((await overview(teacher, definitionId)).html, 'tr[data-user-id]').getAttribute('data-user-id')!;
+      const res = await teacher.browser.open(`${teacher.teacher}/definitions/${definitionId}/issue`, { form: { userId } });
+      expect(res.url).to.match(/notice=issueNotEligible$/);
+      expect(text(res.html, '[data-notice]')).to.include('does not qualify');
+      expect(await issueModel(conn()).countDocuments({ definitionId: new Types.ObjectId(definitionId) })).to.equal(0);
     });
   });
 

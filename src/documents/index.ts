@@ -7,6 +7,7 @@ export {
   documentFor,
   previewDocumentFor,
   documentLanguage,
+  printedTitle,
   verificationUrlOf,
   watermarkOf,
   SAMPLE_CODE,

@@ -27,6 +27,9 @@ async function requestedCertificate(ctx: WebContext, res: Response, id: string) 
   return { launch, lang, t: createTranslator(lang), certificate, audience: launch.role === 'teacher' ? ('teacher' as const) : ('learner' as const) };
 }
 
+/** How long after the claim the certificate page confirms it. */
+const JUST_CLAIMED_MS = 2 * 60_000;
+
 export function certificateRouter(ctx: WebContext): Router {
   const router = Router({ mergeParams: true });
 
@@ -54,8 +57,9 @@ export function certificateRouter(ctx: WebContext): Router {
     const definition = await definitionVisibility(ctx.conn, certificate.definitionId);
     const view = certificatePageView(ctx, { session: res.locals.session!, launch, certificate, definition, now: ctx.now() });
     const credential = await credentialPanelView(ctx, res.locals.session!, certificate, launch);
-    // `?claimed=1`: the learner just got it (POST /learner/claim); the page says so and takes the focus.
-    res.type('html').send(ctx.views.render('certificate', { ...view, credential, lang, claimed: req.query.claimed === '1' }));
+    // The learner just got it (POST /learner/claim leads here): the page says so and takes the focus.
+    const claimed = launch.role === 'learner' && certificate.status === 'active' && ctx.now().getTime() - certificate.issuedAt.getTime() < JUST_CLAIMED_MS;
+    res.type('html').send(ctx.views.render('certificate', { ...view, credential, lang, claimed }));
   });
 
   return router;

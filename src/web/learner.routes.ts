@@ -82,7 +82,7 @@ export function learnerRouter(ctx: WebContext): Router {
         random: ctx.random,
       });
       await recordClaimChoice(ctx, certificate, bodyOf(res, ClaimBody));
-      res.redirect(303, `/app/${res.locals.session}/certificates/${String(certificate._id)}?claimed=1`);
+      res.redirect(303, `/app/${res.locals.session}/certificates/${String(certificate._id)}`);
     } catch (err) {
       // Not (yet) eligible: the page itself shows why, item by item, with the refusal on top.
       if (err instanceof NotEligibleError) return renderLearnerPage(ctx, res, { status: 403, notice: 'learner.claim.notEligible', refresh: false });

@@ -7,6 +7,7 @@ import {
   certificatePdf,
   detectImageType,
   documentFor,
+  printedTitle,
   EXPORT_TTL_MS,
   ImageTooLargeError,
   ImageTypeError,
@@ -63,6 +64,15 @@ describe('certificate documents', () => {
     return (await claimCertificate(conn(), { courseId: course.courseId, definitionId: def._id, learner: { userId: 'user-1', name: 'Frodo Baggins' }, now: () => T0, random })).certificate;
   }
 
+  describe('printedTitle', () => {
+    it("prints the form's default title in the certificate's language, and a title the teacher wrote as written", () => {
+      expect(printedTitle('Certificate of achievement', 'de')).to.equal('Leistungszertifikat');
+      expect(printedTitle('Certificaat', 'fr')).to.equal('Certificat de réussite');
+      expect(printedTitle('  certificate of ACHIEVEMENT ', 'es')).to.equal('Certificado de aprovechamiento');
+      expect(printedTitle('Digital Literacy: pass', 'nl')).to.equal('Digital Literacy: pass');
+    });
+  });
+
   describe('documentFor', () => {
     it('prints what the certificate recorded, with the verification URL of its code', async () => {
       const c = await issued({ design: 'modern', paper: 'Letter', orientation: 'portrait', language: 'nl', accentColor: '#aa3300', bodyText: 'voor het afronden van', signatoryName: 'Elrond' });
@@ -75,7 +85,8 @@ describe('certificate documents', () => {
         accentColor: '#aa3300',
         bodyText: 'voor het afronden van',
         signatoryName: 'Elrond',
-        title: 'Certificate of Achievement',
+        // the form's default title ("Certificate of achievement"), printed in the certificate's language
+        title: 'Certificaat',
         learnerName: 'Frodo Baggins',
         courseTitle: 'Middle-earth Studies',
         issuerName: 'University of Rivendell',

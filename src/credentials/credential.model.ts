@@ -108,3 +108,12 @@ export const credentialModel = (conn: Connection) => model(conn, 'Credential', c
 export const statusListModel = (conn: Connection) => model(conn, 'CredentialStatusList', statusListSchema);
 export const counterModel = (conn: Connection) => model(conn, 'CredentialCounter', counterSchema);
 export const holderChoiceModel = (conn: Connection) => model(conn, 'CredentialHolderChoice', holderChoiceSchema);
+
+/**
+ * Compiles every model of src/credentials now, while the connection is open: a model first
+ * compiled during a database outage buffers its queries (and fails after 10 s with a MongooseError
+ * the error handler cannot tell from a bug) instead of failing fast with a 503.
+ */
+export function registerCredentialModels(conn: Connection): void {
+  for (const m of [signingKeyModel, credentialModel, statusListModel, counterModel, holderChoiceModel]) m(conn);
+}

@@ -15,6 +15,7 @@ import { normalizeCode } from '../certificates/codes';
 import { findByCode } from '../certificates/certificate.queries';
 import { definitionVisibility } from '../certificates/definition.service';
 import { allKeys, certificateSource, credentialFor, credentialUrls, issuerProfile, keyDocument, showsName, signedStatusList, type CredentialDeps } from '../credentials';
+import { registerCredentialModels } from '../credentials/credential.model';
 import { NotFoundError } from '../errors';
 import { createTranslator, pickLanguage } from '../i18n';
 import type { WebContext } from './context';
@@ -32,6 +33,7 @@ export function installationName(ctx: Pick<WebContext, 'config'>): string {
 const t = (req: Request) => createTranslator(pickLanguage(req.get('accept-language')));
 
 export function credentialsPublicRouter(ctx: WebContext): Router {
+  registerCredentialModels(ctx.conn);
   const router = Router();
   const urls = credentialUrls(ctx.config.publicUrl);
   const json = (res: import('express').Response, body: unknown, cache = 'no-cache') => {

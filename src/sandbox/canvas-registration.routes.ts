@@ -49,7 +49,7 @@ export const CANVAS_EXT = {
 export interface CanvasRegistration {
   clientId: string;
   placements: Record<string, string[]>;
-  privacyLevel: string;
+  privacyLevel: 'public' | 'name_only' | 'email_only' | 'anonymous';
   courseNavigationDefaultEnabled?: boolean;
   toolConfiguration: Record<string, unknown>;
 }
@@ -142,11 +142,13 @@ export function canvasRegistrationRoutes(ctx: SandboxContext, tokens: Registrati
       scopes,
       dynamic: true,
       customParameters: custom,
+      // app/models/lti/ims/registration.rb: a registration without a privacy level is anonymous.
+      privacyLevel: (tc[CANVAS_EXT.privacyLevel] as CanvasRegistration['privacyLevel'] | undefined) ?? 'anonymous',
     });
     registrations.set(clientId, {
       clientId,
       placements: Object.fromEntries(messages.map((x) => [String(x.type), ((x.placements as string[] | undefined) ?? []).slice()])),
-      privacyLevel: String(tc[CANVAS_EXT.privacyLevel] ?? 'anonymous'),
+      privacyLevel: (tc[CANVAS_EXT.privacyLevel] as CanvasRegistration['privacyLevel'] | undefined) ?? 'anonymous',
       courseNavigationDefaultEnabled: messages.some((x) => x[CANVAS_EXT.courseNavDefaultEnabled] === true),
       toolConfiguration: tc,
     });

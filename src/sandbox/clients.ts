@@ -28,6 +28,12 @@ export interface SandboxClient {
    * added over them: mod/lti/locallib.php lti_build_custom_parameters).
    */
   customParameters?: Record<string, string>;
+  /**
+   * Canvas's privacy level of the tool (`https://canvas.instructure.com/lti/privacy_level`):
+   * `anonymous` sends neither name nor e-mail, `name_only` / `email_only` one of them, `public`
+   * both. Absent = public (the statically registered tool).
+   */
+  privacyLevel?: 'public' | 'name_only' | 'email_only' | 'anonymous';
 }
 
 /** The registrations, plus the deployment counter (Moodle: deployment id = tool type id). */

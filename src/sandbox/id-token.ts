@@ -61,6 +61,10 @@ export function buildLaunchClaims(ctx: SandboxContext, input: LaunchClaimsInput)
   };
   const custom: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...client.customParameters, ...resourceLink.custom })) custom[k] = expand(v);
+  // Canvas's privacy level (Lti::PrivacyLevelExpander, lib/lti/messages/jwt_message.rb include_name?/include_email?).
+  const privacy = quirks.canvasIdentity ? (client.privacyLevel ?? 'public') : 'public';
+  const withName = privacy === 'public' || privacy === 'name_only';
+  const withEmail = privacy === 'public' || privacy === 'email_only';
 
   const claims: JWTPayload & Record<string, unknown> = {
     iss: ctx.urls.issuer,
@@ -70,10 +74,8 @@ export function buildLaunchClaims(ctx: SandboxContext, input: LaunchClaimsInput)
     iat,
     exp: iat + quirks.idTokenLifetimeSeconds,
     nonce: input.nonce,
-    name: user.name,
-    given_name: user.givenName,
-    family_name: user.familyName,
-    email: user.email,
+    ...(withName ? { name: user.name, given_name: user.givenName, family_name: user.familyName } : {}),
+    ...(withEmail ? { email: user.email } : {}),
     locale: user.locale,
     [CLAIM.messageType]: deepLinking ? MESSAGE_TYPE.deepLinkingRequest : MESSAGE_TYPE.resourceLink,
     [CLAIM.version]: '1.3.0',

@@ -69,6 +69,50 @@ describe('Registering the tool with Canvas (sandbox in Canvas mode)', function (
     expect(members.every((m) => /^[0-9a-f-]{36}$/.test(m.userId))).to.equal(true);
   });
 
+  it("follows the tool's privacy level: anonymous sends neither name nor e-mail, public both", async () => {
+    const start = t.sandbox.startDynamicRegistration(undefined, { as: 'canvas' });
+    expect((await new HttpBrowser().open(start.url)).status).to.equal(200);
+    const reg = [...t.sandbox.canvasRegistrations.values()].at(-1)!;
+    const client = t.sandbox.getClient(reg.clientId)!;
+    if (!(await t.app.lti.findPlatform(t.sandbox.issuer, reg.clientId))!.active) {
+      const admin = new HttpBrowser();
+      await admin.request(`${t.baseUrl}/admin/login`, { form: { secret: t.config.adminSecret } });
+      await admin.request(`${t.baseUrl}/admin/platforms/active`, { form: { issuer: t.sandbox.issuer, clientId: reg.clientId, active: 'true' } });
+    }
+    const c = t.sandbox.store.createCourse({ title: 'Privacy', quirks: 'canvas', learners: 1, items: 0 });
+    /** The id_token the sandbox posts to the tool for this launch (the auto-post form of /auth). */
+    const idToken = async () => {
+      const b = new HttpBrowser();
+      let res = await b.request(t.sandbox.launchUrl(c.course.id, c.learnerIds[0]!, { clientId: reg.clientId }));
+      for (let hop = 0; hop < 6 && res.status >= 300 && res.status < 400; hop++) res = await b.request(new URL(res.headers.get('location')!, res.url || t.baseUrl).toString());
+      let html = await res.text();
+      // Canvas mode: the tool's platform-storage page continues to the authorization URL with a GET form.
+      const get = /<form method="get" action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/.exec(html);
+      if (get && !html.includes('name="id_token"')) {
+        const q = new URLSearchParams();
+        for (const i of get[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) q.set(i[1]!, i[2]!.replace(/&amp;/g, '&'));
+        const action = get[1]!.replace(/&amp;/g, '&');
+        let next = await b.request(`${action}${action.includes('?') ? '&' : '?'}${q.toString()}`);
+        for (let hop = 0; hop < 4 && next.status >= 300 && next.status < 400; hop++) next = await b.request(next.headers.get('location')!);
+        html = await next.text();
+      }
+      const m = /name="id_token" value="([^"]+)"/.exec(html);
+      if (!m) throw new Error(`${res.status} ${html.slice(0, 600)}`);
+      const token = m[1]!;
+      return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    };
+    expect(client.privacyLevel).to.equal('public');
+    expect(await idToken()).to.include.keys('name', 'email', 'given_name');
+    client.privacyLevel = 'anonymous';
+    const anonymous = await idToken();
+    expect(anonymous).not.to.have.any.keys('name', 'email', 'given_name', 'family_name');
+    expect(anonymous.sub).to.match(/^[0-9a-f-]{36}$/);
+    client.privacyLevel = 'email_only';
+    const emailOnly = await idToken();
+    expect(emailOnly).to.have.property('email');
+    expect(emailOnly).not.to.have.property('name');
+  });
+
   it('refuses a placement Canvas does not have for the message type, and registers nothing', async () => {
     const start = t.sandbox.startDynamicRegistration(undefined, { as: 'canvas' });
     const config = await (await fetch(start.openidConfigurationUrl)).json();

@@ -26,6 +26,7 @@ import { CANVAS_SCOPE_LIST, canvasRedirectUri } from './grades/canvas/canvas-oau
 import { canvasCallbackRouter, canvasSourceRouter } from './web/teacher/canvas-source.routes';
 import { createAdvantageClient } from './lti/advantage';
 import { createPdfRenderer, findChromium } from './render/pdf-renderer';
+import { fontsRouter } from './web/fonts.routes';
 import type { WebContext } from './web/context';
 import { createLogger } from './logger';
 import { migrateCourseIdentity } from './courses/course.model';
@@ -259,6 +260,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   if (sandbox) app.use('/sandbox', sandbox.router);
   app.use(securityHeaders({ publicUrl: config.publicUrl }));
   app.use('/assets', express.static(join(__dirname, 'web', 'public'), { maxAge: '1h', index: false }));
+  app.use(fontsRouter()); // /assets/fonts.css and its font files (src/web/fonts.routes.ts)
 
   app.use(
     dynamicRegistrationRouter({ ...ltiDeps, lti, tool: toolUrls, autoActivate: config.dynregAutoActivate, rateLimit: { windowMs: 10 * 60_000, limit: config.dynregRateLimit } }),

@@ -22,7 +22,7 @@ import {
   type Orientation,
   type Paper,
 } from './certificate-document';
-import { fontFaceCss, type FontFamily } from './fonts';
+import { certificateFonts } from './fonts';
 import { LABELS } from './labels';
 import { CertificateTemplateError } from './render-errors';
 
@@ -33,8 +33,6 @@ const PAPER_MM: Record<Paper, { short: number; long: number }> = {
   A4: { short: 210, long: 297 },
   Letter: { short: 215.9, long: 279.4 },
 };
-
-const DESIGN_FONTS: Record<DesignId, FontFamily[]> = { classic: ['EB Garamond'], modern: ['Inter'] };
 
 interface Templates {
   document: Handlebars.TemplateDelegate;
@@ -256,7 +254,7 @@ async function sheetHtml(doc: CertificateDocument, index: number): Promise<strin
   const view = {
     index,
     lang: doc.language,
-    classes: `fmt-${fmt.name} ${doc.orientation} accent-${doc.accentColor.slice(1).toLowerCase()}`,
+    classes: `fmt-${fmt.name} ${doc.orientation} accent-${doc.accentColor.slice(1).toLowerCase()} ${FONT_CLASS}`,
     frameClass: `fmt-${fmt.name}`,
     title,
     titleFit: fitClass(title, fit.title.capacityEm, fit.title.lines, fit.title.widthFactor, fit.title.minFit),
@@ -295,9 +293,19 @@ async function sheetHtml(doc: CertificateDocument, index: number): Promise<strin
   }
 }
 
-/** Every text the fonts must cover, to pick the font subsets (see fonts.ts). */
-function textOf(doc: CertificateDocument): string {
-  return [doc.title, doc.bodyText ?? '', doc.learnerName, doc.courseTitle, doc.issuerName, doc.signatoryName ?? ''].join(' ');
+/** Stands for the sheet's font-stack class until its text is known (see documentHtml). */
+const FONT_CLASS = 'font-stack-pending';
+
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#x27;': "'", '&#x60;': '`', '&#x3D;': '=', '&nbsp;': ' ' };
+
+/**
+ * Every character a sheet prints (its HTML less tags and attributes, entities decoded), labels,
+ * dates and the seal's upper-cased issuer included: the fonts must cover exactly these.
+ */
+function printedText(sheet: string): string {
+  return sheet
+    .replace(/<style[^]*?<\/style>|<[^>]*>/g, ' ')
+    .replace(/&(?:amp|lt|gt|quot|nbsp|#x27|#x60|#x3D);/g, (e) => ENTITIES[e] ?? e);
 }
 
 async function documentHtml(docs: CertificateDocument[], title: string): Promise<string> {
@@ -317,23 +325,21 @@ async function documentHtml(docs: CertificateDocument[], title: string): Promise
     }
   };
   const sheets: string[] = [];
-  let text = Object.values(LABELS[first.language]).join(' ');
   for (const [i, doc] of docs.entries()) {
     once(`fmt:${doc.paper}:${doc.orientation}`, () => formatCss(doc));
     once(`accent:${doc.accentColor.toLowerCase()}`, () => accentCss(doc.accentColor.toLowerCase()));
     for (const img of [doc.logo, doc.signature]) if (img) once(`img:${imageClass(img)}`, () => imageCss(img));
-    if (doc.language !== first.language) text += ' ' + Object.values(LABELS[doc.language]).join(' ');
-    text += ' ' + textOf(doc);
     sheets.push(await sheetHtml(doc, i));
   }
-  const families = [...designs].flatMap((d) => DESIGN_FONTS[d]);
+  const fonts = certificateFonts(docs.map((doc, i) => ({ design: doc.design, text: printedText(sheets[i]!) })));
+  for (const [i, cls] of fonts.classes.entries()) sheets[i] = sheets[i]!.replace(FONT_CLASS, cls);
   return t.document({
     lang: first.language,
     title,
     classic: designs.has('classic'),
     csp: new Handlebars.SafeString(t.csp),
     fitScript: new Handlebars.SafeString(t.fitScript),
-    fonts: new Handlebars.SafeString(fontFaceCss(families, text)),
+    fonts: new Handlebars.SafeString(fonts.css),
     css: new Handlebars.SafeString(css.join('\n')),
     sheets: new Handlebars.SafeString(sheets.join('\n')),
   });

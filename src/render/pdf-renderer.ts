@@ -14,6 +14,7 @@ import puppeteer, { type Browser, type Page } from 'puppeteer';
 import type { Logger } from '../logger';
 import type { CertificateDocument } from './certificate-document';
 import { renderBatchHtml, renderCertificateHtml } from './certificate-html';
+import { chromiumFontconfig } from './fonts';
 import { countPdfPages } from './pdf-assembler';
 import {
   CertificateTemplateError,
@@ -32,6 +33,14 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
 ];
+
+/**
+ * The environment to start Chromium with: ours, with FONTCONFIG_FILE pointing at a fontconfig
+ * that knows only the fonts we ship (fonts.ts), so that no system font is needed or used.
+ */
+export function chromiumEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, FONTCONFIG_FILE: chromiumFontconfig() };
+}
 
 /** Where Debian and Ubuntu put Chromium. */
 const SYSTEM_CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
@@ -175,6 +184,9 @@ class ChromiumPdfRenderer implements PdfRenderer {
           executablePath,
           headless: true,
           args: CHROMIUM_ARGS,
+          // Our fonts only, never the system's (fonts.ts): the same PDF on every machine, and
+          // one with no font installed works.
+          env: chromiumEnv(),
           handleSIGINT: false,
           handleSIGTERM: false,
           handleSIGHUP: false,

@@ -1,12 +1,13 @@
 /** One headless Chromium (Debian's /usr/bin/chromium, or puppeteer's own) for a test file. */
 import puppeteer, { type Browser, type Frame, type Page } from 'puppeteer';
-import { CHROMIUM_ARGS, findChromium } from '../../src/render/pdf-renderer';
+import { CHROMIUM_ARGS, chromiumEnv, findChromium } from '../../src/render/pdf-renderer';
 
 export async function launchChromium(): Promise<Browser> {
   return puppeteer.launch({
     executablePath: findChromium(),
     headless: true,
     args: [...CHROMIUM_ARGS, '--window-size=1280,900'],
+    env: chromiumEnv(), // our fonts only, as the PDFs: pages look the same on a machine without fonts
   });
 }
 

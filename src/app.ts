@@ -25,7 +25,7 @@ import { canvasSourceFactory, createCanvasHttp } from './grades/sources/canvas.f
 import { CANVAS_SCOPE_LIST, canvasRedirectUri } from './grades/canvas/canvas-oauth.service';
 import { canvasCallbackRouter, canvasSourceRouter } from './web/teacher/canvas-source.routes';
 import { createAdvantageClient } from './lti/advantage';
-import { createPdfRenderer, findChromium } from './render/pdf-renderer';
+import { createPdfRenderer } from './render/pdf-renderer';
 import { fontsRouter } from './web/fonts.routes';
 import type { WebContext } from './web/context';
 import { createLogger } from './logger';
@@ -190,7 +190,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
   if (!smtp) log.info('e-mail is off: set SMTP_URL to send mail');
 
   const jobs = createJobQueue({ conn, now, logger: createLogger('jobs') });
-  const renderer = createPdfRenderer({ executablePath: findChromium(config.chromiumPath), logger: createLogger('render') });
+  // The browser is looked up on each render (pdf-renderer.ts browserStatus): one installed later is used.
+  const renderer = createPdfRenderer({ executablePath: config.chromiumPath, logger: createLogger('render') });
+  {
+    const pdfBrowser = renderer.browserStatus();
+    if (pdfBrowser.ok) createLogger('render').info(`PDFs are printed with ${pdfBrowser.path} (${pdfBrowser.source})`);
+    else createLogger('render').error(pdfBrowser.problem!);
+  }
   const advantageFor: WebContext['advantageFor'] = (course) =>
     createAdvantageClient({
       // Only the registration's own hosts, never link-local or metadata addresses (service-guard.ts).
@@ -331,6 +337,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       mail,
       mount: [(requireAdmin) => adminCertificationsRouter(ctx, lti, requireAdmin)],
       canvas: { ltiKey: config.ltiKey, http: canvasHttp },
+      pdfBrowser: () => ctx.renderer.browserStatus(),
     }),
   );
   app.get('/', (_req, res) => {

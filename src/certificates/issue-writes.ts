@@ -7,6 +7,7 @@ import { Types, type Connection } from 'mongoose';
 import { courseModel } from '../courses/course.model';
 import { ConflictError, NotFoundError } from '../errors';
 import type { LoadedMember } from '../grades/course-grades.service';
+import { describeMissing, glyphProblems } from '../render/glyph-check';
 import type { RandomBytes } from '../runtime';
 import type { Actor } from './audit.model';
 import type { AuditInput } from './audit.service';
@@ -144,6 +145,27 @@ export async function insertActive(
   throw new ConflictError('The certificate could not be issued because of concurrent changes. Please try again.');
 }
 
+/**
+ * `{ missingGlyphs }` for the audit entry of an issued certificate with characters no font of its
+ * design has (they print as boxes): it still issues, and the teacher reads which in the audit log
+ * and on the certificate's page. `{}` when everything prints.
+ */
+export function glyphAuditDetails(c: Pick<IssueDoc, 'title' | 'learnerName' | 'courseTitle' | 'issuerName' | 'template'>): { missingGlyphs?: string } {
+  const problems = glyphProblems({
+    design: c.template.design,
+    title: c.title,
+    learnerName: c.learnerName,
+    courseTitle: c.courseTitle,
+    issuerName: c.issuerName,
+    bodyText: c.template.bodyText,
+    signatoryName: c.template.signatoryName,
+  });
+  if (problems.length === 0) return {};
+  const seen = new Set<string>();
+  const missing = problems.flatMap((p) => p.missing).filter((m) => !seen.has(m.codePoint) && seen.add(m.codePoint));
+  return { missingGlyphs: describeMissing(missing) };
+}
+
 export function issuedAudit(c: IssueDoc, actor: Actor, details: Record<string, unknown> = {}): AuditInput {
   return {
     id: c._id,
@@ -154,6 +176,6 @@ export function issuedAudit(c: IssueDoc, actor: Actor, details: Record<string, u
     definitionId: c.definitionId,
     issueId: c._id,
     userId: c.userId,
-    details: { code: c.code, version: c.version, definitionVersion: c.definitionVersion, scorePercent: c.scorePercent, learnerName: c.learnerName, ...details },
+    details: { code: c.code, version: c.version, definitionVersion: c.definitionVersion, scorePercent: c.scorePercent, learnerName: c.learnerName, ...glyphAuditDetails(c), ...details },
   };
 }

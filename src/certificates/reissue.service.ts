@@ -18,7 +18,7 @@ import { getDefinition } from './definition.service';
 import type { Evaluation } from './evaluate';
 import { toObjectId, type Id } from './ids';
 import { activeKeyOf, issueModel, type IssueDoc } from './issue.model';
-import { draftIssue, evaluationOf, insertActive, printedCourseTitle } from './issue-writes';
+import { draftIssue, evaluationOf, glyphAuditDetails, insertActive, printedCourseTitle } from './issue-writes';
 import { revokeCredentials } from '../credentials/status-bits';
 
 export interface ReissueOptions {
@@ -113,6 +113,7 @@ export async function reissueCertificate(conn: Connection, opts: ReissueOptions)
       version: certificate.version,
       scorePercent: certificate.scorePercent,
       definitionVersion: certificate.definitionVersion,
+      ...glyphAuditDetails(certificate),
     },
   });
   await notifyCertificatesIssued(conn, definition, [certificate], at);

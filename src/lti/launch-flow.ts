@@ -186,7 +186,7 @@ export function createLaunchFlow(deps: LaunchFlowDeps): { login: RequestHandler;
       .type('html')
       // form-action also governs the redirects after the submit: Canvas's sso.canvaslms.com sends
       // the browser on to the school's own domain, so any https site (or this exact origin).
-      .setHeader('Content-Security-Policy', `default-src 'none'; script-src 'self'; style-src 'self'; base-uri 'none'; form-action ${authUrl.origin} https:`)
+      .setHeader('Content-Security-Policy', `default-src 'none'; script-src 'self'; style-src 'self'; font-src 'self'; base-uri 'none'; form-action ${authUrl.origin} https:`)
       .send(
         deps.renderPage('lti-storage', {
           title: 'Opening…',
@@ -221,7 +221,7 @@ export function createLaunchFlow(deps: LaunchFlowDeps): { login: RequestHandler;
       if (first(body.lti_storage_failed) === undefined) {
         res
           .type('html')
-          .setHeader('Content-Security-Policy', "default-src 'none'; script-src 'self'; style-src 'self'; base-uri 'none'; form-action 'self'")
+          .setHeader('Content-Security-Policy', "default-src 'none'; script-src 'self'; style-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'")
           .setHeader('Cache-Control', 'no-store')
           .send(
             deps.renderPage('lti-storage', {

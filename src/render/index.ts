@@ -19,7 +19,9 @@ export {
   type Watermark,
 } from './certificate-document';
 export { certificateHtmlCsp, renderBatchHtml, renderCertificateHtml } from './certificate-html';
-export { CHROMIUM_ARGS, chromiumEnv, createPdfRenderer, findChromium, type PdfRenderer, type PdfRendererOptions } from './pdf-renderer';
+export { CHROMIUM_ARGS, SETUP_BROWSER_COMMAND, browserStatus, chromiumEnv, createPdfRenderer, findChromium, type BrowserStatus, type PdfRenderer, type PdfRendererOptions } from './pdf-renderer';
 export { certificateFileName, exportPdf, exportZip, uniqueFileName, type ExportOptions, type ZipExportOptions } from './pdf-export';
 export { PdfSource, PdfWriter, countPdfPages, splitPdf } from './pdf-assembler';
 export { CertificateTemplateError, RenderFailedError, RenderTimeoutError, RendererUnavailableError } from './render-errors';
+export { GLYPH_FIELDS, describeMissing, glyphProblems, type GlyphField, type GlyphProblem, type GlyphTexts } from './glyph-check';
+export { missingGlyphs, type MissingGlyph } from './fonts';

@@ -45,13 +45,69 @@ export function chromiumEnv(): NodeJS.ProcessEnv {
 /** Where Debian and Ubuntu put Chromium. */
 const SYSTEM_CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 
+/** The one command that gets a browser for PDFs where one can be downloaded (package.json). */
+export const SETUP_BROWSER_COMMAND = 'npm run setup-browser';
+
+/** Which browser prints the PDFs, or why none can, and the command that fixes it. */
+export interface BrowserStatus {
+  ok: boolean;
+  /** The binary, when one was found (or the configured path, found or not). */
+  path: string | null;
+  source: 'configured' | 'system' | 'puppeteer' | 'none';
+  /** For the administrator: what is wrong and what to do (English, like /admin). */
+  problem: string | null;
+  command: string;
+}
+
+/** puppeteer's own browsers, as `npm run setup-browser` (or `npx puppeteer browsers install`) puts them. */
+function puppeteerBrowsers(): string[] {
+  const out: string[] = [];
+  for (const ask of [() => puppeteer.executablePath({ headless: 'shell' }), () => puppeteer.executablePath()]) {
+    try {
+      out.push(ask());
+    } catch {
+      // no cache directory, unknown platform: none
+    }
+  }
+  return out;
+}
+
 /**
- * The browser to start: the configured path (Config.chromiumPath) if given, else the system's
- * Chromium if installed, else undefined (puppeteer's own download, where there is one).
+ * The browser to print with: the configured path (Config.chromiumPath) if given, else the
+ * system's Chromium if installed (Debian: apt-get install chromium), else the browser
+ * `npm run setup-browser` downloaded for puppeteer. Checked on each call (a file test, cheap):
+ * /admin and the pages say at once when there is none, and a browser installed later is used.
  */
+export function browserStatus(configured?: string): BrowserStatus {
+  const command = SETUP_BROWSER_COMMAND;
+  if (configured) {
+    return existsSync(configured)
+      ? { ok: true, path: configured, source: 'configured', problem: null, command }
+      : {
+          ok: false,
+          path: configured,
+          source: 'configured',
+          problem: `No browser at CHROMIUM_PATH=${configured}, so no PDF can be made. Fix the path, or unset it and run \`${command}\`.`,
+          command,
+        };
+  }
+  const system = SYSTEM_CHROMIUM.find((p) => existsSync(p));
+  if (system) return { ok: true, path: system, source: 'system', problem: null, command };
+  const own = puppeteerBrowsers().find((p) => existsSync(p));
+  if (own) return { ok: true, path: own, source: 'puppeteer', problem: null, command };
+  return {
+    ok: false,
+    path: null,
+    source: 'none',
+    problem: `No browser is installed, so no PDF can be made. Run \`${command}\` (it downloads puppeteer's Chrome), or on Debian apt-get install chromium, or set CHROMIUM_PATH.`,
+    command,
+  };
+}
+
+/** The browser binary browserStatus finds, or undefined. */
 export function findChromium(configured?: string): string | undefined {
-  if (configured) return configured;
-  return SYSTEM_CHROMIUM.find((p) => existsSync(p));
+  const status = browserStatus(configured);
+  return status.ok ? status.path! : configured;
 }
 
 export interface PdfRendererOptions {
@@ -87,6 +143,8 @@ export interface PdfRenderer {
   close(): Promise<void>;
   /** The running browser's process id, if any (for health checks and tests). */
   browserPid(): number | undefined;
+  /** Which browser prints, or why none can (for /admin, the pages and the start-up log). */
+  browserStatus(): BrowserStatus;
 }
 
 interface PageCheck {
@@ -164,18 +222,19 @@ class ChromiumPdfRenderer implements PdfRenderer {
     return this.current?.process()?.pid;
   }
 
+  browserStatus(): BrowserStatus {
+    return browserStatus(this.opts.executablePath);
+  }
+
   private current?: Browser;
 
   private launch(): Promise<Browser> {
     if (this.browser) return this.browser;
-    const executablePath = this.opts.executablePath ?? findChromium();
+    const status = browserStatus(this.opts.executablePath);
+    const executablePath = status.path ?? undefined;
     const started = Date.now();
     const launching = (async () => {
-      if (executablePath && !existsSync(executablePath)) {
-        throw new RendererUnavailableError(
-          `Chromium was not found at ${executablePath}; install it (apt-get install chromium) or set CHROMIUM_PATH`,
-        );
-      }
+      if (!status.ok) throw new RendererUnavailableError(status.problem!, { command: status.command, path: status.path });
       try {
         // puppeteer closes the browser on SIGTERM/SIGINT/SIGHUP by itself, at once: an export
         // printing then failed for good before the job queue could hand it back. main.ts closes

@@ -6,6 +6,7 @@
  * secret), valid for 8 hours. Strict cookies are not sent on cross-site requests, and state
  * changes also check the Origin header, so other sites cannot post here.
  */
+import type { BrowserStatus } from '../render';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { MailStatus } from '../mail';
 import { Router, type Request, type RequestHandler } from 'express';
@@ -48,6 +49,8 @@ export interface AdminDeps {
   mount?: Array<(requireAdmin: RequestHandler) => Router>;
   /** Canvas API key page (/admin/canvas); absent in tests that do not need it. */
   canvas?: CanvasAdminDeps['canvas'];
+  /** Which browser prints the PDFs, or why none can (render/pdf-renderer.ts browserStatus). */
+  pdfBrowser?: () => BrowserStatus;
 }
 
 const sign = (secret: string, expires: number) => createHmac('sha256', secret).update(`admin:${expires}`).digest('base64url');
@@ -139,6 +142,7 @@ export function adminRouter(deps: AdminDeps): Router {
           mail,
           settingsAuto: deps.settings.dynregAutoActivate ? 'yes' : 'no',
           settingsPublic: deps.settings.publicCertificates ? 'yes' : 'no',
+          pdfBrowser: deps.pdfBrowser?.() ?? null,
           registrationEvents: events.map((e) => ({ action: e.action.replace(/_/g, ' '), issuer: e.issuer, clientId: e.clientId, actor: e.actor, at: e.at.toISOString(), from: e.details?.requestedFrom })),
           requests: requests.map((r) => compareRequest(r, platforms.find((p) => p.issuer === r.issuer && p.clientId === r.clientId))),
           platforms: platforms.map((p) => ({

@@ -2,6 +2,7 @@
  * How every page shows a certificate: its status word and badge, whether it may be seen without
  * a launch (R2), and the summary the learner's, the teacher's and the certificate's pages list.
  */
+import { glyphAuditDetails } from '../certificates/issue-writes';
 import type { CertificateState } from '../certificates/certificate-state';
 import { certificateState } from '../certificates/certificate-state';
 import type { DefinitionDoc } from '../certificates/definition.service';
@@ -55,12 +56,15 @@ export function certificateSummary(ctx: Pick<WebContext, 'config'>, session: str
 
 /** The data of the `certificate` template (one certificate inside a launch). */
 export function certificatePageView(
-  ctx: Pick<WebContext, 'config'>,
+  ctx: Pick<WebContext, 'config' | 'renderer'>,
   args: { session: string; launch: Launch; certificate: IssueDoc; definition: Pick<DefinitionDoc, 'public'> | null; now: Date },
 ) {
   const { session, launch, certificate: c } = args;
   const teacher = launch.role === 'teacher';
   const summary = certificateSummary(ctx, session, c, args.now, args.definition);
+  // No browser to print with and no stored PDF: say so instead of a link that fails.
+  const browser = ctx.renderer.browserStatus();
+  const pdfPending = summary.pdfUrl !== null && !browser.ok && !c.pdfFileId;
   return {
     title: c.title,
     session,
@@ -73,6 +77,11 @@ export function certificatePageView(
       courseTitle: c.courseTitle,
       issuerName: c.issuerName,
       revokedReason: teacher ? c.revokedReason ?? null : null,
+      // The teacher is told which characters print as boxes (no font has them); see issue-writes.ts.
+      missingGlyphs: teacher ? glyphAuditDetails(c).missingGlyphs ?? null : null,
+      pdfUrl: pdfPending ? null : summary.pdfUrl,
+      pdfPending,
+      setupCommand: pdfPending ? browser.command : null,
       htmlUrl: `${summary.viewUrl}.html`,
       landscape: c.template.orientation === 'landscape',
     },

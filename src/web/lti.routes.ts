@@ -106,7 +106,7 @@ export function deepLinkingRouter(deps: LtiRouteDeps & { lti: LtiProvider; launc
       const action = new URL(reply.action);
       res.setHeader(
         'Content-Security-Policy',
-        `default-src 'none'; script-src 'self'; style-src 'self'; base-uri 'none'; form-action ${action.origin}`,
+        `default-src 'none'; script-src 'self'; style-src 'self'; font-src 'self'; base-uri 'none'; form-action ${action.origin}`,
       );
       res.type('html').send(deps.views.render('deep-linking-return', { title: t('app.deepLinking.title'), lang: launch.locale, action: reply.action, jwt: reply.jwt }));
     } catch (err) {

@@ -37,7 +37,7 @@ import {
 import { AppError, NotFoundError, userMessage, ValidationError } from '../errors';
 import { createTranslator, pickLanguage, type Language, type Translator } from '../i18n';
 import type { Launch } from '../lti/launch';
-import { renderCertificateHtml, type CertificateDocument } from '../render';
+import { RendererUnavailableError, describeMissing, glyphProblems, missingGlyphs, renderCertificateHtml, type CertificateDocument } from '../render';
 import { sendCertificateHtml } from './certificate-response';
 import type { WebContext } from './context';
 import { wantsJson } from './middleware/error-handler';
@@ -221,15 +221,34 @@ export function templateRouter(ctx: WebContext): Router {
       const learner = learnerParam(req);
       let problem: { message: string; code: string; field?: unknown } | null = null;
       let chosen: DefinitionDoc | null = null;
+      let shown: CertificateDocument | null = null;
       try {
         const { saved, definition } = await definitionFrom(req, launch, t);
         chosen = saved;
-        await ctx.renderer.pdf(await previewDocument(ctx, launch, definition, learner, lang, t));
+        shown = await previewDocument(ctx, launch, definition, learner, lang, t);
+        await ctx.renderer.pdf(shown);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         problem = { message: userMessage(err, t), code: err.code, field: err.details?.field };
+        // No browser on this server: the one command that fixes it, in the teacher's language.
+        if (err instanceof RendererUnavailableError && typeof err.details?.command === 'string') {
+          problem = { message: t('documents.browser.teacher', { command: err.details.command }), code: err.code };
+        }
       }
       const learners = await rosterLearners(ctx.conn, toObjectId(launch.courseId, 'course'), MAX_PREVIEW_LEARNERS);
+      // Characters no font of the design has (they would print as boxes): in what is shown, and
+      // in the names of the course's other learners, whose certificates will print the same way.
+      const glyphs = shown
+        ? glyphProblems(shown).map((p) => ({ field: p.field, text: t('documents.glyphs.field', { field: t(`documents.glyphs.fields.${p.field}`), chars: describeMissing(p.missing) }) }))
+        : [];
+      const glyphLearners = shown
+        ? learners
+            .map((m) => ({ userId: m.userId, name: resolveLearnerName(m) ?? m.userId }))
+            .filter((m) => m.userId !== learner)
+            .map((m) => ({ ...m, missing: missingGlyphs(shown!.design, m.name) }))
+            .filter((m) => m.missing.length > 0)
+            .map((m) => ({ userId: m.userId, text: t('documents.glyphs.learner', { name: m.name, chars: describeMissing(m.missing) }) }))
+        : [];
       const query = new URLSearchParams();
       if (chosen) query.set('definitionId', String(chosen._id));
       if (learner) query.set('learner', learner);
@@ -245,6 +264,7 @@ export function templateRouter(ctx: WebContext): Router {
             .map((m) => ({ userId: m.userId, name: resolveLearnerName(m) ?? m.userId, selected: m.userId === learner }))
             .sort((a, b) => a.name.localeCompare(b.name)),
           problem,
+          glyphs: glyphs.length + glyphLearners.length > 0 ? { fields: glyphs, learners: glyphLearners, learnerCount: glyphLearners.length } : null,
           htmlUrl: `${base}.html?${query}`,
           pdfUrl: `${base}.pdf?${query}`,
           landscape: (chosen?.template.orientation ?? 'landscape') === 'landscape',

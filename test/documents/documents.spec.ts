@@ -45,6 +45,7 @@ function fakeRenderer(opts: { fail?: Error; delayMs?: number } = {}): PdfRendere
     pdfBatch: async () => Buffer.alloc(0),
     close: async () => undefined,
     browserPid: () => undefined,
+    browserStatus: () => ({ ok: true, path: '/fake', source: 'configured', problem: null, command: 'npm run setup-browser' }),
   };
 }
 

@@ -14,6 +14,8 @@ export interface AuditRow {
   who: string;
   what: string;
   reason: string | null;
+  /** A remark on the entry, e.g. the characters an issued certificate printed as boxes. */
+  note: string | null;
   certificateId: string | null;
 }
 
@@ -36,12 +38,16 @@ export function describeActor(actor: Actor, t: Translator): string {
   return t(`teacher.audit.actor.${actor.kind}`, { name });
 }
 
-function describe(entry: AuditEntry, t: Translator, definitionTitle: string): { what: string; reason: string | null } {
+/** The characters an issued certificate printed as boxes (no font has them), if any. */
+const glyphNote = (d: Details, t: Translator): string | null =>
+  typeof d.missingGlyphs === 'string' && d.missingGlyphs ? t('documents.glyphs.audit', { chars: d.missingGlyphs }) : null;
+
+function describe(entry: AuditEntry, t: Translator, definitionTitle: string): { what: string; reason: string | null; note?: string | null } {
   const d: Details = entry.details;
   const certificate = (d.certificate ?? {}) as Details;
   switch (entry.action) {
     case 'certificate_issued':
-      return { what: t('teacher.audit.action.certificate_issued', { learner: text(d.learnerName), code: text(d.code), score: score(d.scorePercent), title: definitionTitle }), reason: null };
+      return { what: t('teacher.audit.action.certificate_issued', { learner: text(d.learnerName), code: text(d.code), score: score(d.scorePercent), title: definitionTitle }), reason: null, note: glyphNote(d, t) };
     case 'certificate_reissued':
       return {
         what: t('teacher.audit.action.certificate_reissued', {
@@ -52,6 +58,7 @@ function describe(entry: AuditEntry, t: Translator, definitionTitle: string): { 
           title: definitionTitle,
         }),
         reason: null,
+        note: glyphNote(d, t),
       };
     case 'certificate_revoked':
       return {
@@ -91,8 +98,8 @@ function describe(entry: AuditEntry, t: Translator, definitionTitle: string): { 
 export function auditRows(entries: AuditEntry[], titles: Map<string, string>, t: Translator): AuditRow[] {
   return entries.map((e) => {
     const title = (e.definitionId && titles.get(e.definitionId)) || t('teacher.audit.unknownCertificate');
-    const { what, reason } = describe(e, t, title);
+    const { what, reason, note } = describe(e, t, title);
     const isCertificate = e.action === 'certificate_issued' || e.action === 'certificate_reissued' || e.action === 'certificate_revoked';
-    return { at: e.at, iso: e.at.toISOString(), when: formatDateTime(e.at, t), who: describeActor(e.actor, t), what, reason, certificateId: isCertificate && e.issueId ? e.issueId : null };
+    return { at: e.at, iso: e.at.toISOString(), when: formatDateTime(e.at, t), who: describeActor(e.actor, t), what, reason, note: note ?? null, certificateId: isCertificate && e.issueId ? e.issueId : null };
   });
 }

@@ -352,12 +352,24 @@ export function certificateFonts(requests: FontRequest[]): CertificateFonts {
 // ---------------------------------------------------------------------------------------------
 // Pages
 
-/** The families of the app's pages: Inter, then the Noto Sans stack (simplified Chinese first). */
-const PAGE_STACK: FamilySpec[] = fontStackFor('modern', 'sc');
+/**
+ * The families of the app's pages: Inter, the Noto Sans of each script, then Noto Sans SC (its
+ * fonts also have kana and traditional characters) and, for hangul only, Noto Sans KR. Fewer than
+ * the certificates' stack, and one weight for the Noto fonts (bold is synthesised): the stylesheet
+ * lists every subset's unicode-range, and CJK fonts have a hundred subsets each.
+ */
+const PAGE_STACK: FamilySpec[] = [PRIMARY.modern, ...SCRIPTS.modern, HAN.modern.sc, HAN.modern.kr];
 const PAGE_FACES: FaceSpec[] = [
   { weight: 400, style: 'normal' },
   { weight: 600, style: 'normal' },
   { weight: 700, style: 'normal' },
+];
+const HANGUL_RANGES: Array<[number, number]> = [
+  [0x1100, 0x11ff],
+  [0x3130, 0x318f],
+  [0xa960, 0xa97f],
+  [0xac00, 0xd7af],
+  [0xd7b0, 0xd7ff],
 ];
 
 function fontStackFor(design: DesignId, pref: HanPreference): FamilySpec[] {
@@ -379,10 +391,11 @@ export function pageFontCss(urlBase = '/static/fonts/'): string {
   const rules: string[] = [];
   for (const family of PAGE_STACK) {
     const pkg = readPackage(family.pkg);
-    const weights = family === PRIMARY.modern ? PAGE_FACES.map((f) => f.weight) : [...new Set(PAGE_FACES.map((f) => nearestWeight(pkg.weights, f.weight)))];
+    const weights = family === PRIMARY.modern ? PAGE_FACES.map((f) => f.weight) : [nearestWeight(pkg.weights, 400)];
     for (const subset of pkg.subsets) {
       // The Noto families' Latin, Cyrillic and Vietnamese come from Inter already.
       if (family !== PRIMARY.modern && /^(latin|latin-ext|cyrillic|cyrillic-ext|greek|greek-ext|vietnamese)$/.test(subset.name)) continue;
+      if (family === HAN.modern.kr && !subset.ranges.some(([from, to]) => HANGUL_RANGES.some(([a, b]) => from <= b && to >= a))) continue;
       for (const weight of weights) {
         const file = subset.files.get(`${weight}-normal`);
         if (!file) continue;

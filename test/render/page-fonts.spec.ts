@@ -20,7 +20,13 @@ describe('pages: fonts for every script, fetched by unicode-range', function () 
     await browser?.close();
   });
 
-  it('an English page loads Inter only; a Chinese and an Arabic name add just their subsets', async () => {
+  it('the stylesheet stays small enough for every page: under 200 kB', async () => {
+    const css = await (await fetch(`${t.baseUrl}/assets/fonts.css`)).text();
+    expect(css.length).to.be.below(200_000);
+    expect(css).to.include('--font-ui:');
+  });
+
+  it('an English page loads Inter only; a Chinese, an Arabic and a Korean name add just their subsets', async () => {
     const page = await browser.newPage();
     const fetched: string[] = [];
     page.on('requestfinished', (req) => {
@@ -34,14 +40,14 @@ describe('pages: fonts for every script, fetched by unicode-range', function () 
     fetched.length = 0;
     await page.evaluate(`(() => {
       const p = document.createElement('p');
-      p.textContent = '王小明 · محمد';
+      p.textContent = '王小明 · محمد · 김민준';
       document.querySelector('main').append(p);
     })()`);
-    await page.waitForFunction(`document.fonts.check('16px "Noto Sans SC"', '王小明') && document.fonts.check('16px "Noto Sans Arabic"', 'محمد')`);
+    await page.waitForFunction(`document.fonts.check('16px "Noto Sans SC"', '王小明') && document.fonts.check('16px "Noto Sans Arabic"', 'محمد') && document.fonts.check('16px "Noto Sans KR"', '김민준')`);
     await page.evaluate('document.fonts.ready');
     const families = new Set(fetched.map((f) => f.replace(/-[^-]+-\d+-normal\.woff2$/, '').replace(/-\d+$/, '')));
-    expect([...families].sort(), fetched.join(', ')).to.deep.equal(['noto-sans-arabic', 'noto-sans-sc']);
-    expect(fetched.length).to.be.at.most(4 * 3); // a few subsets (three weights at most), not the 100 of a CJK font
+    expect([...families].sort(), fetched.join(', ')).to.deep.equal(['noto-sans-arabic', 'noto-sans-kr', 'noto-sans-sc']);
+    expect(fetched.length).to.be.at.most(8); // a few subsets, not the hundred of a CJK font
     await page.close();
   });
 });

@@ -18,7 +18,7 @@
  * files served under /static/fonts/, so a browser downloads only the subsets the page uses.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -471,9 +471,16 @@ export function chromiumFontconfig(): string {
   const ttf = woffToSfnt(readFileSync(woff));
   const dir = join(tmpdir(), `lti-certificates-fonts-${createHash('sha256').update(ttf).digest('hex').slice(0, 12)}-${process.getuid?.() ?? 0}`);
   mkdirSync(join(dir, 'fonts'), { recursive: true });
-  writeFileSync(join(dir, 'fonts', 'Inter-Regular.ttf'), ttf);
+  // Written aside and renamed: another process starting Chromium at once never reads half a file.
+  const put = (file: string, data: Buffer | string) => {
+    if (existsSync(file)) return;
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+  };
+  put(join(dir, 'fonts', 'Inter-Regular.ttf'), ttf);
   const conf = join(dir, 'fonts.conf');
-  writeFileSync(
+  put(
     conf,
     `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n<fontconfig>\n` +
       `  <dir>${join(dir, 'fonts')}</dir>\n  <cachedir>${join(dir, 'cache')}</cachedir>\n</fontconfig>\n`,

@@ -18,6 +18,7 @@ import { registerSyncJob } from './grades/sync.job';
 import { chamiloSourceFactory, type ChamiloSoapConfig } from './grades/sources/chamilo.source';
 import { courseModel } from './courses/course.model';
 import { memberModel } from './grades/member.model';
+import { configureRunRetention } from './grades/sync-run.model';
 import { createJobQueue } from './jobs';
 import { createMoodleHttp } from './grades/moodle/moodle-http';
 import { moodleSourceFactory } from './grades/sources/moodle.factory';
@@ -117,6 +118,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const ltiDeps = { conn, views, now, unknownDeployment: config.unknownDeployment };
 
   await migrateCourseIdentity(conn);
+  configureRunRetention(config.runLogRetentionDays);
   const lti = await createLtiProvider({
     config,
     dbUri: db.uri,
@@ -189,9 +191,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
   });
   if (!smtp) log.info('e-mail is off: set SMTP_URL to send mail');
 
-  const jobs = createJobQueue({ conn, now, logger: createLogger('jobs') });
+  const jobs = createJobQueue({ conn, now, logger: createLogger('jobs'), leaseMs: config.jobLeaseMs, concurrency: config.jobConcurrency });
   // The browser is looked up on each render (pdf-renderer.ts browserStatus): one installed later is used.
-  const renderer = createPdfRenderer({ executablePath: config.chromiumPath, logger: createLogger('render') });
+  const renderer = createPdfRenderer({ executablePath: config.chromiumPath, logger: createLogger('render'), maxConcurrentPages: config.renderConcurrency });
   {
     const pdfBrowser = renderer.browserStatus();
     if (pdfBrowser.ok) createLogger('render').info(`PDFs are printed with ${pdfBrowser.path} (${pdfBrowser.source})`);
@@ -277,7 +279,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   app.use(express.json({ limit: '100kb' }));
   // CSRF: writes under /app and /admin only from the tool's own origin; admin sign-in rate limited
   app.use(sameOriginWrites(config.publicUrl));
-  app.use(adminLoginGuard());
+  app.use(adminLoginGuard({ conn }));
   app.use(
     '/app/:session',
     toolRouter({

@@ -47,6 +47,12 @@ const EnvSchema = z.object({
     .string()
     .regex(/^\s*\d{1,4}(\s*,\s*\d{1,4})*\s*$/, 'must be a comma list of days before expiry, e.g. 30,7,0')
     .default('30,7,0'),
+  // --- ops2 (#14): several instances, retention ---
+  JOB_LEASE_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  JOB_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+  RENDER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(3),
+  RUN_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  AUDIT_DETAIL_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(3650),
 });
 
 export interface Config {
@@ -108,6 +114,17 @@ export interface Config {
     /** Reminders are sent this many days before a certificate expires (0 = on the day it expires), largest first. */
     reminderDays: number[];
   };
+  // --- ops2 (#14) ---
+  /** A background job's lease: an instance that dies hands its job to another one after this. */
+  jobLeaseMs: number;
+  /** Background jobs one instance runs at once. */
+  jobConcurrency: number;
+  /** Chromium pages one instance prints at once (each instance has its own Chromium). */
+  renderConcurrency: number;
+  /** Course sync and CSV import run logs are kept this many days (TTL). */
+  runLogRetentionDays: number;
+  /** Audit entries keep their personal details (names, grades) this many days; then only the facts remain. */
+  auditDetailRetentionDays: number;
 }
 
 /** Thrown for a bad setting; main.ts prints its message as one line and exits. */
@@ -210,5 +227,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       from: e.MAIL_FROM ?? `Certificates <no-reply@${new URL(publicUrl).hostname}>`,
       reminderDays: [...new Set(e.MAIL_REMINDER_DAYS.split(',').map((d) => Number(d.trim())))].sort((a, b) => b - a),
     },
+    jobLeaseMs: e.JOB_LEASE_MS,
+    jobConcurrency: e.JOB_CONCURRENCY,
+    renderConcurrency: e.RENDER_CONCURRENCY,
+    runLogRetentionDays: e.RUN_LOG_RETENTION_DAYS,
+    auditDetailRetentionDays: e.AUDIT_DETAIL_RETENTION_DAYS,
   });
 }

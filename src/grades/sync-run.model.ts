@@ -48,8 +48,13 @@ export interface SyncRun {
  * How long run documents are kept: a course sync or CSV import (the teacher's sync history) 90
  * days; a learner's refresh (one per learner launch) 7 days, or 1 day when it changed nothing.
  */
-export const RUN_RETENTION_DAYS = { course: 90, learner: 7, 'learner-unchanged': 1 } as const;
+export const RUN_RETENTION_DAYS: { course: number; learner: number; 'learner-unchanged': number } = { course: 90, learner: 7, 'learner-unchanged': 1 };
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** RUN_LOG_RETENTION_DAYS (config.ts): how long course sync / CSV import logs are kept; set once at start. */
+export function configureRunRetention(courseDays: number): void {
+  RUN_RETENTION_DAYS.course = courseDays;
+}
 
 /** When a run written at `writtenAt` is deleted. */
 export function runExpiry(kind: keyof typeof RUN_RETENTION_DAYS, writtenAt: Date): Date {

@@ -13,6 +13,7 @@
  *   instead of crashing servers forever.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { isValidObjectId } from 'mongoose';
 import { AppError, NotFoundError } from '../errors';
@@ -54,6 +55,8 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
   const progressIntervalMs = opts.progressIntervalMs ?? 250;
   const maxAttempts = opts.maxAttempts ?? 5;
   const stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
+  // which instance runs a job (host:pid), for the administrator and for tests that kill it
+  const workerId = opts.workerId ?? `${hostname()}:${process.pid}`;
 
   const handlers = new Map<string, JobHandler>();
   const running = new Map<string, RunningJob>();
@@ -117,7 +120,7 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
         kind: { $in: kinds() },
         $or: [{ status: 'queued' }, { status: 'running', leaseUntil: { $lt: t }, attempts: { $lt: maxAttempts } }],
       },
-      { $set: { status: 'running', startedAt: t, leaseUntil: leaseFrom(t), error: null }, $inc: { attempts: 1 } },
+      { $set: { status: 'running', startedAt: t, leaseUntil: leaseFrom(t), error: null, claimedBy: workerId }, $inc: { attempts: 1 } },
       { sort: { createdAt: 1, _id: 1 }, new: true },
     ).lean<JobDoc>();
   }

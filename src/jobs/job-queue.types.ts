@@ -73,6 +73,8 @@ export interface JobQueueOptions {
   now?: () => Date;
   /** How long a claim lasts without renewal; a dead server's jobs restart after this. Default 60 s. */
   leaseMs?: number;
+  /** Names this worker on the jobs it claims (`claimedBy`); default `<hostname>:<pid>`. */
+  workerId?: string;
   /** How often an idle queue looks for work. Default 1 s. */
   pollMs?: number;
   /** Jobs run at once by this server. Default 1 (PDF rendering and syncs are heavy). */

@@ -52,6 +52,8 @@ export interface JobDoc {
   attempts: number;
   /** Until when the claiming worker owns the job; a running job past its lease is claimed again. */
   leaseUntil: Date | null;
+  /** The instance (`<hostname>:<pid>`) that claimed the job last. */
+  claimedBy?: string | null;
   /**
    * `<courseId>:<kind>` while a deduplicated job is queued or running, absent otherwise. A
    * unique sparse index on it lets only one such job be active per course and kind.
@@ -86,6 +88,7 @@ const schema = new Schema<JobDoc>(
     finishedAt: { type: Date, default: null },
     attempts: { type: Number, default: 0 },
     leaseUntil: { type: Date, default: null },
+    claimedBy: { type: String, default: null },
     activeKey: { type: String },
   },
   { collection: 'jobs', versionKey: false, minimize: false },

@@ -27,6 +27,7 @@ import type { Connection } from 'mongoose';
 import { cookieMissing, LAUNCH_FAILURES, type LaunchFailure } from './launch-errors';
 import { keyResolverFor, MAX_ID_TOKEN_BYTES, verifyIdToken } from './id-token';
 import { consumeLogin, peekLogin, rememberLogin, type LoginState } from './login-state';
+import { sharedRateLimitStore } from '../db/rate-limit-store';
 
 /** The registration facts the flow needs (from ltijs's platform store). */
 export interface FlowPlatform {
@@ -115,6 +116,8 @@ export function createLaunchFlow(deps: LaunchFlowDeps): { login: RequestHandler;
   const limiter = rateLimit({
     windowMs: limit.windowMs,
     limit: limit.limit,
+    // counted in MongoDB: every instance behind the load balancer sees the same hits
+    store: sharedRateLimitStore(deps.conn, 'lti-login'),
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     handler: (req, res) => deps.onFailure(LAUNCH_FAILURES.loginRateLimited(Math.ceil(limit.windowMs / 1000)), req, res),

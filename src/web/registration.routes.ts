@@ -8,6 +8,7 @@
  */
 import { Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
+import { sharedRateLimitStore } from '../db/rate-limit-store';
 import type { Connection } from 'mongoose';
 import { registerDynamically, type ToolUrls } from '../lti/dynamic-registration';
 import type { LtiProvider } from '../lti/provider';
@@ -32,6 +33,7 @@ export function dynamicRegistrationRouter(deps: RegistrationRouteDeps): Router {
     rateLimit({
       windowMs,
       limit: deps.rateLimit?.limit ?? 10,
+      store: sharedRateLimitStore(deps.conn, 'lti-register'),
       standardHeaders: 'draft-7',
       legacyHeaders: false,
       handler: (_req, res) => {

@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Router, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
+import { sharedRateLimitStore } from '../db/rate-limit-store';
 import { Types } from 'mongoose';
 import { normalizeCode } from '../certificates/codes';
 import { definitionVisibility, type DefinitionDoc } from '../certificates/definition.service';
@@ -37,6 +38,8 @@ import { bodyOf, validateBody } from './validate';
 export interface VerifyRouteOptions {
   /** Requests per client IP and window on /verify* (default 30 per minute). */
   rateLimit?: { windowMs: number; limit: number };
+  /** Names the shared (MongoDB) counters; a second router on the same database counts apart. */
+  rateLimitPrefix?: string;
   /** Every lookup takes at least this long, found or not (default 120 ms). */
   minResponseMs?: number;
   /** "Check a name" attempts per client IP and window (default 10 per 15 minutes). */
@@ -95,6 +98,7 @@ export function verifyRouter(ctx: WebContext, opts: VerifyRouteOptions = {}): Ro
     rateLimit({
       windowMs: opts.rateLimit?.windowMs ?? 60_000,
       limit: opts.rateLimit?.limit ?? 30,
+      store: sharedRateLimitStore(ctx.conn, opts.rateLimitPrefix ?? 'verify'),
       standardHeaders: 'draft-7',
       legacyHeaders: false,
       handler: (req, res, _next, options) => {

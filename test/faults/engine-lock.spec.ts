@@ -1,29 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import mongoose from 'mongoose';
 import { processStartTime, readLockOwner, startOfflineEngine, type OfflineEngine } from '../../src/db/offline/server';
 import { quietLogger } from '../support/db';
 import { tempDir } from './support';
-
-const ROOT = resolve(__dirname, '..', '..');
+import { spawnTsx, type ChildHandle } from '../support/processes';
 
 /** An engine in a child process; resolves with its port once it listens. */
-async function engineInChild(dir: string): Promise<{ child: ChildProcess; port: number; exited: Promise<unknown> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/faults/fixtures/engine-child.ts', dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise((r) => child.once('exit', r));
-  let out = '';
-  const port = await new Promise<number>((res, rej) => {
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /ready (\d+)/.exec(out);
-      if (m) res(Number(m[1]));
-    });
-    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    void exited.then(() => rej(new Error(`engine child exited: ${out}`)));
-  });
-  return { child, port, exited };
+async function engineInChild(dir: string): Promise<ChildHandle & { port: number }> {
+  const handle = await spawnTsx('test/faults/fixtures/engine-child.ts', [dir], { name: 'the engine', ready: /ready (\d+)/ });
+  return { ...handle, port: Number(handle.match[1]) };
 }
 
 describe('the offline engine lock after kill -9', function () {

@@ -2,19 +2,17 @@
  * Fault tests drive the tool as a real child process (`node --import tsx src/main.ts`) against a
  * database engine the test owns, so that they can kill or restart either side for real.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Connection } from 'mongoose';
 import { connectToOfflineEngine } from '../../src/db/connect';
 import { startOfflineEngine, type OfflineEngine } from '../../src/db/offline/server';
 import { createJobQueue } from '../../src/jobs';
 import { jobModel, type JobDoc } from '../../src/jobs/job.model';
 import { quietLogger } from '../support/db';
-
-const ROOT = resolve(__dirname, '..', '..');
+import { spawnTsx, type ChildHandle } from '../support/processes';
 
 /** A free TCP port on 127.0.0.1 (asked of the OS, then released). */
 export async function freePort(): Promise<number> {
@@ -37,15 +35,8 @@ export function startEngine(dir: string, port = 0): Promise<OfflineEngine> {
   return startOfflineEngine({ dir, port, logger: quietLogger, ttlSweepMs: 200 });
 }
 
-export interface ToolProcess {
+export interface ToolProcess extends ChildHandle {
   url: string;
-  child: ChildProcess;
-  /** Everything the process wrote, for assertion messages. */
-  output(): string;
-  /** Resolves with the exit code (or the signal's name). */
-  exited: Promise<number | string>;
-  /** SIGKILL if still running. */
-  kill(): Promise<void>;
 }
 
 /**
@@ -56,8 +47,9 @@ export async function spawnTool(env: Record<string, string>, dataDir = tempDir('
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const platformDir = join(dataDir, 'platform-config');
   mkdirSync(platformDir, { recursive: true });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
+  const handle = await spawnTsx('src/main.ts', [], {
+    name: 'the tool',
+    ready: /is ready at/,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
@@ -73,40 +65,8 @@ export async function spawnTool(env: Record<string, string>, dataDir = tempDir('
       PUPPETEER_EXECUTABLE_PATH: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<number | string>((res) => child.once('exit', (code, signal) => res(code ?? signal ?? -1)));
-  const ready = new Promise<void>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`the tool did not start within 25 s:\n${out}`)), 25_000);
-    const check = () => {
-      if (/is ready at/.test(out)) {
-        clearTimeout(timer);
-        res();
-      }
-    };
-    child.stdout!.on('data', check);
-    child.stderr!.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      rej(new Error(`the tool exited (${code}) before it was ready:\n${out}`));
-    });
-  });
-  await ready;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    child,
-    output: () => out,
-    exited,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    },
-  };
+  return { ...handle, url: `http://127.0.0.1:${port}` };
 }
 
 /** Polls `fn` until it returns true or `ms` pass; returns whether it did. */

@@ -10,6 +10,8 @@
  */
 import type { RequestHandler } from 'express';
 import { rateLimit, type Options } from 'express-rate-limit';
+import type { Connection } from 'mongoose';
+import { sharedRateLimitStore } from '../../db/rate-limit-store';
 
 export interface LoginGuardOptions {
   windowMs?: number;
@@ -17,6 +19,8 @@ export interface LoginGuardOptions {
   perClient?: number;
   /** Wrong secrets from all clients per window (default 50). */
   overall?: number;
+  /** Counts in this database (shared by every instance); without it, in this process only. */
+  conn?: Connection;
 }
 
 const FAILED_LOCATION = '/admin?failed=1';
@@ -38,8 +42,9 @@ export function adminLoginGuard(opts: LoginGuardOptions = {}): RequestHandler {
         .send(`Too many wrong administrator secrets. Sign-in is locked for ${Math.ceil(seconds / 60)} minutes; try again later.`);
     },
   };
-  const perClient = rateLimit({ ...common, limit: opts.perClient ?? 5 });
-  const overall = rateLimit({ ...common, limit: opts.overall ?? 50, keyGenerator: () => 'everyone' });
+  const store = (name: string) => (opts.conn ? { store: sharedRateLimitStore(opts.conn, name) } : {});
+  const perClient = rateLimit({ ...common, limit: opts.perClient ?? 5, ...store('admin-login') });
+  const overall = rateLimit({ ...common, limit: opts.overall ?? 50, keyGenerator: () => 'everyone', ...store('admin-login-all') });
   return (req, res, next) => {
     if (req.method !== 'POST' || req.path !== '/admin/login') return next();
     perClient(req, res, (err?: unknown) => (err ? next(err) : overall(req, res, next)));

@@ -58,6 +58,8 @@ import { verifyRouter } from './web/verify.routes';
 import { credentialsPublicRouter } from './web/verify-credentials.routes';
 import { credentialDownloadsRouter } from './web/credential-downloads.routes';
 import { verifyCredentialRouter } from './web/verify-credential.routes';
+import { learnerDataRouter } from './web/privacy.routes';
+import { backfillPublicAtIssue } from './privacy/visibility-migration';
 import { toolRouter } from './web/tool.routes';
 import { errorHandler } from './web/middleware/error-handler';
 import { adminLoginGuard } from './web/middleware/login-guard';
@@ -252,6 +254,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
     (n) => n > 0 && log.warn(`wrote ${n} missing "issued" audit entries (the process had stopped between a certificate and its entry)`),
     (err) => log.error('repairing the audit trail failed', err),
   );
+  // certificates from before visibility was recorded at issue time get it once (src/privacy)
+  void backfillPublicAtIssue(conn).catch((err) => log.error('recording certificate visibility failed', err));
+  const pdfDeps = { conn, renderer, publicUrl: config.publicUrl, now };
 
   const app = express();
   app.disable('x-powered-by');
@@ -310,6 +315,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         moodleSourceRouter(ctx),
         canvasSourceRouter(ctx, { http: canvasHttp }),
         columnsRouter(ctx),
+        learnerDataRouter(pdfDeps),
       ],
     }),
   );
@@ -340,6 +346,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       mount: [(requireAdmin) => adminCertificationsRouter(ctx, lti, requireAdmin)],
       canvas: { ltiKey: config.ltiKey, http: canvasHttp },
       pdfBrowser: () => ctx.renderer.browserStatus(),
+      pdfs: pdfDeps,
     }),
   );
   app.get('/', (_req, res) => {

@@ -92,6 +92,8 @@ export function draftIssue(args: {
     issuedAt: args.issuedAt,
     expiresAt: d.validity.kind === 'recurring' ? addMonths(args.issuedAt, d.validity.validForMonths) : null,
     issuedBy: args.issuedBy,
+    // a later switch of the definition to public never exposes what was issued while private (#14)
+    publicAtIssue: d.public === true,
   };
   if (args.learnerEmail) draft.learnerEmail = args.learnerEmail;
   if (args.supersedes) draft.supersedes = args.supersedes;

@@ -62,6 +62,13 @@ export interface IssueDoc {
   revokeBatch?: Types.ObjectId;
   /** The stored PDF, once rendered (filled by the document renderer). */
   pdfFileId?: string;
+  /**
+   * Whether the definition was public when this certificate was issued: verification shows a
+   * certificate's content only if it was public then and is public now (src/privacy, #14).
+   */
+  publicAtIssue?: boolean;
+  /** Set when the learner's data was erased: name, e-mail and PDF are gone, code, status and dates stay. */
+  erasedAt?: Date;
 }
 
 const schema = new Schema<IssueDoc>(
@@ -95,6 +102,8 @@ const schema = new Schema<IssueDoc>(
     revokedReason: String,
     revokeBatch: Schema.Types.ObjectId,
     pdfFileId: String,
+    publicAtIssue: Boolean,
+    erasedAt: Date,
   },
   { collection: 'certificate_issues', versionKey: false, minimize: false },
 );

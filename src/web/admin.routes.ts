@@ -28,6 +28,8 @@ import type { Views } from './views';
 import { moodleAdminRouter, type MoodleAdminDeps } from './admin/moodle.routes';
 import { canvasAdminRouter, type CanvasAdminDeps } from './admin/canvas.routes';
 import { credentialsAdminRouter } from './admin/credentials.routes';
+import { privacyAdminRouter } from './privacy.routes';
+import type { PdfDeps } from '../documents/certificate-pdf.service';
 
 const COOKIE = 'lticert_admin';
 const TTL_MS = 8 * 60 * 60 * 1000;
@@ -51,6 +53,8 @@ export interface AdminDeps {
   canvas?: CanvasAdminDeps['canvas'];
   /** Which browser prints the PDFs, or why none can (render/pdf-renderer.ts browserStatus). */
   pdfBrowser?: () => BrowserStatus;
+  /** Learner data exports and erasure on /admin/privacy (src/privacy). */
+  pdfs?: PdfDeps;
 }
 
 const sign = (secret: string, expires: number) => createHmac('sha256', secret).update(`admin:${expires}`).digest('base64url');
@@ -222,5 +226,6 @@ export function adminRouter(deps: AdminDeps): Router {
   for (const mount of deps.mount ?? []) router.use(mount(requireAdmin));
   if (deps.canvas) router.use(canvasAdminRouter({ ...deps, canvas: deps.canvas, requireAdmin }));
   router.use(credentialsAdminRouter({ ...deps, requireAdmin }));
+  if (deps.pdfs) router.use(privacyAdminRouter({ pdfs: deps.pdfs, lti: deps.lti, views: deps.views, requireAdmin }));
   return router;
 }

@@ -20,7 +20,13 @@ export const STATUS_VIEW: Record<CertificateState, { key: string; badge: string 
 };
 
 /** May certificates of this definition be seen without a launch (R2)? Both switches must be on. */
-export function isPublic(ctx: Pick<WebContext, 'config'>, definition: Pick<DefinitionDoc, 'public'> | null | undefined): boolean {
+export function isPublic(
+  ctx: Pick<WebContext, 'config'>,
+  definition: Pick<DefinitionDoc, 'public'> | null | undefined,
+  certificate?: Pick<IssueDoc, 'publicAtIssue' | 'erasedAt'>,
+): boolean {
+  // a certificate issued while its definition was private stays private; an erased learner's shows no content (#14)
+  if (certificate && (certificate.publicAtIssue === false || certificate.erasedAt)) return false;
   return ctx.config.publicCertificates && definition?.public === true;
 }
 
@@ -50,7 +56,7 @@ export function certificateSummary(ctx: Pick<WebContext, 'config'>, session: str
     newerUrl: c.supersededBy ? `/app/${session}/certificates/${String(c.supersededBy)}` : null,
     verifyUrl: verificationUrlOf(ctx.config.publicUrl, c.code),
     code: c.code,
-    isPublic: isPublic(ctx, definition),
+    isPublic: isPublic(ctx, definition, c),
   };
 }
 

@@ -128,7 +128,9 @@ export function verifyRouter(ctx: WebContext, opts: VerifyRouteOptions = {}): Ro
     const verification = await findByCode(ctx.conn, code, ctx.now());
     const c = verification?.certificate;
     const definition = await definitionVisibility(ctx.conn, c?.definitionId ?? NO_DEFINITION);
-    const nameShown = await showsName(ctx.conn, { kind: 'certificate', definitionId: String(c?.definitionId ?? NO_DEFINITION), userId: c?.userId ?? '' }, isPublic(ctx, definition));
+    // by default the name follows visibility *at issue time* too; an erased learner's never shows (#14)
+    const chosen = await showsName(ctx.conn, { kind: 'certificate', definitionId: String(c?.definitionId ?? NO_DEFINITION), userId: c?.userId ?? '' }, isPublic(ctx, definition, c ?? undefined));
+    const nameShown = chosen && !c?.erasedAt;
     const left = minResponseMs - (performance.now() - started);
     if (left > 0) await sleep(left);
     return verification ? { verification, definition, nameShown } : null;
@@ -138,13 +140,14 @@ export function verifyRouter(ctx: WebContext, opts: VerifyRouteOptions = {}): Ro
     const { verification: v, definition, nameShown } = found;
     const c = v.certificate;
     const base = verificationUrlOf(ctx.config.publicUrl, c.code);
-    const open = isPublic(ctx, definition) && nameShown;
+    const open = isPublic(ctx, definition, c) && nameShown;
     const answer: VerifyAnswer = {
       code: c.code,
       status: STATUS[v.state],
       valid: v.state === 'active',
       public: open,
       nameShown,
+      ...(c.erasedAt ? { erased: true } : {}),
       verifyUrl: base,
       certificate: {
         title: c.title,

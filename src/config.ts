@@ -52,7 +52,6 @@ const EnvSchema = z.object({
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   RENDER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(3),
   RUN_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
-  AUDIT_DETAIL_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(3650),
 });
 
 export interface Config {
@@ -123,8 +122,6 @@ export interface Config {
   renderConcurrency: number;
   /** Course sync and CSV import run logs are kept this many days (TTL). */
   runLogRetentionDays: number;
-  /** Audit entries keep their personal details (names, grades) this many days; then only the facts remain. */
-  auditDetailRetentionDays: number;
 }
 
 /** Thrown for a bad setting; main.ts prints its message as one line and exits. */
@@ -231,6 +228,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobConcurrency: e.JOB_CONCURRENCY,
     renderConcurrency: e.RENDER_CONCURRENCY,
     runLogRetentionDays: e.RUN_LOG_RETENTION_DAYS,
-    auditDetailRetentionDays: e.AUDIT_DETAIL_RETENTION_DAYS,
   });
 }

@@ -1,7 +1,8 @@
 /**
  * The same assertions against whichever engine the test run uses (the offline engine here;
- * a real mongod or TEST_MONGODB_URI where one exists): what the application and ltijs rely
- * on must behave like MongoDB.
+ * a real mongod, or the MongoDB named by MONGODB_URI / TEST_MONGODB_URI, where one exists): what
+ * the application and ltijs rely on must behave like MongoDB. `MONGODB_URI=mongodb://… npm run
+ * test:file -- test/db/compat.spec.ts` checks a real server (README, "The database").
  */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';

@@ -10,7 +10,7 @@ import { connectTo, enqueueJob, expireLease, jobDoc, spawnTool, startEngine, tem
 const LEARNERS = 2000;
 
 describe('kill -9 during "generate all certificates"', function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   let engine: OfflineEngine | undefined;
   let conn: Connection | undefined;
   let tool: ToolProcess | undefined;

@@ -28,7 +28,7 @@ const EXPORTED = 60;
 const CLIENT_ID = 'multi-instance-client';
 
 describe('three instances behind a load balancer, one killed during each job', function () {
-  this.timeout(90_000);
+  this.timeout(180_000);
   let engine: OfflineEngine | undefined;
   let conn: Connection | undefined;
   let proxy: RoundRobinProxy | undefined;

@@ -50,6 +50,8 @@ export async function spawnTool(env: Record<string, string>, dataDir = tempDir('
   const handle = await spawnTsx('src/main.ts', [], {
     name: 'the tool',
     ready: /is ready at/,
+    // a loaded CI machine (or eight test runs on two cores) can take this long to compile and start it
+    timeoutMs: 60_000,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',

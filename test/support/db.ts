@@ -1,6 +1,6 @@
 /**
  * The shared test database. `test/support/setup.ts` starts ONE engine for the whole mocha
- * run (TEST_MONGODB_URI if set, else a local mongod if mongodb-memory-server finds a binary
+ * run (TEST_MONGODB_URI or MONGODB_URI if set, else a local mongod if mongodb-memory-server finds a binary
  * without downloading, else the in-memory offline engine); every test file then gets its own
  * freshly named database on it, so files never see each other's data.
  */
@@ -29,10 +29,15 @@ const holder = globalThis as Holder;
 export const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error: createLogger('db:test').error };
 
 async function startEngine(): Promise<SharedTestEngine> {
-  // tests are the one place allowed to read this variable: it is not an application setting
-  const external = process.env.TEST_MONGODB_URI;
+  // tests are the one place allowed to read these variables: TEST_MONGODB_URI, or MONGODB_URI (the
+  // application's own setting, so that `MONGODB_URI=… npm test` runs the suite — the compatibility
+  // suite test/db/compat.spec.ts first of all — against that real MongoDB). Use a throwaway server:
+  // every test file creates and drops a database of its own on it.
+  const external = process.env.TEST_MONGODB_URI ?? process.env.MONGODB_URI;
   if (external) {
-    return { kind: 'external', baseUri: external.replace(/\/[^/?]*(\?.*)?$/, '$1'), stop: async () => undefined };
+    // drop the database name, keep hosts and options: mongodb://h1,h2/db?replicaSet=rs0 → mongodb://h1,h2?replicaSet=rs0
+    const m = /^(mongodb(?:\+srv)?:\/\/[^/?]+)(?:\/[^?]*)?(\?.*)?$/.exec(external);
+    return { kind: 'external', baseUri: m ? `${m[1]}${m[2] ?? ''}` : external, stop: async () => undefined };
   }
   if (await findLocalMongod()) {
     const server = await MongoMemoryServer.create();

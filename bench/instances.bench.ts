@@ -27,7 +27,7 @@ const CLIENTS = Number(process.argv[3] ?? 8);
 const CLIENT_ID = 'bench-instances';
 const LEARNERS = 200;
 
-/** Resident memory (MiB) of `pid` and all its descendants (Chromium's processes). */
+/** Memory (PSS, MiB) of `pid` and of all its descendants (Chromium's processes). */
 function treeRssMiB(pid: number): { node: number; children: number } {
   const parents = new Map<number, number>();
   for (const d of readdirSync('/proc')) {
@@ -39,9 +39,11 @@ function treeRssMiB(pid: number): { node: number; children: number } {
       /* gone */
     }
   }
+  // PSS (proportional set size): Chromium's processes share most of their pages, so their RSS
+  // summed would count the shared ones several times over
   const rss = (p: number) => {
     try {
-      return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+      return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'))?.[1] ?? 0) / 1024;
     } catch {
       return 0;
     }
@@ -128,8 +130,8 @@ async function main() {
       `${n} instance(s): ${(launches / elapsed).toFixed(1)} launches/s (${launches} in ${elapsed.toFixed(1)} s, ${errors} errors), p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms; ` +
         `served ${JSON.stringify([...proxy.served.values()])}`,
     );
-    console.log(`  RSS per instance after launches (Node | children): ${afterLaunches.map((r) => `${r.node} | ${r.children} MiB`).join(', ')}`);
-    console.log(`  RSS per instance after PDFs    (Node | Chromium): ${withChromium.map((r) => `${r.node} | ${r.children} MiB`).join(', ')}`);
+    console.log(`  memory (PSS) per instance after launches (Node | children): ${afterLaunches.map((r) => `${r.node} | ${r.children} MiB`).join(', ')}`);
+    console.log(`  memory (PSS) per instance after PDFs    (Node | Chromium): ${withChromium.map((r) => `${r.node} | ${r.children} MiB`).join(', ')}`);
     await Promise.all(tools.map((t) => t.kill()));
     await proxy.close();
   }

@@ -16,6 +16,7 @@ import type { Readable } from 'node:stream';
 import { ZipArchive } from 'archiver';
 import type { Connection, Types } from 'mongoose';
 import { auditModel, type Actor } from '../certificates/audit.model';
+import { definitionModel } from '../certificates/definition.model';
 import { issueModel, type IssueDoc } from '../certificates/issue.model';
 import { courseModel } from '../courses/course.model';
 import { bucketOf } from '../documents/gridfs';
@@ -142,6 +143,7 @@ export interface ErasureResult {
   pseudonym: string;
   certificates: number;
   pdfsDeleted: number;
+  credentials: number;
   auditEntries: number;
   rosterEntries: number;
   grades: number;
@@ -220,6 +222,12 @@ export async function eraseLearner(conn: Connection, subject: DataSubject, opts:
     );
   }
 
+  // Their signed Open Badges credentials carry the name and cannot be changed: delete them (a new
+  // one, without the name, is signed if ever asked for); and their "show my name" choices.
+  const credentials = (await conn.collection('credentials').deleteMany({ _id: { $in: issues.map((i) => `certificate:${String(i._id)}`) } as never })).deletedCount;
+  const definitionIds = await definitionModel(conn).distinct('_id', { courseId: { $in: courseIds } });
+  await conn.collection('credential_holder_choices').deleteMany({ _id: { $in: definitionIds.map((d) => `certificate:${String(d)}:${userId}`) } as never });
+
   // 2. The audit log: entries about the learner or by them, and any list that names them.
   const entries = await auditModel(conn)
     .find({ courseId: { $in: courseIds }, $or: [{ userId }, { 'actor.userId': userId }, { action: { $in: ['certificates_revoked_all', 'generate_all'] } }] })
@@ -245,7 +253,7 @@ export async function eraseLearner(conn: Connection, subject: DataSubject, opts:
   await jobModel(conn).updateMany({ courseId: { $in: courseIds }, 'createdBy.userId': userId }, { $set: { 'createdBy.userId': pseudonym }, $unset: { 'createdBy.name': 1 } });
   await jobModel(conn).updateMany({ courseId: { $in: courseIds }, 'payload.userIds': userId }, { $pull: { 'payload.userIds': userId } } as never);
 
-  const result: ErasureResult = { pseudonym, certificates: issues.length, pdfsDeleted, auditEntries, rosterEntries, grades, runs, sessions };
+  const result: ErasureResult = { pseudonym, certificates: issues.length, pdfsDeleted, credentials, auditEntries, rosterEntries, grades, runs, sessions };
   await privacyRequestModel(conn).create({ kind: 'erasure', at: opts.now, by: opts.by, issuer: subject.issuer, pseudonym, counts: { ...result, pseudonym: undefined } });
   log.info(`erased a learner of ${subject.issuer} (now ${pseudonym}): ${JSON.stringify({ ...result, pseudonym: undefined })}`);
   return result;

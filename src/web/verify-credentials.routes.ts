@@ -65,7 +65,7 @@ export function credentialsPublicRouter(ctx: WebContext): Router {
     const found = code ? await findByCode(ctx.conn, code, ctx.now()) : null;
     const c = found?.certificate;
     const definition = c ? await definitionVisibility(ctx.conn, c.definitionId) : null;
-    const open = c ? await showsName(ctx.conn, { kind: 'certificate', definitionId: String(c.definitionId), userId: c.userId }, isPublic(ctx, definition)) : false;
+    const open = c ? await showsName(ctx.conn, { kind: 'certificate', definitionId: String(c.definitionId), userId: c.userId }, isPublic(ctx, definition, c)) : false;
     // The credential names its holder: it is public only when they show their name.
     if (!c || !open) throw new NotFoundError(t(req)('verify.credential.notPublic'), { what: 'credential' });
     const { credential } = await credentialFor(credentialDeps(ctx), certificateSource(c));

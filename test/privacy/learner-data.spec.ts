@@ -151,6 +151,10 @@ describe("A learner's data: export and erasure (#14)", function () {
       expect(pdf.status).to.equal(200);
       await pdf.arrayBuffer();
       bystander = (await issueModel(conn).findOne({ courseId, userId: learners[1]!.userId }).lean<IssueDoc>())!;
+      // its signed Open Badges credential (the name inside) exists, as after someone fetched it
+      const credential = await fetch(`${t.baseUrl}/credentials/${kept.code}`, { headers: { 'x-forwarded-for': clientIp() } });
+      expect(credential.status).to.equal(200);
+      expect(await credential.text()).to.include(victim.name);
     });
 
     it('refuses without the administrator secret, and when the confirmation differs, erasing nothing', async () => {
@@ -192,6 +196,9 @@ describe("A learner's data: export and erasure (#14)", function () {
       expect(await bucketOf(conn, 'pdfs').find({ 'metadata.issueId': String(kept._id) }).toArray(), 'the stored PDF (with the name) is gone').to.have.length(0);
       expect(await memberModel(conn).countDocuments({ courseId, userId: victim.userId })).to.equal(0);
       expect(await resultModel(conn).countDocuments({ courseId, userId: victim.userId })).to.equal(0);
+
+      expect(await conn.collection('credentials').countDocuments({ _id: `certificate:${kept._id}` as never }), 'the signed credential with the name').to.equal(0);
+      expect((await fetch(`${t.baseUrl}/credentials/${kept.code}`, { headers: { 'x-forwarded-for': clientIp() } })).status).to.equal(404);
 
       // the audit log keeps every entry, now about a pseudonym
       const audit = await auditModel(conn).find({ courseId }).lean();

@@ -48,7 +48,7 @@ export async function credentialPanelView(ctx: WebContext, session: string, c: I
     jsonUrl: `${base}/credential.json`,
     pngUrl: `${base}/badge.png`,
     nameChoiceUrl: `${base}/name-choice`,
-    showName: chosen ?? isPublic(ctx, definition),
+    showName: chosen ?? isPublic(ctx, definition, c),
     linkedInUrl: available
       ? linkedInAddToProfileUrl({ name: c.title, organizationName: c.issuerName, issuedAt: c.issuedAt, expiresAt: c.expiresAt, certUrl: verificationUrlOf(ctx.config.publicUrl, c.code), certId: c.code })
       : null,

@@ -55,6 +55,8 @@ export interface VerifyAnswer {
   public: boolean;
   /** Whether the holder shows their name (else `certificate.learnerName` is absent: check a name instead). */
   nameShown: boolean;
+  /** The learner's data was erased (src/privacy): status, dates and course stay, the name is gone. */
+  erased?: boolean;
   verifyUrl: string;
   certificate: {
     title: string;

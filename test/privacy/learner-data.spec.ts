@@ -214,7 +214,10 @@ describe("A learner's data: export and erasure (#14)", function () {
       // a verification still answers: valid, with its dates, without anything about the person
       const v = await verifyJson(kept.code);
       expect(v.status).to.equal(200);
-      expect(v.body).to.deep.include({ code: kept.code, status: 'valid', valid: true, public: false, erased: true, issuedAt: kept.issuedAt.toISOString() });
+      expect(v.body).to.deep.include({ code: kept.code, status: 'valid', valid: true, public: false, nameShown: false, erased: true });
+      const facts = v.body.certificate as Record<string, unknown>;
+      expect(facts).to.deep.include({ title: 'Rune Reader', courseTitle: 'Dwarvish Runes', issuedAt: kept.issuedAt.toISOString() });
+      expect(facts.learnerName).to.equal(undefined);
       expect(JSON.stringify(v.body)).not.to.include(victim.name);
       expect((await verifyJson(revoked.code)).body).to.deep.include({ status: 'revoked', valid: false });
       const page = await (await fetch(`${t.baseUrl}/verify/${kept.code}`, { headers: { 'x-forwarded-for': clientIp() } })).text();
@@ -244,11 +247,11 @@ describe("A learner's data: export and erasure (#14)", function () {
       expect(whilePublic.publicAtIssue).to.equal(true);
 
       const hidden = await verifyJson(whilePrivate.code);
-      expect(hidden.body).to.deep.include({ status: 'valid', public: false });
-      expect(hidden.body.certificate).to.equal(undefined);
+      expect(hidden.body).to.deep.include({ status: 'valid', public: false, nameShown: false });
+      expect((hidden.body.certificate as { learnerName?: string }).learnerName).to.equal(undefined);
       expect(JSON.stringify(hidden.body)).not.to.include(learners[3]!.name);
       const shown = await verifyJson(whilePublic.code);
-      expect(shown.body).to.deep.include({ public: true });
+      expect(shown.body).to.deep.include({ public: true, nameShown: true });
       expect((shown.body.certificate as { learnerName: string }).learnerName).to.equal(learners[4]!.name);
     });
   });

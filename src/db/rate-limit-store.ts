@@ -11,6 +11,9 @@
  */
 import type { Connection } from 'mongoose';
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
+import { createLogger } from '../logger';
+
+const log = createLogger('db:rate-limit');
 
 const COLLECTION = 'ratelimits';
 
@@ -47,6 +50,7 @@ export class MongoRateLimitStore implements Store {
   readonly localKeys = false;
   readonly prefix: string;
   private windowMs = 60_000;
+  private failing = false;
   private readonly now: () => Date;
 
   constructor(
@@ -78,6 +82,18 @@ export class MongoRateLimitStore implements Store {
 
   async increment(key: string): Promise<ClientRateLimitInfo> {
     const now = this.now();
+    try {
+      return await this.count(key, now);
+    } catch (err) {
+      // The database is unreachable (or failing): let the request through to its route, which
+      // answers 503 when it needs the database, rather than turning a limit check into a 500.
+      if (!this.failing) log.warn(`rate limit ${this.prefix}: counting failed, requests pass uncounted until the database answers`, err);
+      this.failing = true;
+      return { totalHits: 1, resetTime: new Date(now.getTime() + this.windowMs) };
+    }
+  }
+
+  private async count(key: string, now: Date): Promise<ClientRateLimitInfo> {
     const live = { $gt: ['$expiresAt', now] };
     const doc = await this.counters.findOneAndUpdate(
       { _id: this.id(key) },
@@ -91,11 +107,12 @@ export class MongoRateLimitStore implements Store {
       ],
       { upsert: true, returnDocument: 'after', projection: { hits: 1, expiresAt: 1 }, includeResultMetadata: false },
     );
+    this.failing = false;
     return { totalHits: doc?.hits ?? 1, resetTime: doc?.expiresAt ?? new Date(now.getTime() + this.windowMs) };
   }
 
   async decrement(key: string): Promise<void> {
-    await this.counters.updateOne({ _id: this.id(key), hits: { $gt: 0 }, expiresAt: { $gt: this.now() } }, { $inc: { hits: -1 } });
+    await this.counters.updateOne({ _id: this.id(key), hits: { $gt: 0 }, expiresAt: { $gt: this.now() } }, { $inc: { hits: -1 } }).catch(() => undefined);
   }
 
   async resetKey(key: string): Promise<void> {

@@ -144,6 +144,8 @@ export interface ErasureResult {
   certificates: number;
   pdfsDeleted: number;
   credentials: number;
+  awards: number;
+  mails: number;
   auditEntries: number;
   rosterEntries: number;
   grades: number;
@@ -228,6 +230,20 @@ export async function eraseLearner(conn: Connection, subject: DataSubject, opts:
   const definitionIds = await definitionModel(conn).distinct('_id', { courseId: { $in: courseIds } });
   await conn.collection('credential_holder_choices').deleteMany({ _id: { $in: definitionIds.map((d) => `certificate:${String(d)}:${userId}`) } as never });
 
+  // Certifications (programmes) awarded to them: like certificates, they keep verifying without the person.
+  const awards = await conn.collection('certification_awards').find({ issuer: subject.issuer, userId }, { projection: { _id: 1, learnerName: 1, learnerEmail: 1 } }).toArray();
+  for (const a of awards) for (const v of [a.learnerName, a.learnerEmail]) if (typeof v === 'string' && v.length > 2 && v !== ERASED_NAME) known.add(v);
+  if (awards.length) {
+    await conn.collection('certification_awards').updateMany({ issuer: subject.issuer, userId }, { $set: { userId: pseudonym, learnerName: ERASED_NAME, erasedAt: opts.now }, $unset: { learnerEmail: 1 } });
+    await conn.collection('credentials').deleteMany({ _id: { $in: awards.map((a) => `certification:${String(a._id)}`) } as never });
+  }
+  // Mail: where to write to them, and every message to them not yet expired.
+  const recipients = await conn.collection('mail_recipients').find({ issuer: subject.issuer, userId }, { projection: { email: 1, name: 1 } }).toArray();
+  for (const r of recipients) for (const v of [r.email, r.name]) if (typeof v === 'string' && v.length > 2) known.add(v);
+  await conn.collection('mail_recipients').deleteMany({ issuer: subject.issuer, userId });
+  const emails = [...known].filter((v) => v.includes('@'));
+  const mails = emails.length ? (await conn.collection('mail_outbox').deleteMany({ 'to.email': { $in: emails } })).deletedCount : 0;
+
   // 2. The audit log: entries about the learner or by them, and any list that names them.
   const entries = await auditModel(conn)
     .find({ courseId: { $in: courseIds }, $or: [{ userId }, { 'actor.userId': userId }, { action: { $in: ['certificates_revoked_all', 'generate_all'] } }] })
@@ -253,7 +269,7 @@ export async function eraseLearner(conn: Connection, subject: DataSubject, opts:
   await jobModel(conn).updateMany({ courseId: { $in: courseIds }, 'createdBy.userId': userId }, { $set: { 'createdBy.userId': pseudonym }, $unset: { 'createdBy.name': 1 } });
   await jobModel(conn).updateMany({ courseId: { $in: courseIds }, 'payload.userIds': userId }, { $pull: { 'payload.userIds': userId } } as never);
 
-  const result: ErasureResult = { pseudonym, certificates: issues.length, pdfsDeleted, credentials, auditEntries, rosterEntries, grades, runs, sessions };
+  const result: ErasureResult = { pseudonym, certificates: issues.length, pdfsDeleted, credentials, awards: awards.length, mails, auditEntries, rosterEntries, grades, runs, sessions };
   await privacyRequestModel(conn).create({ kind: 'erasure', at: opts.now, by: opts.by, issuer: subject.issuer, pseudonym, counts: { ...result, pseudonym: undefined } });
   log.info(`erased a learner of ${subject.issuer} (now ${pseudonym}): ${JSON.stringify({ ...result, pseudonym: undefined })}`);
   return result;

@@ -5,7 +5,7 @@ import { spawnTool, startEngine, tempDir, waitFor, type ToolProcess } from './su
 const status = async (url: string) => (await fetch(url)).status;
 
 describe('MongoDB going away under a running tool', function () {
-  this.timeout(45_000);
+  this.timeout(90_000);
   let engine: OfflineEngine | undefined;
   let tool: ToolProcess | undefined;
 

@@ -26,6 +26,7 @@ import { memberModel } from '../grades/member.model';
 import { resultModel } from '../grades/result.model';
 import { syncRunModel } from '../grades/sync-run.model';
 import { jobModel } from '../jobs/job.model';
+import { forgetCachedSessions } from '../lti/session.service';
 import { createLogger } from '../logger';
 import { privacyRequestModel } from './privacy-request.model';
 
@@ -266,6 +267,8 @@ export async function eraseLearner(conn: Connection, subject: DataSubject, opts:
   ]);
   await syncRunModel(conn).updateMany({ courseId: { $in: courseIds }, 'startedBy.userId': userId }, { $set: { 'startedBy.userId': pseudonym }, $unset: { 'startedBy.name': 1 } });
   const sessions = (await conn.collection('sessions').deleteMany({ 'launch.issuer': subject.issuer, 'launch.user.id': userId })).deletedCount;
+  // this instance's session cache at once; other instances drop theirs within SESSION_CACHE_MS (perf)
+  forgetCachedSessions((launch) => launch.issuer === subject.issuer && launch.user.id === userId);
   await jobModel(conn).updateMany({ courseId: { $in: courseIds }, 'createdBy.userId': userId }, { $set: { 'createdBy.userId': pseudonym }, $unset: { 'createdBy.name': 1 } });
   await jobModel(conn).updateMany({ courseId: { $in: courseIds }, 'payload.userIds': userId }, { $pull: { 'payload.userIds': userId } } as never);
 

@@ -1,7 +1,7 @@
 /**
  * What a launch costs the database and the LMS, counted on the wire (the driver's command
  * monitoring on the tool's and ltijs's connections: test/support/db-commands.ts). The budget is
- * issue #13's: at most 15 database commands for a learner's launch, login to page, the page's grade
+ * issue #13's: at most 15 database commands (16 with #14's shared login rate-limit counter) for a learner's launch, login to page, the page's grade
  * refresh included; no write when the refresh found nothing new; one token for the page's AGS calls.
  */
 import { expect } from 'chai';
@@ -11,7 +11,8 @@ import { countCommands, describeCommands, type SeenCommand } from '../support/db
 import { defineCertificate, launchAs, sandboxCourse, toolCourse } from '../support/e2e';
 import { one, parseHtml, text } from '../support/html';
 
-const BUDGET = 15;
+// 15 (#13) + 1: the login rate-limit counter, shared by every instance in MongoDB (#14, one atomic upsert)
+const BUDGET = 16;
 const WRITES = new Set(['insert', 'update', 'delete', 'findAndModify']);
 const BILBO = [9, 9, 9, 9, 9, 10, 10, 10, 10, null];
 
@@ -43,14 +44,14 @@ describe('A learner launch stays within its database budget (#13)', function () 
 
   const score = (html: string) => text(one(parseHtml(html), 'p.score strong'));
 
-  it("a learner's first launch: at most 15 commands, the page refreshed from the LMS", async () => {
+  it("a learner's first launch: at most 16 commands, the page refreshed from the LMS", async () => {
     const c = await course([BILBO]);
     const { html, commands } = await countedLaunch(c.course.id, c.learnerIds[0]!);
     expect(score(html)).to.equal('Your score: 85% (needed: 80%)');
     expect(commands.length, describeCommands(commands)).to.be.at.most(BUDGET);
   });
 
-  it('a launch again: at most 15 commands, and nothing written for a refresh that found nothing new', async () => {
+  it('a launch again: at most 16 commands, and nothing written for a refresh that found nothing new', async () => {
     const c = await course([BILBO]);
     await launchAs(t, c.course.id, c.learnerIds[0]!);
     await settleLearnerRefreshes();

@@ -17,6 +17,8 @@ import { definitionVisibility } from '../certificates/definition.service';
 import { allKeys, certificateSource, credentialFor, credentialUrls, issuerProfile, keyDocument, showsName, signedStatusList, type CredentialDeps } from '../credentials';
 import { registerCredentialModels } from '../credentials/credential.model';
 import { NotFoundError } from '../errors';
+import { awardHolderKey, awardSource } from '../certifications/award-credential';
+import { findAwardByCode } from '../certifications/award.service';
 import { createTranslator, pickLanguage } from '../i18n';
 import type { WebContext } from './context';
 import { isPublic } from './certificate.view';
@@ -64,6 +66,14 @@ export function credentialsPublicRouter(ctx: WebContext): Router {
     const code = normalizeCode(req.params.code.replace(/\.json$/, ''));
     const found = code ? await findByCode(ctx.conn, code, ctx.now()) : null;
     const c = found?.certificate;
+    if (!c && code) {
+      // An awarded certification has the same code space and the same rule: public when its holder shows their name.
+      const award = (await findAwardByCode(ctx.conn, code, ctx.now()))?.award;
+      const shown = award ? await showsName(ctx.conn, awardHolderKey(award), ctx.config.publicCertificates) : false;
+      if (!award || !shown) throw new NotFoundError(t(req)('verify.credential.notPublic'), { what: 'credential' });
+      json(res, (await credentialFor(credentialDeps(ctx), awardSource(award))).credential);
+      return;
+    }
     const definition = c ? await definitionVisibility(ctx.conn, c.definitionId) : null;
     const open = c ? await showsName(ctx.conn, { kind: 'certificate', definitionId: String(c.definitionId), userId: c.userId }, isPublic(ctx, definition, c)) : false;
     // The credential names its holder: it is public only when they show their name.

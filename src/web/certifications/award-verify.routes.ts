@@ -13,6 +13,9 @@
 import { Router, type Request } from 'express';
 import { typeText } from '../../certifications/award-document';
 import { findAwardByCode, type AwardVerification } from '../../certifications/award.service';
+import { showsName } from '../../credentials/holder-choice.service';
+import { credentialUrls } from '../../credentials/urls';
+import { awardHolderKey } from '../../certifications/award-credential';
 import { badgeScope } from '../../certifications/certification.service';
 import { verificationUrlOf } from '../../documents/certificate-document.service';
 import { loadCourseImage } from '../../documents/images.service';
@@ -26,8 +29,11 @@ export function awardVerifyRouter(ctx: WebContext): Router {
   const router = Router();
   const open = () => ctx.config.publicCertificates;
 
-  function answerOf(v: AwardVerification, req: Request) {
+  async function answerOf(v: AwardVerification, req: Request) {
     const a = v.award;
+    // What was certified is always confirmed; who holds it only when the holder shows their name
+    // (asked on the certification page; the administrator's switch is the default), as for course certificates.
+    const nameShown = await showsName(ctx.conn, awardHolderKey(a), open());
     const t = createTranslator(pickLanguage(req.get('accept-language')));
     const verifyUrl = verificationUrlOf(ctx.config.publicUrl, a.code);
     return {
@@ -35,25 +41,22 @@ export function awardVerifyRouter(ctx: WebContext): Router {
       kind: 'certification',
       status: STATUS[v.state],
       valid: v.state === 'active',
-      public: open(),
-      verifyUrl,
-      ...(open()
-        ? {
-            certification: {
-              name: a.name,
-              overview: a.overview,
-              learnerName: a.learnerName,
-              issuerName: a.issuerName,
-              type: a.validity.kind,
-              typeText: typeText(t, a.validity),
-              completedAt: a.completedAt.toISOString(),
-              issuedAt: a.issuedAt.toISOString(),
-              expiresAt: a.expiresAt ? a.expiresAt.toISOString() : null,
-              version: a.version,
-              badgeUrl: a.badgeFileId ? `${verifyUrl}/badge` : null,
-            },
-          }
-        : {}),
+      public: nameShown,
+      nameShown,
+      credentialUrl: nameShown ? credentialUrls(ctx.config.publicUrl).credential(a.code) : undefined,
+      certification: {
+        name: a.name,
+        overview: a.overview,
+        ...(nameShown ? { learnerName: a.learnerName } : {}),
+        issuerName: a.issuerName,
+        type: a.validity.kind,
+        typeText: typeText(t, a.validity),
+        completedAt: a.completedAt.toISOString(),
+        issuedAt: a.issuedAt.toISOString(),
+        expiresAt: a.expiresAt ? a.expiresAt.toISOString() : null,
+        version: a.version,
+        badgeUrl: a.badgeFileId ? `${verifyUrl}/badge` : null,
+      },
       ...(a.revokedAt ? { revokedAt: a.revokedAt.toISOString() } : {}),
       ...(v.newest ? { newerVersion: { code: v.newest.award.code, status: STATUS[v.newest.state], verifyUrl: verificationUrlOf(ctx.config.publicUrl, v.newest.award.code) } } : {}),
     };
@@ -63,12 +66,12 @@ export function awardVerifyRouter(ctx: WebContext): Router {
     const found = await findAwardByCode(ctx.conn, req.params.code, ctx.now());
     if (!found) return next();
     res.setHeader('Cache-Control', 'no-store');
-    res.json(answerOf(found, req));
+    res.json(await answerOf(found, req));
   });
 
   router.get('/verify/:code/badge', async (req, res, next) => {
     const found = await findAwardByCode(ctx.conn, req.params.code, ctx.now());
-    if (!found || !found.award.badgeFileId || !open()) return next();
+    if (!found || !found.award.badgeFileId) return next();
     const image = await loadCourseImage(ctx.conn, badgeScope(found.award.certificationId), found.award.badgeFileId, 'badge');
     res.setHeader('Cache-Control', 'public, max-age=3600');
     res.type(image.contentType).send(image.data);
@@ -81,7 +84,7 @@ export function awardVerifyRouter(ctx: WebContext): Router {
     const t = createTranslator(lang);
     const view = STATUS_VIEW[found.state];
     res.setHeader('Cache-Control', 'no-store');
-    res.type('html').send(ctx.views.render('certification-verify', { title: t('verify.title'), lang, answer: answerOf(found, req), statusKey: `common.status.${view.key}`, badge: view.badge }));
+    res.type('html').send(ctx.views.render('certification-verify', { title: t('verify.title'), lang, answer: await answerOf(found, req), statusKey: `common.status.${view.key}`, badge: view.badge }));
   });
   return router;
 }

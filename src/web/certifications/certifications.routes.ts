@@ -5,6 +5,9 @@
  *   GET /certifications/:id                the certification page (R11), with what is left
  *   GET /certifications/:id/badge          its badge image
  *   GET /certifications/awards/:id/pdf     the learner's award as a PDF
+ *   GET /certifications/awards/:id/credential.json   its signed Open Badges 3.0 credential
+ *   GET /certifications/awards/:id/badge.png         the badge with the credential baked in
+ *   POST /certifications/awards/:id/name-choice      show or hide the holder's name on /verify
  *   …/certifications/manage/…              LMS administrators define certifications (launch-manage.routes.ts)
  *
  * Everything is looked up on the launch's registration and for the launch's user, so another
@@ -15,6 +18,12 @@ import { Types } from 'mongoose';
 import { awardDocument, typeText } from '../../certifications/award-document';
 import { awardModel, type AwardDoc } from '../../certifications/award.model';
 import { awardState, completionsOf } from '../../certifications/award.service';
+import { awardHolderKey, awardSource, CERTIFICATION_ACCENT } from '../../certifications/award-credential';
+import { bake, badgePng, credentialFor, holderChoice, linkedInAddToProfileUrl, setHolderChoice } from '../../credentials';
+import { ConflictError } from '../../errors';
+import { bodyOf, validateBody } from '../validate';
+import { NAME_CHOICE_MESSAGES, NameChoiceBody } from '../verify/schema';
+import { credentialDeps } from '../verify-credentials.routes';
 import { badgeScope, getCertification } from '../../certifications/certification.service';
 import { myCertifications, type MyEntry } from '../../certifications/my-certifications.service';
 import { evaluateProgramme, neededOf, renewalOpensAt } from '../../certifications/programme.evaluate';
@@ -81,6 +90,39 @@ export function certificationsRouter(ctx: WebContext): Router {
     res.type('application/pdf').send(pdf);
   });
 
+  /** An award the learner may hand out: neither revoked nor replaced (like a certificate's PDF). */
+  async function handedOut(res: Response, id: string): Promise<AwardDoc> {
+    const launch = launchOf(res);
+    const award = await ownAward(ctx, launch, id);
+    if (award.status !== 'active') {
+      const t = createTranslator(pickLanguage(launch.locale));
+      throw new ConflictError(t('learner.certificate.noPdf'), { award: String(award._id) }, { key: 'learner.certificate.noPdf' });
+    }
+    return award;
+  }
+  const fileBase = (a: AwardDoc) => `${a.name}-${a.code}`.replace(/[^\p{L}\p{N}-]+/gu, '-').replace(/-+/g, '-');
+
+  router.get('/certifications/awards/:id/credential.json', async (req, res) => {
+    const award = await handedOut(res, String(req.params.id));
+    const { doc } = await credentialFor(credentialDeps(ctx), awardSource(award));
+    res.attachment(`${fileBase(award)}.json`);
+    res.type('application/json').send(doc.json);
+  });
+
+  router.get('/certifications/awards/:id/badge.png', async (req, res) => {
+    const award = await handedOut(res, String(req.params.id));
+    const { doc } = await credentialFor(credentialDeps(ctx), awardSource(award));
+    res.attachment(`${fileBase(award)}.png`);
+    res.type('image/png').send(bake(badgePng(CERTIFICATION_ACCENT), doc.json));
+  });
+
+  router.post('/certifications/awards/:id/name-choice', validateBody(NameChoiceBody, NAME_CHOICE_MESSAGES), async (req, res) => {
+    const launch = launchOf(res);
+    const award = await ownAward(ctx, launch, String(req.params.id));
+    await setHolderChoice(ctx.conn, awardHolderKey(award), bodyOf(res, NameChoiceBody).showName === 'on', ctx.now());
+    res.redirect(303, `/app/${res.locals.session}/certifications/${String(award.certificationId)}`);
+  });
+
   router.get('/certifications/:id/badge', async (req, res) => {
     const c = await getCertification(ctx.conn, tenantOf(launchOf(res)), req.params.id);
     if (!c.badgeFileId) throw new NotFoundError('This certification has no badge image.', { what: 'image' });
@@ -93,6 +135,20 @@ export function certificationsRouter(ctx: WebContext): Router {
     await renderCertificationPage(ctx, res, String(req.params.id));
   });
   return router;
+}
+
+/** The `credential-panel` partial for an award (the same panel as a course certificate's). */
+async function awardCredentialPanel(ctx: WebContext, app: string, a: AwardDoc) {
+  const base = `${app}/certifications/awards/${String(a._id)}`;
+  return {
+    available: true,
+    learner: true,
+    jsonUrl: `${base}/credential.json`,
+    pngUrl: `${base}/badge.png`,
+    nameChoiceUrl: `${base}/name-choice`,
+    showName: (await holderChoice(ctx.conn, awardHolderKey(a))) ?? ctx.config.publicCertificates,
+    linkedInUrl: linkedInAddToProfileUrl({ name: a.name, organizationName: a.issuerName, issuedAt: a.completedAt, expiresAt: a.expiresAt, certUrl: verificationUrlOf(ctx.config.publicUrl, a.code), certId: a.code }),
+  };
 }
 
 async function ownAward(ctx: WebContext, launch: Launch, id: string): Promise<AwardDoc> {
@@ -124,6 +180,7 @@ async function renderCertificationPage(ctx: WebContext, res: Response, id: strin
     remaining = needed - decision.done;
   }
   const source = shown ?? null;
+  const credential = shown?.status === 'active' ? await awardCredentialPanel(ctx, app, shown) : null;
   res.type('html').send(
     ctx.views.render('certification', {
       title: cert.name,
@@ -154,6 +211,7 @@ async function renderCertificationPage(ctx: WebContext, res: Response, id: strin
             basis: shown.basis,
           }
         : null,
+      credential,
       left,
       needed,
       remaining,

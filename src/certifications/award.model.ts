@@ -59,6 +59,8 @@ export interface AwardDoc {
   revokedBy?: Actor;
   revokedReason?: string;
   pdfFileId?: string;
+  /** Set when the learner's data was erased (src/privacy): the name is a placeholder and never shown. */
+  erasedAt?: Date;
 }
 
 const schema = new Schema<AwardDoc>(
@@ -93,6 +95,7 @@ const schema = new Schema<AwardDoc>(
     revokedBy: ActorSchema,
     revokedReason: String,
     pdfFileId: String,
+    erasedAt: Date,
   },
   { collection: 'certification_awards', versionKey: false, minimize: false },
 );

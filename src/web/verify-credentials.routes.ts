@@ -69,7 +69,7 @@ export function credentialsPublicRouter(ctx: WebContext): Router {
     if (!c && code) {
       // An awarded certification has the same code space and the same rule: public when its holder shows their name.
       const award = (await findAwardByCode(ctx.conn, code, ctx.now()))?.award;
-      const shown = award ? await showsName(ctx.conn, awardHolderKey(award), ctx.config.publicCertificates) : false;
+      const shown = award && !award.erasedAt ? await showsName(ctx.conn, awardHolderKey(award), ctx.config.publicCertificates) : false;
       if (!award || !shown) throw new NotFoundError(t(req)('verify.credential.notPublic'), { what: 'credential' });
       json(res, (await credentialFor(credentialDeps(ctx), awardSource(award))).credential);
       return;

@@ -33,7 +33,8 @@ export function awardVerifyRouter(ctx: WebContext): Router {
     const a = v.award;
     // What was certified is always confirmed; who holds it only when the holder shows their name
     // (asked on the certification page; the administrator's switch is the default), as for course certificates.
-    const nameShown = await showsName(ctx.conn, awardHolderKey(a), open());
+    // an erased learner's name never shows (#14, src/privacy)
+    const nameShown = !a.erasedAt && (await showsName(ctx.conn, awardHolderKey(a), open()));
     const t = createTranslator(pickLanguage(req.get('accept-language')));
     const verifyUrl = verificationUrlOf(ctx.config.publicUrl, a.code);
     return {

@@ -6,7 +6,8 @@ import { expect } from 'chai';
 import { issueModel } from '../../src/certificates/issue.model';
 import { startTestApp, type TestApp } from '../support/app';
 import type { HttpBrowser } from '../support/browser';
-import { countRenders, defineCertificate, launchAs, pdfText, sandboxCourse, subjectOf, toolCourse } from '../support/e2e';
+import { revokeCertificate } from '../../src/certificates/revoke.service';
+import { TEACHER, countRenders, defineCertificate, launchAs, pdfText, sandboxCourse, subjectOf, toolCourse } from '../support/e2e';
 import { buildIssuedCertificate } from '../support/builders';
 import { all, attr, cells, form, maybe, one, parseHtml, text, texts, type HTMLElement } from '../support/html';
 
@@ -229,11 +230,37 @@ describe('The learner page (R1–R3)', function () {
       const { browser, app } = await launchAs(t, c.course.id, c.learnerIds[0]!);
       await browser.request(`${app}/learner/claim`, { form: { definitionId } });
       const doc = parseHtml((await browser.open(`${app}/learner`)).html);
-      expect(cardOf(doc, definitionId).getAttribute('data-state')).to.equal('held');
-      const row = one(doc, '#my-certificates article[data-certificate-id]');
+      const card = cardOf(doc, definitionId);
+      expect(card.getAttribute('data-state')).to.equal('held');
+      const row = one(card, '[data-held][data-certificate-id]');
       expect(attr(row, '[data-verify-url]', 'href')).to.match(/\/verify\/[0-9A-Z-]{19}$/);
       expect(text(row, 'dd .muted')).to.include('This link shows others only whether your certificate is valid');
+      // held and nothing else: no second list repeating it
+      expect(maybe(doc, '#my-certificates')).to.equal(null);
     });
+
+    it('lists each certificate once: the held one on its card with its status, earlier versions below', async () => {
+      const { c, course, definitionId } = await courseWithCertificate([FULL]);
+      const { browser, app } = await launchAs(t, c.course.id, c.learnerIds[0]!);
+      await browser.request(`${app}/learner/claim`, { form: { definitionId } });
+      // the first one was withdrawn, the learner claimed again
+      const issues = issueModel(t.db.connection);
+      const first = (await issues.findOne({ courseId: course._id }).lean())!;
+      await revokeCertificate(t.db.connection, { courseId: course._id, issueId: first._id, by: TEACHER, reason: 'wrong name', now: () => new Date() });
+      await browser.request(`${app}/learner/claim`, { form: { definitionId } });
+      const mine = await issues.find({ courseId: course._id }).lean();
+      expect(mine).to.have.length(2);
+      const second = mine.find((m) => m.status === 'active')!;
+      const doc = parseHtml((await browser.open(`${app}/learner`)).html);
+      const shown = text(doc, 'body');
+      for (const m of mine) expect(shown.split(m.code).length - 1, `times ${m.code} (${m.status}) is shown`).to.equal(1);
+      const card = cardOf(doc, definitionId);
+      expect(text(card, '.page-head .badge')).to.equal('Valid');
+      expect(attr(card, '[data-held]', 'data-certificate-id')).to.equal(String(second._id));
+      expect(text(doc, '#my-certificates h2')).to.equal('Your other certificates');
+      expect(all(doc, '#my-certificates article[data-certificate-id]').map((a) => [a.getAttribute('data-certificate-id'), a.getAttribute('data-state')])).to.deep.equal([[String(first._id), 'revoked']]);
+    });
+
   });
 
   describe('GET /certificates/:id of a certificate the learner holds', () => {

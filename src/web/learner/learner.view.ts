@@ -81,6 +81,10 @@ export function learnerPageView(
 ) {
   const { session, t, overview, now } = args;
   const byDefinition = new Map(overview.statuses.map((s) => [String(s.definition._id), s.definition]));
+  const cards = overview.statuses.map((s) => cardView(ctx, session, t, s, now));
+  // A held certificate is shown once, on its definition's card (with its status and link); the list
+  // below holds only the others (earlier versions, withdrawn or expired ones).
+  const onCards = new Set(cards.flatMap((c) => (c.held && c.certificate ? [c.certificate.id] : [])));
   return {
     title: t('learner.title'),
     session,
@@ -94,7 +98,8 @@ export function learnerPageView(
         ? t('learner.refresh.background', { minutes: Math.max(0, Math.floor((now.getTime() - args.refreshedAt.getTime()) / 60_000)) })
         : null,
     noDefinitions: overview.statuses.length === 0,
-    cards: overview.statuses.map((s) => cardView(ctx, session, t, s, now)),
-    certificates: overview.certificates.map((c) => certificateSummary(ctx, session, c, now, byDefinition.get(String(c.definitionId)))),
+    cards,
+    anyHeld: onCards.size > 0,
+    certificates: overview.certificates.filter((c) => !onCards.has(String(c._id))).map((c) => certificateSummary(ctx, session, c, now, byDefinition.get(String(c.definitionId)))),
   };
 }

@@ -49,6 +49,21 @@
     radios.forEach(function (r) { r.addEventListener('change', apply); });
     apply();
   });
+  // Times the server wrote in UTC (<time datetime="ISO" data-local-time>UTC text</time>): shown in the
+  // reader's own time zone, in the page's language, naming the zone; the UTC text stays as the title.
+  var lang = document.documentElement.lang || undefined;
+  document.querySelectorAll('time[data-local-time][datetime]').forEach(function (el) {
+    var at = new Date(el.getAttribute('datetime'));
+    if (isNaN(at.getTime()) || typeof Intl === 'undefined' || !Intl.DateTimeFormat) return;
+    try {
+      var format = new Intl.DateTimeFormat(lang, { year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+      var zone = format.resolvedOptions().timeZone;
+      if (!zone) return;
+      el.setAttribute('title', el.textContent);
+      el.textContent = format.format(at) + ' (' + zone.replace(/_/g, ' ') + ')';
+      el.setAttribute('data-time-zone', zone);
+    } catch (e) { /* an unknown language: the UTC text stays */ }
+  });
   // After an action, the confirmation gets the focus, so a screen reader says what happened.
   var focusMe = document.querySelector('[data-focus-on-load]');
   if (focusMe) focusMe.focus();

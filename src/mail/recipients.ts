@@ -37,13 +37,32 @@ export function recipientModel(conn: Connection): Model<RecipientDoc> {
 }
 
 /** Records the launching user's address, name and locale (one upsert per launch). */
+/**
+ * What this process last wrote per user, so that a launch that says nothing new writes nothing
+ * (#13: the launch's database budget). `lastLaunchAt` is therefore exact to REWRITE_MS.
+ */
+const written = new Map<string, { facts: string; at: number }>();
+const REWRITE_MS = 60 * 60_000;
+const MEMO_LIMIT = 50_000;
+
 export async function rememberRecipient(conn: Connection, launch: Launch, now: Date): Promise<void> {
   if (launch.role === 'none') return;
   const set: Partial<RecipientDoc> = { lastLaunchAt: now };
   if (launch.user.email) set.email = launch.user.email;
   if (launch.user.name) set.name = launch.user.name;
   if (launch.locale) set.locale = launch.locale;
+  const key = `${launch.issuer}\n${launch.user.id}`;
+  const facts = JSON.stringify([set.email, set.name, set.locale]);
+  const last = written.get(key);
+  if (last && last.facts === facts && now.getTime() - last.at < REWRITE_MS) return;
   await recipientModel(conn).updateOne({ issuer: launch.issuer, userId: launch.user.id }, { $set: set }, { upsert: true });
+  if (written.size >= MEMO_LIMIT) written.clear();
+  written.set(key, { facts, at: now.getTime() });
+}
+
+/** Forget what this process wrote (erasure deletes the record: the next launch must write it again). */
+export function forgetWrittenRecipients(): void {
+  written.clear();
 }
 
 /** What the last launch of `userId` on `issuer` said, or null. */

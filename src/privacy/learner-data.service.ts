@@ -11,6 +11,7 @@
  * revoked"). The LMS's own data is not touched: erase the user there too, or the next roster
  * sync brings the roster entry back.
  */
+import { forgetWrittenRecipients } from '../mail/recipients';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ZipArchive } from 'archiver';
@@ -242,6 +243,7 @@ export async function eraseLearner(conn: Connection, subject: DataSubject, opts:
   const recipients = await conn.collection('mail_recipients').find({ issuer: subject.issuer, userId }, { projection: { email: 1, name: 1 } }).toArray();
   for (const r of recipients) for (const v of [r.email, r.name]) if (typeof v === 'string' && v.length > 2) known.add(v);
   await conn.collection('mail_recipients').deleteMany({ issuer: subject.issuer, userId });
+  forgetWrittenRecipients();
   const emails = [...known].filter((v) => v.includes('@'));
   const mails = emails.length ? (await conn.collection('mail_outbox').deleteMany({ 'to.email': { $in: emails } })).deletedCount : 0;
 

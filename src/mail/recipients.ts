@@ -41,7 +41,7 @@ export function recipientModel(conn: Connection): Model<RecipientDoc> {
  * What this process last wrote per user, so that a launch that says nothing new writes nothing
  * (#13: the launch's database budget). `lastLaunchAt` is therefore exact to REWRITE_MS.
  */
-const written = new Map<string, { facts: string; at: number }>();
+const writtenBy = new WeakMap<Connection, Map<string, { facts: string; at: number }>>();
 const REWRITE_MS = 60 * 60_000;
 const MEMO_LIMIT = 50_000;
 
@@ -51,6 +51,8 @@ export async function rememberRecipient(conn: Connection, launch: Launch, now: D
   if (launch.user.email) set.email = launch.user.email;
   if (launch.user.name) set.name = launch.user.name;
   if (launch.locale) set.locale = launch.locale;
+  let written = writtenBy.get(conn);
+  if (!written) writtenBy.set(conn, (written = new Map()));
   const key = `${launch.issuer}\n${launch.user.id}`;
   const facts = JSON.stringify([set.email, set.name, set.locale]);
   const last = written.get(key);
@@ -60,9 +62,12 @@ export async function rememberRecipient(conn: Connection, launch: Launch, now: D
   written.set(key, { facts, at: now.getTime() });
 }
 
-/** Forget what this process wrote (erasure deletes the record: the next launch must write it again). */
-export function forgetWrittenRecipients(): void {
-  written.clear();
+/**
+ * Forget what this process wrote (erasure deletes the record: the next launch must write it again;
+ * other instances write it again within REWRITE_MS).
+ */
+export function forgetWrittenRecipients(conn: Connection): void {
+  writtenBy.delete(conn);
 }
 
 /** What the last launch of `userId` on `issuer` said, or null. */

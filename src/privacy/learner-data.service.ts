@@ -243,7 +243,7 @@ export async function eraseLearner(conn: Connection, subject: DataSubject, opts:
   const recipients = await conn.collection('mail_recipients').find({ issuer: subject.issuer, userId }, { projection: { email: 1, name: 1 } }).toArray();
   for (const r of recipients) for (const v of [r.email, r.name]) if (typeof v === 'string' && v.length > 2) known.add(v);
   await conn.collection('mail_recipients').deleteMany({ issuer: subject.issuer, userId });
-  forgetWrittenRecipients();
+  forgetWrittenRecipients(conn);
   const emails = [...known].filter((v) => v.includes('@'));
   const mails = emails.length ? (await conn.collection('mail_outbox').deleteMany({ 'to.email': { $in: emails } })).deletedCount : 0;
 

@@ -323,6 +323,92 @@ describe('Gradebook CSV import and sync history (sandbox LMS → tool)', functio
       expect(await csvPreviewModel(conn()).countDocuments({ courseId })).to.equal(1);
     });
 
+    it('puts the missing maximum before Apply, refuses bad maxima (400, nothing changed) and lets the teacher correct an answer on the preview: the percentages and the applied grades follow', async () => {
+      // A course whose grades come only from gradebook files, with a certificate at 80% over all activities.
+      const c = newCourse('CSV maxima', { learners: 2, items: 0 });
+      const l = await teacherOf(c);
+      const courseId = await courseIdOf(c);
+      const [mia, joris] = c.learnerIds.map((id) => store().getUser(id)!);
+      await createDefinition(conn(), {
+        courseId,
+        input: { title: 'Lab pass', issuerName: 'Uni', thresholdPercent: 80, requireAllGraded: false },
+        by: { kind: 'teacher', userId: c.teacherIds[0]!, name: 'Teacher' },
+        now: new Date(),
+        publicAllowed: false,
+      });
+      // A Moodle "Real" column alone: the file has no maximum for it.
+      const file = [
+        'First name,Last name,ID number,Institution,Department,Email address,Assignment: Lab notebook (Real),Last downloaded from this course',
+        `${mia!.givenName},${mia!.familyName},,Uni Test,Biology,${mia!.email},18.00,1746262800`,
+        `${joris!.givenName},${joris!.familyName},,Uni Test,Biology,${joris!.email},15.00,1746262800`,
+      ].join('\n');
+      const first = await preview(l, file, 'grades.txt');
+      const name = /<label class="visually-hidden" for="(max-\d+)">Maximum of “Assignment: Lab notebook”/.exec(first.page.html)?.[1];
+      expect(name, 'a maximum input for the lab notebook').to.be.a('string');
+      // The question comes first in the page (and so in reading and tab order), Apply after it, off, described by it.
+      const html = first.page.html;
+      const at = (needle: string) => {
+        const i = html.indexOf(needle);
+        expect(i, needle).to.be.greaterThan(-1);
+        return i;
+      };
+      expect(at('data-notice="maxima-missing"')).to.be.lessThan(at('data-action="apply"'));
+      expect(at(`name="${name}"`)).to.be.lessThan(at('data-action="apply"'));
+      expect(at('data-action="revise"')).to.be.lessThan(at('data-action="apply"'));
+      expect(html).to.match(/data-action="apply" disabled aria-disabled="true" aria-describedby="maxima-missing"/);
+      expect(html).to.include('id="maxima-missing"');
+      // No silent default: no score is shown out of 100, the input is empty.
+      expect(html).to.not.include('18 / 100').and.not.include('value="100"');
+      expect(elementWith(html, 'data-item-key', 'moodle:Assignment: Lab notebook')).to.include(`name="${name}" type="text" inputmode="decimal" size="6" value=""`);
+
+      // Apply while the maximum is missing: 400 with the reason, nothing written.
+      const forced = await apply(l, first.id);
+      expect(forced.status).to.equal(400);
+      expect(await forced.text()).to.include('Nothing was applied: enter the maximum of this column first: Assignment: Lab notebook.');
+      expect(await lineItemModel(conn()).countDocuments({ courseId })).to.equal(0);
+      expect(await resultModel(conn()).countDocuments({ courseId })).to.equal(0);
+
+      const revise = (value: string) => l.browser.request(`${l.grades}/import/${first.id}`, { method: 'POST', form: { [name!]: value } });
+      const stored = async () => (await csvPreviewModel(conn()).findOne({ courseId }).lean())!;
+      // 0, negative, not a number: 400 on the preview naming the field, the stored preview unchanged.
+      for (const bad of ['0', '-5', 'twenty', '1e3']) {
+        const res = await revise(bad);
+        expect(res.status, bad).to.equal(400);
+        const text = await res.text();
+        expect(text, bad).to.include('A maximum must be a number greater than 0.').and.include(`data-field="${name}"`);
+        const doc = await stored();
+        expect(doc.items.map((i) => i.scoreMaximum), bad).to.deep.equal([null]);
+        expect(doc.ready, bad).to.equal(false);
+      }
+
+      // Answered (20): Mia 90%, eligible; Joris 75%, not.
+      expect((await revise('20')).status).to.equal(303);
+      const answered = await l.browser.open(`${l.grades}/import/${first.id}`);
+      expect(answered.html).to.include('18 / 20').and.include('15 / 20').and.not.match(/data-action="apply" disabled/);
+      expect(elementWith(answered.html, 'data-eligible-user', mia!.id, 'li')).to.include('90%');
+      expect(answered.html).to.not.include(`data-eligible-user="${joris!.id}"`);
+      // Corrected on the preview itself, without choosing the file again (the same preview): 25.
+      expect(elementWith(answered.html, 'data-item-key', 'moodle:Assignment: Lab notebook')).to.include('value="20"');
+      expect((await revise('25')).status).to.equal(303);
+      const corrected = await l.browser.open(`${l.grades}/import/${first.id}`);
+      expect(corrected.html).to.include(`data-preview-id="${first.id}"`).and.include('18 / 25').and.include('15 / 25').and.not.include('18 / 20');
+      expect(elementWith(corrected.html, 'data-item-key', 'moodle:Assignment: Lab notebook')).to.include('value="25"').and.include('data-maximum-from="asked"');
+      // 18 / 25 = 72%: nobody becomes eligible any more.
+      expect(corrected.html).to.not.include('data-eligible-user=');
+      expect(elementWith(corrected.html, 'id', 'preview-certificates', 'section')).to.include('data-impact="none"');
+      expect(await csvPreviewModel(conn()).countDocuments({ courseId })).to.equal(1);
+
+      // Applied: exactly the corrected maximum.
+      expect((await apply(l, first.id)).status).to.equal(303);
+      const item = await lineItemModel(conn()).findOne({ courseId, externalId: 'moodle:Assignment: Lab notebook' }).lean();
+      expect(item).to.include({ scoreMaximum: 25 });
+      const results = await resultModel(conn()).find({ courseId, lineItemId: item!._id }).lean();
+      expect(results.map((r) => [r.userId, r.scoreGiven, r.scoreMaximum]).sort()).to.deep.equal([
+        [joris!.id, 15, 25],
+        [mia!.id, 18, 25],
+      ].sort());
+    });
+
     it('reads a Chamilo 1.11 export (Code;First name;Last name;Username;…;TOTAL;), matches learners by the username their launch carried, and asks about its zeros', async () => {
       const c = newCourse('CSV Chamilo');
       // The tool's placement with the custom parameter the guides ask for.

@@ -6,6 +6,7 @@ import { Types } from 'mongoose';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../src/errors';
 import { applyCsvImport, previewCsvImport, reviseCsvPreview } from '../../src/grades/csv/csv-import.service';
 import { MaximaMissingError } from '../../src/grades/csv/import.errors';
+import { csvPreviewModel } from '../../src/grades/csv/csv-preview.model';
 import { parseGradebookCsv } from '../../src/grades/csv/gradebook-csv';
 import { loadCourseGrades } from '../../src/grades/course-grades.service';
 import { lineItemModel } from '../../src/grades/line-item.model';
@@ -367,6 +368,34 @@ describe('Gradebook CSV: preview and apply', () => {
     const again = await previewCsvImport(db.connection, courseId, parsed, { now: () => MAY_3 });
     expect(again.items.find((i) => i.key === 'moodle:Assignment: Lab notebook')).to.include({ scoreMaximum: 20, maximumFrom: 'stored' });
     expect(again.ready).to.equal(true);
+  });
+
+  it('refuses a maximum of 0, below 0 or not a number at the service too (the stored preview unchanged), and a corrected answer re-plans the same preview', async () => {
+    const courseId = await courseWithRoster();
+    const parsed = parseFixture('moodle-grades.csv');
+    const key = 'moodle:Assignment: Lab notebook';
+    const first = await previewCsvImport(db.connection, courseId, parsed, { now: () => MAY_3 });
+    const answered = await reviseCsvPreview(db.connection, courseId, first.id, { maxima: { [key]: 20 }, zeroIsReal: false }, { now: () => MAY_3 });
+    expect(answered.ready).to.equal(true);
+    for (const bad of [0, -5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const refused = await rejection(reviseCsvPreview(db.connection, courseId, first.id, { maxima: { [key]: bad }, zeroIsReal: false }, { now: () => MAY_3 }));
+      expect(refused, String(bad)).to.be.instanceOf(ValidationError);
+      expect(refused.message).to.equal('The maximum for "Assignment: Lab notebook" must be a number greater than 0.');
+      const stored = await csvPreviewModel(db.connection).findOne({ _id: first.id as never }).lean();
+      expect(stored!.items.find((i) => i.key === key), String(bad)).to.include({ scoreMaximum: 20, maximumFrom: 'asked' });
+      expect(stored!.ready, String(bad)).to.equal(true);
+    }
+    // Corrected: 25 instead of 20, the same preview, the planned scores out of 25; applied as such.
+    const corrected = await reviseCsvPreview(db.connection, courseId, first.id, { maxima: { [key]: 25 }, zeroIsReal: false }, { now: () => MAY_3 });
+    expect(corrected.id).to.equal(first.id);
+    expect(corrected.items.find((i) => i.key === key)).to.include({ scoreMaximum: 25, maximumFrom: 'asked' });
+    const lab = corrected.changes.filter((c) => c.key === key);
+    expect(lab.length).to.be.greaterThan(0);
+    expect(lab.map((c) => c.new.scoreMaximum)).to.deep.equal(lab.map(() => 25));
+    await applyCsvImport(db.connection, courseId, corrected, { startedBy: teacher, now: () => MAY_3 });
+    const item = await lineItemModel(db.connection).findOne({ courseId, externalId: key }).lean();
+    expect(item).to.include({ scoreMaximum: 25 });
+    expect(await resultModel(db.connection).findOne({ lineItemId: item!._id, userId: 'a1b2-mia' }).lean()).to.include({ scoreGiven: 18, scoreMaximum: 25 });
   });
 
   it('applies exactly the preview: CSV line items and results that take part in the grades, and a csv sync run', async () => {

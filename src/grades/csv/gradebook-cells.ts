@@ -8,7 +8,7 @@ export interface ParsedItem {
   /** Stable key of the column (becomes the CSV line item's externalId), e.g. `canvas:1234`. */
   key: string;
   label: string;
-  /** null: the file does not say; the preview asks (default 100). */
+  /** null: the file does not say; the preview asks, with no default (nothing applies until answered). */
   scoreMaximum: number | null;
   /** Where the maximum comes from: the file, derived from a percentage column, 100 for percentages, or unknown. */
   maximumFrom: 'file' | 'derived' | 'percentage' | 'unknown';

@@ -13,7 +13,7 @@
  *   (Real, Percentage, Letter, Feedback), `Course total (Real)` and category totals (not items),
  *   `Last downloaded from this course`. The file has no maxima: with a Percentage column beside
  *   the Real one the maximum is derived (real / percentage); with Percentage alone the score is the
- *   percentage out of 100; with Real alone the maximum is asked in the preview (default 100).
+ *   percentage out of 100; with Real alone the maximum is asked in the preview (no default: Apply waits for the answer).
  * - Chamilo 1.11 (gradebook flat view, "Export to CSV"): `;`-separated, no quotes, a trailing `;`
  *   on every line; `First name; Last name; Username; [extra fields]`, then `"<Item> <weight> %"`
  *   per item (a weight, not a maximum), then `TOTAL`. Cells are the raw score by default

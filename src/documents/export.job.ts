@@ -12,7 +12,9 @@ import type { Connection, Types } from 'mongoose';
 import { issueModel, type IssueDoc } from '../certificates/issue.model';
 import { toObjectId } from '../certificates/ids';
 import { ValidationError } from '../errors';
+import { courseModel } from '../courses/course.model';
 import { memberModel } from '../grades/member.model';
+import { recipientModel } from '../mail/recipients';
 import type { JobContext, JobQueue } from '../jobs';
 import { createLogger } from '../logger';
 import { createTranslator, pickLanguage, type Language } from '../i18n';
@@ -41,7 +43,7 @@ export interface ExportRequest {
   definitionId?: string;
   /** Only these learners (the teacher page's current filter). */
   userIds?: string[];
-  /** The teacher's language, for templates printed "in the learner's language" and for messages. */
+  /** The teacher's language: for messages, and for templates printed "in the learner's language" when a learner never launched with a locale. */
   language?: Language;
 }
 
@@ -137,15 +139,25 @@ async function* documentsOf(
 ): AsyncGenerator<CertificateDocument> {
   const loadImage = imageLoader(deps.conn, courseId);
   const now = deps.now();
+  // A template "in the learner's language" prints each certificate in the language of that learner's
+  // last launch (stored per platform user with their mail address); without one, in the teacher's.
+  const issuer = (await courseModel(deps.conn).findById(toObjectId(courseId, 'course'), { issuer: 1 }).lean())?.issuer;
   for (let i = 0; i < listed.length; i += READ_BATCH) {
     signal.throwIfAborted();
     const slice = listed.slice(i, i + READ_BATCH);
     const docs = await issueModel(deps.conn).find({ _id: { $in: slice.map((s) => s.id) } }).lean<IssueDoc[]>();
     const byId = new Map(docs.map((d) => [String(d._id), d]));
+    const auto = docs.filter((d) => !d.template.language || d.template.language === 'auto').map((d) => d.userId);
+    const locales = new Map<string, string>();
+    if (issuer && auto.length > 0) {
+      const recipients = await recipientModel(deps.conn).find({ issuer, userId: { $in: [...new Set(auto)] } }, { userId: 1, locale: 1 }).lean();
+      for (const r of recipients) if (r.locale) locales.set(r.userId, r.locale);
+    }
     for (const entry of slice) {
       const issue = byId.get(String(entry.id));
       if (!issue) continue; // revoked and purged in the meantime: nothing to print
-      const doc = await documentFor(deps.conn, issue, { publicUrl: deps.publicUrl, now, language, watermark: false, loadImage });
+      const learnerLanguage = pickLanguage(locales.get(issue.userId), language);
+      const doc = await documentFor(deps.conn, issue, { publicUrl: deps.publicUrl, now, language: learnerLanguage, watermark: false, loadImage });
       names.set(doc, certificateFileName([entry.family, entry.given, issue.courseTitle]));
       yield doc;
     }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -277,6 +277,51 @@ describe('Certificate documents: images, preview, export all', function () {
       const res = await teacher.browser.request(`${teacher.app}/teacher/exports/${pdfJobId}/download`);
       expect(res.status).to.equal(410);
       expect(await res.text()).to.include('kept for a day');
+    });
+  });
+
+  describe('export of a template "in the learner\'s language"', () => {
+    it("prints each learner's certificate in the language of their launch (nl-NL, fr-FR), the teacher's for one who never launched", async () => {
+      const k = sandboxCourse(t, { scores: [FULL, FULL, FULL], title: 'Langues' });
+      const teacherHere = await launchAs(t, k.course.id, k.teacherIds[0]!);
+      const here = await toolCourse(t, k);
+      const def = await defineCertificate(t, here._id, { title: 'Polyglot', template: { language: 'auto' } });
+      const [nl, fr, never] = k.learnerIds.map((id) => t.sandbox.store.getUser(id)!);
+      nl!.locale = 'nl-NL';
+      fr!.locale = 'fr-FR';
+      await launchAs(t, k.course.id, nl!.id);
+      await launchAs(t, k.course.id, fr!.id);
+      for (const u of [nl!, fr!, never!]) await issueFor(t, here._id, def, { userId: t.sandbox.store.subjectOf(k.course, u), name: u.name });
+
+      const exported = async (format: 'pdf' | 'zip') => {
+        const start = await teacherHere.browser.request(`${teacherHere.app}/teacher/exports`, { form: { format, definitionId: String(def._id) }, headers: { accept: 'application/json' } });
+        expect(start.status).to.equal(202);
+        const { job, jobUrl } = await start.json();
+        await t.app.ctx.jobs.drain();
+        const status = await (await teacherHere.browser.request(`${t.baseUrl}${jobUrl}`)).json();
+        expect(status.status, JSON.stringify(status.error)).to.equal('succeeded');
+        return Buffer.from(await (await teacherHere.browser.request(`${teacherHere.app}/teacher/exports/${job.id}/download`)).arrayBuffer());
+      };
+      const dir = mkdtempSync(join(tmpdir(), 'export-lang-'));
+      try {
+        writeFileSync(join(dir, 'all.zip'), await exported('zip'));
+        execFileSync('python3', ['-m', 'zipfile', '-e', join(dir, 'all.zip'), join(dir, 'out')]);
+        const files = readdirSync(join(dir, 'out'));
+        expect(files).to.have.length(3);
+        const printed = (u: typeof nl) => pdfText(readFileSync(join(dir, 'out', files.find((f) => f.startsWith(`${u!.familyName}_${u!.givenName}_`.replace(/\s+/g, '-')))!)));
+        expect(printed(nl)).to.include('Dit certificaat wordt uitgereikt aan').and.not.include('This certificate is presented to');
+        expect(printed(fr)).to.include('Ce certificat est décerné à').and.not.include('This certificate is presented to');
+        expect(printed(never)).to.include('This certificate is presented to');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      // one PDF, one page each, each in its learner's language
+      const pdf = await exported('pdf');
+      const pages = [1, 2, 3].map((n) => pdfText(pdf, n));
+      const pageOf = (u: typeof nl) => pages.find((p) => p.includes(u!.name))!;
+      expect(pageOf(nl)).to.include('Dit certificaat wordt uitgereikt aan');
+      expect(pageOf(fr)).to.include('Ce certificat est décerné à');
+      expect(pageOf(never)).to.include('This certificate is presented to');
     });
   });
 });

@@ -19,6 +19,7 @@ import { chamiloSourceFactory, type ChamiloSoapConfig } from './grades/sources/c
 import { courseModel } from './courses/course.model';
 import { memberModel } from './grades/member.model';
 import { configureRunRetention } from './grades/sync-run.model';
+import { configureAuditDetailRetention } from './certificates/audit.model';
 import { createJobQueue } from './jobs';
 import { createMoodleHttp } from './grades/moodle/moodle-http';
 import { moodleSourceFactory } from './grades/sources/moodle.factory';
@@ -121,6 +122,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   await migrateCourseIdentity(conn);
   configureRunRetention(config.runLogRetentionDays);
+  configureAuditDetailRetention(config.auditDetailRetentionDays);
   const lti = await createLtiProvider({
     config,
     dbUri: db.uri,

@@ -52,6 +52,7 @@ const EnvSchema = z.object({
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   RENDER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(3),
   RUN_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  AUDIT_DETAIL_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(730),
 });
 
 export interface Config {
@@ -122,6 +123,8 @@ export interface Config {
   renderConcurrency: number;
   /** Course sync and CSV import run logs are kept this many days (TTL). */
   runLogRetentionDays: number;
+  /** Days the personal part of an audit entry (names, reasons) is kept (audit_details TTL). */
+  auditDetailRetentionDays: number;
 }
 
 /** Thrown for a bad setting; main.ts prints its message as one line and exits. */
@@ -228,5 +231,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobConcurrency: e.JOB_CONCURRENCY,
     renderConcurrency: e.RENDER_CONCURRENCY,
     runLogRetentionDays: e.RUN_LOG_RETENTION_DAYS,
+    auditDetailRetentionDays: e.AUDIT_DETAIL_RETENTION_DAYS,
   });
 }

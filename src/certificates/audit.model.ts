@@ -34,6 +34,8 @@ export interface AuditEntryDoc {
   /** The learner the entry concerns, when there is one. */
   userId?: string;
   details: Record<string, unknown>;
+  /** Set on entries whose personal part is in `audit_details` (until this date); absent on older entries. */
+  detailsUntil?: Date;
 }
 
 export const ActorSchema = new Schema<Actor>(
@@ -55,6 +57,7 @@ const schema = new Schema<AuditEntryDoc>(
     issueId: Schema.Types.ObjectId,
     userId: String,
     details: { type: Schema.Types.Mixed, default: {} },
+    detailsUntil: Date,
   },
   { collection: 'certificate_audit', versionKey: false, minimize: false },
 );
@@ -65,4 +68,51 @@ schema.index({ courseId: 1 });
 
 export function auditModel(conn: Connection): Model<AuditEntryDoc> {
   return (conn.models.CertificateAudit as Model<AuditEntryDoc>) ?? conn.model<AuditEntryDoc>('CertificateAudit', schema);
+}
+
+/**
+ * The personal part of an audit entry (#14 privacy): the acting person's name and the details that
+ * name a learner (names, e-mails, free-text reasons, copies of revoked content), keyed by the entry's
+ * id. Deleted by a TTL AUDIT_DETAIL_RETENTION_DAYS after the entry; the entry itself (what, when,
+ * which certificate, actor kind, ids) stays. Entries written before this split keep their details
+ * inline (no `detailsUntil`) and are read as they are.
+ */
+export interface AuditDetailDoc {
+  _id: Types.ObjectId;
+  courseId: Types.ObjectId;
+  actorName?: string;
+  details: Record<string, unknown>;
+  expireAt: Date;
+}
+
+/** The detail keys that name or describe a person; the others (codes, scores, counts) stay in the entry. */
+export const PERSONAL_DETAIL_KEYS = ['learnerName', 'learnerEmail', 'reason', 'certificate', 'certificates'] as const;
+
+const DAY_MS = 86_400_000;
+const AUDIT_DETAIL_RETENTION = { days: 730 };
+/** AUDIT_DETAIL_RETENTION_DAYS (config.ts), set once at start. */
+export function configureAuditDetailRetention(days: number): void {
+  AUDIT_DETAIL_RETENTION.days = days;
+}
+export function auditDetailRetentionDays(): number {
+  return AUDIT_DETAIL_RETENTION.days;
+}
+export function auditDetailExpiry(at: Date): Date {
+  return new Date(at.getTime() + AUDIT_DETAIL_RETENTION.days * DAY_MS);
+}
+
+const detailSchema = new Schema<AuditDetailDoc>(
+  {
+    _id: { type: Schema.Types.ObjectId, required: true },
+    courseId: { type: Schema.Types.ObjectId, required: true },
+    actorName: String,
+    details: { type: Schema.Types.Mixed, default: {} },
+    expireAt: { type: Date, required: true },
+  },
+  { collection: 'audit_details', versionKey: false, minimize: false },
+);
+detailSchema.index({ expireAt: 1 }, { expireAfterSeconds: 0 });
+
+export function auditDetailModel(conn: Connection): Model<AuditDetailDoc> {
+  return (conn.models.AuditDetail as Model<AuditDetailDoc>) ?? conn.model<AuditDetailDoc>('AuditDetail', detailSchema);
 }

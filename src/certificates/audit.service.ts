@@ -2,7 +2,7 @@
  * Writing and reading the certificate audit trail (see audit.model.ts).
  */
 import { Types, type Connection } from 'mongoose';
-import { auditModel, type Actor, type AuditAction, type AuditEntryDoc } from './audit.model';
+import { auditDetailExpiry, auditDetailModel, auditDetailRetentionDays, auditModel, PERSONAL_DETAIL_KEYS, type Actor, type AuditAction, type AuditEntryDoc } from './audit.model';
 import { toObjectId, type Id } from './ids';
 export type { Actor } from './audit.model';
 
@@ -33,6 +33,8 @@ export interface AuditEntry {
   issueId?: string;
   userId?: string;
   details: Record<string, unknown>;
+  /** Set when the personal part of the entry expired (AUDIT_DETAIL_RETENTION_DAYS): the entry says so. */
+  detailsRemovedAfterDays?: number;
 }
 
 /**
@@ -42,17 +44,53 @@ export interface AuditEntry {
 export async function recordAudit(conn: Connection, entries: AuditInput | AuditInput[]): Promise<void> {
   const list = Array.isArray(entries) ? entries : [entries];
   if (list.length === 0) return;
-  const docs = list.map(({ id, ...e }) => {
-    const doc: Record<string, unknown> = { _id: id ?? new Types.ObjectId(), details: {} };
+  const docs: Record<string, unknown>[] = [];
+  const personal: Record<string, unknown>[] = [];
+  for (const { id, ...e } of list) {
+    const _id = id ?? new Types.ObjectId();
+    const doc: Record<string, unknown> = { _id, details: {} };
     for (const [k, v] of Object.entries(e)) if (v !== undefined) doc[k] = v;
-    return doc;
-  });
+    // the personal part goes to audit_details (TTL); the entry keeps what, when, which certificate, actor kind
+    const details: Record<string, unknown> = { ...(e.details ?? {}) };
+    const kept: Record<string, unknown> = {};
+    for (const k of PERSONAL_DETAIL_KEYS) if (k in details) (kept[k] = details[k]), delete details[k];
+    const { name: actorName, ...actor } = e.actor;
+    const expireAt = auditDetailExpiry(e.at);
+    Object.assign(doc, { details, actor, detailsUntil: expireAt });
+    personal.push({ _id, courseId: e.courseId, ...(actorName !== undefined ? { actorName } : {}), details: kept, expireAt });
+    docs.push(doc);
+  }
+  // Order: the entry first, then its personal part. An audit entry is never lost: if the detail
+  // write fails the entry is already written (shown as "details removed") and the error is thrown
+  // to the caller. Both writes are idempotent by id (a repeat keeps the first).
+  await insertIgnoringDuplicates(auditModel(conn).collection, docs);
+  await insertIgnoringDuplicates(auditDetailModel(conn).collection, personal);
+}
+
+async function insertIgnoringDuplicates(collection: { insertMany(docs: never[], o: object): Promise<unknown> }, docs: Record<string, unknown>[]): Promise<void> {
   try {
-    await auditModel(conn).collection.insertMany(docs, { ordered: false });
+    await collection.insertMany(docs as never[], { ordered: false });
   } catch (err) {
     const writeErrors = ([] as Array<{ code?: number }>).concat((err as { writeErrors?: [] }).writeErrors ?? []);
     if (writeErrors.length === 0 || writeErrors.some((w) => w.code !== 11000)) throw err;
   }
+}
+
+/**
+ * Joins each entry with its personal part (audit_details). Entries written before the split carry
+ * their details inline and are returned as they are; an entry whose part has expired gets none.
+ */
+export async function withAuditDetails(conn: Connection, docs: AuditEntryDoc[]): Promise<Array<AuditEntryDoc & { detailsRemoved?: boolean }>> {
+  const split = docs.filter((d) => d.detailsUntil);
+  if (split.length === 0) return docs;
+  const parts = await auditDetailModel(conn).find({ _id: { $in: split.map((d) => d._id) } }).lean();
+  const byId = new Map(parts.map((p) => [String(p._id), p]));
+  return docs.map((d) => {
+    if (!d.detailsUntil) return d;
+    const p = byId.get(String(d._id));
+    if (!p) return { ...d, detailsRemoved: true };
+    return { ...d, actor: { ...d.actor, ...(p.actorName !== undefined ? { name: p.actorName } : {}) }, details: { ...(d.details ?? {}), ...(p.details ?? {}) } };
+  });
 }
 
 /**
@@ -75,11 +113,11 @@ export async function listAudit(
     if (cursor) filter.$or = [{ at: { $lt: cursor.at } }, { at: cursor.at, _id: { $lt: cursor._id } }];
   }
   const docs = await Audit.find(filter).sort({ at: -1, _id: -1 }).limit(limit + 1).lean();
-  const page = docs.slice(0, limit).map(toAuditEntry);
+  const page = (await withAuditDetails(conn, docs.slice(0, limit))).map(toAuditEntry);
   return { entries: page, nextBefore: docs.length > limit ? page[page.length - 1]!.id : null };
 }
 
-function toAuditEntry(d: AuditEntryDoc): AuditEntry {
+function toAuditEntry(d: AuditEntryDoc & { detailsRemoved?: boolean }): AuditEntry {
   return {
     id: String(d._id),
     courseId: String(d.courseId),
@@ -90,5 +128,6 @@ function toAuditEntry(d: AuditEntryDoc): AuditEntry {
     issueId: d.issueId ? String(d.issueId) : undefined,
     userId: d.userId,
     details: d.details ?? {},
+    ...(d.detailsRemoved ? { detailsRemovedAfterDays: auditDetailRetentionDays() } : {}),
   };
 }

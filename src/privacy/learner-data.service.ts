@@ -16,7 +16,8 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ZipArchive } from 'archiver';
 import type { Connection, Types } from 'mongoose';
-import { auditModel, type Actor } from '../certificates/audit.model';
+import { auditDetailModel, auditModel, type Actor } from '../certificates/audit.model';
+import { withAuditDetails } from '../certificates/audit.service';
 import { definitionModel } from '../certificates/definition.model';
 import { issueModel, type IssueDoc } from '../certificates/issue.model';
 import { courseModel } from '../courses/course.model';
@@ -74,6 +75,7 @@ export async function collectLearnerData(conn: Connection, subject: DataSubject,
       .lean(),
     syncRunModel(conn).find(inCourses).lean(),
   ]);
+  const auditLog = await withAuditDetails(conn, audit);
   const items = await lineItemModel(conn).find({ _id: { $in: results.map((r) => r.lineItemId) } }, { label: 1 }).lean();
   const labels = new Map(items.map((i) => [String(i._id), i.label]));
   const title = new Map(courses.map((c) => [String(c._id), c.title ?? c.contextId]));
@@ -107,7 +109,14 @@ export async function collectLearnerData(conn: Connection, subject: DataSubject,
       evaluation: c.evaluation,
       pdf: `certificates/${c.code}.pdf`,
     })),
-    auditLog: audit.map((a) => ({ course: title.get(String(a.courseId)), at: a.at, action: a.action, actor: a.actor, details: a.details })),
+    auditLog: auditLog.map((a) => ({
+      course: title.get(String(a.courseId)),
+      at: a.at,
+      action: a.action,
+      actor: a.actor,
+      details: a.details,
+      ...(a.detailsRemoved ? { detailsRemoved: 'the names and reasons of this entry were deleted after the retention period (AUDIT_DETAIL_RETENTION_DAYS)' } : {}),
+    })),
     gradeRefreshes: runs.map((r) => strip(r as unknown as Record<string, unknown>, '_id', '__v', 'courseId')),
   };
   return { json: JSON.parse(JSON.stringify(json)) as Record<string, unknown>, certificates };
@@ -259,6 +268,18 @@ export async function eraseLearner(conn: Connection, subject: DataSubject, opts:
     if (!changed) continue;
     await auditModel(conn).updateOne({ _id: e._id }, { $set: { details, actor, ...(e.userId === userId ? { userId: pseudonym } : {}) } });
     auditEntries++;
+  }
+
+  // The personal parts of those entries (audit_details, see audit.model.ts): the rows of entries
+  // about or by the learner are deleted; those of lists that name them (revoke all, generate all) are scrubbed.
+  const split = entries.filter((e) => e.detailsUntil);
+  const concerns = (e: (typeof entries)[number]) => e.userId === userId || e.actor.userId === userId;
+  const theirs = split.filter(concerns).map((e) => e._id);
+  if (theirs.length) await auditDetailModel(conn).deleteMany({ _id: { $in: theirs } });
+  const lists = split.filter((e) => !concerns(e)).map((e) => e._id);
+  for (const part of lists.length ? await auditDetailModel(conn).find({ _id: { $in: lists } }).lean() : []) {
+    const details = scrub(part.details, userId, pseudonym, known) as Record<string, unknown>;
+    if (JSON.stringify(details) !== JSON.stringify(part.details)) await auditDetailModel(conn).updateOne({ _id: part._id }, { $set: { details } });
   }
 
   // 3. Roster, grades, grade refresh logs, sessions, jobs they started.

@@ -175,6 +175,8 @@ describe("A learner's data: export and erasure (#14)", function () {
 
     it('keeps code, status and dates so that the certificate still verifies, and removes the person everywhere else', async () => {
       const auditBefore = await auditModel(conn).countDocuments({ courseId });
+      const theirEntries = (await auditModel(conn).find({ courseId, userId: victim.userId }, { _id: 1 }).lean()).map((a) => a._id);
+      expect(await conn.collection('audit_details').countDocuments({ _id: { $in: theirEntries } }), 'their audit entries have personal parts').to.be.greaterThan(1);
       const res = await admin.request(`${t.baseUrl}/admin/privacy/erase`, { form: { issuer: t.sandbox.issuer, userId: victim.userId, confirm: victim.userId } });
       expect(res.status).to.equal(200);
       const html = await res.text();
@@ -206,6 +208,10 @@ describe("A learner's data: export and erasure (#14)", function () {
       const auditText = JSON.stringify(audit);
       expect(auditText, auditText.slice(Math.max(0, auditText.indexOf(victim.name) - 600), auditText.indexOf(victim.name) + 100)).not.to.include(victim.name);
       expect(auditText).not.to.include(`"userId":"${victim.userId}"`);
+      // the personal parts of the audit entries (audit_details): theirs are deleted, none names them
+      expect(await conn.collection('audit_details').countDocuments({ _id: { $in: theirEntries } }), "the learner's audit_details rows").to.equal(0);
+      expect(JSON.stringify(await conn.collection('audit_details').find({ courseId }).toArray())).not.to.include(victim.name);
+      expect(await conn.collection('audit_details').countDocuments({ courseId }), "the others' rows stay").to.be.greaterThan(0);
       expect(audit.filter((a) => String(a.issueId) === String(kept._id) && a.action === 'certificate_issued')[0]?.userId).to.equal(after[0]!.userId);
 
       // their session is gone

@@ -43,7 +43,9 @@ const glyphNote = (d: Details, t: Translator): string | null =>
   typeof d.missingGlyphs === 'string' && d.missingGlyphs ? t('documents.glyphs.audit', { chars: d.missingGlyphs }) : null;
 
 function describe(entry: AuditEntry, t: Translator, definitionTitle: string): { what: string; reason: string | null; note?: string | null } {
-  const d: Details = entry.details;
+  // after AUDIT_DETAIL_RETENTION_DAYS the names are gone: the sentence says "(name removed)"
+  const removed = entry.detailsRemovedAfterDays !== undefined ? t('teacher.audit.removedName') : undefined;
+  const d: Details = removed ? { ...entry.details, learnerName: removed, certificate: { learnerName: removed } } : entry.details;
   const certificate = (d.certificate ?? {}) as Details;
   switch (entry.action) {
     case 'certificate_issued':
@@ -98,8 +100,11 @@ function describe(entry: AuditEntry, t: Translator, definitionTitle: string): { 
 export function auditRows(entries: AuditEntry[], titles: Map<string, string>, t: Translator): AuditRow[] {
   return entries.map((e) => {
     const title = (e.definitionId && titles.get(e.definitionId)) || t('teacher.audit.unknownCertificate');
-    const { what, reason, note } = describe(e, t, title);
+    const described = describe(e, t, title);
+    const { what, reason } = described;
+    const note = e.detailsRemovedAfterDays !== undefined ? t('teacher.audit.detailsRemoved', { days: e.detailsRemovedAfterDays }) : described.note;
+    const actor = e.detailsRemovedAfterDays !== undefined && e.actor.kind !== 'system' ? { kind: e.actor.kind, name: t('teacher.audit.removedName') } : e.actor;
     const isCertificate = e.action === 'certificate_issued' || e.action === 'certificate_reissued' || e.action === 'certificate_revoked';
-    return { at: e.at, iso: e.at.toISOString(), when: formatDateTime(e.at, t), who: describeActor(e.actor, t), what, reason, note: note ?? null, certificateId: isCertificate && e.issueId ? e.issueId : null };
+    return { at: e.at, iso: e.at.toISOString(), when: formatDateTime(e.at, t), who: describeActor(actor, t), what, reason, note: note ?? null, certificateId: isCertificate && e.issueId ? e.issueId : null };
   });
 }

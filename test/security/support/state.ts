@@ -17,6 +17,7 @@ export const TOOL_COLLECTIONS = [
   'syncruns',
   'certificate_issues',
   'certificate_audit',
+  'audit_details',
 ] as const;
 export const LTIJS_COLLECTIONS = ['platforms', 'platformstatuses', 'idtokens', 'contexttokens', 'accesstokens', 'publickeys', 'privatekeys'] as const;
 

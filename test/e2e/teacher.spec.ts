@@ -12,6 +12,7 @@ import { expect } from 'chai';
 import express from 'express';
 import { Types } from 'mongoose';
 import { auditModel } from '../../src/certificates/audit.model';
+import { withAuditDetails } from '../../src/certificates/audit.service';
 import { definitionModel } from '../../src/certificates/definition.model';
 import { issueModel, type IssueDoc } from '../../src/certificates/issue.model';
 import { findByCode } from '../../src/certificates/certificate.queries';
@@ -687,7 +688,7 @@ describe('Teacher pages (sandbox LMS → tool)', function () {
       expect(done.url).to.match(/notice=revoked$/);
       expect(rowOf(done.html, c.learnerIds[0]!).getAttribute('data-status')).to.equal('revoked');
       expect((await findByCode(conn(), first.code, new Date()))?.state).to.equal('revoked');
-      const entry = await auditModel(conn()).findOne({ issueId: first._id, action: 'certificate_revoked' }).lean();
+      const entry = (await withAuditDetails(conn(), [(await auditModel(conn()).findOne({ issueId: first._id, action: 'certificate_revoked' }).lean())!]))[0]; // names and reasons are in audit_details
       expect(entry?.details).to.include({ reason: 'Issued to the wrong group' });
       expect((entry?.details as { certificate: { code: string; scorePercent: number } }).certificate).to.include({ code: first.code, scorePercent: 100 });
 
@@ -711,7 +712,7 @@ describe('Teacher pages (sandbox LMS → tool)', function () {
       expect(done.url).to.match(/notice=revokedAll&n=3$/);
       expect(text(parseHtml(done.html), '[data-notice]')).to.equal('3 certificates have been deleted.');
       expect(await issueModel(conn()).countDocuments({ definitionId: new Types.ObjectId(definitionId), status: 'active' })).to.equal(0);
-      const entry = await auditModel(conn()).findOne({ definitionId: new Types.ObjectId(definitionId), action: 'certificates_revoked_all' }).lean();
+      const entry = (await withAuditDetails(conn(), [(await auditModel(conn()).findOne({ definitionId: new Types.ObjectId(definitionId), action: 'certificates_revoked_all' }).lean())!]))[0];
       expect((entry?.details as { count: number; reason: string }).count).to.equal(3);
       expect((entry?.details as { reason: string }).reason).to.match(/no reason given/);
     });

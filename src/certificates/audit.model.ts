@@ -79,7 +79,8 @@ export function auditModel(conn: Connection): Model<AuditEntryDoc> {
  */
 export interface AuditDetailDoc {
   _id: Types.ObjectId;
-  courseId: Types.ObjectId;
+  /** The course of a certificate entry; absent for certification entries (certification_audit). */
+  courseId?: Types.ObjectId;
   actorName?: string;
   details: Record<string, unknown>;
   expireAt: Date;
@@ -104,7 +105,7 @@ export function auditDetailExpiry(at: Date): Date {
 const detailSchema = new Schema<AuditDetailDoc>(
   {
     _id: { type: Schema.Types.ObjectId, required: true },
-    courseId: { type: Schema.Types.ObjectId, required: true },
+    courseId: Schema.Types.ObjectId,
     actorName: String,
     details: { type: Schema.Types.Mixed, default: {} },
     expireAt: { type: Date, required: true },

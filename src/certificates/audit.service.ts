@@ -44,26 +44,35 @@ export interface AuditEntry {
 export async function recordAudit(conn: Connection, entries: AuditInput | AuditInput[]): Promise<void> {
   const list = Array.isArray(entries) ? entries : [entries];
   if (list.length === 0) return;
-  const docs: Record<string, unknown>[] = [];
-  const personal: Record<string, unknown>[] = [];
-  for (const { id, ...e } of list) {
-    const _id = id ?? new Types.ObjectId();
-    const doc: Record<string, unknown> = { _id, details: {} };
+  const docs = list.map(({ id, ...e }) => {
+    const doc: Record<string, unknown> = { _id: id ?? new Types.ObjectId(), details: {} };
     for (const [k, v] of Object.entries(e)) if (v !== undefined) doc[k] = v;
-    // the personal part goes to audit_details (TTL); the entry keeps what, when, which certificate, actor kind
-    const details: Record<string, unknown> = { ...(e.details ?? {}) };
+    return doc;
+  });
+  await insertWithAuditDetails(auditModel(conn).collection, conn, docs);
+}
+
+/**
+ * Writes audit entries (`_id`, `actor`, `at`, `details` set) with their personal part split out to
+ * audit_details (TTL); the entry keeps what, when, which certificate, actor kind and ids.
+ * Also used by the certification trail (src/certifications/certification-audit.ts).
+ */
+export async function insertWithAuditDetails(collection: { insertMany(docs: never[], o: object): Promise<unknown> }, conn: Connection, docs: Record<string, unknown>[]): Promise<void> {
+  if (docs.length === 0) return;
+  const personal: Record<string, unknown>[] = [];
+  for (const doc of docs) {
+    const details: Record<string, unknown> = { ...((doc.details as Record<string, unknown> | undefined) ?? {}) };
     const kept: Record<string, unknown> = {};
     for (const k of PERSONAL_DETAIL_KEYS) if (k in details) (kept[k] = details[k]), delete details[k];
-    const { name: actorName, ...actor } = e.actor;
-    const expireAt = auditDetailExpiry(e.at);
+    const { name: actorName, ...actor } = doc.actor as Actor;
+    const expireAt = auditDetailExpiry(doc.at as Date);
     Object.assign(doc, { details, actor, detailsUntil: expireAt });
-    personal.push({ _id, courseId: e.courseId, ...(actorName !== undefined ? { actorName } : {}), details: kept, expireAt });
-    docs.push(doc);
+    personal.push({ _id: doc._id, ...(doc.courseId ? { courseId: doc.courseId } : {}), ...(actorName !== undefined ? { actorName } : {}), details: kept, expireAt });
   }
   // Order: the entry first, then its personal part. An audit entry is never lost: if the detail
   // write fails the entry is already written (shown as "details removed") and the error is thrown
   // to the caller. Both writes are idempotent by id (a repeat keeps the first).
-  await insertIgnoringDuplicates(auditModel(conn).collection, docs);
+  await insertIgnoringDuplicates(collection, docs);
   await insertIgnoringDuplicates(auditDetailModel(conn).collection, personal);
 }
 
@@ -80,7 +89,7 @@ async function insertIgnoringDuplicates(collection: { insertMany(docs: never[], 
  * Joins each entry with its personal part (audit_details). Entries written before the split carry
  * their details inline and are returned as they are; an entry whose part has expired gets none.
  */
-export async function withAuditDetails(conn: Connection, docs: AuditEntryDoc[]): Promise<Array<AuditEntryDoc & { detailsRemoved?: boolean }>> {
+export async function withAuditDetails<D extends Pick<AuditEntryDoc, '_id' | 'actor' | 'details' | 'detailsUntil'>>(conn: Connection, docs: D[]): Promise<Array<D & { detailsRemoved?: boolean }>> {
   const split = docs.filter((d) => d.detailsUntil);
   if (split.length === 0) return docs;
   const parts = await auditDetailModel(conn).find({ _id: { $in: split.map((d) => d._id) } }).lean();

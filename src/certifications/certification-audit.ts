@@ -5,6 +5,7 @@
  */
 import { Schema, Types, type Connection, type Model } from 'mongoose';
 import { ActorSchema, type Actor } from '../certificates/audit.model';
+import { insertWithAuditDetails, withAuditDetails } from '../certificates/audit.service';
 
 export type CertificationAuditAction =
   | 'certification_created'
@@ -30,6 +31,8 @@ export interface CertificationAuditDoc {
   awardId?: Types.ObjectId;
   userId?: string;
   details: Record<string, unknown>;
+  /** Set on entries whose personal part (names, reasons) is in audit_details, see audit.model.ts. */
+  detailsUntil?: Date;
 }
 
 const schema = new Schema<CertificationAuditDoc>(
@@ -43,6 +46,7 @@ const schema = new Schema<CertificationAuditDoc>(
     awardId: Schema.Types.ObjectId,
     userId: String,
     details: { type: Schema.Types.Mixed, default: {} },
+    detailsUntil: Date,
   },
   { collection: 'certification_audit', versionKey: false, minimize: false },
 );
@@ -63,15 +67,11 @@ export async function recordCertificationAudit(conn: Connection, entries: Certif
     for (const [k, v] of Object.entries(e)) if (v !== undefined) doc[k] = v;
     return doc;
   });
-  try {
-    await certificationAuditModel(conn).collection.insertMany(docs, { ordered: false });
-  } catch (err) {
-    const writeErrors = ([] as Array<{ code?: number }>).concat((err as { writeErrors?: [] }).writeErrors ?? []);
-    if (writeErrors.length === 0 || writeErrors.some((w) => w.code !== 11000)) throw err;
-  }
+  // names and reasons go to audit_details (TTL AUDIT_DETAIL_RETENTION_DAYS), written after the entry
+  await insertWithAuditDetails(certificationAuditModel(conn).collection, conn, docs);
 }
 
 /** A certification's trail, newest first. */
 export async function listCertificationAudit(conn: Connection, certificationId: Types.ObjectId, limit = 200): Promise<CertificationAuditDoc[]> {
-  return certificationAuditModel(conn).find({ certificationId }).sort({ at: -1, _id: -1 }).limit(limit).lean<CertificationAuditDoc[]>();
+  return withAuditDetails(conn, await certificationAuditModel(conn).find({ certificationId }).sort({ at: -1, _id: -1 }).limit(limit).lean<CertificationAuditDoc[]>());
 }

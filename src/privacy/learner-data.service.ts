@@ -282,6 +282,15 @@ export async function eraseLearner(conn: Connection, subject: DataSubject, opts:
     if (JSON.stringify(details) !== JSON.stringify(part.details)) await auditDetailModel(conn).updateOne({ _id: part._id }, { $set: { details } });
   }
 
+  // The certification trail: their entries keep what and when, under the pseudonym; their names
+  // and reasons (audit_details) are deleted.
+  const certEntries = await conn.collection('certification_audit').find({ issuer: subject.issuer, $or: [{ userId }, { 'actor.userId': userId }] }, { projection: { _id: 1 } }).toArray();
+  if (certEntries.length) {
+    await auditDetailModel(conn).deleteMany({ _id: { $in: certEntries.map((e) => e._id as Types.ObjectId) } });
+    await conn.collection('certification_audit').updateMany({ issuer: subject.issuer, userId }, { $set: { userId: pseudonym } });
+    await conn.collection('certification_audit').updateMany({ issuer: subject.issuer, 'actor.userId': userId }, { $set: { 'actor.userId': pseudonym }, $unset: { 'actor.name': 1 } });
+  }
+
   // 3. Roster, grades, grade refresh logs, sessions, jobs they started.
   const [rosterEntries, grades, runs] = await Promise.all([
     memberModel(conn).deleteMany(inCourses).then((r) => r.deletedCount),

@@ -11,6 +11,7 @@ import { expect } from 'chai';
 import { Types, type Connection } from 'mongoose';
 import { auditDetailRetentionDays } from '../../src/certificates/audit.model';
 import type { DefinitionDoc } from '../../src/certificates/definition.model';
+import { listCertificationAudit, recordCertificationAudit } from '../../src/certifications/certification-audit';
 import { buildIssuedCertificate } from '../support/builders';
 import { sharedTestEngine } from '../support/db';
 import { startTestApp, type TestApp } from '../support/app';
@@ -102,5 +103,35 @@ describe('Audit details are kept AUDIT_DETAIL_RETENTION_DAYS, then removed by a 
     } as never);
     const shown = await rows();
     expect(shown[0]).to.include('to Galadriel of Old').and.include('OLD-CODE-1').and.include('Old Teacher').and.not.include('removed');
+  });
+
+  it("certification entries split the same way; erasure deletes the learner's audit_details rows and keeps the entries", async () => {
+    const certificationId = new Types.ObjectId();
+    const entryId = new Types.ObjectId();
+    await recordCertificationAudit(conn, {
+      id: entryId,
+      issuer: t.sandbox.issuer,
+      clientId: 'any',
+      certificationId,
+      action: 'proof_rejected',
+      actor: { kind: 'teacher', userId: 'reviewer-1', name: 'Rita Reviewer' },
+      at: new Date(),
+      userId: learner.userId,
+      details: { reason: `blurry scan from ${learner.name}`, proofId: 'p-1' },
+    });
+    expect(JSON.stringify(await conn.collection('certification_audit').findOne({ _id: entryId }))).not.to.include('Rita Reviewer').and.not.include('blurry');
+    const [shown] = await listCertificationAudit(conn, certificationId);
+    expect(shown!.actor.name).to.equal('Rita Reviewer');
+    expect(shown!.details).to.deep.include({ reason: `blurry scan from ${learner.name}`, proofId: 'p-1' });
+
+    const admin = new HttpBrowser();
+    expect((await admin.request(`${t.baseUrl}/admin/login`, { form: { secret: t.config.adminSecret } })).status).to.equal(303);
+    const erased = await admin.request(`${t.baseUrl}/admin/privacy/erase`, { form: { issuer: t.sandbox.issuer, userId: learner.userId, confirm: learner.userId } });
+    expect(erased.status).to.equal(200);
+    expect(await conn.collection('audit_details').countDocuments({ _id: entryId }), "the learner's row").to.equal(0);
+    const [kept] = await listCertificationAudit(conn, certificationId);
+    expect(kept, 'the entry stays').to.deep.include({ action: 'proof_rejected', detailsRemoved: true });
+    expect(kept!.userId).to.match(/^erased-/);
+    expect(JSON.stringify(kept)).not.to.include(learner.name).and.not.include(`"${learner.userId}"`);
   });
 });

@@ -11,7 +11,6 @@
  * revoked"). The LMS's own data is not touched: erase the user there too, or the next roster
  * sync brings the roster entry back.
  */
-import { forgetWrittenRecipients } from '../mail/recipients';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ZipArchive } from 'archiver';
@@ -29,6 +28,7 @@ import { resultModel } from '../grades/result.model';
 import { syncRunModel } from '../grades/sync-run.model';
 import { jobModel } from '../jobs/job.model';
 import { forgetCachedSessions } from '../lti/session.service';
+import { forgetWrittenRecipients } from '../mail/recipients';
 import { createLogger } from '../logger';
 import { privacyRequestModel } from './privacy-request.model';
 
@@ -76,6 +76,24 @@ export async function collectLearnerData(conn: Connection, subject: DataSubject,
     syncRunModel(conn).find(inCourses).lean(),
   ]);
   const auditLog = await withAuditDetails(conn, audit);
+  const theirs = { issuer: subject.issuer, userId: subject.userId };
+  // what #11 stores on the platform level: certifications awarded, proofs sent, where mail goes, mails, name choices
+  const [awards, proofs, recipient, certificationAudit] = await Promise.all([
+    conn.collection('certification_awards').find(theirs).sort({ issuedAt: 1 }).toArray(),
+    conn.collection('certification_proofs').find(theirs).sort({ submittedAt: 1 }).toArray(),
+    conn.collection('mail_recipients').findOne(theirs),
+    conn
+      .collection('certification_audit')
+      .find({ issuer: subject.issuer, $or: [{ userId: subject.userId }, { 'actor.userId': subject.userId }] })
+      .sort({ at: 1 })
+      .toArray(),
+  ]);
+  const certificationLog = await withAuditDetails(conn, certificationAudit as unknown as Parameters<typeof withAuditDetails>[1]);
+  const mails = recipient?.email ? await conn.collection('mail_outbox').find({ 'to.email': recipient.email }, { projection: { event: 1, subject: 1, status: 1, createdAt: 1, sentAt: 1, language: 1 } }).toArray() : [];
+  const nameChoices = await conn
+    .collection('credential_holder_choices')
+    .find({ _id: { $regex: `:${subject.userId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$` } } as never)
+    .toArray();
   const items = await lineItemModel(conn).find({ _id: { $in: results.map((r) => r.lineItemId) } }, { label: 1 }).lean();
   const labels = new Map(items.map((i) => [String(i._id), i.label]));
   const title = new Map(courses.map((c) => [String(c._id), c.title ?? c.contextId]));
@@ -118,6 +136,43 @@ export async function collectLearnerData(conn: Connection, subject: DataSubject,
       ...(a.detailsRemoved ? { detailsRemoved: 'the names and reasons of this entry were deleted after the retention period (AUDIT_DETAIL_RETENTION_DAYS)' } : {}),
     })),
     gradeRefreshes: runs.map((r) => strip(r as unknown as Record<string, unknown>, '_id', '__v', 'courseId')),
+    certifications: awards.map((a) => ({
+      name: a.name,
+      code: a.code,
+      status: a.status,
+      version: a.version,
+      learnerName: a.learnerName,
+      learnerEmail: a.learnerEmail,
+      completedAt: a.completedAt,
+      issuedAt: a.issuedAt,
+      expiresAt: a.expiresAt,
+      revokedAt: a.revokedAt,
+      basis: (a.basis as Array<{ courseTitle: string; via: string; completedAt: Date }> | undefined)?.map((b) => ({ course: b.courseTitle, via: b.via, completedAt: b.completedAt })),
+    })),
+    proofs: proofs.map((p) => ({
+      certificationId: String(p.certificationId),
+      learnerName: p.learnerName,
+      learnerEmail: p.learnerEmail,
+      contentType: p.contentType,
+      size: p.size,
+      completedAt: p.completedAt,
+      submittedAt: p.submittedAt,
+      status: p.status,
+      decidedAt: p.decidedAt,
+      reason: p.reason,
+    })),
+    mail: {
+      address: recipient ? { email: recipient.email, name: recipient.name, locale: recipient.locale, lastLaunchAt: recipient.lastLaunchAt } : null,
+      messages: mails.map((m) => strip(m as unknown as Record<string, unknown>, '_id')),
+    },
+    nameOnVerification: nameChoices.map((c) => ({ record: String(c._id).split(':').slice(0, 2).join(':'), showName: c.showName, decidedAt: c.decidedAt })),
+    certificationAuditLog: certificationLog.map((a) => ({
+      at: (a as unknown as { at: Date }).at,
+      action: (a as unknown as { action: string }).action,
+      actor: a.actor,
+      details: a.details,
+      ...(a.detailsRemoved ? { detailsRemoved: 'the names and reasons of this entry were deleted after the retention period (AUDIT_DETAIL_RETENTION_DAYS)' } : {}),
+    })),
   };
   return { json: JSON.parse(JSON.stringify(json)) as Record<string, unknown>, certificates };
 }

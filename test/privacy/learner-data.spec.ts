@@ -132,6 +132,27 @@ describe("A learner's data: export and erasure (#14)", function () {
       const page = await admin.request(`${t.baseUrl}/admin/privacy`);
       expect(await page.text()).to.include('Privacy log').and.include('export');
     });
+
+    it("includes the learner's certifications, proofs, mail address and name choices (#11, #12), and nobody else's", async () => {
+      const me = learners[1]!;
+      const other = learners[0]!;
+      const issuer = t.sandbox.issuer;
+      const now = new Date();
+      const award = (userId: string, name: string, code: string) => ({ issuer, clientId: 'c', certificationId: courseId, userId, learnerName: name, name: 'Data Steward', code, status: 'active', version: 1, completedAt: now, issuedAt: now, expiresAt: null, basis: [{ courseTitle: 'Course A', via: 'certificate', completedAt: now }] });
+      await conn.collection('certification_awards').insertMany([award(me.userId, me.name, 'PRIV-AAAA-AAAA-AAAA'), award(other.userId, other.name, 'PRIV-BBBB-BBBB-BBBB')]);
+      await conn.collection('certification_proofs').insertOne({ issuer, clientId: 'c', certificationId: courseId, userId: me.userId, learnerName: me.name, contentType: 'application/pdf', size: 1234, completedAt: now, submittedAt: now, status: 'rejected', reason: 'blurred scan' });
+      await conn.collection('credential_holder_choices').insertMany([{ _id: `certification:${String(courseId)}:${me.userId}`, showName: false, decidedAt: now }, { _id: `certification:${String(courseId)}:${other.userId}`, showName: true, decidedAt: now }] as never);
+      const res = await admin.request(`${t.baseUrl}/admin/privacy/export`, { form: { issuer, userId: me.userId } });
+      expect(res.status).to.equal(200);
+      const data = JSON.parse(unzip(Buffer.from(await res.arrayBuffer())).get('my-data.json')!.toString('utf8'));
+      expect(data.certifications.map((a: { code: string }) => a.code)).to.deep.equal(['PRIV-AAAA-AAAA-AAAA']);
+      expect(data.certifications[0].basis).to.deep.equal([{ course: 'Course A', via: 'certificate', completedAt: now.toISOString() }]);
+      expect(data.proofs).to.have.length(1);
+      expect(data.proofs[0]).to.include({ status: 'rejected', reason: 'blurred scan', learnerName: me.name });
+      expect(data.nameOnVerification).to.deep.equal([{ record: `certification:${String(courseId)}`, showName: false, decidedAt: now.toISOString() }]);
+      expect(data.mail).to.have.property('messages');
+      expect(JSON.stringify(data)).not.to.include(other.name);
+    });
   });
 
   describe('erasure', () => {

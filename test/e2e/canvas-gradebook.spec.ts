@@ -7,6 +7,7 @@
  * submission makes it stale after the next sync. Then every failure: a refused grant, a wrong key,
  * a missing scope, a revoked grant (401), a paging loop, an answer that is not JSON.
  */
+import { definitionFormFields } from '../support/e2e';
 import { expect } from 'chai';
 import { Types } from 'mongoose';
 import { issueModel } from '../../src/certificates/issue.model';
@@ -20,29 +21,7 @@ import { startTestApp, type TestApp } from '../support/app';
 import { HttpBrowser, sessionOf } from '../support/browser';
 import { all, attr, parseHtml, text } from '../support/html';
 
-function definitionFields(overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    title: 'Certificate of achievement',
-    issuerName: 'Canvas Academy',
-    itemsMode: 'groups',
-    thresholdPercent: '80',
-    requireAllGraded: 'on',
-    mandatoryMinimum: '',
-    'validity.kind': 'perpetual',
-    'validity.validForMonths': '12',
-    'template.design': 'classic',
-    'template.paper': 'A4',
-    'template.orientation': 'landscape',
-    'template.language': 'auto',
-    'template.accentColor': '#1a5fb4',
-    'template.bodyText': '',
-    'template.showScore': 'on',
-    'template.signatoryName': '',
-    'template.logoFileId': '',
-    'template.signatureFileId': '',
-    ...overrides,
-  };
-}
+const definitionFields = (overrides: Record<string, string> = {}): Record<string, string> => definitionFormFields({ issuerName: 'Canvas Academy', itemsMode: 'groups', ...overrides });
 
 describe('Canvas gradebook over REST with OAuth2 (admin → teacher → learner)', function () {
   this.timeout(60_000);

@@ -7,6 +7,7 @@
  * The course grants the tool neither AGS nor NRPS (a Moodle where the teacher never ticked the
  * tool's grade options): every grade and the roster come through web services alone.
  */
+import { definitionFormFields } from '../support/e2e';
 import { expect } from 'chai';
 import { settleLearnerRefreshes } from '../../src/grades/learner-refresh';
 import { Types } from 'mongoose';
@@ -22,29 +23,7 @@ import { startTestApp, type TestApp } from '../support/app';
 import { HttpBrowser, sessionOf } from '../support/browser';
 import { all, attr, parseHtml, text } from '../support/html';
 
-function definitionFields(overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    title: 'Certificate of achievement',
-    issuerName: 'Moodle Academy',
-    itemsMode: 'all',
-    thresholdPercent: '80',
-    requireAllGraded: 'on',
-    mandatoryMinimum: '',
-    'validity.kind': 'perpetual',
-    'validity.validForMonths': '12',
-    'template.design': 'classic',
-    'template.paper': 'A4',
-    'template.orientation': 'landscape',
-    'template.language': 'auto',
-    'template.accentColor': '#1a5fb4',
-    'template.bodyText': '',
-    'template.showScore': 'on',
-    'template.signatoryName': '',
-    'template.logoFileId': '',
-    'template.signatureFileId': '',
-    ...overrides,
-  };
-}
+const definitionFields = (overrides: Record<string, string> = {}): Record<string, string> => definitionFormFields({ issuerName: 'Moodle Academy', ...overrides });
 
 describe('Moodle gradebook over web services (admin → teacher → learner)', function () {
   this.timeout(60_000);

@@ -4,6 +4,7 @@
  * re-issue. The seeds' story of Bilbo's temporary 85% stays as a journey. Every test builds its
  * own sandbox course; pages are read as parsed HTML (test/support/html.ts).
  */
+import { definitionFormFields } from '../support/e2e';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -41,30 +42,7 @@ interface Launched {
 }
 
 /** Every field the definition form posts, as a browser would send it; overrides win, null removes. */
-function definitionFields(overrides: Record<string, string | null> = {}): Record<string, string> {
-  const fields: Record<string, string | null> = {
-    title: 'Certificate of achievement',
-    issuerName: 'Shire Academy',
-    itemsMode: 'all',
-    thresholdPercent: '80',
-    requireAllGraded: 'on',
-    mandatoryMinimum: '',
-    'validity.kind': 'perpetual',
-    'validity.validForMonths': '12',
-    'template.design': 'classic',
-    'template.paper': 'A4',
-    'template.orientation': 'landscape',
-    'template.language': 'auto',
-    'template.accentColor': '#1a5fb4',
-    'template.bodyText': '',
-    'template.showScore': 'on',
-    'template.signatoryName': '',
-    'template.logoFileId': '',
-    'template.signatureFileId': '',
-    ...overrides,
-  };
-  return Object.fromEntries(Object.entries(fields).filter((e): e is [string, string] => e[1] !== null));
-}
+const definitionFields = definitionFormFields;
 
 /** The `<tr>` of one learner in the roster table. */
 function rowOf(html: string | HTMLElement, userId: string): HTMLElement {

@@ -14,34 +14,12 @@ import { startSandboxMailbox } from '../../src/sandbox/mailbox';
 import { startTestApp, type TestApp } from '../support/app';
 import { HttpBrowser } from '../support/browser';
 import { connectTestDatabase } from '../support/db';
-import { defineCertificate, issueFor, launchAs, sandboxCourse, subjectOf, toolCourse } from '../support/e2e';
+import { defineCertificate, issueFor, launchAs, sandboxCourse, subjectOf, toolCourse, definitionFormFields } from '../support/e2e';
 import { all, parseHtml, text } from '../support/html';
 
 const DAY = 24 * 3600 * 1000;
 
-function definitionFields(overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    title: 'First aid',
-    issuerName: 'Shire Academy',
-    itemsMode: 'all',
-    thresholdPercent: '80',
-    requireAllGraded: 'on',
-    mandatoryMinimum: '',
-    'validity.kind': 'perpetual',
-    'validity.validForMonths': '12',
-    'template.design': 'classic',
-    'template.paper': 'A4',
-    'template.orientation': 'landscape',
-    'template.language': 'auto',
-    'template.accentColor': '#1a5fb4',
-    'template.bodyText': '',
-    'template.showScore': 'on',
-    'template.signatoryName': '',
-    'template.logoFileId': '',
-    'template.signatureFileId': '',
-    ...overrides,
-  };
-}
+const definitionFields = (overrides: Record<string, string> = {}): Record<string, string> => definitionFormFields({ title: 'First aid', ...overrides });
 
 describe('E-mail in the tool', function () {
   this.timeout(60_000);

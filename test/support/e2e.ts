@@ -108,3 +108,32 @@ export async function countRenders<T>(t: TestApp, fn: () => Promise<T>): Promise
     renderer.pdf = original;
   }
 }
+
+/**
+ * The fields the teacher's definition form posts, with its defaults; an override of `null` leaves
+ * that field out (an unticked checkbox).
+ */
+export function definitionFormFields(overrides: Record<string, string | null> = {}): Record<string, string> {
+  const fields: Record<string, string | null> = {
+    title: 'Certificate of achievement',
+    issuerName: 'Shire Academy',
+    itemsMode: 'all',
+    thresholdPercent: '80',
+    requireAllGraded: 'on',
+    mandatoryMinimum: '',
+    'validity.kind': 'perpetual',
+    'validity.validForMonths': '12',
+    'template.design': 'classic',
+    'template.paper': 'A4',
+    'template.orientation': 'landscape',
+    'template.language': 'auto',
+    'template.accentColor': '#1a5fb4',
+    'template.bodyText': '',
+    'template.showScore': 'on',
+    'template.signatoryName': '',
+    'template.logoFileId': '',
+    'template.signatureFileId': '',
+    ...overrides,
+  };
+  return Object.fromEntries(Object.entries(fields).filter((e): e is [string, string] => e[1] !== null));
+}

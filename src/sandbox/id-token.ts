@@ -7,6 +7,7 @@ import type { SandboxClient } from './clients';
 import { deploymentIdFor, visibleTo, type SandboxContext } from './context';
 import { AGS_SCOPES, CLAIM, MESSAGE_TYPE, principalRole, ROLE, SCOPE } from './lti-vocabulary';
 import { QUIRKS } from './quirks';
+import { platformLocale } from './platform-locale';
 import type { SandboxCourse, SandboxMembership, SandboxResourceLink, SandboxUser } from './sandbox.store';
 
 const TEACHER_ROLES = new Set(['Instructor', 'TeachingAssistant', 'ContentDeveloper', 'Administrator']);
@@ -76,7 +77,8 @@ export function buildLaunchClaims(ctx: SandboxContext, input: LaunchClaimsInput)
     nonce: input.nonce,
     ...(withName ? { name: user.name, given_name: user.givenName, family_name: user.familyName } : {}),
     ...(withEmail ? { email: user.email } : {}),
-    locale: user.locale,
+    // Moodle 4.5.6 and Chamilo 1.11.28 send no top-level `locale` (only launch_presentation's).
+    ...(quirks.launchLocale === 'bcp47' ? { locale: user.locale } : {}),
     [CLAIM.messageType]: deepLinking ? MESSAGE_TYPE.deepLinkingRequest : MESSAGE_TYPE.resourceLink,
     [CLAIM.version]: '1.3.0',
     [CLAIM.deploymentId]: deploymentIdFor(course, client),
@@ -95,7 +97,7 @@ export function buildLaunchClaims(ctx: SandboxContext, input: LaunchClaimsInput)
         ? { guid: new URL(ctx.urls.issuer).host, name: quirks.platformName, family_code: 'Chamilo LMS', version: quirks.platformVersion }
         : { guid: new URL(ctx.urls.issuer).host, name: quirks.platformName, product_family_code: quirks.productFamilyCode, version: quirks.platformVersion },
     [CLAIM.launchPresentation]: {
-      locale: user.locale,
+      locale: platformLocale(quirks.launchLocale, user.locale),
       document_target: 'iframe',
       return_url: ctx.urls.course(course.id),
     },

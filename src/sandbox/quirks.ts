@@ -54,6 +54,12 @@ export interface QuirkProfile {
   rejectsStaleScores: boolean;
   /** Canvas answers a score POST with 200 `{resultUrl}`; the others with 204. */
   scoreAnswersResultUrl: boolean;
+  /**
+   * How `launch_presentation.locale` is written (src/sandbox/platform-locale.ts): Moodle's language
+   * pack code ("nl", "es_mx"), Chamilo's ISO code ("nl", "pt-BR"), or the BCP 47 tag as stored.
+   * Moodle and Chamilo also leave out the top-level `locale` claim (observed on 4.5.6 and 1.11.28).
+   */
+  launchLocale: 'moodle' | 'chamilo' | 'bcp47';
   defaultRateLimit?: RateLimit;
 }
 
@@ -73,6 +79,7 @@ export const QUIRKS: Record<QuirkMode, QuirkProfile> = {
     canvasIdentity: false,
     rejectsStaleScores: false,
     scoreAnswersResultUrl: false,
+    launchLocale: 'moodle',
   },
   canvas: {
     productFamilyCode: 'canvas',
@@ -92,6 +99,7 @@ export const QUIRKS: Record<QuirkMode, QuirkProfile> = {
     canvasIdentity: true,
     rejectsStaleScores: true,
     scoreAnswersResultUrl: true,
+    launchLocale: 'bcp47',
     defaultRateLimit: { requestsPerSecond: 20, requestCost: 1 },
   },
   chamilo: {
@@ -110,6 +118,7 @@ export const QUIRKS: Record<QuirkMode, QuirkProfile> = {
     canvasIdentity: false,
     rejectsStaleScores: false,
     scoreAnswersResultUrl: false,
+    launchLocale: 'chamilo',
   },
   standard: {
     productFamilyCode: 'sandbox',
@@ -126,6 +135,7 @@ export const QUIRKS: Record<QuirkMode, QuirkProfile> = {
     canvasIdentity: false,
     rejectsStaleScores: false,
     scoreAnswersResultUrl: false,
+    launchLocale: 'bcp47',
   },
 };
 

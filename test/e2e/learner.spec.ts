@@ -151,7 +151,8 @@ describe('The learner page (R1–R3)', function () {
 
     it("uses the browser's language when the platform sends no locale, and the launch's over the browser's", async () => {
       const c = sandboxCourse(t, { scores: [BILBO, BILBO] });
-      // Chamilo sends no launch_presentation.locale at all (the claim is left out of the id_token)
+      // A platform that sends no launch_presentation.locale (Moodle 4.5.6 and Chamilo 1.11.28 always
+      // send one, test/real-lms/drive-languages.sh; the LTI 1.3 spec makes it optional)
       Reflect.deleteProperty(t.sandbox.store.getUser(c.learnerIds[0]!)!, 'locale');
       t.sandbox.store.getUser(c.learnerIds[1]!)!.locale = 'nl-NL';
       const none = await launchAs(t, c.course.id, c.learnerIds[0]!);

@@ -21,6 +21,12 @@ describe('pickLanguage', () => {
     }
   });
 
+  it('understands what a real Moodle 4.5.6 and Chamilo 1.11.28 send (test/real-lms/drive-languages.sh)', () => {
+    // Moodle: language pack codes (current_language()); Chamilo: its language table's ISO codes.
+    const sent = [['nl', 'nl'], ['de', 'de'], ['es_mx', 'es'], ['zh_cn', 'en'], ['en', 'en'], ['fr', 'fr'], ['es', 'es'], ['el', 'en'], ['pt-BR', 'en']] as const;
+    for (const [locale, lang] of sent) expect(pickLanguage(locale), locale).to.equal(lang);
+  });
+
   it('falls back to English for other or missing locales', () => {
     for (const locale of [undefined, '', 'en-US', 'ja', 'pt_BR', 'nld', 'n']) expect(pickLanguage(locale), String(locale)).to.equal('en');
   });

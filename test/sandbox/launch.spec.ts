@@ -119,7 +119,7 @@ describe('sandbox LMS: launching (GET /launch, GET|POST /auth)', () => {
   });
 
   describe('id_token claims per platform', () => {
-    it('Moodle: numeric sub and context id, full role URIs, Bilbo in nl-NL, 60 s lifetime, AGS and NRPS claims', async () => {
+    it('Moodle: numeric sub and context id, full role URIs, Bilbo in Moodle\'s "nl" pack, 60 s lifetime, AGS and NRPS claims', async () => {
       const c = await h.launchClaims(h.sandbox.launchUrl(demo().courseIds.moodle, demo().bilbo.id));
       expect(c.sub).to.equal(demo().bilbo.id).and.match(/^\d+$/);
       expect((c.exp as number) - (c.iat as number)).to.equal(60);
@@ -129,7 +129,9 @@ describe('sandbox LMS: launching (GET /launch, GET|POST /auth)', () => {
       expect(c[CLAIM.roles]).to.deep.equal(['http://purl.imsglobal.org/vocab/lis/v2/membership#Learner']);
       expect(c[CLAIM.context]).to.deep.include({ id: demo().courseIds.moodle, title: 'Digital Literacy (Moodle)' });
       expect(c[CLAIM.platform]).to.include({ product_family_code: 'moodle' });
-      expect(c[CLAIM.presentation]).to.include({ locale: 'nl-NL', document_target: 'iframe' });
+      // Bilbo's language is nl-NL: a real Moodle 4.5.6 sends its pack code "nl" and no top-level locale.
+      expect(c[CLAIM.presentation]).to.include({ locale: 'nl', document_target: 'iframe' });
+      expect(c).not.to.have.property('locale');
       expect(c).to.include({ name: 'Bilbo Baggins', given_name: 'Bilbo', family_name: 'Baggins', email: 'bilbo.baggins@shire.example' });
       expect(c[CLAIM.ags]).to.deep.include({ lineitems: `${h.sandbox.issuer}/api/courses/${demo().courseIds.moodle}/lineitems` });
       expect((c[CLAIM.ags] as { scope: string[] }).scope).to.have.length(4);
@@ -151,6 +153,29 @@ describe('sandbox LMS: launching (GET /launch, GET|POST /auth)', () => {
       expect(c[CLAIM.legacy]).to.equal(demo().bilbo.legacyId);
       expect((c.exp as number) - (c.iat as number)).to.equal(3600);
       expect(c[CLAIM.platform]).to.include({ product_family_code: 'canvas' });
+      expect(c[CLAIM.presentation]).to.include({ locale: 'nl-NL' });
+    });
+
+    it('writes the locale as each platform does: Moodle pack codes, Chamilo ISO codes, the BCP 47 tag elsewhere', async () => {
+      // What a real Moodle 4.5.6 and Chamilo 1.11.28 sent for these users (test/real-lms/drive-languages.sh).
+      const user = demo().bilbo;
+      const sent = async (course: string) => (await h.launchClaims(h.sandbox.launchUrl(course, user.id)))[CLAIM.presentation] as { locale?: string };
+      const cases = [
+        ['es-MX', 'es_mx', 'es', 'es-MX'],
+        ['de-DE', 'de', 'de', 'de-DE'],
+        ['pt-BR', 'pt_br', 'pt-BR', 'pt-BR'],
+        ['en-GB', 'en', 'en', 'en-GB'],
+      ] as const;
+      try {
+        for (const [stored, moodle, chamilo, canvas] of cases) {
+          h.sandbox.store.getUser(user.id)!.locale = stored;
+          expect((await sent(demo().courseIds.moodle)).locale, `Moodle, ${stored}`).to.equal(moodle);
+          expect((await sent(demo().courseIds.chamilo)).locale, `Chamilo, ${stored}`).to.equal(chamilo);
+          expect((await sent(demo().courseIds.canvas)).locale, `Canvas, ${stored}`).to.equal(canvas);
+        }
+      } finally {
+        h.sandbox.store.getUser(user.id)!.locale = 'nl-NL';
+      }
     });
 
     it('Chamilo: the NRPS claim only on teacher launches, AGS scope limited to lineitem and lineitem.readonly, 60 s lifetime', async () => {
@@ -167,6 +192,9 @@ describe('sandbox LMS: launching (GET /launch, GET|POST /auth)', () => {
       expect((teacher.exp as number) - (teacher.iat as number)).to.equal(60);
       // As a real Chamilo 1.11.28 sends it (plugin/ims_lti/auth.php): family_code, no product_family_code.
       expect(teacher[CLAIM.platform]).to.include({ family_code: 'Chamilo LMS' }).and.not.have.property('product_family_code');
+      // plugin/ims_lti/auth.php: the ISO code of the user's language ("nl" for Bilbo's nl-NL), no top-level locale.
+      expect(learner[CLAIM.presentation]).to.include({ locale: 'nl' });
+      expect(learner).not.to.have.property('locale');
     });
 
     it('sends the Mentor only his Mentor role, and Elrond the TeachingAssistant sub-role', async () => {

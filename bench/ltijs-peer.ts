@@ -1,37 +1,38 @@
 /**
  * The launch benchmark's peer: the minimal tool a developer would write directly on ltijs instead
- * of this project, served the same way. Its own process (ltijs is one per process), with the same
- * platform (a sandbox LMS of this project, same course and users), the same database engine (the
- * offline engine, in memory) and express. A launch is ltijs's own flow: login → platform auth →
- * id_token POST (ltijs verifies it, stores the id token and context, sets its cookie) → redirect
- * to the app route with the ltik → a page naming the user and the course.
+ * of this project, served the same way: its own process (ltijs is one per process) holding only
+ * the tool, facing the same platform (bench/launch-platform.ts, its own process: same course and
+ * users) with the same database engine (bench/launch-db.ts, its own process) and express. A
+ * launch is ltijs's own flow: login → platform auth → id_token POST (ltijs verifies it, stores the
+ * id token and context, sets its cookie) → redirect to the app route with the ltik → a page naming
+ * the user and the course.
  *
- * Started by bench/launch.bench.ts; prints one JSON line `{ "launchUrls": [...] }` when ready.
- * `GET /commands` answers how many database commands it has sent so far.
+ * Started by bench/launch.bench.ts:
+ *   node --import tsx bench/ltijs-peer.ts '<{"port":N,"dbUri":"mongodb://…","registration":{…}}>'
+ * Prints one JSON line when ready. `GET /__bench/commands` answers how many database commands it
+ * has sent so far.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Provider as lti } from 'ltijs';
 import mongoose from 'mongoose';
-import { startOfflineEngine } from '../src/db/offline/server';
 import { setLogLevel } from '../src/logger';
-import { createSandbox } from '../src/sandbox/sandbox';
+import { handleProfileRequest } from './launch-profiler';
+
+/** Its routes (bench/launch.bench.ts tells the platform the same ones). */
+const PEER_ROUTES = { login: '/login', launch: '/app', keyset: '/keys' };
 
 async function main() {
   setLogLevel('error');
-  const learners = Number(process.argv[2] ?? 50);
-  const items = Number(process.argv[3] ?? 5);
-  const engine = await startOfflineEngine({ logger: { debug() {}, info() {}, warn() {}, error: console.error } });
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  const base = `http://127.0.0.1:${port}`;
-
+  const args = JSON.parse(process.argv[2] ?? '{}') as {
+    port: number;
+    dbUri: string;
+    registration: { issuer: string; clientId: string; authUrl: string; tokenUrl: string; jwksUrl: string };
+  };
   lti.setup(
     'a-bench-key-of-at-least-32-characters!!',
-    { url: `${engine.uri}/ltijs-peer?monitorCommands=true` },
-    { appRoute: '/app', loginRoute: '/login', keysetRoute: '/keys', cookies: { secure: false, sameSite: 'Lax' }, devMode: false, ltiaas: false },
+    { url: `${args.dbUri}/ltijs-peer?monitorCommands=true` },
+    { appRoute: PEER_ROUTES.launch, loginRoute: PEER_ROUTES.login, keysetRoute: PEER_ROUTES.keyset, cookies: { secure: false, sameSite: 'Lax' }, devMode: false, ltiaas: false },
   );
   lti.onConnect((token: { userInfo?: { name?: string }; platformContext?: { context?: { title?: string } } }, _req: unknown, res: express.Response) => {
     res.type('html').send(`<!doctype html><title>Peer</title><p>Hello ${token.userInfo?.name ?? ''} in ${token.platformContext?.context?.title ?? ''}</p>`);
@@ -41,13 +42,7 @@ async function main() {
   mongoose.connection.getClient().on('commandStarted', (e: { commandName: string }) => {
     if (!['hello', 'ismaster', 'isMaster', 'ping', 'endSessions'].includes(e.commandName)) commands++;
   });
-
-  const sandbox = await createSandbox({
-    baseUrl: `${base}/sandbox`,
-    tool: { name: 'ltijs peer', loginUrl: `${base}/login`, launchUrl: `${base}/app`, keysetUrl: `${base}/keys` },
-    seedDemo: false,
-  });
-  const r = sandbox.registration;
+  const r = args.registration;
   const platform = await lti.registerPlatform({
     url: r.issuer,
     name: 'Sandbox LMS',
@@ -57,14 +52,16 @@ async function main() {
     authConfig: { method: 'JWK_SET', key: r.jwksUrl },
   });
   await platform.platformActive(true);
-  const c = sandbox.store.createCourse({ title: 'Bench', quirks: 'standard', learners, items });
 
   const app = express();
-  app.get('/commands', (_req, res) => void res.json({ commands }));
-  app.use('/sandbox', sandbox.router);
+  app.get('/__bench/commands', (_req, res) => void res.json({ commands }));
+  app.get('/__bench/settle', (_req, res) => void res.json({}));
+  app.use((req, res, next) => void (handleProfileRequest(req, res) || next()));
   app.use(lti.app);
-  server.on('request', app);
-  console.log(JSON.stringify({ launchUrls: c.learnerIds.map((u) => sandbox.launchUrl(c.course.id, u)), commandsUrl: `${base}/commands` }));
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(args.port, '127.0.0.1', resolve));
+  console.log(JSON.stringify({ ready: true }));
 }
 
 main().catch((err) => {

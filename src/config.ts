@@ -53,6 +53,8 @@ const EnvSchema = z.object({
   RENDER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(3),
   RUN_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   AUDIT_DETAIL_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(730),
+  // --- launch (#13) ---
+  LEARNER_REFRESH_INTERVAL_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),
 });
 
 export interface Config {
@@ -125,6 +127,13 @@ export interface Config {
   runLogRetentionDays: number;
   /** Days the personal part of an audit entry (names, reasons) is kept (audit_details TTL). */
   auditDetailRetentionDays: number;
+  // --- launch (#13) ---
+  /**
+   * A learner's page asks the LMS for their grades at most once in this time (per instance): a
+   * page opened again sooner shows the grades of that refresh and says how old they are (0: every
+   * page view refreshes, in the background when the last refresh is under 10 minutes old).
+   */
+  learnerRefreshIntervalMs: number;
 }
 
 /** Thrown for a bad setting; main.ts prints its message as one line and exits. */
@@ -232,5 +241,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     renderConcurrency: e.RENDER_CONCURRENCY,
     runLogRetentionDays: e.RUN_LOG_RETENTION_DAYS,
     auditDetailRetentionDays: e.AUDIT_DETAIL_RETENTION_DAYS,
+    learnerRefreshIntervalMs: e.LEARNER_REFRESH_INTERVAL_MS,
   });
 }

@@ -1,6 +1,10 @@
 /**
  * A learner's page refreshes that learner's own results (AGS `user_id` filter) from the LMS.
  *
+ * - When this process refreshed them less than LEARNER_REFRESH_INTERVAL_MS ago (a minute by default),
+ *   the page shows the stored grades and says how old they are, and the LMS is not asked again: a
+ *   learner reloading right after a launch sees what was just fetched, and the LMS is spared a
+ *   request per reload.
  * - When this process refreshed them less than LEARNER_RECENT_REFRESH_MS ago, the page shows the
  *   stored grades at once (saying how fresh they are) and the refresh runs in the background; the
  *   next page view shows what it found.
@@ -32,7 +36,9 @@ export type LearnerRefresh =
   | { status: 'failed'; message: string }
   | { status: 'unavailable' }
   /** Stored grades shown at once; a background refresh is on its way. */
-  | { status: 'background'; refreshedAt: Date };
+  | { status: 'background'; refreshedAt: Date }
+  /** Stored grades shown: they were refreshed within the minimum interval, the LMS is not asked again. */
+  | { status: 'recent'; refreshedAt: Date };
 
 type Deps = GradeSourceDeps & { conn: Connection; now: () => Date };
 
@@ -54,6 +60,11 @@ export async function settleLearnerRefreshes(): Promise<void> {
 /** Forgets the last refresh times (tests). */
 export function forgetLearnerRefreshes(): void {
   refreshedAt.clear();
+}
+
+/** Makes every remembered refresh `ms` older (tests: "a refresh two minutes ago"). */
+export function backdateLearnerRefreshes(ms: number): void {
+  for (const [key, at] of refreshedAt) refreshedAt.set(key, new Date(at.getTime() - ms));
 }
 
 /** Past the time budget: 'slow', unless the last finished run of one of the course's sources failed. */
@@ -95,15 +106,19 @@ function runRefresh(deps: Deps, course: CourseDoc, sources: GradeSource[], user:
 /**
  * Refreshes the learner's grades for their page. `snapshot`: their stored grades as the page read
  * them (the refresh then reads nothing more). `background: true` allows showing the stored grades
- * at once when the last refresh is recent.
+ * at once when the last refresh is recent; `minIntervalMs`: within that time of the last refresh,
+ * none is made at all.
  */
 export async function refreshLearnerGrades(
   deps: Deps,
   courseId: string,
   user: { id: string; name?: string },
   timeoutMs = 4000,
-  opts: { snapshot?: LearnerSnapshot; background?: boolean } = {},
+  opts: { snapshot?: LearnerSnapshot; background?: boolean; minIntervalMs?: number } = {},
 ): Promise<LearnerRefresh> {
+  // A refresh that finished moments ago found the course's sources and stored what they said.
+  const lastDone = lastLearnerRefresh(deps.conn, courseId, user.id);
+  if (opts.background && lastDone && deps.now().getTime() - lastDone.getTime() < (opts.minIntervalMs ?? 0)) return { status: 'recent', refreshedAt: lastDone };
   const course = await courseForRefresh(deps.conn, courseId);
   if (!course) return { status: 'unavailable' };
   // AGS without its address would only record a failure; the other sources say themselves.

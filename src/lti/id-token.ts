@@ -31,8 +31,11 @@ export interface ExpectedPlatform {
 
 export type TokenKey = Awaited<ReturnType<typeof importSPKI>>;
 
-/** Reads the key that signed a token: by kid from the keyset URL, or the registered PEM key. */
-export type KeyResolver = (kid: string | undefined) => Promise<{ ok: true; key: TokenKey } | { ok: false; failure: LaunchFailure }>;
+/**
+ * Reads the key that signed a token: by kid from the keyset URL, or the registered PEM key.
+ * `cached`: the key came from the keyset as read earlier; `fresh: true` reads the keyset again.
+ */
+export type KeyResolver = (kid: string | undefined, opts?: { fresh?: boolean }) => Promise<{ ok: true; key: TokenKey; cached?: boolean } | { ok: false; failure: LaunchFailure }>;
 
 export interface VerifyInput {
   token: string;
@@ -160,11 +163,22 @@ export async function verifyIdToken(input: VerifyInput): Promise<VerifyResult> {
   if (token.split('.').length !== 3) return refuse(LAUNCH_FAILURES.malformed());
   // Decided before any key is read: "none", HS256 (signed with a public key as secret) and the rest.
   if (header.alg !== 'RS256') return refuse(LAUNCH_FAILURES.algorithm(String(header.alg ?? '')));
-  const key = await input.resolveKey(typeof header.kid === 'string' ? header.kid : undefined);
+  const kid = typeof header.kid === 'string' ? header.kid : undefined;
+  let key = await input.resolveKey(kid);
   if (!key.ok) return key;
   let payload: Record<string, unknown>;
   try {
-    const verified = await compactVerify(token, key.key, { algorithms: ['RS256'] });
+    let verified: Awaited<ReturnType<typeof compactVerify>>;
+    try {
+      verified = await compactVerify(token, key.key, { algorithms: ['RS256'] });
+    } catch (err) {
+      // A key read earlier that does not match: the platform may have replaced the key under the
+      // same kid. The keyset as it is now decides.
+      if (!key.cached || (err as { code?: string }).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') throw err;
+      key = await input.resolveKey(kid, { fresh: true });
+      if (!key.ok) return key;
+      verified = await compactVerify(token, key.key, { algorithms: ['RS256'] });
+    }
     const parsed: unknown = JSON.parse(new TextDecoder().decode(verified.payload));
     if (!isObject(parsed)) return refuse(LAUNCH_FAILURES.malformed());
     payload = parsed;
@@ -193,13 +207,49 @@ async function importPem(pem: string): Promise<TokenKey> {
   }
 }
 
+/**
+ * How long a platform's keyset, as read, verifies its launches before it is read again. Every
+ * launch read it before (one request to the platform and a key import each); a key the platform
+ * adds is used at once (an unknown kid reads the keyset again), one it replaces under the same kid
+ * too (a signature that fails with a key read earlier is checked against the keyset read again),
+ * and one it withdraws is accepted for at most this long, as with a library's remote keyset cache.
+ */
+export const KEYSET_CACHE_MS = 60_000;
+const MAX_CACHED_KEYS = 1000;
+/** registration + jwksUrl + kid → the imported key and when the keyset was read. Per process. */
+const keysetCache = new Map<string, { key: TokenKey; at: number }>();
+const pemKeys = new Map<string, TokenKey>();
+
+/** Forgets the keys read from platforms' keysets (tests). */
+export function forgetPlatformKeys(): void {
+  keysetCache.clear();
+  pemKeys.clear();
+}
+
 /** Resolves keys from a registered keyset URL or PEM key. `fetchJson` reads the keyset (injected: the SSRF guard lives there). */
-export function keyResolverFor(auth: { jwksUrl?: string; publicKeyPem?: string }, fetchJson: (url: string) => Promise<unknown>): KeyResolver {
-  return async (kid) => {
+export function keyResolverFor(
+  auth: { issuer?: string; clientId?: string; jwksUrl?: string; publicKeyPem?: string },
+  fetchJson: (url: string) => Promise<unknown>,
+  clock: () => number = Date.now,
+): KeyResolver {
+  return async (kid, opts = {}) => {
     try {
-      if (auth.publicKeyPem) return { ok: true, key: await importPem(auth.publicKeyPem) };
+      if (auth.publicKeyPem) {
+        let key = pemKeys.get(auth.publicKeyPem);
+        if (!key) {
+          key = await importPem(auth.publicKeyPem);
+          if (pemKeys.size >= MAX_CACHED_KEYS) pemKeys.clear();
+          pemKeys.set(auth.publicKeyPem, key);
+        }
+        return { ok: true, key };
+      }
       if (!auth.jwksUrl) return { ok: false, failure: LAUNCH_FAILURES.keysetUnavailable('no keyset URL or key is registered') };
       if (!kid) return { ok: false, failure: LAUNCH_FAILURES.noKid() };
+      // per registration: the keyset was read under its registration's address rules (url-guard.ts)
+      const cacheKey = `${auth.issuer ?? ''}\n${auth.clientId ?? ''}\n${auth.jwksUrl}\n${kid}`;
+      const hit = keysetCache.get(cacheKey);
+      if (hit && !opts.fresh && clock() - hit.at < KEYSET_CACHE_MS) return { ok: true, key: hit.key, cached: true };
+      keysetCache.delete(cacheKey);
       let body: unknown;
       try {
         body = await fetchJson(auth.jwksUrl);
@@ -210,7 +260,10 @@ export function keyResolverFor(auth: { jwksUrl?: string; publicKeyPem?: string }
       if (!keys) return { ok: false, failure: LAUNCH_FAILURES.keysetUnavailable('the answer is not a JWK set') };
       const jwk = keys.find((k) => isObject(k) && k.kid === kid) as JWK | undefined;
       if (!jwk || (jwk.kty !== undefined && jwk.kty !== 'RSA')) return { ok: false, failure: LAUNCH_FAILURES.keyNotFound() };
-      return { ok: true, key: (await importJWK({ ...jwk, alg: 'RS256' }, 'RS256')) as TokenKey };
+      const key = (await importJWK({ ...jwk, alg: 'RS256' }, 'RS256')) as TokenKey;
+      if (keysetCache.size >= MAX_CACHED_KEYS) keysetCache.clear();
+      keysetCache.set(cacheKey, { key, at: clock() });
+      return { ok: true, key };
     } catch {
       return { ok: false, failure: LAUNCH_FAILURES.keyNotFound() };
     }

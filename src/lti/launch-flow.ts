@@ -304,7 +304,7 @@ export function createLaunchFlow(deps: LaunchFlowDeps): { login: RequestHandler;
       },
       nonce: login.nonce,
       toolOrigin: deps.toolOrigin,
-      resolveKey: keyResolverFor(platform, (url) => deps.fetchJson(url, platform)),
+      resolveKey: keyResolverFor(platform, (url) => deps.fetchJson(url, platform), () => deps.now().getTime()),
       now: deps.now(),
     });
     if (!result.ok) return deps.onFailure(result.failure, req, res);

@@ -47,9 +47,12 @@ async function renderLearnerPage(ctx: WebContext, res: Response, opts: PageOptio
   // One read of the learner's stored grades serves the refresh (what it compares with) and, when
   // the refresh changed nothing, the page.
   const snapshot = opts.refresh === false ? undefined : await readLearnerSnapshot(ctx.conn, launch.courseId, launch.user.id);
-  const refresh = opts.refresh === false ? null : await refreshLearnerGrades(ctx, launch.courseId, launch.user, LEARNER_REFRESH_BUDGET_MS, { snapshot, background: true });
+  const refresh =
+    opts.refresh === false
+      ? null
+      : await refreshLearnerGrades(ctx, launch.courseId, launch.user, LEARNER_REFRESH_BUDGET_MS, { snapshot, background: true, minIntervalMs: ctx.config.learnerRefreshIntervalMs });
   const now = ctx.now();
-  const current = refresh && (refresh.status === 'background' || refresh.status === 'slow' || (refresh.status === 'fresh' && !refresh.changed));
+  const current = refresh && (refresh.status === 'background' || refresh.status === 'recent' || refresh.status === 'slow' || (refresh.status === 'fresh' && !refresh.changed));
   const overview = await learnerOverview(ctx.conn, launch.courseId, launch.user.id, now, current ? { snapshot } : {});
   const view = learnerPageView(ctx, {
     session,
@@ -59,7 +62,7 @@ async function renderLearnerPage(ctx: WebContext, res: Response, opts: PageOptio
     now,
     notice: opts.notice,
     refresh: refresh && refresh.status !== 'unavailable' ? refresh.status : null,
-    refreshedAt: refresh?.status === 'background' ? refresh.refreshedAt : undefined,
+    refreshedAt: refresh?.status === 'background' || refresh?.status === 'recent' ? refresh.refreshedAt : undefined,
   });
   res.status(opts.status ?? 200).type('html').send(ctx.views.render('learner', { ...view, lang }));
 }

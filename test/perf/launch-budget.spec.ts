@@ -5,7 +5,7 @@
  * refresh included; no write when the refresh found nothing new; one token for the page's AGS calls.
  */
 import { expect } from 'chai';
-import { settleLearnerRefreshes } from '../../src/grades/learner-refresh';
+import { backdateLearnerRefreshes, settleLearnerRefreshes } from '../../src/grades/learner-refresh';
 import { startTestApp, type TestApp } from '../support/app';
 import { countCommands, describeCommands, type SeenCommand } from '../support/db-commands';
 import { defineCertificate, launchAs, sandboxCourse, toolCourse } from '../support/e2e';
@@ -57,8 +57,12 @@ describe('A learner launch stays within its database budget (#13)', function () 
     const c = await course([BILBO]);
     await launchAs(t, c.course.id, c.learnerIds[0]!);
     await settleLearnerRefreshes();
+    // two minutes later: the page refreshes again (in the background), and finds nothing new
+    backdateLearnerRefreshes(2 * 60_000);
+    t.sandbox.store.clearRequestLog();
     const { html, commands } = await countedLaunch(c.course.id, c.learnerIds[0]!);
     expect(score(html)).to.equal('Your score: 85% (needed: 80%)');
+    expect(t.sandbox.store.requestLog.filter((e) => e.courseId === c.course.id && e.path.endsWith('/results')), 'the refresh asked the LMS').to.have.length(10);
     expect(commands.length, describeCommands(commands)).to.be.at.most(BUDGET);
     // what a launch itself writes: its login (recorded, used up), the deployment, the course and the
     // session (the address mails go to is written only when it changed: src/mail/recipients.ts)
@@ -97,17 +101,42 @@ describe('A learner launch stays within its database budget (#13)', function () 
     const c = await course([BILBO]);
     const first = await launchAs(t, c.course.id, c.learnerIds[0]!);
     expect(score(first.page.html)).to.equal('Your score: 85% (needed: 80%)');
-    expect(parseHtml(first.page.html).querySelector('[data-refresh="background"]')).to.equal(null);
+    expect(parseHtml(first.page.html).querySelector('[data-refresh]')).to.equal(null);
     await settleLearnerRefreshes();
-    // The teacher grades the tenth activity in the LMS.
+    // The teacher grades the tenth activity in the LMS; the learner comes back two minutes later.
     t.sandbox.store.setScore(c.course.id, c.lineItemIds[9]!, c.learnerIds[0]!, 10);
+    backdateLearnerRefreshes(2 * 60_000);
     const second = await launchAs(t, c.course.id, c.learnerIds[0]!);
     expect(score(second.page.html), 'the stored grades, at once').to.equal('Your score: 85% (needed: 80%)');
     expect(text(one(parseHtml(second.page.html), '[data-refresh="background"]'))).to.equal(
-      'Your grades as of less than a minute ago; we are checking your course for newer ones. Reload in a moment to see them.',
+      'Your grades as of 2 minutes ago; we are checking your course for newer ones. Reload in a moment to see them.',
     );
     await settleLearnerRefreshes();
+    // (the background refresh was seconds ago: the page does not ask the LMS again, it shows what that found)
     const third = await launchAs(t, c.course.id, c.learnerIds[0]!);
     expect(score(third.page.html), 'what the background refresh found').to.equal('Your score: 95% (needed: 80%)');
+  });
+
+  it('does not ask the LMS again within a minute of the last refresh, and says how fresh the grades shown are', async () => {
+    const c = await course([BILBO]);
+    await launchAs(t, c.course.id, c.learnerIds[0]!);
+    await settleLearnerRefreshes();
+    t.sandbox.store.setScore(c.course.id, c.lineItemIds[9]!, c.learnerIds[0]!, 10);
+    t.sandbox.store.clearRequestLog();
+    const again = await launchAs(t, c.course.id, c.learnerIds[0]!);
+    await settleLearnerRefreshes();
+    expect(t.sandbox.store.requestLog.filter((e) => e.courseId === c.course.id).map((e) => `${e.method} ${e.path}`), 'AGS calls').to.deep.equal([]);
+    expect(score(again.page.html), 'the grades of the refresh moments ago').to.equal('Your score: 85% (needed: 80%)');
+    expect(text(one(parseHtml(again.page.html), '[data-refresh="recent"]'))).to.equal(
+      'Your grades as of less than a minute ago, just checked with your course. Reload in a minute to check again.',
+    );
+    // A minute later the page asks the LMS again (in the background: the last refresh is still recent).
+    backdateLearnerRefreshes(61_000);
+    await launchAs(t, c.course.id, c.learnerIds[0]!);
+    await settleLearnerRefreshes();
+    expect(t.sandbox.store.requestLog.filter((e) => e.courseId === c.course.id && e.path.endsWith('/results'))).to.have.length(10);
+    const later = await launchAs(t, c.course.id, c.learnerIds[0]!);
+    expect(score(later.page.html), 'what that refresh found').to.equal('Your score: 95% (needed: 80%)');
+    expect(one(parseHtml(later.page.html), '[data-refresh]').getAttribute('data-refresh')).to.equal('recent');
   });
 });

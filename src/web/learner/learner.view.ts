@@ -74,8 +74,8 @@ export function learnerPageView(
     overview: LearnerOverview;
     now: Date;
     notice?: string;
-    refresh: 'fresh' | 'slow' | 'failed' | 'background' | null;
-    /** With `background`: when the grades shown were last refreshed. */
+    refresh: 'fresh' | 'slow' | 'failed' | 'background' | 'recent' | null;
+    /** With `background` and `recent`: when the grades shown were last refreshed. */
     refreshedAt?: Date;
   },
 ) {
@@ -92,10 +92,18 @@ export function learnerPageView(
     courseTitle: args.launch.context.title ?? args.launch.context.label ?? '',
     notice: args.notice ?? null,
     refreshNotice: args.refresh === 'slow' || args.refresh === 'failed' ? args.refresh : null,
-    // how fresh the grades shown are, while a background refresh looks for newer ones
+    // how fresh the grades shown are: while a background refresh looks for newer ones, or when they
+    // were fetched moments ago and the LMS is not asked again yet
     freshness:
-      args.refresh === 'background' && args.refreshedAt
-        ? t('learner.refresh.background', { minutes: Math.max(0, Math.floor((now.getTime() - args.refreshedAt.getTime()) / 60_000)) })
+      (args.refresh === 'background' || args.refresh === 'recent') && args.refreshedAt
+        ? {
+            kind: args.refresh,
+            text: t(`learner.refresh.${args.refresh}`, {
+              minutes: Math.max(0, Math.floor((now.getTime() - args.refreshedAt.getTime()) / 60_000)),
+              // `recent`: when a reload asks the LMS again
+              again: Math.max(1, Math.ceil((args.refreshedAt.getTime() + ctx.config.learnerRefreshIntervalMs - now.getTime()) / 60_000)),
+            }),
+          }
         : null,
     noDefinitions: overview.statuses.length === 0,
     cards,

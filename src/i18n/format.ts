@@ -58,14 +58,22 @@ export interface DateFormatOptions {
   timeZone?: string;
 }
 
+// Building an Intl.DateTimeFormat costs ~0.1 ms, formatting with one a few µs: one per language and zone.
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+function dateFormat(lang: Language, timeZone: string): Intl.DateTimeFormat {
+  const key = `${lang} ${timeZone}`;
+  let f = dateFormats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(INTL_LOCALE[lang], { day: 'numeric', month: 'long', year: 'numeric', timeZone });
+    if (dateFormats.size >= 500) dateFormats.clear();
+    dateFormats.set(key, f);
+  }
+  return f;
+}
+
 /** A calendar date in words: "23 November 2026" / "23 november 2026". Invalid dates give "". */
 export function formatDate(date: Date | string | number, lang: Language, opts: DateFormatOptions = {}): string {
   const d = date instanceof Date ? date : new Date(date);
   if (Number.isNaN(d.getTime())) return '';
-  return new Intl.DateTimeFormat(INTL_LOCALE[lang], {
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-    timeZone: opts.timeZone ?? 'UTC',
-  }).format(d);
+  return dateFormat(lang, opts.timeZone ?? 'UTC').format(d);
 }

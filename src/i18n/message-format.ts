@@ -184,12 +184,16 @@ function formatValue(value: MessageParams[string], style: 'plain' | 'number' | '
   return value;
 }
 
+/** One Intl.PluralRules per language (building one per message cost more than the message). */
+const pluralRules = new Map<Language, Intl.PluralRules>();
+
 /**
  * Fills a message with parameters for a language. A parameter the caller did not pass is left
  * visible as `{name}`, so that a forgotten parameter shows up in review instead of vanishing.
  */
 export function formatMessage(message: string, params: MessageParams | undefined, lang: Language): string {
-  const rules = new Intl.PluralRules(lang);
+  let rules = pluralRules.get(lang);
+  if (!rules) pluralRules.set(lang, (rules = new Intl.PluralRules(lang)));
   const render = (nodes: Node[], hash: number | undefined): string => {
     let out = '';
     for (const n of nodes) {

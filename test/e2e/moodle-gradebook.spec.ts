@@ -9,7 +9,7 @@
  */
 import { definitionFormFields } from '../support/e2e';
 import { expect } from 'chai';
-import { settleLearnerRefreshes } from '../../src/grades/learner-refresh';
+import { backdateLearnerRefreshes, settleLearnerRefreshes } from '../../src/grades/learner-refresh';
 import { Types } from 'mongoose';
 import { issueModel } from '../../src/certificates/issue.model';
 import { courseModel } from '../../src/courses/course.model';
@@ -116,9 +116,11 @@ describe('Moodle gradebook over web services (admin → teacher → learner)', f
 
     // A learner's own launch refreshes her grades from Moodle (userid=<sub>), without a teacher's sync.
     t.sandbox.store.setScore(c.course.id, c.lineItemIds[1]!, bram, 10);
+    // Bram comes back two minutes after his claim (within a minute the page would not ask Moodle again).
+    backdateLearnerRefreshes(2 * 60_000);
     const bramPage = await launch(c.course.id, bram);
     expect(bramPage.page.status).to.equal(200);
-    // Bram's page was refreshed moments ago (his claim): this one shows his stored grades at once
+    // Bram's page was refreshed minutes ago (his claim): this one shows his stored grades at once
     // and refreshes them in the background.
     await settleLearnerRefreshes();
     const item2 = columns.find((x) => x.label === 'Activity 2')!;

@@ -1,37 +1,40 @@
 /**
  * A stored certificate PDF's download beside express serving the same bytes from disk
  * (express.static), in one run: the tool's route (session, the viewer's permission check, the
- * file's chunks from the database, streamed with its length and ETag) against the floor a static
- * file server sets, at 1 and 16 clients, interleaved and repeated, medians; plus the 304 answer to
- * a browser that has the file. Run by hand: `npx tsx bench/download.bench.ts [seconds] [repetitions]`.
+ * stored bytes with their length and ETag) against the floor a static file server sets, at 1 and
+ * 16 keep-alive clients, interleaved and repeated, medians; plus the 304 answer to a browser that
+ * has the file. Each server runs in a process of its own (bench/download-servers.ts) and this one
+ * only generates the load, so the CPU time each server spends per request is measured apart
+ * (/proc/<pid>/stat): on a loaded machine that ratio moves far less than the latencies.
+ *
+ * Run by hand: `npx tsx bench/download.bench.ts [seconds] [repetitions]` (default 4 s, 3).
  */
-import { Agent, createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import express from 'express';
-import { createApp } from '../src/app';
-import { loadConfig } from '../src/config';
-import { connectDatabase } from '../src/db/connect';
-import { setLogLevel } from '../src/logger';
-import { HttpBrowser, sessionOf } from '../test/support/browser';
-import { buildDefinition } from '../test/support/builders';
-import { courseModel } from '../src/courses/course.model';
 
 const SECONDS = Number(process.argv[2] ?? 4);
 const REPS = Number(process.argv[3] ?? 3);
+const TICKS_PER_SECOND = 100; // Linux USER_HZ
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 // keep-alive connections for both, as a browser has
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-function get(url: string, headers: Record<string, string>): Promise<{ status: number; bytes: number }> {
+interface Answer {
+  status: number;
+  bytes: number;
+  headerBytes: number;
+}
+
+function get(url: string, headers: Record<string, string>): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(url, { agent, headers }, (res) => {
       let bytes = 0;
       res.on('data', (d: Buffer) => (bytes += d.length));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, headerBytes: res.rawHeaders.reduce((n, h) => n + h.length + 2, 0) }));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -39,15 +42,37 @@ function get(url: string, headers: Record<string, string>): Promise<{ status: nu
   });
 }
 
-async function listen(server: Server): Promise<number> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return (server.address() as AddressInfo).port;
+/** User + system CPU seconds of a process (all its threads), from /proc. */
+function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime, stime (fields 14, 15)
 }
 
-async function run(concurrency: number, url: string, headers: Record<string, string>, expectStatus: number, bytes: number) {
+function start(args: string[]): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
+  const child = fork(join(__dirname, 'download-servers.ts'), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (info) => resolve({ child, info: info as Record<string, unknown> }));
+    child.once('exit', (code) => reject(new Error(`${args[0] ?? 'tool'} server exited with ${code}`)));
+  });
+}
+
+interface Run {
+  perSecond: number;
+  p50: number;
+  p99: number;
+  /** The server's CPU time per request, µs. */
+  serverCpuUs: number;
+  /** This load generator's CPU time per request, µs. */
+  clientCpuUs: number;
+}
+
+async function run(pid: number, concurrency: number, url: string, headers: Record<string, string>, expectStatus: number, bytes: number): Promise<Run> {
   const latencies: number[] = [];
   const end = Date.now() + SECONDS * 1000;
   const started = Date.now();
+  const serverCpu0 = cpuSecondsOf(pid);
+  const clientCpu0 = process.cpuUsage();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (Date.now() < end) {
@@ -58,73 +83,54 @@ async function run(concurrency: number, url: string, headers: Record<string, str
       }
     }),
   );
+  const serverCpu = cpuSecondsOf(pid) - serverCpu0;
+  const clientCpu = process.cpuUsage(clientCpu0);
   latencies.sort((a, b) => a - b);
-  return { perSecond: latencies.length / ((Date.now() - started) / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return {
+    perSecond: latencies.length / ((Date.now() - started) / 1000),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    serverCpuUs: (serverCpu * 1e6) / latencies.length,
+    clientCpuUs: (clientCpu.user + clientCpu.system) / latencies.length,
+  };
 }
 
 async function main() {
-  setLogLevel('error');
-  const srv = createServer();
-  const port = await listen(srv);
-  const dataDir = mkdtempSync(join(tmpdir(), 'lticert-bench-'));
-  mkdirSync(join(dataDir, 'pc'));
-  const config = loadConfig({
-    NODE_ENV: 'test', PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, DATA_DIR: dataDir,
-    PLATFORM_CONFIG_DIR: join(dataDir, 'pc'), EMBEDDED_DB: 'offline', LOG_LEVEL: 'error',
-  });
-  const db = await connectDatabase(config);
-  const app = await createApp({ config, db });
-  srv.on('request', app.express);
-  const sandbox = app.sandbox!;
-  const c = sandbox.store.createCourse({ title: 'Bench', quirks: 'standard', learners: 1, items: 2, scoreMaximum: 10, score: () => 10 });
-  await new HttpBrowser().open(sandbox.launchUrl(c.course.id, c.teacherIds[0]!));
-  const course = await courseModel(db.connection).findOne({ contextId: sandbox.store.contextIdOf(c.course) }).lean();
-  const definition = await buildDefinition(db.connection, course!._id, {}, { by: { kind: 'teacher', userId: 't', name: 'T' }, now: new Date() });
-  const browser = new HttpBrowser();
-  const launched = await browser.open(sandbox.launchUrl(c.course.id, c.learnerIds[0]!));
-  const appUrl = `${config.publicUrl}/app/${sessionOf(launched.url)}`;
-  const claimed = await browser.request(`${appUrl}/learner/claim`, { form: { definitionId: String(definition._id) } });
-  const pdfUrl = `${new URL(claimed.headers.get('location')!, appUrl).toString()}.pdf`;
-  const first = await fetch(pdfUrl);
-  const pdf = Buffer.from(await first.arrayBuffer());
-  const etag = first.headers.get('etag')!;
-  if (first.status !== 200) throw new Error(`first download: ${first.status}`);
-
-  const dir = mkdtempSync(join(tmpdir(), 'lticert-static-'));
-  writeFileSync(join(dir, 'certificate.pdf'), pdf);
-  const bare = express();
-  bare.use(express.static(dir));
-  const staticServer = createServer(bare);
-  const staticUrl = `http://127.0.0.1:${await listen(staticServer)}/certificate.pdf`;
-
-  console.log(`# ${SECONDS} s per run, ${REPS} repetitions, interleaved; a ${pdf.length}-byte stored PDF; engine=${db.engine}; node ${process.version}`);
+  const tool = await start(['tool']);
+  const { pdfUrl, etag, bytes, file, engine } = tool.info as { pdfUrl: string; etag: string; bytes: number; file: string; engine: string };
+  const floor = await start(['static', file]);
+  const staticUrl = floor.info.url as string;
+  const [ours, theirs] = [await get(pdfUrl, {}), await get(staticUrl, {})];
+  const load0 = loadavg();
+  console.log(`# ${SECONDS} s per run, ${REPS} repetitions, interleaved; a ${bytes}-byte stored PDF; engine=${engine}; node ${process.version}`);
+  console.log(`# response headers: tool ${ours.headerBytes} bytes, express static ${theirs.headerBytes} bytes; load average ${load0.map((l) => l.toFixed(1)).join(' ')}`);
+  const revalidate = { 'if-none-match': etag, 'cache-control': 'max-age=0' };
   for (const conc of [1, 16]) {
-    const ours: Array<Awaited<ReturnType<typeof run>>> = [];
-    const floor: typeof ours = [];
-    const revalidated: typeof ours = [];
+    const tools: Run[] = [];
+    const statics: Run[] = [];
+    const revalidated: Run[] = [];
     for (let r = 0; r < REPS; r++) {
-      const pair = [() => run(conc, pdfUrl, {}, 200, pdf.length), () => run(conc, staticUrl, {}, 200, pdf.length)];
+      const pair = [
+        async () => tools.push(await run(tool.child.pid!, conc, pdfUrl, {}, 200, bytes)),
+        async () => statics.push(await run(floor.child.pid!, conc, staticUrl, {}, 200, bytes)),
+      ];
       if (r % 2) pair.reverse();
-      const a = await pair[0]!();
-      const b = await pair[1]!();
-      ours.push(r % 2 ? b : a);
-      floor.push(r % 2 ? a : b);
-      revalidated.push(await run(conc, pdfUrl, { 'if-none-match': etag, 'cache-control': 'max-age=0' }, 304, 0));
+      for (const step of pair) await step();
+      revalidated.push(await run(tool.child.pid!, conc, pdfUrl, revalidate, 304, 0));
     }
-    const m = (xs: typeof ours, k: 'perSecond' | 'p50' | 'p99') => median(xs.map((x) => x[k]));
+    const m = (xs: Run[], k: keyof Run) => median(xs.map((x) => x[k]));
+    const f = (xs: Run[]) =>
+      `${m(xs, 'perSecond').toFixed(0)}/s p50 ${m(xs, 'p50').toFixed(2)} ms p99 ${m(xs, 'p99').toFixed(2)} ms CPU ${m(xs, 'serverCpuUs').toFixed(0)} µs/req (client ${m(xs, 'clientCpuUs').toFixed(0)})`;
+    console.log(`${conc} client(s): tool ${f(tools)} | express static ${f(statics)} | 304 ${f(revalidated)}`);
     console.log(
-      `${conc} client(s): tool ${m(ours, 'perSecond').toFixed(0)}/s p50 ${m(ours, 'p50').toFixed(2)} ms p99 ${m(ours, 'p99').toFixed(2)} ms` +
-        ` | express static ${m(floor, 'perSecond').toFixed(0)}/s p50 ${m(floor, 'p50').toFixed(2)} ms p99 ${m(floor, 'p99').toFixed(2)} ms` +
-        ` | p50 ratio tool/static ${(m(ours, 'p50') / m(floor, 'p50')).toFixed(2)}×, throughput ${(m(ours, 'perSecond') / m(floor, 'perSecond')).toFixed(2)}×` +
-        ` | 304: ${m(revalidated, 'perSecond').toFixed(0)}/s p50 ${m(revalidated, 'p50').toFixed(2)} ms`,
+      `  ratio tool/static: p50 ${(m(tools, 'p50') / m(statics, 'p50')).toFixed(2)}×, throughput ${(m(tools, 'perSecond') / m(statics, 'perSecond')).toFixed(2)}×, ` +
+        `server CPU per request ${(m(tools, 'serverCpuUs') / m(statics, 'serverCpuUs')).toFixed(2)}× | p50 runs tool ${tools.map((x) => x.p50.toFixed(2)).join(' ')}, static ${statics.map((x) => x.p50.toFixed(2)).join(' ')}`,
     );
   }
-  srv.closeAllConnections();
-  srv.close();
-  staticServer.close();
-  await app.close();
-  await db.close();
-  process.exit(0);
+  console.log(`# load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  tool.child.disconnect();
+  floor.child.disconnect();
+  agent.destroy();
 }
 
 main().catch((err) => {

@@ -46,7 +46,7 @@ import { afterCourseGrades, registerCertificationHooks } from './certifications/
 import { adminCertificationsRouter } from './web/certifications/admin-certifications.routes';
 import { certificationsRouter } from './web/certifications/certifications.routes';
 import { awardVerifyRouter } from './web/certifications/award-verify.routes';
-import { certificateRouter } from './web/certificate.routes';
+import { CERTIFICATE_PDF_PATH, certificatePdfDownload, certificateRouter } from './web/certificate.routes';
 import { exportRouter } from './web/export.routes';
 import { gradesRouter } from './web/grades.routes';
 import { moodleSourceRouter } from './web/teacher/moodle-source.routes';
@@ -274,6 +274,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
   if (mailbox) app.use('/sandbox/mailbox', mailbox.router);
   if (sandbox) app.use('/sandbox', sandbox.router);
   app.use(securityHeaders({ publicUrl: config.publicUrl }));
+  // A stored certificate PDF needs its session and permission only: ahead of assets, ltijs, body parsers (#13).
+  app.get(CERTIFICATE_PDF_PATH, ...certificatePdfDownload(ctx));
   app.use('/assets', express.static(join(__dirname, 'web', 'public'), { maxAge: '1h', index: false }));
   app.use(fontsRouter()); // /assets/fonts.css and its font files (src/web/fonts.routes.ts)
 

@@ -17,6 +17,7 @@ import { ActorSchema, type Actor } from './audit.model';
 import type { TemplateSettings } from './definition.schema';
 import type { Validity } from './definition.model';
 import type { Evaluation } from './evaluate';
+import { forgetViewerAccess } from './viewer-access.cache';
 
 export type IssueStatus = 'active' | 'superseded' | 'revoked';
 
@@ -115,6 +116,19 @@ schema.index({ definitionId: 1, userId: 1 });
 schema.index({ courseId: 1 });
 // a learner's certificates across courses (a claim re-evaluates the certifications it may complete)
 schema.index({ userId: 1 });
+
+// A changed certificate (revoked, superseded, erased, its PDF attached) must not be served from
+// the downloads' permission cache (viewer-access.cache.ts): forget it before the write is sent
+// and again once it is done, so that no read racing the write is remembered.
+const WRITES = ['updateOne', 'updateMany', 'findOneAndUpdate', 'replaceOne', 'deleteOne', 'deleteMany', 'findOneAndDelete'] as const;
+for (const op of WRITES) {
+  schema.pre(op, { document: false, query: true }, function () {
+    forgetViewerAccess(this.model.db);
+  });
+  schema.post(op, { document: false, query: true }, function () {
+    forgetViewerAccess(this.model.db);
+  });
+}
 
 export function issueModel(conn: Connection): Model<IssueDoc> {
   return (conn.models.CertificateIssue as Model<IssueDoc>) ?? conn.model<IssueDoc>('CertificateIssue', schema);

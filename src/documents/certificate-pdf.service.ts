@@ -43,6 +43,8 @@ export interface CertificatePdf {
   rendered: boolean;
   /** The PDF's bytes as a stream. */
   open(): Readable;
+  /** The bytes themselves, when this process holds them (sent in one write, no stream). */
+  readonly bytes?: Buffer;
 }
 
 /** The GridFS file name of a certificate's PDF: unique per issue, version and language. */
@@ -121,6 +123,9 @@ function storedFile(conn: Connection, key: string, entry: KnownFile): Certificat
     fileId: entry.id.toHexString(),
     length: entry.length,
     rendered: false,
+    get bytes() {
+      return entry.bytes;
+    },
     open: () => {
       if (entry.bytes) return Readable.from([entry.bytes]);
       const parts: Buffer[] = [];
@@ -154,7 +159,7 @@ async function renderAndStore(deps: PdfDeps, issue: IssueDoc, key: string, langu
   const id = await uploadBuffer(deps.conn, 'pdfs', key, pdf, { ...metadata });
   await attachPdf(deps.conn, { courseId: issue.courseId, issueId: issue._id, pdfFileId: id.toHexString() });
   remember(deps.conn, key, id, pdf.length, pdf);
-  return { fileId: id.toHexString(), length: pdf.length, rendered: true, open: () => Readable.from([pdf]) };
+  return { fileId: id.toHexString(), length: pdf.length, rendered: true, bytes: pdf, open: () => Readable.from([pdf]) };
 }
 
 /**

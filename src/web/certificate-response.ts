@@ -44,6 +44,11 @@ export async function sendPdf(res: Response, pdf: CertificatePdf, fileName: stri
   res.attachment(fileName);
   if (disposition === 'inline') res.setHeader('Content-Disposition', String(res.getHeader('Content-Disposition')).replace(/^attachment/, 'inline'));
   res.setHeader('X-Certificate-Pdf', pdf.rendered ? 'rendered' : 'stored');
+  const bytes = pdf.bytes;
+  if (bytes) {
+    res.end(bytes);
+    return;
+  }
   try {
     await pipeline(pdf.open(), res);
   } catch (err) {

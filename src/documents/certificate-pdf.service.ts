@@ -138,7 +138,9 @@ function storedFile(conn: Connection, key: string, entry: KnownFile): Certificat
 }
 
 async function storedPdf(conn: Connection, issue: IssueDoc, key: string, language: Language): Promise<CertificatePdf | null> {
-  const known = knownIn(conn).get(key);
+  // An erased learner's certificate had its PDFs (with the name) deleted: what this process
+  // remembers of them must not be served; the file rendered since, if any, is looked up.
+  const known = issue.erasedAt ? undefined : knownIn(conn).get(key);
   if (known) {
     touch(conn, key, known);
     return storedFile(conn, key, known);

@@ -10,7 +10,9 @@ import { expect } from 'chai';
 import type { Types } from 'mongoose';
 import { startTestApp, type TestApp } from '../support/app';
 import { countCommands, describeCommands } from '../support/db-commands';
-import { defineCertificate, launchAs, pdfText, sandboxCourse, toolCourse, type Launched } from '../support/e2e';
+import { issueModel } from '../../src/certificates/issue.model';
+import { eraseLearner } from '../../src/privacy/learner-data.service';
+import { defineCertificate, launchAs, pdfText, sandboxCourse, subjectOf, toolCourse, type Launched } from '../support/e2e';
 
 const FULL = [10, 10, 10, 10, 10];
 // what a browser sends when it revalidates its copy (fetch() alone would add no-cache to a conditional request)
@@ -21,6 +23,8 @@ interface Claimed {
   learner: Launched;
   other: Launched;
   certificateId: string;
+  /** The learner's user id as the tool knows it. */
+  learnerSub: string;
   /** The learner's own URL of the PDF. */
   pdfUrl: string;
   /** The bytes and ETag of the first download (the one that rendered it). */
@@ -48,6 +52,7 @@ async function claimedCertificate(t: TestApp): Promise<Claimed> {
     learner,
     other,
     certificateId: location.split('/').pop()!,
+    learnerSub: subjectOf(t, c, c.learnerIds[0]!),
     pdfUrl,
     original: Buffer.from(await rendered.arrayBuffer()),
     etag: rendered.headers.get('etag')!,
@@ -164,5 +169,20 @@ describe('GET /app/:session/certificates/:id.pdf (a stored certificate PDF, #13)
         expect(after.body.includes(Buffer.from('%PDF'))).to.equal(false);
       }
     }
+  });
+
+  it("does not serve the PDF with an erased learner's name, even to the teacher whose copy this process still holds", async () => {
+    const fresh = await claimedCertificate(t);
+    const teacherUrl = fresh.pdfUrl.replace(fresh.learner.app, fresh.teacher.app);
+    const { learnerName } = (await issueModel(t.db.connection).findById(fresh.certificateId).lean())!;
+    expect(pdfText((await download(fresh.teacher, teacherUrl)).body)).to.include(learnerName);
+
+    await eraseLearner(t.db.connection, { issuer: t.sandbox.issuer, userId: fresh.learnerSub }, { by: { kind: 'admin' }, now: new Date() });
+
+    const after = await download(fresh.teacher, teacherUrl);
+    expect(after.res.status).to.equal(200);
+    expect(after.res.headers.get('etag')).to.not.equal(fresh.etag);
+    expect(pdfText(after.body)).to.include('Digital Literacy').and.not.include(learnerName);
+    expect((await download(fresh.learner, fresh.pdfUrl)).res.status, "the learner's session is gone").to.equal(401);
   });
 });

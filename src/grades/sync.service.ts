@@ -49,8 +49,11 @@ export interface SyncOptions {
   logger?: Logger;
 }
 
-/** A current stored column with what the results step needs. */
-type SyncItem = StoredLineItem & { resultsDigest?: string | null; resultsEpoch?: number };
+/**
+ * A current stored column with what the results step needs. `fresh`: this run created it, so no
+ * result of it can be stored yet and its results are inserted without reading anything back.
+ */
+type SyncItem = StoredLineItem & { resultsDigest?: string | null; resultsEpoch?: number; fresh?: boolean };
 
 /** A digest of a complete result listing, in a stable order. */
 function digestOf(scores: IncomingScore[]): string {
@@ -92,7 +95,12 @@ async function syncColumns(opts: SyncOptions, run: RunRecorder, ctx: SourceConte
     now: opts.now(),
     complete: listing.complete,
   });
-  if (plan.ops.length) await executeWrites(Model.collection, plan.ops);
+  const outcome = plan.ops.length ? await executeWrites(Model.collection, plan.ops) : { written: 0, raced: 0 };
+  // Columns this run inserted have no stored results (a first sync: nothing to compare). Only
+  // when every insert landed: a raced one was inserted by a learner's refresh, which may also
+  // have stored results of it.
+  const fresh = new Set<string>();
+  if (outcome.raced === 0) for (const op of plan.ops) if ('insertOne' in op) fresh.add(op.insertOne.document.externalId as string);
   run.counts.items = listing.items.length;
   run.counts.changed += plan.changed;
   run.counts.unchanged += plan.unchanged;
@@ -104,7 +112,7 @@ async function syncColumns(opts: SyncOptions, run: RunRecorder, ctx: SourceConte
   const out: { item: SourceLineItem; stored: SyncItem }[] = [];
   for (const item of listing.items) {
     const s = byExternal.get(item.externalId);
-    if (s) out.push({ item, stored: s });
+    if (s) out.push({ item, stored: fresh.has(s.externalId) ? { ...s, fresh: true } : s });
   }
   return out;
 }
@@ -153,7 +161,7 @@ async function storeBatch(opts: SyncOptions, run: RunRecorder, item: SyncItem, b
     return;
   }
   const filter = wholeItem ? { courseId: course._id, lineItemId: item._id } : { courseId: course._id, lineItemId: item._id, userId };
-  const stored = await Model.find(filter, STORED_RESULT_PROJECTION).lean<StoredResult[]>();
+  const stored = item.fresh && wholeItem ? [] : await Model.find(filter, STORED_RESULT_PROJECTION).lean<StoredResult[]>();
   const storedMap = new Map(stored.map((s) => [s.userId, s]));
   const plan = planResultWrites({
     courseId: course._id,
@@ -179,7 +187,41 @@ async function storeBatch(opts: SyncOptions, run: RunRecorder, item: SyncItem, b
   }
 }
 
-/** Asks the source for the columns' results and stores each batch as it arrives. */
+/**
+ * Writes of result batches, in the background while the source fetches the next columns: at most
+ * `parallel` at a time (the database works on one while this process encodes the next); a batch
+ * that finds every slot taken waits (back-pressure: at most `parallel` stored batches plus the
+ * source's requests in flight are held in memory). The first failure stops further writes and is
+ * rethrown by `drain()`, which always waits for every write started.
+ */
+function writeQueue(parallel: number) {
+  const running = new Set<Promise<void>>();
+  let failure: { err: unknown } | undefined;
+  return {
+    async push(write: () => Promise<void>): Promise<void> {
+      while (running.size >= parallel) await Promise.race(running);
+      if (failure) throw failure.err;
+      const p: Promise<void> = write()
+        .catch((err: unknown) => {
+          failure ??= { err };
+        })
+        .finally(() => running.delete(p));
+      running.add(p);
+    },
+    async drain(): Promise<void> {
+      while (running.size) await Promise.race(running);
+      if (failure) throw failure.err;
+    },
+  };
+}
+
+/** Parallel result writes of a course sync (see writeQueue). */
+const RESULT_WRITES_IN_FLIGHT = 2;
+
+/**
+ * Asks the source for the columns' results and stores each batch as it arrives, writing one
+ * column while the next ones are fetched.
+ */
 async function syncResults(
   opts: SyncOptions,
   run: RunRecorder,
@@ -191,13 +233,21 @@ async function syncResults(
 ): Promise<void> {
   const byExternal = new Map(columns.map((c) => [c.item.externalId, c.stored]));
   const done = new Set<string>();
-  await opts.source.results(ctx, { items: columns.map((c) => c.item), userId, concurrency }, async (batch) => {
-    const stored = byExternal.get(batch.externalId);
-    if (!stored || done.has(batch.externalId)) return;
-    done.add(batch.externalId);
-    await storeBatch(opts, run, stored, batch, userId);
-    await onColumnDone();
-  });
+  const writes = writeQueue(RESULT_WRITES_IN_FLIGHT);
+  try {
+    await opts.source.results(ctx, { items: columns.map((c) => c.item), userId, concurrency }, async (batch) => {
+      const stored = byExternal.get(batch.externalId);
+      if (!stored || done.has(batch.externalId)) return;
+      done.add(batch.externalId);
+      await writes.push(async () => {
+        await storeBatch(opts, run, stored, batch, userId);
+        await onColumnDone();
+      });
+    });
+  } finally {
+    // Never leave a write running behind the run's record: a failed fetch or write waits for the others.
+    await writes.drain();
+  }
 }
 
 function recorderFor(opts: SyncOptions, scope: 'course' | 'learner', userId?: string, onlyWhenWorthKeeping = false): RunRecorder {

@@ -1,24 +1,28 @@
 /**
- * Benchmark of the certificate renderer. Run by hand:  npx tsx bench/render.bench.ts [N]
+ * Benchmark of the certificate renderer. Run by hand:  npx tsx bench/render.bench.ts [N] [reps]
  *
  * Each measure runs in a fresh child process, so that one measure's memory does not count in
- * the next one's peak RSS. Prints a markdown table (see bench/README.md for the latest figures).
+ * the next one's peak RSS. Prints markdown tables (see bench/README.md for the latest figures).
  *
  *  - single PDF, cold: a new renderer, its first PDF (browser start included)
  *  - single PDF, warm: median of 20 PDFs with the browser up
- *  - export of N certificates (default 1,000) with exportPdf: batches of 100 -> one PDF, with 1 and
- *    with 2 batches printing at a time, and of N/4 and 4N (peak memory must not depend on N)
- *  - the same N certificates as ONE HTML document streamed with page.createPDFStream (the alternative design)
- *  - the limit: Chromium printing the same N pages from one prepared HTML file,
- *    page.setContent + page.pdf and nothing else
+ *  - the anchor (#13): Chromium's own two-page rate, measured in the same run: N certificates as
+ *    prepared 100-certificate HTML documents (built before the clock starts), printed by two warm
+ *    pages of one browser at the same time, `page.setContent` + `page.pdf` and nothing else
+ *  - export of N certificates (default 1,000) with exportPdf, batches of 100 -> one PDF, the way
+ *    the export job runs it; interleaved with the anchor, `reps` times (default 3), medians
+ *  - the export of 4N certificates: Node's peak memory must not depend on N
+ *
+ * Beside wall-clock rates it reports CPU time per certificate of each process (Node's own
+ * process.cpuUsage(), the browser's whole process tree from /proc/<pid>/stat): on a machine
+ * shared with other work the wall-clock rates move with the load, the CPU per certificate hardly.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import puppeteer from 'puppeteer';
-import { CHROMIUM_ARGS, createPdfRenderer, exportPdf, findChromium, renderBatchHtml } from '../src/render';
+import puppeteer, { type Page } from 'puppeteer';
+import { CHROMIUM_ARGS, chromiumEnv, createPdfRenderer, exportPdf, findChromium, renderBatchHtml } from '../src/render';
 import { sampleCertificate } from './render-samples';
 
 interface Result {
@@ -27,9 +31,13 @@ interface Result {
   count: number;
   peakRssMb: number;
   chromiumPeakRssMb?: number;
+  /** CPU time in ms, Node's process and the browser's process tree, during the timed part. */
+  nodeCpuMs?: number;
+  chromiumCpuMs?: number;
   bytes?: number;
-  note?: string;
 }
+
+const BATCH = 100;
 
 function* certificates(n: number) {
   for (let i = 0; i < n; i++) {
@@ -60,29 +68,68 @@ function memorySampler(browserPid: () => number | undefined) {
   };
 }
 
-/**
- * Memory in KiB of a process and all its descendants, as PSS (shared pages divided among the
- * processes that share them; plain RSS would count Chromium's shared libraries once per process).
- */
-function treeRss(root: number): number {
+/** The process tree under `root` (root included). */
+function tree(root: number): number[] {
   const rows = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' })
     .trim()
     .split('\n')
     .map((l) => l.trim().split(/\s+/).map(Number) as [number, number]);
   const children = new Map<number, number[]>();
   for (const [pid, ppid] of rows) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  let total = 0;
+  const out: number[] = [];
   const stack = [root];
   while (stack.length) {
     const p = stack.pop()!;
+    out.push(p);
+    stack.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+/**
+ * Memory in KiB of a process and all its descendants, as PSS (shared pages divided among the
+ * processes that share them; plain RSS would count Chromium's shared libraries once per process).
+ */
+function treeRss(root: number): number {
+  let total = 0;
+  for (const p of tree(root)) {
     try {
       total += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
     } catch {
       // the process ended meanwhile
     }
-    stack.push(...(children.get(p) ?? []));
   }
   return total;
+}
+
+/**
+ * CPU time in ms used so far by a process tree: each live process's own time plus that of its
+ * children that ended (cutime/cstime), so a renderer closed during the run still counts.
+ */
+function treeCpuMs(root: number): number {
+  let ticks = 0;
+  for (const p of tree(root)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields 14-17 of proc(5), counted from the state field (3) here
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // the process ended meanwhile (its time moves to its parent's cutime)
+    }
+  }
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+function cpuMeter(browserPid: () => number | undefined) {
+  const node0 = process.cpuUsage();
+  const pid0 = browserPid();
+  const chromium0 = pid0 ? treeCpuMs(pid0) : 0;
+  return () => {
+    const node = process.cpuUsage(node0);
+    const pid = browserPid();
+    return { nodeCpuMs: (node.user + node.system) / 1000, chromiumCpuMs: pid ? treeCpuMs(pid) - chromium0 : 0 };
+  };
 }
 
 /** Options of a child run, passed as `key=value` arguments after the count. */
@@ -112,51 +159,50 @@ const modes: Record<string, (n: number, dir: string) => Promise<Result | Result[
   },
 
   async export(n, dir) {
-    const concurrency = Number(options.concurrency ?? 2);
     const renderer = createPdfRenderer({ executablePath: findChromium() });
     await renderer.pdf(sampleCertificate()); // browser up: the export job runs in a warm process
     const mem = memorySampler(() => renderer.browserPid());
     const file = join(dir, 'export.pdf');
+    const cpu = cpuMeter(() => renderer.browserPid());
     const t = performance.now();
-    const { pages } = await exportPdf(certificates(n), createWriteStream(file), { renderer, batchSize: 100, concurrency, tmpDir: dir });
+    const { pages } = await exportPdf(certificates(n), createWriteStream(file), { renderer, batchSize: BATCH });
     const ms = performance.now() - t;
+    const used = cpu();
     const m = mem.stop();
     await renderer.close();
-    const label = `exportPdf, ${n} certificates (batches of 100, ${concurrency} at a time)`;
-    return { label, ms, count: pages, ...m, bytes: statSync(file).size };
+    return { label: `exportPdf, ${n} certificates (batches of ${BATCH})`, ms, count: pages, ...m, ...used, bytes: statSync(file).size };
   },
 
-  async stream(n, dir) {
-    const html = await renderBatchHtml([...certificates(n)]);
-    const browser = await puppeteer.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS });
+  /** Chromium's own rate: two warm pages printing prepared 100-certificate documents at the same time. */
+  async anchor(n, dir) {
+    const files = readdirSync(options.html!).sort().map((f) => join(options.html!, f));
+    const htmls = files.map((f) => readFileSync(f, 'utf8'));
+    const browser = await puppeteer.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS, env: chromiumEnv() });
+    const print = async (page: Page, html: string) => {
+      await page.setContent(html, { waitUntil: 'load', timeout: 0 });
+      return page.pdf({ printBackground: true, preferCSSPageSize: true, tagged: false, timeout: 0 });
+    };
+    const pages = [await browser.newPage(), await browser.newPage()];
+    await Promise.all(pages.map((p) => print(p, htmls[0]!))); // both pages warm, as a renderer's are
     const mem = memorySampler(() => browser.process()?.pid);
-    const page = await browser.newPage();
-    const file = join(dir, 'stream.pdf');
+    const cpu = cpuMeter(() => browser.process()?.pid);
+    let next = 0;
+    let bytes = 0;
     const t = performance.now();
-    await page.setContent(html, { waitUntil: 'load', timeout: 0 });
-    await page.waitForSelector('html[data-fitted]', { timeout: 0 });
-    const stream = await page.createPDFStream({ printBackground: true, preferCSSPageSize: true, tagged: false, timeout: 0 });
-    await pipeline(stream, createWriteStream(file));
+    await Promise.all(
+      pages.map(async (page) => {
+        while (next < htmls.length) {
+          const pdf = await print(page, htmls[next++]!);
+          bytes += pdf.length;
+        }
+      }),
+    );
     const ms = performance.now() - t;
+    const used = cpu();
     const m = mem.stop();
     await browser.close();
-    return { label: `one HTML of ${n} -> page.createPDFStream`, ms, count: n, ...m, bytes: statSync(file).size, note: 'HTML built beforehand' };
-  },
-
-  async limit(n, dir) {
-    const htmlFile = options.html!;
-    const html = readFileSync(htmlFile, 'utf8');
-    const browser = await puppeteer.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS });
-    const mem = memorySampler(() => browser.process()?.pid);
-    const page = await browser.newPage();
-    const t = performance.now();
-    await page.setContent(html, { waitUntil: 'load', timeout: 0 });
-    const pdf = await page.pdf({ printBackground: true, preferCSSPageSize: true, tagged: false, timeout: 0 });
-    const ms = performance.now() - t;
-    const m = mem.stop();
-    writeFileSync(join(dir, 'limit.pdf'), pdf);
-    await browser.close();
-    return { label: `limit: Chromium alone, one prepared HTML of ${n} pages`, ms, count: n, ...m, bytes: pdf.length };
+    void dir;
+    return { label: `anchor: Chromium alone, two pages printing prepared ${BATCH}-certificate HTML`, ms, count: n, ...m, ...used, bytes };
   },
 };
 
@@ -176,6 +222,10 @@ function runChild(mode: string, n: number, opts: Record<string, string> = {}): P
   });
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const rate = (r: Result) => r.count / (r.ms / 1000);
+const perCert = (ms: number | undefined, r: Result) => (ms ?? 0) / r.count;
+
 async function main(): Promise<void> {
   const [flag, mode, count] = process.argv.slice(2);
   if (flag === '--child') {
@@ -188,37 +238,55 @@ async function main(): Promise<void> {
     }
     return;
   }
-  const n = Number(flag ?? 1000);
+  const n = Math.max(BATCH, Math.round(Number(flag ?? 1000) / BATCH) * BATCH);
+  const reps = Math.max(1, Number(mode ?? 3));
   const dir = mkdtempSync(join(tmpdir(), 'render-bench-'));
-  const htmlFile = join(dir, 'prepared.html');
-  writeFileSync(htmlFile, await renderBatchHtml([...certificates(n)]));
-  const results: Result[] = [];
-  const load = [loadavg()[0]!];
-  const runs: Array<[string, number, Record<string, string>]> = [
-    ['single', 1, {}],
-    ['export', n, { concurrency: '2' }],
-    ['export', n, { concurrency: '1' }],
-    ['export', Math.max(1, Math.round(n / 4)), { concurrency: '2' }], // memory must not depend on n
-    ['export', n * 4, { concurrency: '2' }],
-    ['stream', n, {}],
-    ['limit', n, { html: htmlFile }],
-  ];
-  for (const [mode, count, env] of runs) {
-    results.push(...(await runChild(mode, count, env)));
-    load.push(loadavg()[0]!);
+  // The anchor's documents: the very batches the export prints, built before its clock starts.
+  const all = [...certificates(n)];
+  for (let i = 0; i < n; i += BATCH) {
+    writeFileSync(join(dir, `batch-${String(i / BATCH).padStart(4, '0')}.html`), await renderBatchHtml(all.slice(i, i + BATCH)));
   }
+  const load = [loadavg()[0]!];
+  const step = async (m: string, c: number, o: Record<string, string> = {}) => {
+    const r = await runChild(m, c, o);
+    load.push(loadavg()[0]!);
+    process.stderr.write(`${r.map((x) => `${x.label}: ${(x.ms / 1000).toFixed(2)} s`).join('; ')}\n`);
+    return r;
+  };
+  const single = await step('single', 1);
+  const pairs: Array<{ ours: Result; anchor: Result }> = [];
+  for (let rep = 0; rep < reps; rep++) {
+    // who goes first alternates, so a change of load between the two halves does not favour one
+    const order = rep % 2 === 0 ? (['anchor', 'export'] as const) : (['export', 'anchor'] as const);
+    const got: Record<string, Result> = {};
+    for (const m of order) got[m] = (await step(m, n, m === 'anchor' ? { html: dir } : {}))[0]!;
+    pairs.push({ ours: got.export!, anchor: got.anchor! });
+  }
+  const big = (await step('export', n * 4))[0]!;
   rmSync(dir, { recursive: true, force: true });
+
   const chromium = execFileSync(findChromium() ?? 'chromium', ['--version'], { encoding: 'utf8' }).trim();
-  console.log(`\n${chromium}, Node ${process.version}, ${n} certificates, load average during the run ${Math.min(...load).toFixed(1)}-${Math.max(...load).toFixed(1)}\n`);
-  console.log('| measure | time | certificates/s | peak RSS of this process | peak PSS of Chromium | PDF size |');
+  console.log(`\n${chromium}, Node ${process.version}, ${n} certificates, ${reps} interleaved repetitions, load average (1 min) during the run ${Math.min(...load).toFixed(1)}-${Math.max(...load).toFixed(1)}\n`);
+  console.log('| run | ours: certificates/s | anchor: certificates/s | ratio | ours: CPU ms/certificate (Node + Chromium) | anchor: CPU ms/certificate (Node + Chromium) | CPU ratio (anchor / ours) |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const cpu = (r: Result) => perCert(r.nodeCpuMs, r) + perCert(r.chromiumCpuMs, r);
+  const fmtCpu = (r: Result) => `${cpu(r).toFixed(1)} (${perCert(r.nodeCpuMs, r).toFixed(1)} + ${perCert(r.chromiumCpuMs, r).toFixed(1)})`;
+  pairs.forEach(({ ours, anchor }, i) => {
+    console.log(`| ${i + 1} | ${rate(ours).toFixed(1)} | ${rate(anchor).toFixed(1)} | ${(rate(ours) / rate(anchor)).toFixed(2)} | ${fmtCpu(ours)} | ${fmtCpu(anchor)} | ${(cpu(anchor) / cpu(ours)).toFixed(2)} |`);
+  });
+  const mOurs = median(pairs.map((p) => rate(p.ours)));
+  const mAnchor = median(pairs.map((p) => rate(p.anchor)));
+  console.log(
+    `| **median** | **${mOurs.toFixed(1)}** | **${mAnchor.toFixed(1)}** | **${median(pairs.map((p) => rate(p.ours) / rate(p.anchor))).toFixed(2)}** | ${median(pairs.map((p) => cpu(p.ours))).toFixed(1)} | ${median(pairs.map((p) => cpu(p.anchor))).toFixed(1)} | **${median(pairs.map((p) => cpu(p.anchor) / cpu(p.ours))).toFixed(2)}** |`,
+  );
+  console.log('\n| measure | time | certificates/s | peak RSS of this process | peak PSS of Chromium | PDF size |');
   console.log('|---|---|---|---|---|---|');
-  const limit = results.find((r) => r.label.startsWith('limit'));
-  for (const r of results) {
-    const perSec = r.count > 1 ? (r.count / (r.ms / 1000)).toFixed(1) : '';
-    const ratio = limit && r.count === limit.count && r !== limit ? ` (${(r.ms / limit.ms).toFixed(2)}x the limit)` : '';
+  const rows = [...single, pairs[0]!.anchor, ...pairs.map((p) => p.ours), big];
+  for (const r of rows) {
+    const perSec = r.count > 1 ? rate(r).toFixed(1) : '';
     const size = r.bytes ? `${(r.bytes / 2 ** 20).toFixed(1)} MiB` : '';
     const chromiumRss = r.chromiumPeakRssMb ? `${r.chromiumPeakRssMb} MiB` : '';
-    console.log(`| ${r.label} | ${(r.ms / 1000).toFixed(2)} s${ratio} | ${perSec} | ${r.peakRssMb} MiB | ${chromiumRss} | ${size} |`);
+    console.log(`| ${r.label} | ${(r.ms / 1000).toFixed(2)} s | ${perSec} | ${r.peakRssMb} MiB | ${chromiumRss} | ${size} |`);
   }
 }
 

@@ -308,6 +308,9 @@ function printedText(sheet: string): string {
     .replace(/&(?:amp|lt|gt|quot|nbsp|#x27|#x60|#x3D);/g, (e) => ENTITIES[e] ?? e);
 }
 
+/** Sheets laid out between two turns of the event loop. */
+const YIELD_EVERY = 10;
+
 async function documentHtml(docs: CertificateDocument[], title: string): Promise<string> {
   const t = loadTemplates();
   const first = docs[0]!;
@@ -330,6 +333,9 @@ async function documentHtml(docs: CertificateDocument[], title: string): Promise
     once(`accent:${doc.accentColor.toLowerCase()}`, () => accentCss(doc.accentColor.toLowerCase()));
     for (const img of [doc.logo, doc.signature]) if (img) once(`img:${imageClass(img)}`, () => imageCss(img));
     sheets.push(await sheetHtml(doc, i));
+    // A long batch gives the event loop a turn now and then: an export builds the next batch
+    // while its pages print, and a page that has finished must not wait for the whole build.
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
   }
   const fonts = certificateFonts(docs.map((doc, i) => ({ design: doc.design, text: printedText(sheets[i]!) })));
   for (const [i, cls] of fonts.classes.entries()) sheets[i] = sheets[i]!.replace(FONT_CLASS, cls);

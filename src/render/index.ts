@@ -19,7 +19,7 @@ export {
   type Watermark,
 } from './certificate-document';
 export { certificateHtmlCsp, renderBatchHtml, renderCertificateHtml } from './certificate-html';
-export { CHROMIUM_ARGS, SETUP_BROWSER_COMMAND, browserStatus, chromiumEnv, createPdfRenderer, findChromium, type BrowserStatus, type PdfRenderer, type PdfRendererOptions } from './pdf-renderer';
+export { CHROMIUM_ARGS, SETUP_BROWSER_COMMAND, browserStatus, chromiumEnv, createPdfRenderer, findChromium, prepareBatch, type BrowserStatus, type PdfRenderer, type PdfRendererOptions, type PreparedBatch } from './pdf-renderer';
 export { certificateFileName, exportPdf, exportZip, uniqueFileName, type ExportOptions, type ZipExportOptions } from './pdf-export';
 export { PdfSource, PdfWriter, countPdfPages, splitPdf } from './pdf-assembler';
 export { CertificateTemplateError, RenderFailedError, RenderTimeoutError, RendererUnavailableError } from './render-errors';

@@ -208,7 +208,8 @@ export class PdfWriter {
 
   constructor(
     private readonly sink: PdfSink,
-    private readonly meta: { title?: string } = {},
+    /** The title may be a function, asked at finish: an export's page count is known only then. */
+    private readonly meta: { title?: string | (() => string) } = {},
   ) {}
 
   get pageCount(): number {
@@ -295,7 +296,8 @@ export class PdfWriter {
       await this.emit(this.pageRefs.slice(i, i + 500).map((n) => `${n} 0 R`).join(' ') + '\n');
     }
     await this.emit(']>>\nendobj\n');
-    const title = this.meta.title ? `/Title ${pdfTextString(this.meta.title)}\n` : '';
+    const titleText = typeof this.meta.title === 'function' ? this.meta.title() : this.meta.title;
+    const title = titleText ? `/Title ${pdfTextString(titleText)}\n` : '';
     await object(3, `<<${title}/Producer (lti-certificates)>>`);
     const xrefAt = this.position;
     await this.emit(`xref\n0 ${this.offsets.length}\n0000000000 65535 f \n`);

@@ -1,34 +1,39 @@
 /**
  * Exports of many certificates: one PDF with a page per certificate, or a ZIP of single PDFs.
  *
- * Both render in batches (one HTML document per ~100 certificates, research/infra.md §3), keep
- * each finished batch in a temporary file, and only when every batch has rendered write the
- * result to `out`: a failure in certificate 731 of 1,000 leaves no half file behind, and this
- * process holds one batch at a time whatever the size of the course.
+ * A pipeline whose three stages run at the same time, so that Chromium's pages never wait for
+ * Node (bench/README.md, #13):
+ *  1. building: the certificates are read and laid out as batch HTML, one document per ~100
+ *     (research/infra.md §3), the next batch while the pages print the current ones;
+ *  2. printing: `concurrency` pages (default 2), opened before the first batch is ready and kept
+ *     for the whole export, each taking the next built batch as soon as it has printed its last;
+ *  3. writing: each printed batch goes to `out` as soon as the batches before it have (joined by
+ *     pdf-assembler into one PDF, or split into ZIP entries), at the pace `out` accepts.
+ * This process holds a few batches at a time (one being built, those printing, a printed one
+ * waiting for its turn) whatever the size of the course, and nothing waits on disk.
+ *
+ * A failure before the first batch is written leaves `out` untouched (open, for an error
+ * response); after it, `out` is destroyed with the error and never ended, so no reader takes a
+ * half file for a whole one (the export job then aborts its upload and deletes what it holds).
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ZipArchive } from 'archiver';
 import { ValidationError } from '../errors';
 import type { CertificateDocument } from './certificate-document';
 import { PdfSource, PdfWriter, splitPdf, streamSink } from './pdf-assembler';
-import type { PdfRenderer } from './pdf-renderer';
+import { prepareBatch, type PdfRenderer } from './pdf-renderer';
 
 export interface ExportOptions {
   renderer: PdfRenderer;
   /** Certificates per HTML document (default 100). */
   batchSize?: number;
   /**
-   * Batches printing at the same time (default 2: 40% faster than 1 on two idle cores, see
-   * bench/README.md; the renderer's third page stays free for single downloads meanwhile).
+   * Batches printing at the same time (default 2: one page per core, see bench/README.md; the
+   * renderer's third page stays free for single downloads meanwhile).
    */
   concurrency?: number;
-  /** Called with the number of certificates rendered so far; awaited, in order. */
+  /** Called with the number of certificates written so far, after each batch; awaited, in order. */
   onProgress?: (done: number) => void | Promise<void>;
   signal?: AbortSignal;
-  /** Folder for the temporary batch files (default: the OS temp folder). */
-  tmpDir?: string;
 }
 
 export interface ZipExportOptions extends ExportOptions {
@@ -36,80 +41,106 @@ export interface ZipExportOptions extends ExportOptions {
   fileName: (doc: CertificateDocument) => string;
 }
 
-interface StagedBatches {
-  files: string[];
-  pages: number;
+interface PipelineStages {
+  /** Sees each document as it is read, in order. */
+  onDoc?: (doc: CertificateDocument) => void;
+  /** Writes one printed batch; called in the documents' order, one at a time. */
+  write: (pdf: Buffer) => Promise<void>;
 }
 
-/** Renders all documents in batches to PDF files in `dir`, in order. */
-async function renderBatches(
+/** Builds, prints and writes all documents in batches (see the top of this file); returns how many were written. */
+async function runPipeline(
   docs: AsyncIterable<CertificateDocument> | Iterable<CertificateDocument>,
-  dir: string,
   opts: ExportOptions,
-  onDoc?: (doc: CertificateDocument) => void,
-): Promise<StagedBatches> {
+  stages: PipelineStages,
+): Promise<number> {
   const batchSize = Math.max(1, opts.batchSize ?? 100);
   const concurrency = Math.max(1, opts.concurrency ?? 2);
-  const files: string[] = [];
-  const running = new Set<Promise<void>>();
-  let done = 0;
-  let pages = 0;
-  let progress = Promise.resolve();
-  let failure: unknown;
+  // Both pages open while the first batch is built, not one after the other on the first prints.
+  opts.renderer.warm?.(concurrency).catch(() => undefined);
 
-  const start = (batch: CertificateDocument[], index: number) => {
-    const file = join(dir, `batch-${String(index).padStart(6, '0')}.pdf`);
-    files[index] = file;
-    const task = (async () => {
-      const pdf = await opts.renderer.pdfBatch(batch);
-      await writeFile(file, pdf);
-      done += batch.length;
-      pages += batch.length;
-      const reached = done;
-      if (opts.onProgress) progress = progress.then(() => opts.onProgress!(reached));
-      await progress;
-    })();
-    const tracked = task.then(
-      () => void running.delete(tracked),
-      (err) => {
-        running.delete(tracked);
-        failure ??= err;
-      },
-    );
-    running.add(tracked);
+  const printing = new Set<Promise<void>>();
+  const printed = new Map<number, Buffer>(); // printed, waiting for the batches before them
+  const sizes: number[] = [];
+  let nextToWrite = 0;
+  let written = 0;
+  let writing: Promise<void> = Promise.resolve();
+  let failed = false;
+  let failure: unknown;
+  // Wakes the reader when a print or a write has finished (or failed): there may be room now.
+  const sleepers: Array<() => void> = [];
+  const wake = () => sleepers.splice(0).forEach((w) => w());
+  const changed = () => new Promise<void>((resolve) => sleepers.push(resolve));
+  const fail = (err: unknown) => {
+    if (!failed) {
+      failed = true;
+      failure = err;
+    }
+    wake();
   };
+
+  const flush = () => {
+    writing = writing
+      .then(async () => {
+        while (!failed && printed.has(nextToWrite)) {
+          const pdf = printed.get(nextToWrite)!;
+          printed.delete(nextToWrite);
+          opts.signal?.throwIfAborted();
+          await stages.write(pdf);
+          written += sizes[nextToWrite++]!;
+          wake();
+          await opts.onProgress?.(written);
+        }
+      })
+      .catch(fail);
+  };
+
+  const print = (batch: Awaited<ReturnType<typeof prepareBatch>>, index: number) => {
+    const task: Promise<void> = opts.renderer.pdfBatch(batch).then(
+      (pdf) => {
+        printed.set(index, pdf);
+        flush();
+      },
+      fail,
+    );
+    printing.add(task);
+    void task.finally(() => {
+      printing.delete(task);
+      wake();
+    });
+  };
+
+  // A page is free and the writer is not falling behind: the next built batch may print.
+  const room = () => printing.size < concurrency && printed.size < concurrency;
 
   let batch: CertificateDocument[] = [];
   let index = 0;
+  const ship = async () => {
+    const prepared = await prepareBatch(batch);
+    sizes[index] = batch.length;
+    batch = [];
+    while (!failed && !room()) await changed();
+    if (!failed) print(prepared, index++);
+  };
   try {
     for await (const doc of docs) {
       opts.signal?.throwIfAborted();
-      if (failure) break;
-      onDoc?.(doc);
+      if (failed) break;
+      stages.onDoc?.(doc);
       batch.push(doc);
-      if (batch.length === batchSize) {
-        start(batch, index++);
-        batch = [];
-        while (running.size >= concurrency && !failure) await Promise.race(running);
-      }
+      if (batch.length === batchSize) await ship();
     }
-    if (!failure && batch.length > 0) start(batch, index++);
+    if (!failed && batch.length > 0) await ship();
+  } catch (err) {
+    fail(err);
   } finally {
-    // Never return (or delete the temp folder) while a batch is still printing.
-    await Promise.all(running);
+    // Never return while a batch is still printing or being written.
+    while (printing.size > 0) await Promise.allSettled([...printing]);
+    await writing;
   }
-  if (failure) throw failure;
+  if (failed) throw failure;
   opts.signal?.throwIfAborted();
-  return { files, pages };
-}
-
-async function withTempDir<T>(opts: ExportOptions, fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'certificate-export-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  return written;
 }
 
 function finished(out: NodeJS.WritableStream): Promise<void> {
@@ -120,40 +151,53 @@ function finished(out: NodeJS.WritableStream): Promise<void> {
   });
 }
 
-/** Once bytes have gone out, a failure must break the stream so no reader takes a half file for a whole one. */
-function breakStream(out: NodeJS.WritableStream, err: unknown): void {
-  const destroyable = out as NodeJS.WritableStream & { destroy?: (e?: Error) => void };
-  destroyable.destroy?.(err instanceof Error ? err : new Error(String(err)));
+/**
+ * Once bytes have gone out, a failure must break the stream so no reader takes a half file for
+ * a whole one. Writes already handed to `out` finish first (a zero-length write calls back after
+ * them), so that a GridFS upload's abort, which deletes its chunks, does not race a chunk still
+ * being stored. The error goes to our caller, so the stream's own 'error' event is not re-thrown.
+ */
+async function breakStream(out: NodeJS.WritableStream, err: unknown): Promise<void> {
+  const stream = out as NodeJS.WritableStream & { destroy?: (e?: Error) => void; destroyed?: boolean };
+  stream.on('error', () => undefined);
+  if (!stream.destroyed) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => stream.write(Buffer.alloc(0), () => resolve())),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000))),
+    ]);
+    clearTimeout(timer);
+  }
+  stream.destroy?.(err instanceof Error ? err : new Error(String(err)));
 }
 
 /**
  * Writes one PDF with every certificate, one page each, in the order given, and ends `out`.
- * If rendering fails nothing is written to `out` (it is left open for an error response); if
- * writing fails half-way, `out` is destroyed. Throws ValidationError when there is nothing to export.
+ * On a failure `out` is left untouched if nothing was written yet, else destroyed (see above).
+ * Throws ValidationError when there is nothing to export.
  */
 export async function exportPdf(
   docs: AsyncIterable<CertificateDocument> | Iterable<CertificateDocument>,
   out: NodeJS.WritableStream,
   opts: ExportOptions,
 ): Promise<{ pages: number }> {
-  return withTempDir(opts, async (dir) => {
-    const staged = await renderBatches(docs, dir, opts);
-    if (staged.pages === 0) throw new ValidationError('There are no certificates to export');
-    const writer = new PdfWriter(streamSink(out), { title: `Certificates (${staged.pages})` });
-    try {
-      for (const file of staged.files) {
-        opts.signal?.throwIfAborted();
-        await writer.addPages(PdfSource.parse(await readFile(file)));
-        await rm(file, { force: true });
-      }
-      const result = await writer.finish();
-      await finished(out);
-      return { pages: result.pages };
-    } catch (err) {
-      breakStream(out, err);
-      throw err;
-    }
-  });
+  let writer: PdfWriter | undefined;
+  try {
+    const count = await runPipeline(docs, opts, {
+      write: async (pdf) => {
+        // The title is written at the end, in the document information: the count is known by then.
+        writer ??= new PdfWriter(streamSink(out), { title: () => `Certificates (${writer!.pageCount})` });
+        await writer.addPages(PdfSource.parse(pdf));
+      },
+    });
+    if (!writer || count === 0) throw new ValidationError('There are no certificates to export');
+    const result = await writer.finish();
+    await finished(out);
+    return { pages: result.pages };
+  } catch (err) {
+    if (writer) await breakStream(out, err);
+    throw err;
+  }
 }
 
 /** A safe file name part: no path or control characters, spaces as dashes, at most 80 characters. */
@@ -195,56 +239,62 @@ export async function exportZip(
   out: NodeJS.WritableStream,
   opts: ZipExportOptions,
 ): Promise<{ files: number }> {
-  return withTempDir(opts, async (dir) => {
-    const names: string[] = [];
-    const titles: string[] = [];
-    const taken = new Set<string>();
-    const staged = await renderBatches(docs, dir, opts, (doc) => {
-      names.push(uniqueFileName(opts.fileName(doc), taken));
-      titles.push(`${doc.learnerName}: ${doc.courseTitle}`);
+  const names: string[] = [];
+  const titles: string[] = [];
+  const taken = new Set<string>();
+  // PDFs are compressed already; storing them keeps the ZIP fast to write and to open.
+  const zip = new ZipArchive({ store: true });
+  const zipError = new Promise<never>((_, reject) => zip.once('error', reject));
+  zipError.catch(() => undefined);
+  let piped = false;
+  let entries = 0;
+  let appended = 0;
+  const waiters: Array<() => void> = [];
+  zip.on('entry', () => {
+    entries++;
+    waiters.splice(0).forEach((w) => w());
+  });
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const check = () => (entries >= appended ? resolve() : waiters.push(check));
+      check();
     });
-    if (staged.pages === 0) throw new ValidationError('There are no certificates to export');
-    // PDFs are compressed already; storing them keeps the ZIP fast to write and to open.
-    const zip = new ZipArchive({ store: true });
-    const zipError = new Promise<never>((_, reject) => zip.once('error', reject));
-    zipError.catch(() => undefined);
-    zip.pipe(out as NodeJS.WritableStream);
-    let entries = 0;
-    let appended = 0;
-    const waiters: Array<() => void> = [];
-    zip.on('entry', () => {
-      entries++;
-      waiters.splice(0).forEach((w) => w());
-    });
-    const drained = () =>
-      new Promise<void>((resolve) => {
-        const check = () => (entries >= appended ? resolve() : waiters.push(check));
-        check();
-      });
-    try {
-      let i = 0;
-      for (const file of staged.files) {
-        opts.signal?.throwIfAborted();
-        const pdfs = await splitPdf(await readFile(file), (k) => titles[i + k]);
-        for (const pdf of pdfs) {
-          zip.append(pdf, { name: names[i++]! });
+  try {
+    await runPipeline(docs, opts, {
+      onDoc: (doc) => {
+        names.push(uniqueFileName(opts.fileName(doc), taken));
+        titles.push(`${doc.learnerName}: ${doc.courseTitle}`);
+      },
+      write: async (pdf) => {
+        if (!piped) {
+          zip.pipe(out as NodeJS.WritableStream);
+          piped = true;
+        }
+        const first = appended;
+        for (const single of await splitPdf(pdf, (k) => titles[first + k])) {
+          zip.append(single, { name: names[appended]! });
+          titles[appended] = names[appended] = '';
           appended++;
         }
-        await rm(file, { force: true });
         await Promise.race([drained(), zipError]);
-      }
-      const done = new Promise<void>((resolve, reject) => {
-        out.once('finish', resolve);
-        out.once('close', resolve);
-        out.once('error', reject);
-      });
-      await Promise.race([zip.finalize(), zipError]);
-      await done;
-      return { files: appended };
-    } catch (err) {
-      zip.abort();
-      breakStream(out, err);
-      throw err;
+      },
+    });
+    if (appended === 0) throw new ValidationError('There are no certificates to export');
+    const done = new Promise<void>((resolve, reject) => {
+      out.once('finish', resolve);
+      out.once('close', resolve);
+      out.once('error', reject);
+    });
+    await Promise.race([zip.finalize(), zipError]);
+    await done;
+    return { files: appended };
+  } catch (err) {
+    if (piped) {
+      // Detached first: the aborted archive ends its side, and `out` must not take that for a whole ZIP.
+      zip.unpipe(out as NodeJS.WritableStream);
+      await breakStream(out, err);
     }
-  });
+    zip.abort();
+    throw err;
+  }
 }

@@ -132,13 +132,33 @@ export interface PdfRendererOptions {
   logger?: Logger;
 }
 
+/**
+ * A batch's HTML built ahead of its print (prepareBatch), so an export can build the next batch
+ * while the pages print the current ones: the page never waits for Node's HTML and QR work.
+ */
+export interface PreparedBatch {
+  html: string;
+  /** Certificates in it: the pages the PDF must have. */
+  pages: number;
+}
+
+/** Validates and lays out certificates as one batch document, ready for `PdfRenderer.pdfBatch`. */
+export async function prepareBatch(docs: CertificateDocument[]): Promise<PreparedBatch> {
+  return { html: await renderBatchHtml(docs), pages: docs.length };
+}
+
 export interface PdfRenderer {
   /** One certificate as a one-page PDF (validated first; ValidationError names a bad field). */
   pdf(doc: CertificateDocument): Promise<Buffer>;
   /** Prints an HTML page made by renderCertificateHtml or renderBatchHtml. */
   pdfFromHtml(html: string): Promise<Buffer>;
-  /** Many certificates as one PDF, one page each, in order. */
-  pdfBatch(docs: CertificateDocument[]): Promise<Buffer>;
+  /** Many certificates as one PDF, one page each, in order (given as documents, or as prepareBatch made them). */
+  pdfBatch(batch: CertificateDocument[] | PreparedBatch): Promise<Buffer>;
+  /**
+   * Opens pages until `pages` are open and idle (the browser started if need be), so an export's
+   * first prints on each page do not wait for a new page. Never more than maxConcurrentPages.
+   */
+  warm?(pages: number): Promise<void>;
   /** Closes the browser; later calls start a new one. */
   close(): Promise<void>;
   /** The running browser's process id, if any (for health checks and tests). */
@@ -197,10 +217,13 @@ async function checkPage(): Promise<PageCheck> {
 }
 
 /**
- * A page is replaced after printing this many certificates: Chromium's renderer keeps growing
- * over many large documents on one page (bench/README.md), and a fresh page starts small.
+ * A page is replaced after this many prints (a single certificate or a batch of 100 is one
+ * print each): Chromium's renderer keeps growing over many documents on one page
+ * (bench/README.md), and a fresh page starts small. Counted in prints, not certificates: what
+ * a new page costs (a renderer process, its first layout) is paid per page, so with batches of
+ * 100 the old count of 500 certificates replaced both pages of an export every five batches.
  */
-const PAGE_PRINTS = 500;
+const PAGE_PRINTS = 40;
 
 class ChromiumPdfRenderer implements PdfRenderer {
   private browser?: Promise<Browser>;
@@ -309,16 +332,43 @@ class ChromiumPdfRenderer implements PdfRenderer {
       const page = this.idle.pop()!;
       if (!page.isClosed() && page.browser() === browser) return page;
     }
+    return this.newPage(browser);
+  }
+
+  private async newPage(browser: Browser): Promise<Page> {
     const page = await browser.newPage();
     page.setDefaultTimeout(0); // the render deadline below is the only timeout
     return page;
   }
 
-  private givePageBack(page: Page, healthy: boolean, printed: number): void {
-    const uses = (this.uses.get(page) ?? 0) + printed;
+  private givePageBack(page: Page, healthy: boolean): void {
+    const uses = (this.uses.get(page) ?? 0) + 1;
     this.uses.set(page, uses);
-    if (healthy && uses < PAGE_PRINTS && this.current === page.browser() && !page.isClosed()) this.idle.push(page);
-    else page.close().catch(() => undefined);
+    if (healthy && uses < PAGE_PRINTS && this.current === page.browser() && !page.isClosed()) {
+      this.idle.push(page);
+      return;
+    }
+    page.close().catch(() => undefined);
+    // A worn-out page's successor opens now, while the other pages print, not when the next
+    // batch is ready for it.
+    if (healthy && this.current === page.browser()) {
+      const browser = this.current;
+      this.newPage(browser).then(
+        (fresh) => {
+          if (this.current === browser) this.idle.push(fresh);
+          else fresh.close().catch(() => undefined);
+        },
+        () => undefined,
+      );
+    }
+  }
+
+  async warm(pages: number): Promise<void> {
+    const browser = await this.launch();
+    const want = Math.min(pages, this.maxPages) - this.active - this.idle.length;
+    const fresh = await Promise.all(Array.from({ length: Math.max(0, want) }, () => this.newPage(browser)));
+    if (this.current === browser) this.idle.push(...fresh);
+    else for (const p of fresh) p.close().catch(() => undefined);
   }
 
   private async print(html: string, opts: { tagged: boolean; expectedPages?: number; single?: boolean }): Promise<Buffer> {
@@ -380,7 +430,7 @@ class ChromiumPdfRenderer implements PdfRenderer {
       throw this.explain(err);
     } finally {
       clearTimeout(timer);
-      if (page) this.givePageBack(page, healthy && !abandoned, opts.expectedPages ?? 1);
+      if (page) this.givePageBack(page, healthy && !abandoned);
       this.release();
     }
   }
@@ -404,9 +454,10 @@ class ChromiumPdfRenderer implements PdfRenderer {
     return this.print(html, { tagged: true, single: true });
   }
 
-  async pdfBatch(docs: CertificateDocument[]): Promise<Buffer> {
+  async pdfBatch(batch: CertificateDocument[] | PreparedBatch): Promise<Buffer> {
+    const prepared = Array.isArray(batch) ? await prepareBatch(batch) : batch;
     // Untagged: the structure tree of a 100-page batch costs time and is dropped when batches are joined.
-    return this.print(await renderBatchHtml(docs), { tagged: false, expectedPages: docs.length });
+    return this.print(prepared.html, { tagged: false, expectedPages: prepared.pages });
   }
 
   async close(): Promise<void> {

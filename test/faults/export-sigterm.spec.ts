@@ -8,10 +8,12 @@ import { EXPORT_PDF_JOB, type ExportResult } from '../../src/documents/export.jo
 import { T0, buildDefinition, random, seedCourse, teacher } from '../support/builders';
 import { connectTo, enqueueJob, jobDoc, spawnTool, startEngine, tempDir, waitFor, type ToolProcess } from './support';
 
-const CERTIFICATES = 150;
+// Enough batches (of 100) that the export is still printing when SIGTERM comes: the first batch
+// is written (progress > 0) while the next two print, and the third starts only after it.
+const CERTIFICATES = 300;
 
 describe('SIGTERM during an export', function () {
-  this.timeout(60_000);
+  this.timeout(90_000);
   let engine: OfflineEngine | undefined;
   let conn: Connection | undefined;
   let tool: ToolProcess | undefined;

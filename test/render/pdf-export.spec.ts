@@ -1,8 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { expect } from 'chai';
 import { ValidationError } from '../../src/errors';
 import {
@@ -68,18 +65,27 @@ async function* certificates(n: number, override: (i: number) => Partial<Certifi
 describe('render: exports of many certificates', function () {
   this.timeout(120_000);
   let renderer: PdfRenderer;
-  let tmp: string;
 
   before(() => {
     renderer = createPdfRenderer({ executablePath: findChromium() });
-    tmp = mkdtempSync(join(tmpdir(), 'export-test-'));
   });
   after(async () => {
     await renderer.close();
-    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** The renderer, with batches printed by `pdfBatch` instead. */
+  const printingWith = (pdfBatch: PdfRenderer['pdfBatch']): PdfRenderer => ({
+    pdf: (doc) => renderer.pdf(doc),
+    pdfFromHtml: (html) => renderer.pdfFromHtml(html),
+    pdfBatch,
+    close: async () => undefined,
+    browserPid: () => renderer.browserPid(),
+    browserStatus: () => renderer.browserStatus(),
   });
 
   describe('exportPdf', () => {
+    const broken = { contentType: 'image/png' as const, data: Buffer.from('\x89PNG\r\n\x1a\nbroken', 'latin1') };
+
     it('writes 300 certificates as one PDF of 300 pages, in order, reporting progress per batch', async () => {
       const out = sink();
       const progress: number[] = [];
@@ -87,7 +93,6 @@ describe('render: exports of many certificates', function () {
         renderer,
         batchSize: 100,
         onProgress: (done) => void progress.push(done),
-        tmpDir: tmp,
       });
       expect(result).to.deep.equal({ pages: 300 });
       expect(progress).to.deep.equal([100, 200, 300]);
@@ -101,7 +106,6 @@ describe('render: exports of many certificates', function () {
       expect(pdfText(pdf, 300)).to.include('Learner 300').and.include('CODE-300');
       // Assets are shared within a batch: far smaller than 300 single PDFs (~60 KB each).
       expect(pdf.length).to.be.lessThan(300 * 40_000);
-      expect(readdirSync(tmp)).to.deep.equal([]);
     });
 
     it('keeps each certificate its own paper and orientation', async () => {
@@ -112,7 +116,7 @@ describe('render: exports of many certificates', function () {
         { paper: 'A4', orientation: 'portrait' },
         { paper: 'Letter', orientation: 'landscape' },
       ] as const;
-      await exportPdf(certificates(4, (i) => formats[i]!), out.stream, { renderer, batchSize: 3, tmpDir: tmp });
+      await exportPdf(certificates(4, (i) => formats[i]!), out.stream, { renderer, batchSize: 3 });
       expect(pdfInfo(out.bytes()).sizes).to.deep.equal([
         [842, 595],
         [612, 792],
@@ -121,38 +125,96 @@ describe('render: exports of many certificates', function () {
       ]);
     });
 
-    it('writes nothing at all when a certificate fails to render, and names the problem', async () => {
+    it('writes nothing and leaves the output open when the first batch fails, and names the problem', async () => {
       const out = sink();
-      const broken = { contentType: 'image/png' as const, data: Buffer.from('\x89PNG\r\n\x1a\nbroken', 'latin1') };
-      const err = await exportPdf(certificates(12, (i) => (i === 9 ? { logo: broken } : {})), out.stream, {
+      const err = await exportPdf(certificates(12, (i) => (i === 1 ? { logo: broken } : {})), out.stream, {
         renderer,
         batchSize: 4,
-        tmpDir: tmp,
       }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(CertificateTemplateError);
       expect(out.bytes().length).to.equal(0);
       expect(out.ended()).to.equal(false);
-      expect(readdirSync(tmp)).to.deep.equal([]);
+      expect(out.stream.destroyed, 'still open for an error response').to.equal(false);
     });
 
-    it('stops when aborted, writing nothing', async () => {
+    it('breaks the output, never ending it, when a later batch fails after earlier ones were written', async () => {
+      const out = sink();
+      const err = await exportPdf(certificates(12, (i) => (i === 9 ? { logo: broken } : {})), out.stream, {
+        renderer,
+        batchSize: 4,
+        concurrency: 1,
+      }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(CertificateTemplateError);
+      expect(out.bytes().length, 'the first batches went out as they were printed').to.be.greaterThan(0);
+      expect(out.ended(), 'a reader never sees the end of a half file').to.equal(false);
+      expect(out.stream.destroyed).to.equal(true);
+      expect(out.stream.errored).to.equal(err);
+    });
+
+    it('stops when aborted, breaking the output', async () => {
       const out = sink();
       const controller = new AbortController();
       const err = await exportPdf(certificates(50), out.stream, {
         renderer,
         batchSize: 10,
-        tmpDir: tmp,
         onProgress: (done) => {
           if (done >= 10) controller.abort();
         },
         signal: controller.signal,
       }).catch((e: unknown) => e);
       expect((err as Error).name).to.equal('AbortError');
-      expect(out.bytes().length).to.equal(0);
+      expect(out.ended()).to.equal(false);
+      expect(out.stream.destroyed).to.equal(true);
+    });
+
+    it('writes the batches in order when a later one finishes printing first', async () => {
+      // The first print is held back, so batch 2 is done before batch 1.
+      let calls = 0;
+      const slowFirst = printingWith(async (batch) => {
+        const pdf = await renderer.pdfBatch(batch);
+        if (calls++ === 0) await new Promise((resolve) => setTimeout(resolve, 1500));
+        return pdf;
+      });
+      const out = sink();
+      const progress: number[] = [];
+      const result = await exportPdf(certificates(9), out.stream, { renderer: slowFirst, batchSize: 3, onProgress: (done) => void progress.push(done) });
+      expect(result).to.deep.equal({ pages: 9 });
+      expect(progress).to.deep.equal([3, 6, 9]);
+      const pdf = out.bytes();
+      for (const page of [1, 4, 7, 9]) expect(pdfText(pdf, page)).to.include(`Learner ${String(page).padStart(3, '0')}`);
+    });
+
+    it('reads only a few batches ahead of what the output has taken, however long the course', async () => {
+      const two = await renderer.pdfBatch([sampleCertificate(), sampleCertificate({ design: 'modern' })]);
+      const fast = printingWith(async () => two);
+      let read = 0;
+      let ahead = 0;
+      async function* counted() {
+        for (let i = 0; i < 60; i++) {
+          read++;
+          yield sampleCertificate({ learnerName: `Learner ${i}` });
+        }
+      }
+      // Printing takes no time here and the output takes its chunks one turn of the event loop
+      // apart: the export must wait for the output, not pile up batches.
+      const slow = new Writable({
+        highWaterMark: 16 * 1024,
+        write(_chunk, _enc, done) {
+          setImmediate(done);
+        },
+      });
+      const result = await exportPdf(counted(), slow, {
+        renderer: fast,
+        batchSize: 2,
+        onProgress: (done) => void (ahead = Math.max(ahead, read - done)),
+      });
+      expect(result.pages).to.equal(60);
+      // one batch being read and built, two printing, two printed and waiting, one being written
+      expect(ahead).to.be.at.most(6 * 2 + 1);
     });
 
     it('refuses an empty export', async () => {
-      const err = await exportPdf(certificates(0), sink().stream, { renderer, tmpDir: tmp }).catch((e: unknown) => e);
+      const err = await exportPdf(certificates(0), sink().stream, { renderer }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(ValidationError);
     });
   });
@@ -172,7 +234,6 @@ describe('render: exports of many certificates', function () {
       const result = await exportZip(docs, out.stream, {
         renderer,
         batchSize: 3,
-        tmpDir: tmp,
         fileName: (doc) => {
           const [first, ...rest] = doc.learnerName.split(' ');
           return certificateFileName([rest.join(' '), first!, doc.courseTitle]);

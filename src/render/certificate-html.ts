@@ -241,6 +241,16 @@ function formatCss(doc: CertificateDocument): string {
   );
 }
 
+const yearFormats = new Map<string, Intl.DateTimeFormat>();
+function yearFormat(timeZone: string): Intl.DateTimeFormat {
+  let f = yearFormats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en', { year: 'numeric', timeZone });
+    yearFormats.set(timeZone, f);
+  }
+  return f;
+}
+
 async function sheetHtml(doc: CertificateDocument, index: number): Promise<string> {
   const t = loadTemplates();
   const labels = LABELS[doc.language];
@@ -281,7 +291,7 @@ async function sheetHtml(doc: CertificateDocument, index: number): Promise<strin
     sealPoints: SEAL_POINTS,
     sealText,
     sealFontSize: Math.min(15, 200 / Math.max(1, sealText.length)).toFixed(1),
-    sealYear: new Intl.DateTimeFormat('en', { year: 'numeric', timeZone: doc.timeZone ?? 'UTC' }).format(doc.issuedAt),
+    sealYear: yearFormat(doc.timeZone ?? 'UTC').format(doc.issuedAt),
     watermark: doc.watermark ? labels.watermark[doc.watermark] : null,
   };
   try {

@@ -189,8 +189,12 @@ export function moodleWsRoutes(ctx: SandboxContext, gradebook: GradebookReader =
       if (!member || !isLearner(member)) throw new WsException('core\\exception\\moodle_exception', 'usernotenroled', 'User is not enrolled in this course');
       const rows = userGradeItems(gradebook, course.id, user.id, { canViewHidden: true });
       const total = rows[rows.length - 1]!;
-      const percent = typeof total.graderaw === 'number' ? (total.graderaw / (total.grademax as number)) * 100 : null;
-      const complete = percent !== null && percent >= setting.passPercent;
+      const grade = typeof total.graderaw === 'number' ? total.graderaw : null;
+      // The criterion's "Required course grade" is in course-total points (completion_criteria_grade gradepass).
+      const required = ((total.grademax as number) * setting.passPercent) / 100;
+      const completedAt = site.courseCompletedAt(course.id, user.id, grade !== null && grade >= required - 1e-9);
+      const complete = completedAt !== undefined;
+      // completion/criteria/completion_criteria_grade.php get_status()/get_details(), 2 decimals (grade_decimalpoints).
       return {
         completionstatus: {
           completed: complete,
@@ -199,10 +203,10 @@ export function moodleWsRoutes(ctx: SandboxContext, gradebook: GradebookReader =
             {
               type: 6,
               title: 'Course grade',
-              status: percent === null ? 'No' : `${percent.toFixed(2)}%`,
+              status: `${grade === null ? 'No grade' : grade.toFixed(2)} (${required.toFixed(2)} required)`,
               complete,
-              timecompleted: complete ? Math.floor(ctx.now().getTime() / 1000) : null,
-              details: { type: 'Course grade', criteria: 'Course grade', requirement: `${setting.passPercent.toFixed(2)}% required`, status: percent === null ? '' : `${percent.toFixed(2)}%` },
+              timecompleted: completedAt ? Math.floor(completedAt.getTime() / 1000) : null,
+              details: { type: 'Course grade', criteria: 'Required course grade', requirement: required.toFixed(2), status: grade === null ? '' : grade.toFixed(2) },
             },
           ],
         },

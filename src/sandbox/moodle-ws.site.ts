@@ -52,6 +52,8 @@ export class MoodleWsSite {
   restEnabled = true;
   private readonly tokens = new Map<string, SandboxWsToken>();
   private readonly completion = new Map<string, CourseCompletionSetting>();
+  /** course_completions.timecompleted per `${courseId}:${userId}`: written once, never taken back. */
+  private readonly completedAt = new Map<string, Date>();
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
@@ -103,5 +105,18 @@ export class MoodleWsSite {
 
   getCompletion(courseId: string): CourseCompletionSetting {
     return this.completion.get(courseId) ?? { enabled: false, passPercent: 50 };
+  }
+
+  /**
+   * When the learner completed the course, marking it now if `reachedNow` and not yet marked.
+   * Moodle's completion task marks a course complete once and never takes it back, even when the
+   * grade later falls under the requirement; timecompleted stays that first moment (observed on a
+   * real 4.5.6, test/real-lms/moodle-completion-check.sh). The sandbox runs that task at the moment
+   * it is asked; a real Moodle only at its next cron run.
+   */
+  courseCompletedAt(courseId: string, userId: string, reachedNow: boolean): Date | undefined {
+    const key = `${courseId}:${userId}`;
+    if (!this.completedAt.has(key) && reachedNow) this.completedAt.set(key, this.now());
+    return this.completedAt.get(key);
   }
 }

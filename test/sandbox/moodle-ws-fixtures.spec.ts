@@ -119,6 +119,45 @@ describe('Sandbox Moodle web services vs a real Moodle 4.5.6', () => {
     });
   });
 
+  describe('core_completion_get_course_completion_status: as the real one answers, and over time', () => {
+    const statusOf = async (userId: string) => {
+      const res = await post({ wstoken: lms.sandbox.moodleWs.createToken().token, wsfunction: 'core_completion_get_course_completion_status', courseid: courseId, userid: userId });
+      return (JSON.parse(res.text) as { completionstatus: { completed: boolean; completions: Record<string, unknown>[] } }).completionstatus;
+    };
+    beforeEach(() => lms.sandbox.moodleWs.setCompletion(courseId, { enabled: true, passPercent: 50 }));
+    afterEach(() => lms.sandbox.moodleWs.setCompletion(courseId, null));
+
+    it('has the same fields, and says the grade and the requirement in course-total points', async () => {
+      const real = (JSON.parse(fixture('core_completion_get_course_completion_status.complete.json')) as { completionstatus: { completed: boolean; completions: Record<string, unknown>[] } }).completionstatus;
+      const ours = await statusOf(learnerIds[2]!);
+      expect(shape(ours)).to.deep.equal(shape(real));
+      expect(shape(ours.completions[0]!)).to.deep.equal(shape(real.completions[0]!));
+      expect(shape(ours.completions[0]!.details as Record<string, unknown>)).to.deep.equal(shape(real.completions[0]!.details as Record<string, unknown>));
+      // learner 2: 14 + 14 of 40 points, 50 % required = 20 points; Moodle wrote "45.00 (40.00 required)"
+      expect(ours.completions[0]).to.deep.include({ status: '28.00 (20.00 required)', complete: true });
+      expect(ours.completions[0]!.details).to.deep.equal({ type: 'Course grade', criteria: 'Required course grade', requirement: '20.00', status: '28.00' });
+    });
+
+    it('keeps a completion and its time once marked, even after the grade falls under the requirement', async () => {
+      const learner = learnerIds[1]!;
+      const items = lms.sandbox.store.listLineItems(courseId);
+      const first = await statusOf(learner);
+      expect(first.completed).to.equal(true);
+      const at = first.completions[0]!.timecompleted;
+      expect(at).to.be.a('number');
+      await new Promise((r) => setTimeout(r, 1100));
+      for (const item of items) lms.sandbox.store.setScore(courseId, item.id, learner, 1);
+      try {
+        // As a real Moodle 4.5.6 did (test/real-lms/moodle-completion-check.sh): still complete, same time.
+        const later = await statusOf(learner);
+        expect(later.completed).to.equal(true);
+        expect(later.completions[0]).to.deep.include({ timecompleted: at, status: '2.00 (20.00 required)' });
+      } finally {
+        for (const item of items) lms.sandbox.store.setScore(courseId, item.id, learner, 13);
+      }
+    });
+  });
+
   describe('the client reads the real answers', () => {
     const client = (status: number, file: string) => createMoodleWsClient({ baseUrl: 'http://moodle.invalid', token: 't', http: replay(status, fixture(file)) });
 

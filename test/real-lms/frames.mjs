@@ -5,6 +5,7 @@
 // (an element clipped by its own overflow), then saves screenshots: the LMS page as the user sees it, and
 // the frame's whole document at the frame's width.
 // Run: node test/real-lms/frames.mjs [outdir]   (default /work/notes/reallms-shots; env.sh's URLs)
+// ONLY=moodle|chamilo, WIDTHS=390 and WHO=teacher1 narrow a run.
 import puppeteer from 'puppeteer';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -94,6 +95,7 @@ async function moodleSession(viewport, username) {
   await page.type('#username', username);
   await page.type('#password', PASS);
   await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click('#loginbtn')]);
+  if (page.url().includes('/login/')) throw new Error(`Moodle login as ${username} failed: ${page.url()}`);
   await page.goto(`${MOODLE}/mod/lti/view.php?id=${moodleLab.lti.project_cmid}`, { waitUntil: 'domcontentloaded' });
   return { ctx, page, frame: await toolFrame(page) };
 }
@@ -115,9 +117,10 @@ const VIEWPORTS = [
   { width: 1280, height: 900 },
   { width: 390, height: 844, isMobile: true, hasTouch: true, deviceScaleFactor: 1 },
 ];
-for (const viewport of VIEWPORTS) {
-  for (const [lms, open] of [['moodle', moodleSession], ['chamilo', chamiloSession]]) {
-    for (const who of ['learner1', 'learner4']) {
+const wanted = (list, value) => !list || list.split(',').includes(String(value));
+for (const viewport of VIEWPORTS.filter((v) => wanted(process.env.WIDTHS, v.width))) {
+  for (const [lms, open] of [['moodle', moodleSession], ['chamilo', chamiloSession]].filter(([l]) => wanted(process.env.ONLY, l))) {
+    for (const who of ['learner1', 'learner4'].filter((w) => wanted(process.env.WHO, w))) {
       try {
         const s = await open(viewport, who);
         await record(lms, who, 'learner', s.page, s.frame, viewport);
@@ -126,7 +129,7 @@ for (const viewport of VIEWPORTS) {
         await s.ctx.close();
       } catch (e) { console.log(`FAIL ${lms}-${who}-${viewport.width}: ${e.message}`); results.push({ tag: `${lms}-${who}-${viewport.width}`, problems: [e.message] }); }
     }
-    try {
+    if (wanted(process.env.WHO, 'teacher1')) try {
       const s = await open(viewport, 'teacher1');
       await record(lms, 'teacher1', 'overview', s.page, s.frame, viewport);
       const def = await follow(s.page, s.frame, '/teacher/definitions/[0-9a-f]{24}$');

@@ -35,6 +35,12 @@ check chamilo learner2 de de "Ihre Zertifikate"
 check chamilo learner3 fr fr "Vos certificats"
 check chamilo learner4 es es "Sus certificados"
 check chamilo learner6 el en "Your certificates"
+# An error page in the launch's language: the Dutch learner opens the teacher page (403).
+L=$(grep -o '/app/[^/"]*/' "$RL_ROOT/lang-moodle-learner1.html" | head -1)
+http mlearner1 -o "$RL_ROOT/lang-moodle-learner1-403.html" -w '%{http_code}' "$TOOL_URL${L}teacher" > "$RL_ROOT/lang-403.status"
+IFS=$'\t' read -r lang h1 < <(page_lang "$RL_ROOT/lang-moodle-learner1-403.html")
+[ "$(cat "$RL_ROOT/lang-403.status")" = 403 ] && [ "$lang" = nl ] && ok "moodle learner1: the refused teacher page is Dutch (403, lang=nl, \"$h1\")" ||
+  ko "moodle learner1: refused page $(cat "$RL_ROOT/lang-403.status") lang=$lang \"$h1\""
 # Teachers: the teacher pages must say which language they are in too (<html lang>, for screen readers).
 q() { su postgres -c "psql -d moodle -tAc \"$1\""; }
 cdb() { mariadb --no-defaults -h127.0.0.1 -P$MARIADB_PORT -uroot -pchamilo chamilo -N -e "$1"; }

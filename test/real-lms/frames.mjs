@@ -91,11 +91,16 @@ async function moodleSession(viewport, username) {
   const ctx = await browser.createBrowserContext();
   const page = await ctx.newPage();
   await page.setViewport(viewport);
-  await page.goto(`${MOODLE}/login/index.php`, { waitUntil: 'domcontentloaded' });
-  await page.type('#username', username);
-  await page.type('#password', PASS);
-  await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click('#loginbtn')]);
-  if (page.url().includes('/login/')) throw new Error(`Moodle login as ${username} failed: ${page.url()}`);
+  // Under load the PHP built-in server sometimes loses the login (back to login/index.php): try again.
+  for (let attempt = 1; ; attempt++) {
+    await page.goto(`${MOODLE}/login/index.php`, { waitUntil: 'networkidle2' });
+    if (!(await page.$('#username'))) break; // already logged in
+    await page.type('#username', username);
+    await page.type('#password', PASS);
+    await Promise.all([page.waitForNavigation({ waitUntil: 'networkidle2' }), page.click('#loginbtn')]);
+    if (!page.url().includes('/login/')) break;
+    if (attempt === 3) throw new Error(`Moodle login as ${username} failed: ${page.url()}`);
+  }
   await page.goto(`${MOODLE}/mod/lti/view.php?id=${moodleLab.lti.project_cmid}`, { waitUntil: 'domcontentloaded' });
   return { ctx, page, frame: await toolFrame(page) };
 }

@@ -5,7 +5,7 @@
 // (an element clipped by its own overflow), then saves screenshots: the LMS page as the user sees it, and
 // the frame's whole document at the frame's width.
 // Run: node test/real-lms/frames.mjs [outdir]   (default /work/notes/reallms-shots; env.sh's URLs)
-// ONLY=moodle|chamilo, WIDTHS=390 and WHO=teacher1 narrow a run.
+// ONLY=moodle|chamilo, WIDTHS=390 and WHO=teacher1 narrow a run; LEARNERS=learner2,learner3 picks the learners.
 import puppeteer from 'puppeteer';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -125,7 +125,7 @@ const VIEWPORTS = [
 const wanted = (list, value) => !list || list.split(',').includes(String(value));
 for (const viewport of VIEWPORTS.filter((v) => wanted(process.env.WIDTHS, v.width))) {
   for (const [lms, open] of [['moodle', moodleSession], ['chamilo', chamiloSession]].filter(([l]) => wanted(process.env.ONLY, l))) {
-    for (const who of ['learner1', 'learner4'].filter((w) => wanted(process.env.WHO, w))) {
+    for (const who of (process.env.LEARNERS ?? 'learner1,learner4').split(',').filter((w) => wanted(process.env.WHO, w))) {
       try {
         const s = await open(viewport, who);
         await record(lms, who, 'learner', s.page, s.frame, viewport);

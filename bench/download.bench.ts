@@ -7,7 +7,11 @@
  * only generates the load, so the CPU time each server spends per request is measured apart
  * (/proc/<pid>/stat): on a loaded machine that ratio moves far less than the latencies.
  *
+ * Each server's CPU is also read over an idle stretch before the runs (timers: the job queue, the
+ * mail tick, the engine's TTL sweep), and the figures per request are net of it.
+ *
  * Run by hand: `npx tsx bench/download.bench.ts [seconds] [repetitions]` (default 4 s, 3).
+ * `DOWNLOAD_BENCH_CPU_PROF=<dir>` writes the tool server's CPU profile (`--cpu-prof`) there.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -50,7 +54,8 @@ function cpuSecondsOf(pid: number): number {
 }
 
 function start(args: string[]): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
-  const child = fork(join(__dirname, 'download-servers.ts'), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const prof = process.env.DOWNLOAD_BENCH_CPU_PROF && args[0] === 'tool' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.DOWNLOAD_BENCH_CPU_PROF}`] : [];
+  const child = fork(join(__dirname, 'download-servers.ts'), args, { execArgv: ['--import', 'tsx', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('message', (info) => resolve({ child, info: info as Record<string, unknown> }));
     child.once('exit', (code) => reject(new Error(`${args[0] ?? 'tool'} server exited with ${code}`)));
@@ -65,6 +70,16 @@ interface Run {
   serverCpuUs: number;
   /** This load generator's CPU time per request, µs. */
   clientCpuUs: number;
+}
+
+/** CPU seconds per second a server spends with no request at all. */
+const idleCpu = new Map<number, number>();
+
+async function measureIdle(pid: number): Promise<void> {
+  const cpu0 = cpuSecondsOf(pid);
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, Math.max(2000, SECONDS * 1000)));
+  idleCpu.set(pid, (cpuSecondsOf(pid) - cpu0) / ((Date.now() - t0) / 1000));
 }
 
 async function run(pid: number, concurrency: number, url: string, headers: Record<string, string>, expectStatus: number, bytes: number): Promise<Run> {
@@ -83,11 +98,12 @@ async function run(pid: number, concurrency: number, url: string, headers: Recor
       }
     }),
   );
-  const serverCpu = cpuSecondsOf(pid) - serverCpu0;
+  const elapsed = (Date.now() - started) / 1000;
+  const serverCpu = Math.max(0, cpuSecondsOf(pid) - serverCpu0 - (idleCpu.get(pid) ?? 0) * elapsed);
   const clientCpu = process.cpuUsage(clientCpu0);
   latencies.sort((a, b) => a - b);
   return {
-    perSecond: latencies.length / ((Date.now() - started) / 1000),
+    perSecond: latencies.length / elapsed,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     serverCpuUs: (serverCpu * 1e6) / latencies.length,
@@ -101,9 +117,12 @@ async function main() {
   const floor = await start(['static', file]);
   const staticUrl = floor.info.url as string;
   const [ours, theirs] = [await get(pdfUrl, {}), await get(staticUrl, {})];
+  await Promise.all([measureIdle(tool.child.pid!), measureIdle(floor.child.pid!)]);
   const load0 = loadavg();
   console.log(`# ${SECONDS} s per run, ${REPS} repetitions, interleaved; a ${bytes}-byte stored PDF; engine=${engine}; node ${process.version}`);
   console.log(`# response headers: tool ${ours.headerBytes} bytes, express static ${theirs.headerBytes} bytes; load average ${load0.map((l) => l.toFixed(1)).join(' ')}`);
+  const idle = (pid: number) => `${((idleCpu.get(pid) ?? 0) * 1000).toFixed(0)} ms/s`;
+  console.log(`# CPU while idle (subtracted below): tool ${idle(tool.child.pid!)}, express static ${idle(floor.child.pid!)}`);
   const revalidate = { 'if-none-match': etag, 'cache-control': 'max-age=0' };
   for (const conc of [1, 16]) {
     const tools: Run[] = [];

@@ -36,10 +36,19 @@ export function hasPdf(c: Pick<IssueDoc, 'status' | 'expiresAt'>, now: Date): bo
   return state === 'active' || state === 'expired';
 }
 
+/**
+ * No browser to print with and no stored PDF: the PDF link would answer 503, so the pages show
+ * "PDF being prepared" instead of it. The browser is looked up (one stat) only when it matters.
+ */
+function pdfIsPending(ctx: Partial<Pick<WebContext, 'renderer'>>, c: Pick<IssueDoc, 'pdfFileId'>, handedOut: boolean): boolean {
+  return handedOut && !c.pdfFileId && ctx.renderer !== undefined && !ctx.renderer.browserStatus().ok;
+}
+
 /** A certificate as the learner's and the teacher's pages list it. */
-export function certificateSummary(ctx: Pick<WebContext, 'config'>, session: string, c: IssueDoc, now: Date, definition?: Pick<DefinitionDoc, 'public'> | null) {
+export function certificateSummary(ctx: Pick<WebContext, 'config'> & Partial<Pick<WebContext, 'renderer'>>, session: string, c: IssueDoc, now: Date, definition?: Pick<DefinitionDoc, 'public'> | null) {
   const state = certificateState(c, now);
   const base = `/app/${session}/certificates/${String(c._id)}`;
+  const pdfPending = pdfIsPending(ctx, c, hasPdf(c, now));
   return {
     id: String(c._id),
     title: c.title,
@@ -52,7 +61,8 @@ export function certificateSummary(ctx: Pick<WebContext, 'config'>, session: str
     revokedAt: c.revokedAt ?? null,
     scorePercent: c.template.showScore ? c.scorePercent : null,
     viewUrl: base,
-    pdfUrl: hasPdf(c, now) ? `${base}.pdf` : null,
+    pdfUrl: hasPdf(c, now) && !pdfPending ? `${base}.pdf` : null,
+    pdfPending,
     newerUrl: c.supersededBy ? `/app/${session}/certificates/${String(c.supersededBy)}` : null,
     verifyUrl: verificationUrlOf(ctx.config.publicUrl, c.code),
     code: c.code,
@@ -69,8 +79,7 @@ export function certificatePageView(
   const teacher = launch.role === 'teacher';
   const summary = certificateSummary(ctx, session, c, args.now, args.definition);
   // No browser to print with and no stored PDF: say so instead of a link that fails.
-  const browser = ctx.renderer.browserStatus();
-  const pdfPending = summary.pdfUrl !== null && !browser.ok && !c.pdfFileId;
+  const { pdfPending } = summary;
   return {
     title: c.title,
     session,
@@ -85,9 +94,7 @@ export function certificatePageView(
       revokedReason: teacher ? c.revokedReason ?? null : null,
       // The teacher is told which characters print as boxes (no font has them); see issue-writes.ts.
       missingGlyphs: teacher ? glyphAuditDetails(c).missingGlyphs ?? null : null,
-      pdfUrl: pdfPending ? null : summary.pdfUrl,
-      pdfPending,
-      setupCommand: pdfPending ? browser.command : null,
+      setupCommand: pdfPending ? ctx.renderer.browserStatus().command : null,
       htmlUrl: `${summary.viewUrl}.html`,
       landscape: c.template.orientation === 'landscape',
     },

@@ -74,6 +74,16 @@ describe('No browser for PDFs: said at once, never a silent failure', function (
     expect(await bucketOf(t.db.connection, 'pdfs').find({ 'metadata.issueId': String(issued!._id) }).toArray()).to.have.length(0);
     expect((await issueModel(t.db.connection).findById(issued!._id).lean())?.pdfFileId ?? null).to.equal(null);
 
+    // The learner page (where the learner lands next time) offers no PDF link either: it says the PDF is
+    // being prepared, beside the certificate page they can open now.
+    const overview = parseHtml((await learner.browser.open(`${learner.app}/learner`)).html);
+    const held = maybe(overview, `[data-held][data-certificate-id="${issued!._id}"]`);
+    expect(held, 'the held certificate on its card').not.to.equal(null);
+    expect(maybe(held!, 'a[data-pdf]')).to.equal(null);
+    expect(maybe(overview, 'a[href$=".pdf"]')).to.equal(null);
+    expect(maybe(held!, '[data-pdf-pending]')?.textContent).to.equal('PDF being prepared: you can view the certificate now and download the PDF later.');
+    expect(maybe(held!, `a[href$="/certificates/${issued!._id}"]`)?.textContent).to.equal('View certificate');
+
     // The teacher opening that certificate reads the command.
     const teacherPage = parseHtml((await teacher.browser.open(`${teacher.app}/certificates/${issued!._id}`)).html);
     expect(maybe(teacherPage, '[data-pdf-pending]')?.textContent).to.include('npm run setup-browser');
@@ -99,5 +109,18 @@ describe('No browser for PDFs: said at once, never a silent failure', function (
     const ok = parseHtml((await admin.open(`${t.baseUrl}/admin`)).html);
     expect(maybe(ok, '[data-pdf-browser="missing"]')).to.equal(null);
     expect(maybe(ok, '[data-pdf-browser="ok"]')?.textContent).to.match(/PDFs are printed with \S+/);
+  });
+
+  it('with a browser again, the learner page links the PDF in place of "being prepared"', async () => {
+    if (t.app.ctx.renderer !== real) {
+      await t.app.ctx.renderer.close();
+      t.app.ctx.renderer = real;
+    }
+    const learner = await launchAs(t, c.course.id, c.learnerIds[1]!);
+    expect((await learner.browser.request(`${learner.app}/learner/claim`, { form: { definitionId: String(definition._id) } })).status).to.equal(303);
+    const overview = parseHtml((await learner.browser.open(`${learner.app}/learner`)).html);
+    const held = maybe(overview, '[data-held]');
+    expect(maybe(held!, '[data-pdf-pending]')).to.equal(null);
+    expect(maybe(held!, 'a[data-pdf]')?.textContent).to.equal('Download PDF');
   });
 });

@@ -34,7 +34,7 @@ function itemView(i: EvaluatedItem, e: Evaluation) {
   };
 }
 
-function cardView(ctx: Pick<WebContext, 'config'>, session: string, t: Translator, s: LearnerCertificateStatus, now: Date) {
+function cardView(ctx: Pick<WebContext, 'config' | 'renderer'>, session: string, t: Translator, s: LearnerCertificateStatus, now: Date) {
   const { definition: d, evaluation: e } = s;
   const active = s.certificate?.status === 'active' ? s.certificate : null;
   return {
@@ -66,7 +66,7 @@ function cardView(ctx: Pick<WebContext, 'config'>, session: string, t: Translato
 
 /** The data of the `learner` template. */
 export function learnerPageView(
-  ctx: Pick<WebContext, 'config'>,
+  ctx: Pick<WebContext, 'config' | 'renderer'>,
   args: {
     session: string;
     launch: Launch;

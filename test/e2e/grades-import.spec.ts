@@ -409,6 +409,76 @@ describe('Gradebook CSV import and sync history (sandbox LMS → tool)', functio
       ].sort());
     });
 
+    it('lets the teacher correct a maximum the file gives (Canvas "Points Possible") on the preview, before Apply, without choosing the file again; a bad one is refused (400, nothing changed)', async () => {
+      const c = newCourse('CSV corrected maximum');
+      const l = await teacherOf(c);
+      const courseId = await courseIdOf(c);
+      const [l0, l1] = c.learnerIds;
+      const first = await preview(l, canvasExport(c), 'Biology-gradebook.csv');
+      const quiz = () => elementWith(first.page.html, 'data-item-key', 'canvas:1201');
+      // The file's maximum (10) is shown in a field of its own, said to come from the file.
+      expect(quiz()).to.include('data-maximum-from="file"').and.include('value="10"');
+      const name = /<label class="visually-hidden" for="(max-\d+)">Maximum of “Quiz 1”/.exec(first.page.html)?.[1];
+      expect(name, 'a maximum field for Quiz 1').to.be.a('string');
+      expect(first.page.html).to.include('data-hint="correct-maxima"').and.include('A maximum the file gives can be corrected here too');
+      // Every maximum is known: Apply is on.
+      expect(first.page.html).to.not.match(/data-action="apply" disabled/);
+      const stored = async () => (await csvPreviewModel(conn()).findOne({ courseId, _id: first.id }).lean())!;
+      const revise = (value: string) => l.browser.request(`${l.grades}/import/${first.id}`, { method: 'POST', form: { [name!]: value } });
+
+      for (const bad of ['0', '-2', 'ten']) {
+        const res = await revise(bad);
+        expect(res.status, bad).to.equal(400);
+        expect(await res.text(), bad).to.include('A maximum must be a number greater than 0.').and.include(`data-field="${name}"`);
+        expect((await stored()).items.find((i) => i.key === 'canvas:1201')).to.include({ scoreMaximum: 10, maximumFrom: 'file' });
+      }
+      // Below a score of the file (Learner 1's 10): shown on the column, Apply off.
+      expect((await revise('9')).status).to.equal(303);
+      const tooLow = await l.browser.open(`${l.grades}/import/${first.id}`);
+      expect(elementWith(tooLow.html, 'data-item-key', 'canvas:1201')).to.include('data-above');
+      expect(tooLow.html).to.match(/data-action="apply" disabled/);
+
+      // Corrected to 12: the same preview, the scores shown out of 12, the file's 10 named.
+      expect((await revise('12')).status).to.equal(303);
+      const corrected = await l.browser.open(`${l.grades}/import/${first.id}`);
+      expect(corrected.html).to.include(`data-preview-id="${first.id}"`).and.include('data-new-score>8.5 / 12<').and.not.include('data-new-score>8.5 / 10<');
+      const row = elementWith(corrected.html, 'data-item-key', 'canvas:1201');
+      expect(row).to.include('data-maximum-from="corrected"').and.include('value="12"').and.include('you (the file says 10)');
+      expect(corrected.html).to.not.match(/data-action="apply" disabled/);
+      expect(await csvPreviewModel(conn()).countDocuments({ courseId })).to.equal(1);
+      expect(await lineItemModel(conn()).countDocuments({ courseId, source: 'csv' })).to.equal(0);
+
+      // Applied: the corrected maximum, the other columns as the file says.
+      expect((await apply(l, first.id)).status).to.equal(303);
+      const items = await lineItemModel(conn()).find({ courseId, source: 'csv' }).lean();
+      expect(items.map((i) => [i.externalId, i.scoreMaximum]).sort()).to.deep.equal([
+        ['canvas:1201', 12],
+        ['canvas:1202', 25],
+        ['canvas:1203', 100],
+      ]);
+      const quizItem = items.find((i) => i.externalId === 'canvas:1201')!;
+      const results = await resultModel(conn()).find({ courseId, lineItemId: quizItem._id }).lean();
+      expect(results.map((r) => `${r.userId} ${r.scoreGiven}/${r.scoreMaximum}`).sort()).to.deep.equal([`${l0} 8.5/12`, `${l1} 10/12`].sort());
+    });
+
+    it('refuses a bad corrected maximum in the teacher\'s language (Dutch)', async () => {
+      const c = newCourse('CSV corrected maximum (nl)');
+      const docent = store().addUser({ givenName: 'Docent', familyName: 'Jansen', locale: 'nl-NL' });
+      store().enrol(c.course.id, docent.id, ['http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor']);
+      const l = await launch(c.course.id, docent.id);
+      await t.app.ctx.jobs.drain();
+      const first = await preview(l, canvasExport(c), 'Biology-gradebook.csv');
+      expect(elementWith(first.page.html, 'data-item-key', 'canvas:1201')).to.include('value="10"');
+      expect(first.page.html).to.include('Een maximum uit het bestand kun je hier ook corrigeren');
+      const res = await l.browser.request(`${l.grades}/import/${first.id}`, { method: 'POST', form: { 'max-0': '0' } });
+      expect(res.status).to.equal(400);
+      expect(await res.text()).to.include('Een maximum moet een getal groter dan 0 zijn.');
+      expect((await csvPreviewModel(conn()).findOne({ _id: first.id }).lean())!.items[0]).to.include({ scoreMaximum: 10, maximumFrom: 'file' });
+      expect((await l.browser.request(`${l.grades}/import/${first.id}`, { method: 'POST', form: { 'max-0': '12,5' } })).status).to.equal(303);
+      const corrected = await l.browser.open(`${l.grades}/import/${first.id}`);
+      expect(elementWith(corrected.html, 'data-item-key', 'canvas:1201')).to.include('jouw correctie (het bestand zegt 10)');
+    });
+
     it('reads a Chamilo 1.11 export (Code;First name;Last name;Username;…;TOTAL;), matches learners by the username their launch carried, and asks about its zeros', async () => {
       const c = newCourse('CSV Chamilo');
       // The tool's placement with the custom parameter the guides ask for.

@@ -60,12 +60,17 @@ export async function planImport(conn: Connection, cid: Types.ObjectId, parsed: 
     if (twin) return { ...base, scoreMaximum: it.scoreMaximum, maximumFrom: it.scoreMaximum === null ? 'unknown' : it.maximumFrom, status: 'ags', sameAs: { lineItemId: String(twin._id), label: twin.label } };
     const status = existing ? ('existing' as const) : ('new' as const);
     const lineItemId = existing ? String(existing._id) : undefined;
-    if (it.scoreMaximum !== null) return { ...base, scoreMaximum: it.scoreMaximum, maximumFrom: it.maximumFrom, status, lineItemId };
     const asked = options.maxima[it.key];
-    if (asked !== undefined) {
-      if (!(Number.isFinite(asked) && asked > 0)) throw new ValidationError(`The maximum for "${it.label}" must be a number greater than 0.`, { field: it.key });
-      return { ...base, scoreMaximum: asked, maximumFrom: 'asked', status, lineItemId };
+    if (asked !== undefined && !(Number.isFinite(asked) && asked > 0)) throw new ValidationError(`The maximum for "${it.label}" must be a number greater than 0.`, { field: it.key });
+    if (it.scoreMaximum !== null) {
+      // The file's own maximum can be wrong (a Canvas "Points Possible" left from an earlier version
+      // of the assignment, a hand-made "out of" row): the teacher corrects it on the preview. A
+      // percentage column stays out of 100: its cells are percentages.
+      const correctable = it.maximumFrom === 'file' || it.maximumFrom === 'derived';
+      if (correctable && asked !== undefined && asked !== it.scoreMaximum) return { ...base, scoreMaximum: asked, maximumFrom: 'corrected', fileMaximum: it.scoreMaximum, status, lineItemId };
+      return { ...base, scoreMaximum: it.scoreMaximum, maximumFrom: it.maximumFrom, status, lineItemId };
     }
+    if (asked !== undefined) return { ...base, scoreMaximum: asked, maximumFrom: 'asked', status, lineItemId };
     if (existing) return { ...base, scoreMaximum: existing.scoreMaximum, maximumFrom: 'stored', status, lineItemId };
     return { ...base, scoreMaximum: null, maximumFrom: 'unknown', status, lineItemId };
   });

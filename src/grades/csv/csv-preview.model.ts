@@ -10,8 +10,12 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
 import type { GradebookFormat, ParsedGradebook } from './gradebook-csv';
 
-/** Where a column's maximum comes from. `asked`: typed in the preview; `stored`: the column's maximum from an earlier import. */
-export type MaximumFrom = 'file' | 'derived' | 'percentage' | 'asked' | 'stored' | 'unknown';
+/**
+ * Where a column's maximum comes from. `asked`: typed in the preview; `stored`: the column's maximum
+ * from an earlier import; `corrected`: the file gives one (or it is derived from the file) and the
+ * teacher typed another in the preview (`fileMaximum` keeps the file's).
+ */
+export type MaximumFrom = 'file' | 'derived' | 'percentage' | 'asked' | 'stored' | 'corrected' | 'unknown';
 
 export interface StoredPreviewItem {
   key: string;
@@ -20,6 +24,8 @@ export interface StoredPreviewItem {
   /** null: not known yet; the preview cannot be applied until the teacher enters it. */
   scoreMaximum: number | null;
   maximumFrom: MaximumFrom;
+  /** With `maximumFrom: 'corrected'`: the maximum the file gave. */
+  fileMaximum?: number;
   /** new: becomes a new column; existing: updates a column imported before; ags: the tool's own AGS line item, not imported. */
   status: 'new' | 'existing' | 'ags';
   lineItemId?: string;

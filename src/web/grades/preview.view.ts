@@ -15,8 +15,9 @@ const CHANGES_PAGE_SIZE = 100;
 const IMPACT_LISTED = 50;
 const DELIMITER_NAMES = { ',': 'comma', ';': 'semicolon', '\t': 'tab' } as const;
 
-/** A maximum the teacher may (or must) give: the file does not. */
-const askable = (item: StoredPreviewItem) => item.status !== 'ags' && (item.maximumFrom === 'unknown' || item.maximumFrom === 'asked' || item.maximumFrom === 'stored' || item.aboveMaximum !== undefined);
+/** Maxima the teacher may (or must) give or correct on the preview: all but the tool's own columns and percentages (always out of 100). */
+const EDITABLE_FROM = new Set<StoredPreviewItem['maximumFrom']>(['unknown', 'asked', 'stored', 'file', 'derived', 'corrected']);
+const askable = (item: StoredPreviewItem) => item.status !== 'ags' && (EDITABLE_FROM.has(item.maximumFrom) || item.aboveMaximum !== undefined);
 
 function itemView(item: StoredPreviewItem, index: number, doc: CsvPreviewDoc, t: Translator) {
   const externalTool = doc.parsed.items[index]?.externalTool;
@@ -30,7 +31,10 @@ function itemView(item: StoredPreviewItem, index: number, doc: CsvPreviewDoc, t:
     ...item,
     index,
     maximumText: item.scoreMaximum === null ? t('grades.preview.maximumMissing') : formatNumber(item.scoreMaximum, t.lang),
-    maximumFromText: t(`grades.preview.maximumFrom.${item.maximumFrom}`),
+    maximumFromText:
+      item.maximumFrom === 'corrected'
+        ? t('grades.preview.maximumFrom.corrected', { file: formatNumber(item.fileMaximum ?? 0, t.lang) })
+        : t(`grades.preview.maximumFrom.${item.maximumFrom}`),
     statusText: t(`grades.preview.status.${item.status}`),
     note,
     askable: askable(item),
@@ -126,6 +130,8 @@ export async function previewPageData(conn: Connection, doc: CsvPreviewDoc, t: T
     items,
     missingText: missing.length ? t('grades.preview.missingMaxima', { columns: missing.join(', '), n: missing.length }) : null,
     hasAnswers: !applied && (items.some((i) => i.askable) || zeroQuestion),
+    // a maximum the file gives is editable too: say so (the hint above speaks of missing ones)
+    correctable: !applied && items.some((i) => i.editable && (i.maximumFrom === 'file' || i.maximumFrom === 'derived' || i.maximumFrom === 'corrected')),
     zeroQuestion: zeroQuestion ? { text: t('grades.preview.zeros', { n: counts.zeros }), checked: doc.options.zeroIsReal } : null,
     impact: impactView(doc.impact as CertificateImpact | undefined, doc.ready, t),
     matched: doc.matched.map((m) => ({ ...m, byText: t(`grades.preview.by.${m.by}`) })),

@@ -21,6 +21,12 @@ import { buildIssuedCertificate } from '../support/builders';
 import { TEACHER, defineCertificate, launchAs, sandboxCourse, toolCourse, type Launched } from '../support/e2e';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { EXPORT_PDF_JOB, EXPORT_ZIP_JOB } from '../../src/documents';
+import { createPdfRenderer, type PdfRenderer } from '../../src/render';
+import { awardModel } from '../../src/certifications/award.model';
+import { certificationModel } from '../../src/certifications/certification.model';
+import { adminLaunch, buildWorld, programmeForm } from '../certifications/world';
 
 /** Ten activities of 10 points: all graded, 100%. */
 export const FULL = [10, 10, 10, 10, 10, 10, 10, 10, 10, 10];
@@ -44,12 +50,115 @@ export interface PageState {
   /** "<area>: <state>", e.g. "learner: ready". */
   name: string;
   open(w: World): Promise<string | { url: string; cookie?: string }>;
+  /** The HTTP status the page answers with; without it, any below 400 (a row must show its state, not an error page). */
+  status?: number;
   /** Undoes what must not outlive the visit (runs after the checks, pass or fail). */
   after?(w: World): Promise<void>;
 }
 
 const MONTH = 31 * 24 * 3600_000;
 let runningJob: { _id: unknown } | undefined;
+let runningExport: { _id: unknown } | undefined;
+
+/** A finished (or running) job another instance holds, as the pages show it. */
+async function fakeJob(w: World, kind: string, courseId: Types.ObjectId, fields: Record<string, unknown>) {
+  const at = new Date();
+  return jobModel(w.t.db.connection).create({
+    kind,
+    courseId: String(courseId),
+    payload: {},
+    createdBy: { userId: TEACHER.userId, name: TEACHER.name },
+    createdAt: at,
+    startedAt: at,
+    attempts: 1,
+    ...fields,
+  });
+}
+
+// ---- no browser to print PDFs with (CHROMIUM_PATH pointing at nothing), as in test/e2e/no-browser.spec.ts
+let realRenderer: PdfRenderer | undefined;
+function withoutBrowser(w: World): void {
+  realRenderer ??= w.t.app.ctx.renderer;
+  w.t.app.ctx.renderer = createPdfRenderer({ executablePath: '/nonexistent/chromium-for-the-browser-suite' });
+}
+async function browserBack(w: World): Promise<void> {
+  if (!realRenderer || w.t.app.ctx.renderer === realRenderer) return;
+  await w.t.app.ctx.renderer.close();
+  w.t.app.ctx.renderer = realRenderer;
+}
+
+/**
+ * Certifications across courses, built once per app and shared by the rows that show them: two
+ * courses, a programme of both (defined by the LMS administrator's launch), a learner who claimed
+ * both certificates and so holds the award, and an external certification the learner sent proof for.
+ */
+interface CertificationScene {
+  learner: Launched;
+  admin: Launched;
+  teacher: Launched;
+  programmeId: string;
+  externalId: string;
+  awardCode: string;
+}
+const scenes = new WeakMap<TestApp, Promise<CertificationScene>>();
+function certificationScene(w: World): Promise<CertificationScene> {
+  let scene = scenes.get(w.t);
+  if (!scene) {
+    scene = buildCertificationScene(w.t);
+    scenes.set(w.t, scene);
+  }
+  return scene;
+}
+async function buildCertificationScene(t: TestApp): Promise<CertificationScene> {
+  const world = await buildWorld(t, 2);
+  const admin = await adminLaunch(t, world);
+  const name = `Data Steward ${Date.now().toString(36)}`;
+  const defined = await admin.browser.request(`${admin.app}/certifications/manage`, {
+    form: programmeForm(world.courses, { name, definitionIds: world.courses.map((c) => String(c.definition._id)) }),
+  });
+  if (defined.status !== 303) throw new Error(`programme refused: ${defined.status}`);
+  const programme = (await certificationModel(t.db.connection).findOne({ name }).lean())!;
+  let learner: Launched | undefined;
+  for (const c of world.courses) {
+    learner = await launchAs(t, c.sandboxId, world.learnerId);
+    const claimed = await learner.browser.request(`${learner.app}/learner/claim`, { form: { definitionId: String(c.definition._id) } });
+    if (claimed.status !== 303) throw new Error(`claim refused: ${claimed.status}`);
+  }
+  const award = await awardModel(t.db.connection).findOne({ certificationId: programme._id, userId: world.subject }).lean();
+  if (!award) throw new Error('no award after both claims');
+
+  // An external certification (R8) assigned to this learner, with a proof waiting in the teacher's queue.
+  const first = world.courses[0]!;
+  const teacher = await launchAs(t, first.sandboxId, first.teacherId);
+  const now = new Date();
+  const teacherSub = t.sandbox.store.subjectOf(t.sandbox.store.getCourse(first.sandboxId)!, t.sandbox.store.getUser(first.teacherId)!);
+  const external = await certificationModel(t.db.connection).create({
+    issuer: t.sandbox.issuer,
+    clientId: t.sandbox.registration.clientId,
+    name: `First aid ${now.getTime().toString(36)}`,
+    overview: 'A first aid course from the Red Cross or an equivalent.',
+    issuerName: 'Shire Academy',
+    kind: 'external',
+    validity: { kind: 'recurring', validForMonths: 12, renewalWindowDays: 30 },
+    onCourseRevoked: 'keep',
+    assignment: { everyone: false, userIds: [world.subject] },
+    version: 1,
+    publishedAt: now,
+    archivedAt: null,
+    createdAt: now,
+    createdBy: { kind: 'teacher', userId: teacherSub, name: 'Gandalf' },
+    updatedAt: now,
+    updatedBy: { kind: 'teacher', userId: teacherSub, name: 'Gandalf' },
+  });
+  const image = new PNG({ width: 30, height: 20 });
+  image.data.fill(200);
+  const form = new FormData();
+  form.set('completedAt', now.toISOString().slice(0, 10));
+  form.set('file', new Blob([new Uint8Array(PNG.sync.write(image))], { type: 'image/png' }), 'proof.png');
+  const sent = await fetch(`${learner!.app}/certifications/${String(external._id)}/proof`, { method: 'POST', body: form, redirect: 'manual', headers: { origin: t.baseUrl } });
+  if (sent.status !== 303) throw new Error(`proof refused: ${sent.status} ${(await sent.text()).slice(0, 300)}`);
+  return { learner: learner!, admin, teacher, programmeId: String(programme._id), externalId: String(external._id), awardCode: award.code };
+}
 
 async function learnerWith(w: World, scores: Array<number | null>, input: Record<string, unknown> = {}) {
   const { c, courseId } = await w.course([scores]);
@@ -115,6 +224,33 @@ export const PAGE_STATES: PageState[] = [
       return `${(await w.launch(c, c.learnerIds[0]!, 'nl-NL')).app}/learner`;
     },
   },
+  {
+    name: 'learner: holding, no browser for PDFs',
+    async open(w) {
+      const { c, def } = await learnerWith(w, FULL);
+      await w.issue(def, c, 0);
+      withoutBrowser(w);
+      return `${(await w.launch(c, c.learnerIds[0]!)).app}/learner`;
+    },
+    after: browserBack,
+  },
+  {
+    name: 'learner: certificate page, no browser for PDFs',
+    async open(w) {
+      const { c, def } = await learnerWith(w, FULL);
+      const cert = await w.issue(def, c, 0);
+      withoutBrowser(w);
+      return `${(await w.launch(c, c.learnerIds[0]!)).app}/certificates/${cert._id}?claimed=1`;
+    },
+    after: browserBack,
+  },
+  // ---- certifications across courses (the learner's side)
+  { name: 'certification: page (awarded)', open: async (w) => { const s = await certificationScene(w); return `${s.learner.app}/certifications/${s.programmeId}`; } },
+  { name: 'certification: my certifications', open: async (w) => `${(await certificationScene(w)).learner.app}/certifications` },
+  { name: 'certification: external, proof sent', open: async (w) => { const s = await certificationScene(w); return `${s.learner.app}/certifications/${s.externalId}`; } },
+  { name: 'certification: proof form', open: async (w) => { const s = await certificationScene(w); return `${s.learner.app}/certifications/${s.externalId}/proof`; } },
+  { name: 'certification: manage (LMS administrator)', open: async (w) => `${(await certificationScene(w)).admin.app}/certifications/manage` },
+  { name: 'certification: new programme form', open: async (w) => `${(await certificationScene(w)).admin.app}/certifications/manage/new` },
   // ---- teacher
   {
     name: 'teacher: empty course',
@@ -201,6 +337,40 @@ export const PAGE_STATES: PageState[] = [
     },
   },
   {
+    name: 'teacher: export (PDF ready, ZIP running)',
+    async open(w) {
+      const { c, courseId, teacher } = await w.course([FULL, FULL]);
+      const def = await w.definition(courseId);
+      await w.issue(def, c, 0);
+      await w.issue(def, c, 1);
+      const done = new Date();
+      await fakeJob(w, EXPORT_PDF_JOB, courseId, {
+        status: 'succeeded',
+        progress: { done: 2, total: 2 },
+        finishedAt: done,
+        result: { fileId: String(new Types.ObjectId()), fileName: 'certificates.pdf', format: 'pdf', certificates: 2, bytes: 120_000, expiresAt: new Date(done.getTime() + 24 * 3600_000).toISOString() },
+      });
+      // held by another instance (leased), so this one never runs it
+      runningExport = await fakeJob(w, EXPORT_ZIP_JOB, courseId, { status: 'running', progress: { done: 1, total: 2 }, leaseUntil: new Date(Date.now() + 3600_000) });
+      return `${teacher.app}/teacher/definitions/${def._id}`;
+    },
+    async after(w) {
+      if (runningExport) await jobModel(w.t.db.connection).updateOne({ _id: runningExport._id }, { $set: { status: 'cancelled', finishedAt: new Date(), leaseUntil: null } });
+    },
+  },
+  { name: 'teacher: proof queue', open: async (w) => `${(await certificationScene(w)).teacher.app}/proofs` },
+  {
+    name: 'teacher: certificate page, no browser for PDFs',
+    async open(w) {
+      const { c, courseId, teacher } = await w.course([FULL]);
+      const def = await w.definition(courseId);
+      const cert = await w.issue(def, c, 0);
+      withoutBrowser(w);
+      return `${teacher.app}/certificates/${cert._id}`;
+    },
+    after: browserBack,
+  },
+  {
     name: 'teacher: audit log',
     async open(w) {
       const { c, courseId, teacher } = await w.course([FULL]);
@@ -280,16 +450,31 @@ export const PAGE_STATES: PageState[] = [
       },
     }),
   ),
+  { name: 'verify: certification award', open: async (w) => `${w.t.baseUrl}/verify/${encodeURIComponent((await certificationScene(w)).awardCode)}` },
   { name: 'verify: form', open: async (w) => `${w.t.baseUrl}/verify` },
-  { name: 'verify: not found', open: async (w) => `${w.t.baseUrl}/verify/ZZZZ-ZZZZ-ZZZZ` },
+  { name: 'verify: credential verifier', open: async (w) => `${w.t.baseUrl}/verify/credential` },
+  { name: 'verify: not found', status: 404, open: async (w) => `${w.t.baseUrl}/verify/ZZZZ-ZZZZ-ZZZZ-ZZZZ` },
+  { name: 'verify: not a code', status: 400, open: async (w) => `${w.t.baseUrl}/verify/ZZZZ-ZZZZ-ZZZZ` },
   // ---- admin
   { name: 'admin: sign in', open: async (w) => `${w.t.baseUrl}/admin` },
   { name: 'admin: platforms', open: async (w) => ({ url: `${w.t.baseUrl}/admin`, cookie: await w.adminCookie() }) },
+  {
+    name: 'admin: platforms, no browser for PDFs',
+    async open(w) {
+      withoutBrowser(w);
+      return { url: `${w.t.baseUrl}/admin`, cookie: await w.adminCookie() };
+    },
+    after: browserBack,
+  },
+  ...(['moodle', 'canvas', 'privacy', 'credentials', 'certifications'] as const).map(
+    (sub): PageState => ({ name: `admin: ${sub}`, open: async (w) => ({ url: `${w.t.baseUrl}/admin/${sub}`, cookie: await w.adminCookie() }) }),
+  ),
   // ---- errors
-  { name: 'error: session ended', open: async (w) => `${w.t.baseUrl}/app/no-such-session/learner` },
-  { name: 'error: not found', open: async (w) => `${w.t.baseUrl}/nothing-here` },
+  { name: 'error: session ended', status: 401, open: async (w) => `${w.t.baseUrl}/app/no-such-session/learner` },
+  { name: 'error: not found', status: 404, open: async (w) => `${w.t.baseUrl}/nothing-here` },
   {
     name: 'error: no access (learner opens the teacher page)',
+    status: 403,
     async open(w) {
       const { c } = await w.course([FULL]);
       return `${(await w.launch(c, c.learnerIds[0]!)).app}/teacher`;

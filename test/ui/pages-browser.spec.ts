@@ -115,6 +115,8 @@ describe('Every page state in Chromium at 1280, 692 and 390 px: no sideways scro
         await page.setViewport({ width: WIDTHS[0], height: 900 });
         const res = await page.goto(url, { waitUntil: 'load' });
         expect(res, url).to.not.equal(null);
+        if (state.status === undefined) expect(res!.status(), `${url} answers an error page`).to.be.below(400);
+        else expect(res!.status(), url).to.equal(state.status);
         await page.addScriptTag({ content: AXE_SOURCE });
         for (const width of WIDTHS) problems.push(...(await checkPage(page, width)).map((p) => `${width} px: ${p}`));
       } finally {

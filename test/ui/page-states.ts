@@ -26,6 +26,8 @@ import { EXPORT_PDF_JOB, EXPORT_ZIP_JOB } from '../../src/documents';
 import { createPdfRenderer, type PdfRenderer } from '../../src/render';
 import { awardModel } from '../../src/certifications/award.model';
 import { certificationModel } from '../../src/certifications/certification.model';
+import { courseModel } from '../../src/courses/course.model';
+import { memberModel } from '../../src/grades/member.model';
 import { adminLaunch, buildWorld, programmeForm } from '../certifications/world';
 
 /** Ten activities of 10 points: all graded, 100%. */
@@ -110,14 +112,25 @@ function certificationScene(w: World): Promise<CertificationScene> {
   return scene;
 }
 async function buildCertificationScene(t: TestApp): Promise<CertificationScene> {
+  // buildWorld (test/certifications) with names a reader of the screenshots recognises
   const world = await buildWorld(t, 2);
+  const store = t.sandbox.store;
+  const frodo = store.getUser(world.learnerId)!;
+  [frodo.givenName, frodo.familyName, frodo.name] = ['Frodo', 'Baggins', 'Frodo Baggins'];
+  const titles = ['Information Security', 'Privacy Law'];
+  for (const [i, c] of world.courses.entries()) {
+    store.getCourse(c.sandboxId)!.title = titles[i]!;
+    await courseModel(t.db.connection).updateOne({ _id: c.tool._id }, { $set: { title: titles[i] } });
+  }
+  // the roster the teachers' launches synced still has the name buildWorld gave
+  await memberModel(t.db.connection).updateMany({ userId: world.subject }, { $set: { name: 'Frodo Baggins', givenName: 'Frodo', familyName: 'Baggins' } });
   const admin = await adminLaunch(t, world);
-  const name = `Data Steward ${Date.now().toString(36)}`;
+  const name = 'Data Steward';
   const defined = await admin.browser.request(`${admin.app}/certifications/manage`, {
     form: programmeForm(world.courses, { name, definitionIds: world.courses.map((c) => String(c.definition._id)) }),
   });
   if (defined.status !== 303) throw new Error(`programme refused: ${defined.status}`);
-  const programme = (await certificationModel(t.db.connection).findOne({ name }).lean())!;
+  const programme = (await certificationModel(t.db.connection).findOne({ name }).sort({ _id: -1 }).lean())!;
   let learner: Launched | undefined;
   for (const c of world.courses) {
     learner = await launchAs(t, c.sandboxId, world.learnerId);
@@ -135,7 +148,7 @@ async function buildCertificationScene(t: TestApp): Promise<CertificationScene> 
   const external = await certificationModel(t.db.connection).create({
     issuer: t.sandbox.issuer,
     clientId: t.sandbox.registration.clientId,
-    name: `First aid ${now.getTime().toString(36)}`,
+    name: 'First aid',
     overview: 'A first aid course from the Red Cross or an equivalent.',
     issuerName: 'Shire Academy',
     kind: 'external',

@@ -230,7 +230,11 @@ export function verifyRouter(ctx: WebContext, opts: VerifyRouteOptions = {}): Ro
     }
     const answer = answerOf(found);
     const view = STATUS_VIEW[found.verification.state];
-    renderPage(req, res, 200, { answer, statusKey: `common.status.${view.key}`, badge: view.badge, form: false, nameCheck, checkNameUrl: `/verify/${answer.code}/name` });
+    // No browser to print with and no stored PDF: the page says so instead of a link that answers 503
+    // (the JSON answer keeps its pdfUrl: the PDF exists as soon as a browser does).
+    const pdfPending = answer.pdfUrl !== undefined && !found.verification.certificate.pdfFileId && !ctx.renderer.browserStatus().ok;
+    const shown = pdfPending ? { ...answer, pdfUrl: undefined, pdfPending } : answer;
+    renderPage(req, res, 200, { answer: shown, statusKey: `common.status.${view.key}`, badge: view.badge, form: false, nameCheck, checkNameUrl: `/verify/${answer.code}/name` });
   }
 
   router.get('/verify/:code', (req, res) => renderCode(req, res));

@@ -12,7 +12,8 @@ import { bucketOf } from '../../src/documents/gridfs';
 import { RendererUnavailableError, SETUP_BROWSER_COMMAND, browserStatus, createPdfRenderer, type PdfRenderer } from '../../src/render';
 import { sampleCertificate } from '../../bench/render-samples';
 import { startTestApp, type TestApp } from '../support/app';
-import { defineCertificate, launchAs, sandboxCourse, syncGrades, toolCourse, type Launched } from '../support/e2e';
+import { TEACHER, defineCertificate, launchAs, sandboxCourse, subjectOf, syncGrades, toolCourse, type Launched } from '../support/e2e';
+import { buildIssuedCertificate } from '../support/builders';
 import { HttpBrowser } from '../support/browser';
 import { maybe, parseHtml } from '../support/html';
 
@@ -87,6 +88,21 @@ describe('No browser for PDFs: said at once, never a silent failure', function (
     // The teacher opening that certificate reads the command.
     const teacherPage = parseHtml((await teacher.browser.open(`${teacher.app}/certificates/${issued!._id}`)).html);
     expect(maybe(teacherPage, '[data-pdf-pending]')?.textContent).to.include('npm run setup-browser');
+  });
+
+  it('the public verification page says the PDF is being prepared instead of a link that answers 503', async () => {
+    const publicDef = await defineCertificate(t, course._id, { title: 'Public No Browser Certificate', public: true, requireAllGraded: false });
+    const issued = await buildIssuedCertificate(t.db.connection, { definition: publicDef, learner: { userId: subjectOf(t, c, c.learnerIds[1]!) }, issuedBy: TEACHER, now: new Date() });
+    const res = await fetch(`${t.baseUrl}/verify/${issued.code}`);
+    expect(res.status).to.equal(200);
+    const page = parseHtml(await res.text());
+    expect(maybe(page, '[data-status]')).not.to.equal(null);
+    expect(maybe(page, 'a[data-pdf]')).to.equal(null);
+    expect(maybe(page, '[data-pdf-pending]')?.textContent).to.equal('PDF being prepared: come back later to download it. This page confirms the certificate meanwhile.');
+    // the JSON answer still names the PDF, which answers 503 until a browser is there
+    const json = (await (await fetch(`${t.baseUrl}/verify/${issued.code}.json`)).json()) as { pdfUrl?: string };
+    expect(json.pdfUrl).to.be.a('string');
+    expect((await fetch(json.pdfUrl!)).status).to.equal(503);
   });
 
   it('the preview names the command instead of "prints correctly"', async () => {

@@ -463,6 +463,16 @@ export const PAGE_STATES: PageState[] = [
       },
     }),
   ),
+  {
+    name: 'verify: valid, public, no browser for PDFs',
+    async open(w) {
+      const { c, courseId } = await w.course([FULL]);
+      const cert = await w.issue(await w.definition(courseId, { public: true }), c, 0);
+      withoutBrowser(w);
+      return `${w.t.baseUrl}/verify/${encodeURIComponent(cert.code)}`;
+    },
+    after: browserBack,
+  },
   { name: 'verify: certification award', open: async (w) => `${w.t.baseUrl}/verify/${encodeURIComponent((await certificationScene(w)).awardCode)}` },
   { name: 'verify: form', open: async (w) => `${w.t.baseUrl}/verify` },
   { name: 'verify: credential verifier', open: async (w) => `${w.t.baseUrl}/verify/credential` },

@@ -2,7 +2,8 @@
  * Every page state of the product (test/ui/page-states.ts) in real Chromium at the widths people
  * use it: 1280 px (a laptop), 692 px (the sandbox LMS's tool iframe, like Moodle's) and 390 px (a
  * phone). Each must have
- *   - no horizontal scrolling (the page is no wider than the window),
+ *   - no horizontal scrolling (the page is no wider than the window; at 692 px no table scrolls in
+ *     its own box either),
  *   - no axe-core violation of any impact (axe-core from npm, injected into the page),
  *   - a visible keyboard focus: the first focusable elements, reached with Tab, draw an outline at
  *     least 2 px wide whose colour has a 3:1 contrast with what is behind it (WCAG 2.2 SC 1.4.11,
@@ -34,6 +35,16 @@ const OVERFLOW_PROBE = `(() => {
     .map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (typeof e.className === 'string' && e.className.trim() ? '.' + e.className.trim().split(/\\s+/).join('.') : '') + ' (' + Math.round(e.getBoundingClientRect().right) + ' px)');
   return { scrollWidth: document.documentElement.scrollWidth, limit, wide };
 })()`;
+
+/**
+ * Boxes that scroll sideways inside the page (a table in its .table-wrap): none may in the LMS
+ * iframe (692 px) — a table there fits, or it becomes blocks; on a phone a wide data table may
+ * scroll in its own keyboard-reachable box. Code blocks (pre) may always scroll.
+ */
+const SCROLL_BOX_PROBE = `[...document.querySelectorAll('body *')]
+  .filter((e) => e.tagName !== 'PRE' && /auto|scroll/.test(getComputedStyle(e).overflowX) && e.scrollWidth > e.clientWidth + 1)
+  .slice(0, 5)
+  .map((e) => { const t = e.querySelector('table'); return e.tagName.toLowerCase() + (t && typeof t.className === 'string' && t.className ? ' with table.' + t.className.trim().split(/\\s+/).join('.') : '') + ' (' + e.scrollWidth + ' px in ' + e.clientWidth + ')'; })`;
 
 /** The focused element's outline: width and contrast against the first opaque background around it. */
 const FOCUS_PROBE = `(() => {
@@ -67,6 +78,11 @@ export async function checkPage(page: Page, width: number): Promise<string[]> {
   await page.setViewport({ width, height: 900 });
   const overflow = (await page.evaluate(OVERFLOW_PROBE)) as { scrollWidth: number; limit: number; wide: string[] } | null;
   if (overflow) problems.push(`scrolls sideways: ${overflow.scrollWidth} px wide in ${overflow.limit} px; sticking out: ${overflow.wide.join(', ')}`);
+
+  if (width === 692) {
+    const boxes = (await page.evaluate(SCROLL_BOX_PROBE)) as string[];
+    if (boxes.length) problems.push(`scrolls sideways inside the LMS iframe: ${boxes.join(', ')}`);
+  }
 
   const violations = (await page.evaluate(AXE_RUN)) as string[];
   problems.push(...violations.map((v) => `axe ${v}`));

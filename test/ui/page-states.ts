@@ -7,6 +7,7 @@
  * (`npm run test:file -- test/ui/pages-browser.spec.ts -g "learner: ready"`).
  */
 import { Types } from 'mongoose';
+import type { Page } from 'puppeteer';
 import { revokeCertificate } from '../../src/certificates/revoke.service';
 import { reissueCertificate } from '../../src/certificates/reissue.service';
 import { GENERATE_ALL_JOB } from '../../src/certificates/generate-all.job';
@@ -54,6 +55,8 @@ export interface PageState {
   open(w: World): Promise<string | { url: string; cookie?: string }>;
   /** The HTTP status the page answers with; without it, any below 400 (a row must show its state, not an error page). */
   status?: number;
+  /** What else is wrong with this page at this width (runs after the common checks; empty when all is well). */
+  check?(page: Page, width: number): Promise<string[]>;
   /** Undoes what must not outlive the visit (runs after the checks, pass or fail). */
   after?(w: World): Promise<void>;
 }
@@ -177,6 +180,41 @@ async function learnerWith(w: World, scores: Array<number | null>, input: Record
   const { c, courseId } = await w.course([scores]);
   const def = await w.definition(courseId, input);
   return { c, courseId, def };
+}
+
+/**
+ * The definition form's activities (#15): a table from 601 px (the 692 px LMS iframe included), one
+ * labelled block per activity below, never scrolling in its box; in both, Tab goes from an
+ * activity's "use" box to its weight, its minimum and its "mandatory" box.
+ */
+async function activitiesLayout(page: Page, width: number): Promise<string[]> {
+  const problems = (await page.evaluate(`(() => {
+    const problems = [];
+    const row = document.querySelector('table.activities tbody tr');
+    if (!row) return ['no activities table'];
+    const stacked = getComputedStyle(row).display === 'grid';
+    const labels = [...row.querySelectorAll('.cell-label')];
+    const shown = labels.filter((l) => getComputedStyle(l).display !== 'none' && l.getBoundingClientRect().width > 0);
+    const wrap = row.closest('.table-wrap');
+    if (wrap && wrap.scrollWidth > wrap.clientWidth + 1) problems.push('the activities scroll in their box (' + wrap.scrollWidth + ' px in ' + wrap.clientWidth + ')');
+    if (${width} <= 600 && !(stacked && shown.length === labels.length)) problems.push('the activities are not blocks with visible labels (' + shown.length + ' of ' + labels.length + ' labels shown)');
+    if (${width} > 600 && (stacked || shown.length)) problems.push('the activities are not a table');
+    for (const l of labels) if (l.tagName === 'LABEL' && !document.getElementById(l.htmlFor)) problems.push('a label for nothing: ' + l.htmlFor);
+    return problems;
+  })()`)) as string[];
+  // keyboard order inside an activity, with the activities chosen one by one (they are off under "all")
+  await page.click('input[name="itemsMode"][value="selected"]');
+  const id = (await page.evaluate(`document.querySelector('table.activities tbody tr').dataset.lineItemId`)) as string;
+  await page.focus(`#f-item-${id}-used`);
+  const order: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    await page.keyboard.press('Tab');
+    order.push((await page.evaluate('document.activeElement.id')) as string);
+  }
+  const expected = ['weight', 'minimumPercent', 'mandatory'].map((f) => `f-item-${id}-${f}`);
+  if (order.join() !== expected.join()) problems.push(`Tab from "use" goes to ${order.join(', ')}, not ${expected.join(', ')}`);
+  await page.click('input[name="itemsMode"][value="all"]');
+  return problems;
 }
 
 export const PAGE_STATES: PageState[] = [
@@ -423,6 +461,7 @@ export const PAGE_STATES: PageState[] = [
     async open(w) {
       return `${(await w.course([FULL, BILBO])).teacher.app}/teacher/definitions/new`;
     },
+    check: activitiesLayout,
   },
   {
     name: 'teacher: edit definition form',

@@ -134,7 +134,10 @@ describe('Every page state in Chromium at 1280, 692 and 390 px: no sideways scro
         if (state.status === undefined) expect(res!.status(), `${url} answers an error page`).to.be.below(400);
         else expect(res!.status(), url).to.equal(state.status);
         await page.addScriptTag({ content: AXE_SOURCE });
-        for (const width of WIDTHS) problems.push(...(await checkPage(page, width)).map((p) => `${width} px: ${p}`));
+        for (const width of WIDTHS) {
+          problems.push(...(await checkPage(page, width)).map((p) => `${width} px: ${p}`));
+          if (state.check) problems.push(...(await state.check(page, width)).map((p) => `${width} px: ${p}`));
+        }
       } finally {
         await state.after?.(world);
       }

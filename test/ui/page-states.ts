@@ -528,7 +528,24 @@ export const PAGE_STATES: PageState[] = [
     },
     after: browserBack,
   },
-  ...(['moodle', 'canvas', 'privacy', 'credentials', 'certifications'] as const).map(
+  {
+    name: 'admin: privacy, after an erasure',
+    async open(w) {
+      const { c, courseId } = await w.course([FULL]);
+      await w.issue(await w.definition(courseId), c, 0);
+      const cookie = await w.adminCookie();
+      const userId = w.t.sandbox.store.subjectOf(c.course, w.t.sandbox.store.getUser(c.learnerIds[0]!)!);
+      const res = await fetch(`${w.t.baseUrl}/admin/privacy/erase`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: w.t.baseUrl, cookie },
+        body: new URLSearchParams({ issuer: w.t.sandbox.issuer, userId, confirm: userId }).toString(),
+        redirect: 'manual',
+      });
+      if (res.status >= 400) throw new Error(`erasure refused: ${res.status} ${(await res.text()).slice(0, 300)}`);
+      return { url: `${w.t.baseUrl}/admin/privacy`, cookie };
+    },
+  },
+  ...(['moodle', 'canvas', 'credentials', 'certifications'] as const).map(
     (sub): PageState => ({ name: `admin: ${sub}`, open: async (w) => ({ url: `${w.t.baseUrl}/admin/${sub}`, cookie: await w.adminCookie() }) }),
   ),
   // ---- errors

@@ -11,7 +11,7 @@ import { rememberLaunchedCourse } from '../courses/launched-course';
 import { CLAIM } from './claims';
 import { deploymentModel } from './deployment.model';
 import type { Launch } from './launch';
-import { TOOL_FAILURES, type LaunchFailure } from './launch-errors';
+import { LAUNCH_FAILURES, TOOL_FAILURES, type LaunchFailure } from './launch-errors';
 import { toolRoleOf } from './roles';
 import { createSession } from './session.service';
 
@@ -118,12 +118,7 @@ export async function acceptLaunch(deps: LaunchDeps, rawClaims: Record<string, u
     const issue = parsed.error.issues[0]!;
     return {
       ok: false,
-      failure: {
-        status: 401,
-        code: 'missing_claim',
-        message: `The launch message has an invalid claim ${issue.path.join('.')}: ${issue.message}.`,
-        fix: 'Check the LTI 1.3 configuration of the tool in the LMS.',
-      },
+      failure: LAUNCH_FAILURES.invalidClaim(issue.path.join('.'), issue.message),
     };
   }
   const claims = parsed.data;

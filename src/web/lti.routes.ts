@@ -41,8 +41,8 @@ export function renderLaunchFailure(views: Views, failure: LaunchFailure, req: R
         lang,
         status: failure.status,
         code: failure.code,
-        message: failure.message,
-        fix: failure.fix,
+        message: t(failure.keys.message, failure.keys.params),
+        fix: t(failure.keys.fix, failure.keys.params),
       }),
     );
 }

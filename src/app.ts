@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import express, { type Express } from 'express';
 import type { Config } from './config';
 import { ltijsConnection, pingDatabase, type Database } from './db/connect';
+import { createTranslator, pickLanguage } from './i18n';
 import { NotFoundError } from './errors';
 import { repairIssueAudit } from './certificates/audit-repair';
 import { registerGenerateAllJob } from './certificates/generate-all.job';
@@ -353,8 +354,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
       pdfs: pdfDeps,
     }),
   );
-  app.get('/', (_req, res) => {
-    res.type('html').send(views.render('home', { title: 'Certificates', lang: 'en', tool: toolUrls, sandbox: Boolean(sandbox) }));
+  app.get('/', (req, res) => {
+    const lang = req.get('accept-language');
+    res.type('html').send(views.render('home', { title: createTranslator(pickLanguage(lang))('app.home.title'), lang, tool: toolUrls, sandbox: Boolean(sandbox) }));
   });
   app.use((req, _res, next) => {
     next(new NotFoundError(`Nothing here: ${req.method} ${req.path}`));

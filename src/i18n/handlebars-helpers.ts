@@ -8,6 +8,10 @@
  *   {{number count}}                         1234 → "1,234" / "1.234"
  *   {{date issuedAt}}                        "23 November 2026" / "23 november 2026"
  *                                            (time zone: hash timeZone=, else @root.timeZone, else UTC)
+ *   {{tcode "admin.moodle.steps" file="platform-config/x.md"}}
+ *                                            a message whose parameters are names to copy
+ *                                            (files, settings, functions): each is shown in
+ *                                            <code>, the rest of the sentence escaped as usual
  *   {{jobProgressTexts unit="learners" parts="items,learners"}}
  *                                            the translated data-text-* attributes that
  *                                            job-progress.js reads (see src/web/public/job-progress.js)
@@ -26,10 +30,20 @@ function languageOf(options: HelperOptions): Language {
   return pickLanguage(options.data?.root?.lang);
 }
 
-/** Registers t, percent, number, date and jobProgressTexts on a Handlebars environment. */
+/** Registers t, tcode, percent, number, date and jobProgressTexts on a Handlebars environment. */
 export function registerHandlebarsHelpers(handlebars: typeof HandlebarsNS): void {
   handlebars.registerHelper('t', function (key: unknown, options: HelperOptions) {
     return createTranslator(languageOf(options))(String(key), options.hash as MessageParams);
+  });
+
+  handlebars.registerHelper('tcode', function (key: unknown, options: HelperOptions) {
+    // Each parameter becomes a marker that cannot occur in a message, the sentence is escaped,
+    // then each marker becomes its escaped value inside <code>: no parameter can inject markup.
+    const names = Object.keys(options.hash ?? {});
+    const markers = Object.fromEntries(names.map((name, i) => [name, `\u0000${i}\u0000`]));
+    const text = handlebars.escapeExpression(createTranslator(languageOf(options))(String(key), markers));
+    const html = text.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => `<code>${handlebars.escapeExpression(String(options.hash[names[Number(i)]!]))}</code>`);
+    return new handlebars.SafeString(html);
   });
 
   handlebars.registerHelper('percent', function (value: unknown, options: HelperOptions) {

@@ -102,7 +102,7 @@ export async function registerDynamically(
 ): Promise<DynamicRegistrationResult> {
   const doFetch = deps.fetch ?? fetch;
   const configUrl = z.url().safeParse(params.openidConfiguration);
-  if (!configUrl.success) throw new ValidationError('openid_configuration: the LMS must open this page with an openid_configuration URL.');
+  if (!configUrl.success) throw new ValidationError('openid_configuration: the LMS must open this page with an openid_configuration URL.', undefined, { key: 'registration.error.noConfigurationUrl' });
   const token = typeof params.registrationToken === 'string' ? params.registrationToken : undefined;
   // No registration yet to take hosts from: any host but link-local/metadata ones, and loopback
   // only when the tool itself runs on loopback (development, tests).
@@ -111,25 +111,37 @@ export async function registerDynamically(
 
   const configRes = await doFetch(configUrl.data, { headers: { Accept: 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(10_000) }).catch(
     (err: Error) => {
-      throw new PlatformError(`Could not read the LMS's openid configuration at ${configUrl.data}: ${err.message}`);
+      throw new PlatformError(`Could not read the LMS's openid configuration at ${configUrl.data}: ${err.message}`, undefined, {
+        key: 'registration.error.configUnreachable',
+        params: { url: configUrl.data, why: err.message },
+      });
     },
   );
-  if (!configRes.ok) throw new PlatformError(`The LMS's openid configuration answered HTTP ${configRes.status} at ${configUrl.data}.`);
+  if (!configRes.ok) {
+    throw new PlatformError(`The LMS's openid configuration answered HTTP ${configRes.status} at ${configUrl.data}.`, undefined, {
+      key: 'registration.error.configStatus',
+      params: { status: String(configRes.status), url: configUrl.data },
+    });
+  }
   const config = OpenIdConfigSchema.safeParse(await configRes.json().catch(() => null));
   if (!config.success) {
     const i = config.error.issues[0]!;
-    throw new PlatformError(`The LMS's openid configuration is incomplete: ${i.path.join('.')} ${i.message}.`);
+    throw new PlatformError(`The LMS's openid configuration is incomplete: ${i.path.join('.')} ${i.message}.`, undefined, {
+      key: 'registration.error.configIncomplete',
+      params: { field: i.path.join('.'), why: i.message },
+    });
   }
   const c = config.data;
   if (!issuerMatchesConfigurationUrl(c.issuer, configUrl.data)) {
     throw new PlatformError(
       `The LMS's openid configuration at ${configUrl.data} names the issuer ${c.issuer}, which is not the site it came from; refusing to register.`,
       { reason: 'issuer_mismatch' },
+      { key: 'registration.error.issuerMismatch', params: { url: configUrl.data, issuer: c.issuer } },
     );
   }
   // The registration endpoint must belong to the issuer's site: never post our configuration elsewhere.
   if (new URL(c.registration_endpoint).origin !== new URL(configUrl.data).origin) {
-    throw new PlatformError('The registration endpoint is on another site than the openid configuration; refusing to register.');
+    throw new PlatformError('The registration endpoint is on another site than the openid configuration; refusing to register.', undefined, { key: 'registration.error.endpointElsewhere' });
   }
   const reg: Omit<PlatformRegistration, 'clientId'> & { jwksUrl: string } = {
     issuer: c.issuer,
@@ -191,18 +203,23 @@ export async function registerDynamically(
     redirect: 'error',
     signal: AbortSignal.timeout(10_000),
   }).catch((err: Error) => {
-    throw new PlatformError(`Could not reach the LMS's registration endpoint: ${err.message}`);
+    throw new PlatformError(`Could not reach the LMS's registration endpoint: ${err.message}`, undefined, { key: 'registration.error.endpointUnreachable', params: { why: err.message } });
   });
   const regBody = await regRes.text();
-  if (!regRes.ok) throw new PlatformError(`The LMS refused the registration (HTTP ${regRes.status}): ${regBody.slice(0, 300)}`);
+  if (!regRes.ok) {
+    throw new PlatformError(`The LMS refused the registration (HTTP ${regRes.status}): ${regBody.slice(0, 300)}`, undefined, {
+      key: 'registration.error.refused',
+      params: { status: String(regRes.status), body: regBody.slice(0, 300) },
+    });
+  }
   let regJson: unknown;
   try {
     regJson = JSON.parse(regBody);
   } catch {
-    throw new PlatformError('The LMS answered the registration with something that is not JSON.');
+    throw new PlatformError('The LMS answered the registration with something that is not JSON.', undefined, { key: 'registration.error.notJson' });
   }
   const answer = RegistrationResponseSchema.safeParse(regJson);
-  if (!answer.success) throw new PlatformError('The LMS answered the registration without a client_id.');
+  if (!answer.success) throw new PlatformError('The LMS answered the registration without a client_id.', undefined, { key: 'registration.error.noClientId' });
   const clientId = answer.data.client_id;
   const deploymentId = answer.data['https://purl.imsglobal.org/spec/lti-tool-configuration']?.deployment_id;
   const full = { ...reg, clientId, name: `${family ?? 'LMS'} ${new URL(c.issuer).host}` };
@@ -229,11 +246,13 @@ export async function registerDynamically(
   }
   if (!first) {
     const current = existing ?? (await deps.lti.findPlatform(c.issuer, clientId));
-    if (!current) throw new ConflictError('This LMS is being registered by another request at this moment; try again in a minute.');
+    if (!current) throw new ConflictError('This LMS is being registered by another request at this moment; try again in a minute.', undefined, { key: 'registration.error.busy' });
     const requests = registrationRequestModel(deps.conn);
     if ((await requests.countDocuments({ issuer: c.issuer, clientId })) >= MAX_PENDING_PER_CLIENT) {
       throw new ConflictError(
         `This LMS already has ${MAX_PENDING_PER_CLIENT} re-registrations waiting for the tool's administrator; ask them to accept or reject those first.`,
+        undefined,
+        { key: 'registration.error.tooManyWaiting', params: { max: MAX_PENDING_PER_CLIENT } },
       );
     }
     const request = await requests.create({
@@ -290,7 +309,7 @@ export async function listRegistrationRequests(conn: Connection): Promise<Regist
 
 async function takeRequest(conn: Connection, id: string): Promise<RegistrationRequestDoc> {
   const request = Types.ObjectId.isValid(id) ? await registrationRequestModel(conn).findOneAndDelete({ _id: new Types.ObjectId(id) }).lean<RegistrationRequestDoc>() : null;
-  if (!request) throw new NotFoundError('This re-registration request no longer exists (already accepted or rejected).');
+  if (!request) throw new NotFoundError('This re-registration request no longer exists (already accepted or rejected).', undefined, { key: 'registration.error.requestGone' });
   return request;
 }
 

@@ -28,6 +28,13 @@ import { cookieMissing, LAUNCH_FAILURES, type LaunchFailure } from './launch-err
 import { keyResolverFor, MAX_ID_TOKEN_BYTES, verifyIdToken } from './id-token';
 import { consumeLogin, peekLogin, rememberLogin, type LoginState } from './login-state';
 import { sharedRateLimitStore } from '../db/rate-limit-store';
+import { createTranslator, pickLanguage } from '../i18n';
+
+/** The platform-storage steps speak the browser's language: the launch (and its locale) is not read yet. */
+function storagePageText(req: Request): { title: string; lang?: string } {
+  const lang = req.get('accept-language');
+  return { title: createTranslator(pickLanguage(lang))('app.storage.title'), ...(lang ? { lang } : {}) };
+}
 
 /** The registration facts the flow needs (from ltijs's platform store). */
 export interface FlowPlatform {
@@ -192,7 +199,7 @@ export function createLaunchFlow(deps: LaunchFlowDeps): { login: RequestHandler;
       .setHeader('Content-Security-Policy', `default-src 'none'; script-src 'self'; style-src 'self'; font-src 'self'; base-uri 'none'; form-action ${authUrl.origin} https:`)
       .send(
         deps.renderPage('lti-storage', {
-          title: 'Opening…',
+          ...storagePageText(req),
           mode: 'put',
           target: login.storageTarget,
           origin: login.storageOrigin,
@@ -228,7 +235,7 @@ export function createLaunchFlow(deps: LaunchFlowDeps): { login: RequestHandler;
           .setHeader('Cache-Control', 'no-store')
           .send(
             deps.renderPage('lti-storage', {
-              title: 'Opening…',
+              ...storagePageText(req),
               mode: 'get',
               target: login.storageTarget,
               origin: login.storageOrigin,

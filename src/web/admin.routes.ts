@@ -14,7 +14,7 @@ import { z } from 'zod';
 import type { Connection } from 'mongoose';
 import { ForbiddenError, NotFoundError, UnauthorizedError } from '../errors';
 import { parseAdminForm } from './validate';
-import { createTranslator, pickLanguage } from '../i18n';
+import { createTranslator, pickLanguage, type Translator } from '../i18n';
 import { listDeployments, recentRegistrationEvents, setDeploymentStatus, type RegistrationRequestDoc } from '../lti/deployment.service';
 import {
   acceptRegistrationRequest,
@@ -87,13 +87,13 @@ const RequestDecisionSchema = z.object({ decision: z.enum(['accept', 'reject']) 
 const LoginSchema = z.object({ secret: z.string().min(1).max(500) });
 
 /** One row per field an administrator must compare: the registration in use vs the requested one. */
-function compareRequest(request: RegistrationRequestDoc, current: RegisteredPlatform | undefined) {
+function compareRequest(request: RegistrationRequestDoc, current: RegisteredPlatform | undefined, t: Translator) {
   const rows: Array<[string, string | undefined, string | undefined]> = [
-    ['Name', current?.name, request.name],
-    ['Platform keys (keyset URL)', current ? (current.jwksUrl ?? 'pasted PEM key') : undefined, request.jwksUrl],
-    ['Platform login', current?.authUrl, request.authUrl],
-    ['Platform token URL', current?.tokenUrl, request.tokenUrl],
-    ['Authorization server', current?.authorizationServer, request.authorizationServer],
+    [t('admin.compare.name'), current?.name, request.name],
+    [t('admin.compare.keys'), current ? (current.jwksUrl ?? t('admin.compare.pastedKey')) : undefined, request.jwksUrl],
+    [t('admin.compare.login'), current?.authUrl, request.authUrl],
+    [t('admin.compare.tokenUrl'), current?.tokenUrl, request.tokenUrl],
+    [t('admin.compare.authorizationServer'), current?.authorizationServer, request.authorizationServer],
   ];
   return {
     id: String(request._id),
@@ -143,12 +143,12 @@ export function adminRouter(deps: AdminDeps): Router {
           lang: req.get('accept-language'),
           tool: deps.tool,
           settings: deps.settings,
-          mail,
+          mail: mail && { ...mail, reminderDaysText: mail.reminderDays.join(', ') },
           settingsAuto: deps.settings.dynregAutoActivate ? 'yes' : 'no',
           settingsPublic: deps.settings.publicCertificates ? 'yes' : 'no',
           pdfBrowser: deps.pdfBrowser?.() ?? null,
-          registrationEvents: events.map((e) => ({ action: e.action.replace(/_/g, ' '), issuer: e.issuer, clientId: e.clientId, actor: e.actor, at: e.at.toISOString(), from: e.details?.requestedFrom })),
-          requests: requests.map((r) => compareRequest(r, platforms.find((p) => p.issuer === r.issuer && p.clientId === r.clientId))),
+          registrationEvents: events.map((e) => ({ action: e.action.replace(/_/g, ' '), actionKey: `admin.events.action.${e.action}`, issuer: e.issuer, clientId: e.clientId, actor: e.actor, at: e.at.toISOString(), from: e.details?.requestedFrom })),
+          requests: requests.map((r) => compareRequest(r, platforms.find((p) => p.issuer === r.issuer && p.clientId === r.clientId), adminT(req))),
           platforms: platforms.map((p) => ({
             ...p,
             deployments: deployments.filter((d) => d.issuer === p.issuer && d.clientId === p.clientId),

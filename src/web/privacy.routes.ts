@@ -4,7 +4,8 @@
  * - the administrator exports or erases any learner's data on /admin/privacy, naming the platform
  *   (issuer) and the LMS user id (`sub`, shown on the teacher's roster and in the LMS).
  */
-import { Router, type RequestHandler, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { createTranslator, pickLanguage } from '../i18n';
 import { z } from 'zod';
 import type { PdfDeps } from '../documents/certificate-pdf.service';
 import { collectLearnerData, eraseLearner, recordExport, writeLearnerZip, type DataSubject } from '../privacy/learner-data.service';
@@ -56,13 +57,18 @@ export interface PrivacyAdminDeps {
   requireAdmin: RequestHandler;
 }
 
+/** The administrator's language: the browser's. */
+const adminT = (req: Request) => createTranslator(pickLanguage(req.get('accept-language')));
+
 /** /admin/privacy: export or erase a learner's data (behind the administrator check). */
 export function privacyAdminRouter(deps: PrivacyAdminDeps): Router {
   const router = Router();
   const conn = deps.pdfs.conn;
   const admin = { kind: 'admin' as const, name: 'Administrator' };
 
-  async function page(res: Response, status: number, extra: Record<string, unknown> = {}): Promise<void> {
+  async function page(req: Request, res: Response, status: number, extra: Record<string, unknown> = {}): Promise<void> {
+    // /admin pages speak the browser's language (there is no launch).
+    const lang = pickLanguage(req.get('accept-language'));
     const [platforms, log] = await Promise.all([
       deps.lti.listPlatforms(),
       privacyRequestModel(conn).find({}).sort({ at: -1 }).limit(50).lean(),
@@ -71,18 +77,24 @@ export function privacyAdminRouter(deps: PrivacyAdminDeps): Router {
     res.setHeader('Cache-Control', 'no-store');
     res.status(status).type('html').send(
       deps.views.render('admin-privacy', {
-        title: 'Administrator · privacy requests',
-        lang: 'en',
+        title: createTranslator(lang)('admin.privacy.title'),
+        lang,
         issuers,
-        log: log.map((l) => ({ ...l, at: l.at.toISOString(), counts: l.counts ? JSON.stringify(l.counts) : '' })),
+        log: log.map((l) => ({
+          ...l,
+          at: l.at.toISOString(),
+          kindKey: `admin.privacy.kind.${l.kind}`,
+          byKey: `admin.privacy.actor.${l.by?.kind ?? 'admin'}`,
+          counts: l.counts ? JSON.stringify(l.counts) : '',
+        })),
         ...extra,
       }),
     );
   }
 
-  router.get('/admin/privacy', deps.requireAdmin, async (_req, res, next) => {
+  router.get('/admin/privacy', deps.requireAdmin, async (req, res, next) => {
     try {
-      await page(res, 200);
+      await page(req, res, 200);
     } catch (err) {
       next(err);
     }
@@ -104,17 +116,17 @@ export function privacyAdminRouter(deps: PrivacyAdminDeps): Router {
       const body = parseAdminForm(EraseSchema, req.body);
       const subject = { issuer: body.issuer, userId: body.userId };
       if (body.confirm !== body.userId) {
-        await page(res, 422, { error: 'Nothing was erased: type the user id again in the confirmation field.', form: subject });
+        await page(req, res, 422, { error: adminT(req)('admin.privacy.notConfirmed'), form: subject });
         return;
       }
       const found = await collectLearnerData(conn, subject, deps.pdfs.now());
       const stored = ['roster', 'grades', 'certificates', 'auditLog'].some((k) => (found.json[k] as unknown[]).length > 0);
       if (!stored) {
-        await page(res, 404, { error: `Nothing is stored about user ${subject.userId} of ${subject.issuer}.`, form: subject });
+        await page(req, res, 404, { error: adminT(req)('admin.privacy.nothingStored', { userId: subject.userId, issuer: subject.issuer }), form: subject });
         return;
       }
       const result = await eraseLearner(conn, subject, { by: admin, now: deps.pdfs.now() });
-      await page(res, 200, { erased: result });
+      await page(req, res, 200, { erased: result });
     } catch (err) {
       next(err);
     }

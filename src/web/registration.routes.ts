@@ -11,6 +11,7 @@ import { rateLimit } from 'express-rate-limit';
 import { sharedRateLimitStore } from '../db/rate-limit-store';
 import type { Connection } from 'mongoose';
 import { registerDynamically, type ToolUrls } from '../lti/dynamic-registration';
+import { createTranslator, pickLanguage } from '../i18n';
 import type { LtiProvider } from '../lti/provider';
 import type { Views } from './views';
 
@@ -36,14 +37,16 @@ export function dynamicRegistrationRouter(deps: RegistrationRouteDeps): Router {
       store: sharedRateLimitStore(deps.conn, 'lti-register'),
       standardHeaders: 'draft-7',
       legacyHeaders: false,
-      handler: (_req, res) => {
+      handler: (req, res) => {
+        const lang = pickLanguage(req.get('accept-language'));
+        const t = createTranslator(lang);
         res.status(429).type('html').send(
           deps.views.render('error', {
-            title: 'Too many registration attempts',
-            lang: 'en',
+            title: t('registration.title.rateLimited'),
+            lang,
             status: 429,
             code: 'rate_limited',
-            message: `Too many registration attempts from your address. Try again in ${Math.ceil(windowMs / 60_000)} minutes.`,
+            message: t('registration.rateLimited', { minutes: Math.ceil(windowMs / 60_000) }),
           }),
         );
       },
@@ -59,8 +62,10 @@ export function dynamicRegistrationRouter(deps: RegistrationRouteDeps): Router {
         result.kind === 'registered'
           ? { issuer: result.platform.issuer, clientId: result.platform.clientId, deploymentId: result.deploymentId, active: result.platform.active }
           : { issuer: result.current.issuer, clientId: result.current.clientId, deploymentId: result.request.deploymentId, pending: true };
-      const title = result.kind === 'pending' ? 'Re-registration waiting for the administrator' : 'Certificates registered';
-      res.type('html').send(deps.views.render('registered', { title, lang: 'en', ...view }));
+      // The LMS administrator's browser decides the language (the LMS opens this page in a frame or window).
+      const lang = pickLanguage(req.get('accept-language'));
+      const title = createTranslator(lang)(result.kind === 'pending' ? 'registration.title.pending' : 'registration.title.registered');
+      res.type('html').send(deps.views.render('registered', { title, lang, ...view }));
     } catch (err) {
       next(err);
     }

@@ -10,6 +10,7 @@ import { createViews } from '../../src/web/views';
 import { dynamicRegistrationRouter } from '../../src/web/registration.routes';
 import { startTestApp, type TestApp } from '../support/app';
 import { HttpBrowser } from '../support/browser';
+import { text } from '../support/html';
 import { startAttackerPlatform, type AttackerPlatform } from './support/attacker-platform';
 import { countWrites, ltijsPlatform } from './support/state';
 
@@ -26,7 +27,6 @@ function getFrom(localAddress: string, url: string): Promise<{ status: number; b
   });
 }
 
-const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
 
 describe('GET /lti/register: a registration cannot be taken over', function () {
   let t: TestApp;

@@ -18,11 +18,12 @@ export class HttpBrowser {
    * `address`: the client address this browser's requests carry in X-Forwarded-For (the test app
    * trusts loopback as its proxy), so that it counts as its own client for per-address rate limits,
    * as separate users on separate machines do. Without it, every request comes from 127.0.0.1.
+   * `headers`: sent with every request, as a browser sends its Accept-Language.
    */
-  constructor(private readonly opts: { address?: string } = {}) {}
+  constructor(private readonly opts: { address?: string; headers?: Record<string, string> } = {}) {}
 
   async request(url: string, init: { method?: string; form?: Record<string, string | string[]>; json?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
-    const headers: Record<string, string> = { ...(this.opts.address ? { 'x-forwarded-for': this.opts.address } : {}), ...init.headers };
+    const headers: Record<string, string> = { ...(this.opts.address ? { 'x-forwarded-for': this.opts.address } : {}), ...this.opts.headers, ...init.headers };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     let body: string | undefined;
     if (init.form) {

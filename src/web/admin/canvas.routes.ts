@@ -11,6 +11,7 @@ import type { Connection } from 'mongoose';
 import { z } from 'zod';
 import { platformFamiliesByIssuer } from '../../courses/course.service';
 import { NotFoundError } from '../../errors';
+import { createTranslator, pickLanguage } from '../../i18n';
 import type { PlatformHttp } from '../../http/retry-policy';
 import { CANVAS_SCOPE_LIST, canvasRedirectUri, findCanvasKey, listCanvasKeys, removeCanvasKey, saveCanvasKey, testCanvasKey } from '../../grades/canvas/canvas-oauth.service';
 import type { LtiProvider } from '../../lti/provider';
@@ -47,7 +48,7 @@ export function canvasAdminRouter(deps: CanvasAdminDeps): Router {
     lastTests.set(issuer, { at: deps.now().toISOString(), ...result });
   }
 
-  router.get(page, deps.requireAdmin, async (_req, res, next) => {
+  router.get(page, deps.requireAdmin, async (req, res, next) => {
     try {
       res.setHeader('Cache-Control', 'no-store');
       const [platforms, keys, familiesOf] = await Promise.all([deps.lti.listPlatforms(), listCanvasKeys(deps.conn), platformFamiliesByIssuer(deps.conn)]);
@@ -57,8 +58,8 @@ export function canvasAdminRouter(deps: CanvasAdminDeps): Router {
       const issuers = [...new Map(platforms.map((p) => [p.issuer, p])).values()].filter((p) => isCanvas(p.issuer));
       res.type('html').send(
         deps.views.render('admin-canvas', {
-          title: 'Canvas API key',
-          lang: 'en',
+          title: createTranslator(pickLanguage(req.get('accept-language')))('admin.canvas.title'),
+          lang: req.get('accept-language'),
           redirectUri: canvasRedirectUri(deps.publicUrl),
           scopes: CANVAS_SCOPE_LIST,
           platforms: issuers.map((p) => {

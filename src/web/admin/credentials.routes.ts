@@ -6,6 +6,7 @@
 import { Router, type RequestHandler } from 'express';
 import type { Connection } from 'mongoose';
 import { allKeys, credentialUrls, rotateKey } from '../../credentials';
+import { createTranslator, pickLanguage } from '../../i18n';
 import type { Views } from '../views';
 
 export interface CredentialsAdminDeps {
@@ -21,9 +22,14 @@ export function credentialsAdminRouter(deps: CredentialsAdminDeps): Router {
   const router = Router();
   const urls = credentialUrls(deps.publicUrl);
 
-  router.get('/admin/credentials', deps.requireAdmin, async (_req, res) => {
+  router.get('/admin/credentials', deps.requireAdmin, async (req, res) => {
     const keys = (await allKeys(deps.conn)).map((k) => ({ id: k._id, url: urls.key(k._id), createdAt: k.createdAt.toISOString(), current: k.current === 'current', retiredAt: k.retiredAt?.toISOString() }));
-    res.type('html').send(deps.views.render('admin-credentials', { title: 'Credential signing keys', lang: 'en', keys, issuerUrl: urls.issuer }));
+    res.type('html').send(deps.views.render('admin-credentials', {
+        title: createTranslator(pickLanguage(req.get('accept-language')))('admin.register.credentials'),
+        lang: req.get('accept-language'),
+        keys,
+        issuerUrl: urls.issuer,
+      }));
   });
 
   router.post('/admin/credentials/rotate', deps.requireAdmin, async (_req, res) => {

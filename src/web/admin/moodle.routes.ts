@@ -10,6 +10,7 @@ import type { Connection } from 'mongoose';
 import { z } from 'zod';
 import { platformFamiliesByIssuer, recentContextIds } from '../../courses/course.service';
 import { NotFoundError } from '../../errors';
+import { createTranslator, pickLanguage } from '../../i18n';
 import { parseAdminForm } from '../validate';
 import type { MoodleHttp } from '../../grades/moodle/moodle-ws.client';
 import {
@@ -71,7 +72,7 @@ export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
     await recordMoodleTest(deps.conn, issuer, { at: deps.now(), ok: result.ok, courseId, checks: result.checks });
   }
 
-  router.get(page, deps.requireAdmin, async (_req, res, next) => {
+  router.get(page, deps.requireAdmin, async (req, res, next) => {
     try {
       res.setHeader('Cache-Control', 'no-store');
       const [platforms, connections, familiesOf] = await Promise.all([
@@ -88,8 +89,8 @@ export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
       const issuers = [...new Map(platforms.map((p) => [p.issuer, p])).values()].filter((p) => byIssuer.has(p.issuer) || !notMoodle(p.issuer));
       res.type('html').send(
         deps.views.render('admin-moodle', {
-          title: 'Moodle web services',
-          lang: 'en',
+          title: createTranslator(pickLanguage(req.get('accept-language')))('admin.moodle.title'),
+          lang: req.get('accept-language'),
           platforms: issuers.map((p) => {
             const c = byIssuer.get(p.issuer);
             return {

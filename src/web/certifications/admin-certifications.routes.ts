@@ -3,8 +3,9 @@
  * certifications (manage.routes.ts). Mounted by admin.routes.ts behind its administrator check;
  * the registration in the address must be one the tool has (404 otherwise).
  */
-import { Router, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import { NotFoundError } from '../../errors';
+import { createTranslator, pickLanguage } from '../../i18n';
 import type { LtiProvider } from '../../lti/provider';
 import type { WebContext } from '../context';
 import { certificationManageRouter } from './manage.routes';
@@ -25,14 +26,17 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/** The administrator pages speak the browser's language (there is no launch). */
+const adminT = (req: Request) => createTranslator(pickLanguage(req.get('accept-language')));
+
 export function adminCertificationsRouter(ctx: WebContext, lti: LtiProvider, requireAdmin: RequestHandler): Router {
   const router = Router();
-  router.get('/admin/certifications', requireAdmin, async (_req, res) => {
+  router.get('/admin/certifications', requireAdmin, async (req, res) => {
     const platforms = await lti.listPlatforms();
     res.type('html').send(
       ctx.views.render('certifications-admin', {
-        title: 'Certifications',
-        lang: 'en',
+        title: adminT(req)('admin.certifications.title'),
+        lang: req.get('accept-language'),
         platforms: platforms.map((p) => ({ name: p.name, issuer: p.issuer, clientId: p.clientId, href: `/admin/certifications/${registrationKey(p.issuer, p.clientId)}` })),
       }),
     );
@@ -51,9 +55,10 @@ export function adminCertificationsRouter(ctx: WebContext, lti: LtiProvider, req
       guard: (_req, _res, next) => next(),
       tenantOf: (_req, res) => res.locals.certificationTenant!,
       baseOf: (req) => `/admin/certifications/${String(req.params.registration)}`,
+      // The administrator's browser decides the language; the audit trail keeps one English actor name.
       actorOf: () => ({ kind: 'admin', name: 'Tool administrator' }),
-      langOf: () => 'en',
-      backOf: () => ({ href: '/admin/certifications', label: 'All registrations' }),
+      langOf: (res) => res.req.get('accept-language') ?? '',
+      backOf: (req) => ({ href: '/admin/certifications', label: adminT(req)('admin.certifications.all') }),
     }),
   );
   return router;

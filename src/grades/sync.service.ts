@@ -55,9 +55,12 @@ export interface SyncOptions {
  */
 type SyncItem = StoredLineItem & { resultsDigest?: string | null; resultsEpoch?: number; fresh?: boolean };
 
-/** A digest of a complete result listing, in a stable order. */
+/**
+ * A digest of a complete result listing, in a stable order (times as epoch milliseconds: a tenth
+ * of a no-change sync's CPU went to formatting them as ISO strings).
+ */
 function digestOf(scores: IncomingScore[]): string {
-  const lines = scores.map((s) => `${s.userId}\t${s.scoreGiven}\t${s.scoreMaximum}\t${s.comment ?? ''}\t${s.timestamp?.toISOString() ?? ''}`);
+  const lines = scores.map((s) => `${s.userId}\t${s.scoreGiven}\t${s.scoreMaximum}\t${s.comment ?? ''}\t${s.timestamp?.getTime() ?? ''}`);
   lines.sort();
   return createHash('sha256').update(lines.join('\n')).digest('base64url');
 }

@@ -4,6 +4,9 @@ import { TokenRefusedError } from '../../src/http/platform-errors';
 import {
   createAdvantageClient,
   parseLinkHeader,
+  readPlainResult,
+  ResultSchema,
+  toResult,
   parseRetryAfter,
   resultsUrlOf,
   SCOPES,
@@ -65,6 +68,42 @@ describe('parseLinkHeader', () => {
   it('returns nothing for an absent or garbled header', () => {
     expect(parseLinkHeader(undefined).size).to.equal(0);
     expect(parseLinkHeader('next page please').size).to.equal(0);
+  });
+});
+
+describe('readPlainResult (results checked without zod)', () => {
+  // Every shape here either gives exactly what ResultSchema + toResult give, or is left to them.
+  const plain = [
+    { userId: 'u1', resultScore: 8, resultMaximum: 10 },
+    { id: 'https://lms/r/1', scoreOf: 'https://lms/li/1', userId: ' u2 ', resultScore: 0, resultMaximum: 10, comment: '', timestamp: '2025-05-03T09:00:00Z' },
+    { userId: 'u3', resultScore: null, resultMaximum: null, comment: null, timestamp: '' },
+    { userId: 'u4' },
+    { userId: 'u5', resultScore: 10, resultMaximum: 10, comment: 'Well done', timestamp: 'not a date', extra: { ignored: true } },
+    { userId: 'u6', resultScore: 12.5 },
+  ];
+  const leftToZod = [
+    { userId: 7, resultScore: 1 },
+    { userId: 'u1', resultScore: '8', resultMaximum: '10' },
+    { userId: '  ', resultScore: 1 },
+    { resultScore: 1 },
+    { userId: 'u1', resultScore: 11, resultMaximum: 10 },
+    { userId: 'u1', resultScore: -1 },
+    { userId: 'u1', resultScore: 1, resultMaximum: 0 },
+    { userId: 'u1', id: 42 },
+    { userId: 'u1', comment: 5 },
+    { userId: 'u1', timestamp: 1746262800 },
+    null,
+    ['u1'],
+  ];
+
+  it('gives what the schema gives for the results platforms send', () => {
+    for (const entry of plain) expect(readPlainResult(entry), JSON.stringify(entry)).to.deep.equal(toResult(ResultSchema.parse(entry)));
+  });
+
+  it('leaves every other shape to the schema, which converts or refuses it', () => {
+    for (const entry of leftToZod) expect(readPlainResult(entry), JSON.stringify(entry)).to.equal(undefined);
+    expect(toResult(ResultSchema.parse(leftToZod[1]))).to.include({ userId: 'u1', resultScore: 8, resultMaximum: 10 });
+    expect(ResultSchema.safeParse(leftToZod[4]).success).to.equal(false);
   });
 });
 

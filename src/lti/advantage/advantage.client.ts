@@ -25,6 +25,7 @@ import { describeMissingScope, SCOPES } from './scopes';
 import {
   LineItemSchema,
   MemberSchema,
+  readPlainResult,
   ResultSchema,
   toLineItem,
   toMember,
@@ -280,6 +281,8 @@ export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageCl
     kind: AdvantageItemError['kind'],
     onPage?: OnPage<T>,
     signal?: AbortSignal,
+    /** `map(schema.parse(entry))` for the common shape without the schema, else undefined. */
+    plain?: (entry: unknown) => T | undefined,
   ): Promise<Listing<T>> {
     const all = [] as unknown as Listing<T>;
     all.itemErrors = [];
@@ -299,6 +302,11 @@ export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageCl
       const items: T[] = [];
       const errors: AdvantageItemError[] = [];
       for (const entry of raw) {
+        const quick = plain?.(entry);
+        if (quick !== undefined) {
+          items.push(quick);
+          continue;
+        }
         const parsed = schema.safeParse(entry);
         if (parsed.success) items.push(map(parsed.data));
         else errors.push({ kind, message: describeIssues(parsed.error), item: truncate(entry), url });
@@ -341,6 +349,7 @@ export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageCl
         'invalid_result',
         o?.onPage,
         o?.signal,
+        readPlainResult,
       );
     },
     async createLineItem(lineItemsUrl, item) {

@@ -131,6 +131,39 @@ export function toResult(raw: z.infer<typeof ResultSchema>): AgsResult {
   };
 }
 
+/** A text field as ResultSchema takes it when it needs no conversion; `false`: not that simple. */
+function plainText(v: unknown): string | undefined | false {
+  if (v === undefined || v === null || v === '') return undefined;
+  return typeof v === 'string' ? v : false;
+}
+
+/**
+ * `toResult(ResultSchema.parse(entry))` for the result platforms send nearly always: fields
+ * already of their JSON type (strings, numbers, null) and within ResultSchema's rules. Returns
+ * undefined for anything else, which then goes through ResultSchema: it converts what it can
+ * (PHP's numbers as strings) and names what is wrong. zod allocates several objects per field,
+ * and a course sync checks 100,000 results; this keeps that off the CPU and the garbage collector
+ * (bench/README.md, grade sync). test/grades/advantage-client.spec.ts holds the two to the same answers.
+ */
+export function readPlainResult(entry: unknown): AgsResult | undefined {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return undefined;
+  const r = entry as Record<string, unknown>;
+  const userId = typeof r.userId === 'string' ? r.userId.trim() : '';
+  if (!userId) return undefined;
+  const score = r.resultScore;
+  const max = r.resultMaximum;
+  if (!(score === undefined || score === null || typeof score === 'number')) return undefined;
+  if (!(max === undefined || max === null || typeof max === 'number')) return undefined;
+  if (typeof max === 'number' && !(Number.isFinite(max) && max > 0)) return undefined;
+  if (typeof score === 'number' && !(Number.isFinite(score) && score >= 0 && (typeof max !== 'number' || score <= max))) return undefined;
+  const id = plainText(r.id);
+  const timestamp = plainText(r.timestamp);
+  const comment = r.comment;
+  if (id === false || timestamp === false || plainText(r.scoreOf) === false) return undefined;
+  if (!(comment === undefined || comment === null || typeof comment === 'string')) return undefined;
+  return { id, userId, resultScore: score ?? null, resultMaximum: max ?? undefined, comment: comment ?? undefined, timestamp: toDate(timestamp) };
+}
+
 export function toMember(raw: z.infer<typeof MemberSchema>): NrpsMember {
   const s = raw.status?.toLowerCase();
   return {

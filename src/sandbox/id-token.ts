@@ -99,7 +99,7 @@ export function buildLaunchClaims(ctx: SandboxContext, input: LaunchClaimsInput)
     [CLAIM.launchPresentation]: {
       locale: platformLocale(quirks.launchLocale, user.locale),
       document_target: 'iframe',
-      return_url: ctx.urls.course(course.id),
+      ...(quirks.sendsReturnUrl ? { return_url: ctx.urls.course(course.id) } : {}),
     },
     [CLAIM.custom]: custom,
     [CLAIM.lis]: {

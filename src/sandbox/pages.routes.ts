@@ -41,6 +41,15 @@ export function pageRoutes(ctx: SandboxContext): express.Router {
     res.type('html').send(renderPage('Courses', body, { homeUrl: home }));
   });
 
+  // Chamilo's course home is /courses/<code>/index.php (its .htaccess rewrites it to
+  // main/course_home/course_home.php?cDir=<code>); the tool links a Chamilo course there, from the
+  // launch's context label, since Chamilo 1.11 sends no return URL.
+  router.get('/courses/:code/index.php', (req: Request, res: Response) => {
+    const course = ctx.store.listCourses().find((c) => c.quirks === 'chamilo' && c.label === String(req.params.code));
+    if (!course) return res.status(404).type('html').send(renderErrorPage('No such course', 'not_found', `There is no course ${String(req.params.code)}.`, home));
+    res.redirect(302, ctx.urls.course(course.id));
+  });
+
   router.get('/courses/:courseId', (req: Request, res: Response) => {
     const course = ctx.store.getCourse(String(req.params.courseId));
     if (!course) return res.status(404).type('html').send(renderErrorPage('No such course', 'not_found', `There is no course ${String(req.params.courseId)}.`, home));

@@ -60,6 +60,12 @@ export interface QuirkProfile {
    * Moodle and Chamilo also leave out the top-level `locale` claim (observed on 4.5.6 and 1.11.28).
    */
   launchLocale: 'moodle' | 'chamilo' | 'bcp47';
+  /**
+   * Chamilo 1.11 sends no `launch_presentation.return_url` (plugin/ims_lti/auth.php has it
+   * commented out; a real 1.11.28 sent `{"locale":"en","document_target":"iframe"}`): the tool
+   * finds its course page from the context label instead (src/courses/course-link.ts).
+   */
+  sendsReturnUrl: boolean;
   defaultRateLimit?: RateLimit;
 }
 
@@ -80,6 +86,7 @@ export const QUIRKS: Record<QuirkMode, QuirkProfile> = {
     rejectsStaleScores: false,
     scoreAnswersResultUrl: false,
     launchLocale: 'moodle',
+    sendsReturnUrl: true,
   },
   canvas: {
     productFamilyCode: 'canvas',
@@ -100,6 +107,7 @@ export const QUIRKS: Record<QuirkMode, QuirkProfile> = {
     rejectsStaleScores: true,
     scoreAnswersResultUrl: true,
     launchLocale: 'bcp47',
+    sendsReturnUrl: true,
     defaultRateLimit: { requestsPerSecond: 20, requestCost: 1 },
   },
   chamilo: {
@@ -119,6 +127,7 @@ export const QUIRKS: Record<QuirkMode, QuirkProfile> = {
     rejectsStaleScores: false,
     scoreAnswersResultUrl: false,
     launchLocale: 'chamilo',
+    sendsReturnUrl: false,
   },
   standard: {
     productFamilyCode: 'sandbox',
@@ -136,6 +145,7 @@ export const QUIRKS: Record<QuirkMode, QuirkProfile> = {
     rejectsStaleScores: false,
     scoreAnswersResultUrl: false,
     launchLocale: 'bcp47',
+    sendsReturnUrl: true,
   },
 };
 

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { courseLinkOf } from '../../src/courses/course-link';
 import { startHarness, type Harness } from './harness';
 
 describe('sandbox LMS: pages', () => {
@@ -23,6 +24,20 @@ describe('sandbox LMS: pages', () => {
     const launch = h.sandbox.launchUrl(courseIds.moodle, bilbo.id).replace(/&/g, '&amp;');
     expect(html).to.contain(`target="tool-frame" data-user-id="${bilbo.id}" href="${launch}"`);
     expect(html).to.contain('register-tool');
+  });
+
+  it("serves a Chamilo course at /courses/<code>/index.php, where the tool links it from a launch without return URL", async () => {
+    const { courseIds, bilbo } = h.sandbox.demo!;
+    const claims = await h.launchClaims(h.sandbox.launchUrl(courseIds.chamilo, bilbo.id));
+    const presentation = claims['https://purl.imsglobal.org/spec/lti/claim/launch_presentation'] as { return_url?: string };
+    const context = claims['https://purl.imsglobal.org/spec/lti/claim/context'] as { label: string };
+    expect(presentation).not.to.have.property('return_url');
+    const link = courseLinkOf({ platformFamily: 'chamilo', issuer: String(claims.iss), label: context.label })!;
+    expect(link).to.equal(`${h.sandbox.issuer}/courses/DIGLIT-CHAMILO/index.php`);
+    const res = await fetch(link);
+    expect(res.status).to.equal(200);
+    expect(await res.text()).to.contain('Digital Literacy (Chamilo)');
+    expect((await fetch(`${h.sandbox.issuer}/courses/NO-SUCH-CODE/index.php`)).status).to.equal(404);
   });
 
   it('sets a score from the gradebook form (Bilbo reaches 95%)', async () => {

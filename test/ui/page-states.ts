@@ -86,6 +86,12 @@ function withoutBrowser(w: World): void {
   realRenderer ??= w.t.app.ctx.renderer;
   w.t.app.ctx.renderer = createPdfRenderer({ executablePath: '/nonexistent/chromium-for-the-browser-suite' });
 }
+/** Without a browser a page offers no PDF link (it would answer 503) and says the PDF is being prepared. */
+async function noDeadPdfLink(page: Page): Promise<string[]> {
+  const links = (await page.evaluate(`[...document.querySelectorAll('a[data-pdf], a[href$=".pdf"], a[href$="/pdf"]')].map((a) => a.getAttribute('href'))`)) as string[];
+  const pending = (await page.evaluate(`document.querySelectorAll('[data-pdf-pending]').length`)) as number;
+  return [...links.map((href) => `a PDF link that answers 503 without a browser: ${href}`), ...(pending ? [] : ['no "PDF being prepared" ([data-pdf-pending])'])];
+}
 async function browserBack(w: World): Promise<void> {
   if (!realRenderer || w.t.app.ctx.renderer === realRenderer) return;
   await w.t.app.ctx.renderer.close();
@@ -283,6 +289,7 @@ export const PAGE_STATES: PageState[] = [
       withoutBrowser(w);
       return `${(await w.launch(c, c.learnerIds[0]!)).app}/learner`;
     },
+    check: noDeadPdfLink,
     after: browserBack,
   },
   {
@@ -293,10 +300,21 @@ export const PAGE_STATES: PageState[] = [
       withoutBrowser(w);
       return `${(await w.launch(c, c.learnerIds[0]!)).app}/certificates/${cert._id}?claimed=1`;
     },
+    check: noDeadPdfLink,
     after: browserBack,
   },
   // ---- certifications across courses (the learner's side)
   { name: 'certification: page (awarded)', open: async (w) => { const s = await certificationScene(w); return `${s.learner.app}/certifications/${s.programmeId}`; } },
+  {
+    name: 'certification: page (awarded), no browser for PDFs',
+    async open(w) {
+      const s = await certificationScene(w);
+      withoutBrowser(w);
+      return `${s.learner.app}/certifications/${s.programmeId}`;
+    },
+    check: noDeadPdfLink,
+    after: browserBack,
+  },
   { name: 'certification: my certifications', open: async (w) => `${(await certificationScene(w)).learner.app}/certifications` },
   { name: 'certification: external, proof sent', open: async (w) => { const s = await certificationScene(w); return `${s.learner.app}/certifications/${s.externalId}`; } },
   { name: 'certification: proof form', open: async (w) => { const s = await certificationScene(w); return `${s.learner.app}/certifications/${s.externalId}/proof`; } },
@@ -419,6 +437,7 @@ export const PAGE_STATES: PageState[] = [
       withoutBrowser(w);
       return `${teacher.app}/certificates/${cert._id}`;
     },
+    check: noDeadPdfLink,
     after: browserBack,
   },
   {
@@ -510,6 +529,7 @@ export const PAGE_STATES: PageState[] = [
       withoutBrowser(w);
       return `${w.t.baseUrl}/verify/${encodeURIComponent(cert.code)}`;
     },
+    check: noDeadPdfLink,
     after: browserBack,
   },
   { name: 'verify: certification award', open: async (w) => `${w.t.baseUrl}/verify/${encodeURIComponent((await certificationScene(w)).awardCode)}` },

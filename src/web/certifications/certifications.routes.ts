@@ -207,7 +207,8 @@ async function renderCertificationPage(ctx: WebContext, res: Response, id: strin
             state: awardState(shown, now),
             stateKey: `certifications.awardState.${awardState(shown, now)}`,
             verifyHref: verificationUrlOf(ctx.config.publicUrl, shown.code),
-            pdfHref: `${app}/certifications/awards/${String(shown._id)}/pdf`,
+            // An award's PDF is printed on request: with no browser to print it, no link that answers 503.
+            pdfHref: ctx.renderer.browserStatus().ok ? `${app}/certifications/awards/${String(shown._id)}/pdf` : null,
             basis: shown.basis,
           }
         : null,

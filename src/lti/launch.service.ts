@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Connection } from 'mongoose';
 import { courseLinkOf } from '../courses/course-link';
 import { courseIdentity, courseModel, type CourseDoc } from '../courses/course.model';
-import { rememberLaunchedCourse } from '../courses/launched-course';
+import { LAUNCHED_COURSE_MS, rememberLaunchedCourse } from '../courses/launched-course';
 import { CLAIM } from './claims';
 import { deploymentModel } from './deployment.model';
 import type { Launch } from './launch';
@@ -101,6 +101,27 @@ async function recordDeployment(deps: LaunchDeps, key: { issuer: string; clientI
   }
 }
 
+/** Course writes this process made lately: the same launch data again within LAUNCHED_COURSE_MS writes nothing. */
+const writtenCourses = new Map<string, { doc: CourseDoc; at: number }>();
+const MAX_WRITTEN_COURSES = 5_000;
+
+/**
+ * The course of a launch, upserted with what the launch says of it. A class launching one after
+ * the other sends the same title, services and deployment each time: when this process wrote
+ * exactly that less than LAUNCHED_COURSE_MS ago, the document it got back then stands (the launch
+ * needs its id; the page's refresh its services, which only launches write: launched-course.ts).
+ */
+async function recordCourse(conn: Connection, identity: Record<string, unknown>, update: Record<string, unknown>): Promise<CourseDoc> {
+  const key = `${conn.name}\n${JSON.stringify([identity, update])}`;
+  const hit = writtenCourses.get(key);
+  if (hit && Date.now() - hit.at < LAUNCHED_COURSE_MS) return hit.doc;
+  const doc = (await courseModel(conn).findOneAndUpdate(identity, update, { upsert: true, new: true, setDefaultsOnInsert: true, lean: true })) as CourseDoc;
+  rememberLaunchedCourse(conn, doc);
+  if (writtenCourses.size >= MAX_WRITTEN_COURSES) writtenCourses.clear();
+  writtenCourses.set(key, { doc, at: Date.now() });
+  return doc;
+}
+
 export interface LaunchDeps {
   conn: Connection;
   now: () => Date;
@@ -151,15 +172,12 @@ export async function acceptLaunch(deps: LaunchDeps, rawClaims: Record<string, u
   if (lmsUrl) serviceUpdate.lmsUrl = lmsUrl;
   // One course per issuer + client id + context id (course.model.ts says why): a launch under
   // another client id of the same issuer gets a course of its own, never this one's services.
-  const course = await courseModel(deps.conn).findOneAndUpdate(
-    courseIdentity(claims.iss, clientId, context.id),
-    {
-      $set: { title: context.title ?? context.label ?? context.id, label: context.label, platformFamily: family, ...serviceUpdate },
-      $addToSet: { deploymentIds: deploymentId },
-    },
-    { upsert: true, new: true, setDefaultsOnInsert: true, lean: true },
-  );
-  rememberLaunchedCourse(deps.conn, course as CourseDoc);
+  const identity = courseIdentity(claims.iss, clientId, context.id);
+  const update = {
+    $set: { title: context.title ?? context.label ?? context.id, label: context.label, platformFamily: family, ...serviceUpdate },
+    $addToSet: { deploymentIds: deploymentId },
+  };
+  const course = await recordCourse(deps.conn, identity, update);
 
   // An unsubstituted `$User.username` (a platform that does not know the variable) is no username.
   const usernameOf = (c: Record<string, string>) => (c.username && !c.username.startsWith('$') ? c.username.trim().slice(0, 200) || undefined : undefined);

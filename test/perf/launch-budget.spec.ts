@@ -64,11 +64,11 @@ describe('A learner launch stays within its database budget (#13)', function () 
     expect(score(html)).to.equal('Your score: 85% (needed: 80%)');
     expect(t.sandbox.store.requestLog.filter((e) => e.courseId === c.course.id && e.path.endsWith('/results')), 'the refresh asked the LMS').to.have.length(10);
     expect(commands.length, describeCommands(commands)).to.be.at.most(BUDGET);
-    // what a launch itself writes: its login (recorded, used up), the deployment, the course and the
-    // session (the address mails go to is written only when it changed: src/mail/recipients.ts)
+    // what a launch itself writes: its login (recorded, used up), the deployment and the session (the
+    // course only when the launch says something new of it or this process has not written it in
+    // the last 30 s; the address mails go to only when it changed: src/mail/recipients.ts)
     const writes = commands.filter((c) => WRITES.has(c.name)).map((c) => `${c.name} ${c.collection}`);
     expect(writes.filter((w) => !w.endsWith(' ratelimits')).sort()).to.deep.equal([
-      'findAndModify courses',
       'findAndModify loginstates',
       'insert loginstates',
       'insert sessions',
@@ -76,6 +76,16 @@ describe('A learner launch stays within its database budget (#13)', function () 
     ]);
     // ltijs's documents are read once, at login (the registration with its status): no token, key or launch data
     expect(commands.filter((c) => c.via === 'ltijs').map((c) => `${c.name} ${c.collection}`)).to.deep.equal(['aggregate platforms']);
+  });
+
+  it('writes the course again when a launch says something new of it, even seconds after the last one', async () => {
+    const c = await course([BILBO]);
+    await launchAs(t, c.course.id, c.learnerIds[0]!);
+    // The teacher renames the course in the LMS; the next launch, moments later, carries the new title.
+    t.sandbox.store.getCourse(c.course.id)!.title = 'Digital Literacy (spring)';
+    const { commands } = await countedLaunch(c.course.id, c.learnerIds[0]!);
+    expect(commands.filter((x) => x.name === 'findAndModify' && x.collection === 'courses')).to.have.length(1);
+    expect((await toolCourse(t, c)).title).to.equal('Digital Literacy (spring)');
   });
 
   it('asks the LMS for one token for the line items and the results, and reuses it on the next launches', async () => {

@@ -4,7 +4,7 @@
  * (bench/launch-db.ts) are other processes. The platform is registered from a platform file.
  *
  * Started by bench/launch.bench.ts:
- *   node --import tsx bench/launch-tool.ts '<{"port":N,"dbUri":"mongodb://…","platformDir":"…","dataDir":"…"}>'
+ *   node --import tsx bench/launch-tool.ts '<{"port":N,"dbUri":"mongodb://…","platformDir":"…","dataDir":"…"[,"refreshIntervalMs":0]}>'
  * Prints one JSON line when ready. Two routes for the benchmark beside the app's:
  *   GET /__bench/commands  database commands sent so far (command monitoring on every connection;
  *                          the timers' polling of `jobs` and `mail_outbox` left out)
@@ -25,7 +25,7 @@ const POLLED = ['jobs', 'mail_outbox'];
 
 async function main() {
   setLogLevel('error');
-  const args = JSON.parse(process.argv[2] ?? '{}') as { port: number; dbUri: string; platformDir: string; dataDir: string };
+  const args = JSON.parse(process.argv[2] ?? '{}') as { port: number; dbUri: string; platformDir: string; dataDir: string; refreshIntervalMs?: number };
   const publicUrl = `http://127.0.0.1:${args.port}`;
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -38,6 +38,7 @@ async function main() {
     LOG_LEVEL: 'error',
     // every client of the benchmark is 127.0.0.1: the per-client login limit would count them as one
     LOGIN_RATE_LIMIT: '1000000',
+    ...(args.refreshIntervalMs !== undefined ? { LEARNER_REFRESH_INTERVAL_MS: String(args.refreshIntervalMs) } : {}),
   });
   const db = await connectDatabase(config, { dbName: 'bench' });
   const app = await createApp({ config, db });

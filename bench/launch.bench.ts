@@ -29,6 +29,12 @@ const ITEMS = 5;
 const CLIENT_COUNTS = (process.env.LAUNCH_BENCH_CLIENTS ?? '1,16').split(',').map(Number);
 /** `LAUNCH_BENCH_CPU_PROF=<dir>`: each tool process writes a CPU profile of its measured runs there (ours-16.cpuprofile, peer-16.cpuprofile: the last run at that many clients). */
 const CPU_PROF_DIR = process.env.LAUNCH_BENCH_CPU_PROF;
+/**
+ * `LAUNCH_BENCH_REFRESH_INTERVAL_MS=0`: our tool's LEARNER_REFRESH_INTERVAL_MS (default: the
+ * tool's, 60 s; the bench relaunches each of its 50 learners every few seconds, so with the
+ * default the learner page sends the LMS nothing; with 0 every page refreshes in the background).
+ */
+const REFRESH_INTERVAL_MS = process.env.LAUNCH_BENCH_REFRESH_INTERVAL_MS;
 /** Linux clock ticks per second (`getconf CLK_TCK`), the unit of /proc/<pid>/stat's times. */
 const CLK_TCK = 100;
 
@@ -102,6 +108,7 @@ async function startSide(name: 'ours' | 'peer', dataDir: string): Promise<Side> 
       dbUri: `${dbUri}/${external ? 'bench-launch' : 'bench'}?monitorCommands=true`,
       platformDir,
       dataDir: join(dataDir, 'tool'),
+      ...(REFRESH_INTERVAL_MS !== undefined ? { refreshIntervalMs: Number(REFRESH_INTERVAL_MS) } : {}),
     });
     if (started.info.toolUrls.loginUrl !== tool.loginUrl || started.info.toolUrls.launchUrl !== tool.launchUrl) throw new Error(`our tool's URLs moved: ${JSON.stringify(started.info.toolUrls)}`);
     toolProcess = started.child;
@@ -219,7 +226,7 @@ async function main() {
   await ours.settle();
 
   console.log(
-    `# ${SECONDS} s per run, ${REPS} repetitions, interleaved; engine=${process.env.MONGODB_URI ? 'MONGODB_URI' : 'offline (in memory)'}, tool, database and platform in processes of their own (both); node ${process.version}; ${LEARNERS} learners × ${ITEMS} AGS items; load average at start ${loadavg()
+    `# ${SECONDS} s per run, ${REPS} repetitions, interleaved; engine=${process.env.MONGODB_URI ? 'MONGODB_URI' : 'offline (in memory)'}, tool, database and platform in processes of their own (both); node ${process.version}; ${LEARNERS} learners × ${ITEMS} AGS items; LEARNER_REFRESH_INTERVAL_MS ${REFRESH_INTERVAL_MS ?? 'default (60 s)'}; load average at start ${loadavg()
       .map((x) => x.toFixed(1))
       .join(' ')}`,
   );

@@ -20,6 +20,7 @@ import {
 import { createPlatformHttp, type PlatformHttp, type RetryPolicyOptions } from '../../http/retry-policy';
 import type { Logger } from '../../logger';
 import { parseLinkHeader } from './link-header';
+import { platformFetch } from './transport';
 import { describeRefusal, serviceOfScope } from './refusals';
 import { describeMissingScope, SCOPES } from './scopes';
 import {
@@ -191,7 +192,7 @@ const MAX_REDIRECTS = 3;
 
 /** Creates a client; one per sync run is the intended use (it caches tokens per scope set). */
 export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageClient {
-  const http = opts.http ?? createPlatformHttp({ ...opts, userAgent: opts.userAgent ?? 'lti-certificates/0.1 (grade sync)' });
+  const http = opts.http ?? createPlatformHttp({ ...opts, fetch: opts.fetch ?? platformFetch, userAgent: opts.userAgent ?? 'lti-certificates/0.1 (grade sync)' });
   const log = opts.logger;
   const tokens = new Map<string, Promise<string>>();
 

@@ -590,7 +590,7 @@ export function createWorld(t: TestApp): World {
       const c = sandboxCourse(t, { scores, title: opts.title ?? 'Digital Literacy' });
       opts.learnerNames?.forEach((name, i) => {
         const u = t.sandbox.store.getUser(c.learnerIds[i]!);
-        if (u) [u.givenName, u.familyName] = name.split(' ') as [string, string];
+        if (u) [u.givenName, u.familyName, u.name] = [...(name.split(' ') as [string, string]), name];
       });
       const teacher = await launchAs(t, c.course.id, c.teacherIds[0]!);
       const courseId = (await toolCourse(t, c))._id;

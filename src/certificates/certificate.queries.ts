@@ -13,11 +13,15 @@ export type { IssueDoc } from './issue.model';
 /** Longest superseded chain followed when verifying (a guard against a corrupt loop). */
 const MAX_CHAIN = 100;
 
-/** One certificate of this course (any status). Another course's certificate is a NotFoundError. */
+/**
+ * One certificate of this course (any status). Another course's certificate is a NotFoundError.
+ * Through the collection, not a mongoose query: the filter is already typed and a lean result is
+ * the stored document as it is, so mongoose's query building (casting, hooks: about a third of this
+ * lookup's CPU, bench/download.bench.ts) adds nothing here — it is on every certificate page and a
+ * viewer's first PDF download.
+ */
 export async function getCertificate(conn: Connection, courseId: Id, issueId: Id): Promise<IssueDoc> {
-  const c = await issueModel(conn)
-    .findOne({ _id: toObjectId(issueId, 'certificate'), courseId: toObjectId(courseId, 'course') })
-    .lean<IssueDoc>();
+  const c = (await issueModel(conn).collection.findOne({ _id: toObjectId(issueId, 'certificate'), courseId: toObjectId(courseId, 'course') })) as IssueDoc | null;
   if (!c) throw new NotFoundError('This certificate does not exist in this course.', { what: 'certificate' });
   return c;
 }

@@ -81,6 +81,9 @@ async function runPipeline(
 
   const flush = () => {
     writing = writing
+      // A turn of the event loop first: a page that has just finished gets its next batch before
+      // Node parses and copies this one.
+      .then(() => new Promise((resolve) => setImmediate(resolve)))
       .then(async () => {
         while (!failed && printed.has(nextToWrite)) {
           const pdf = printed.get(nextToWrite)!;
@@ -110,8 +113,10 @@ async function runPipeline(
     });
   };
 
-  // A page is free and the writer is not falling behind: the next built batch may print.
-  const room = () => printing.size < concurrency && printed.size < concurrency;
+  // A page is free and the writer is not far behind: the next built batch may print. The writer
+  // may lag a few batches (a slow page holds the ones after it; Node may get little CPU while the
+  // pages print) before the pages wait for it.
+  const room = () => printing.size < concurrency && printed.size < 2 * concurrency;
 
   let batch: CertificateDocument[] = [];
   let index = 0;

@@ -1,5 +1,5 @@
 /**
- * Benchmark of the certificate renderer. Run by hand:  npx tsx bench/render.bench.ts [N] [reps]
+ * Benchmark of the certificate renderer. Run by hand:  npx tsx bench/render.bench.ts [N] [reps] [M]
  *
  * Each measure runs in a fresh child process, so that one measure's memory does not count in
  * the next one's peak RSS. Prints markdown tables (see bench/README.md for the latest figures).
@@ -11,7 +11,7 @@
  *    pages of one browser at the same time, `page.setContent` + `page.pdf` and nothing else
  *  - export of N certificates (default 1,000) with exportPdf, batches of 100 -> one PDF, the way
  *    the export job runs it; interleaved with the anchor, `reps` times (default 3), medians
- *  - the export of 4N certificates: Node's peak memory must not depend on N
+ *  - the export of M×N certificates (default M = 4, 0 for none): Node's peak memory must not depend on N
  *
  * Beside wall-clock rates it reports CPU time per certificate of each process (Node's own
  * process.cpuUsage(), the browser's whole process tree from /proc/<pid>/stat): on a machine
@@ -240,7 +240,11 @@ function runChild(mode: string, n: number, opts: Record<string, string> = {}): P
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 const rate = (r: Result) => r.count / (r.ms / 1000);
 const perCert = (ms: number | undefined, r: Result) => (ms ?? 0) / r.count;
 
@@ -258,6 +262,7 @@ async function main(): Promise<void> {
   }
   const n = Math.max(BATCH, Math.round(Number(flag ?? 1000) / BATCH) * BATCH);
   const reps = Math.max(1, Number(mode ?? 3));
+  const memoryTimes = Number(count ?? 4); // the memory run's size, in N (0: none)
   const dir = mkdtempSync(join(tmpdir(), 'render-bench-'));
   // The anchor's documents: the very batches the export prints, built before its clock starts.
   const all = [...certificates(n)];
@@ -280,7 +285,7 @@ async function main(): Promise<void> {
     for (const m of order) got[m] = (await step(m, n, m === 'anchor' ? { html: dir } : {}))[0]!;
     pairs.push({ ours: got.export!, anchor: got.anchor! });
   }
-  const big = (await step('export', n * 4))[0]!;
+  const big = memoryTimes > 0 ? (await step('export', n * memoryTimes))[0] : undefined;
   rmSync(dir, { recursive: true, force: true });
 
   const chromium = execFileSync(findChromium() ?? 'chromium', ['--version'], { encoding: 'utf8' }).trim();
@@ -299,7 +304,7 @@ async function main(): Promise<void> {
   );
   console.log('\n| measure | time | certificates/s | peak RSS of this process | peak PSS of Chromium | PDF size |');
   console.log('|---|---|---|---|---|---|');
-  const rows = [...single, pairs[0]!.anchor, ...pairs.map((p) => p.ours), big];
+  const rows = [...single, pairs[0]!.anchor, ...pairs.map((p) => p.ours), ...(big ? [big] : [])];
   for (const r of rows) {
     const perSec = r.count > 1 ? rate(r).toFixed(1) : '';
     const size = r.bytes ? `${(r.bytes / 2 ** 20).toFixed(1)} MiB` : '';

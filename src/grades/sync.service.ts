@@ -243,6 +243,8 @@ async function syncResults(
       if (!stored || done.has(batch.externalId)) return;
       done.add(batch.externalId);
       await writes.push(async () => {
+        // A column fetched before a stop is not written after it (the next run writes it).
+        if (opts.signal?.aborted) return;
         await storeBatch(opts, run, stored, batch, userId);
         await onColumnDone();
       });

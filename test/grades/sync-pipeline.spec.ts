@@ -118,7 +118,8 @@ describe('Course sync, writing while it fetches', () => {
     expect(first.errors.map((e) => e.kind)).to.include('aborted');
     const stored = [...(await storedPerColumn(course._id)).values()];
     expect(stored.every((n) => n === 0 || n === LEARNERS), String(stored)).to.equal(true);
-    expect(stored.filter((n) => n === LEARNERS).length).to.be.within(2, COLUMNS - 1);
+    // the 2 columns done, and at most the 2 writes under way when it stopped
+    expect(stored.filter((n) => n === LEARNERS).length).to.be.within(2, 4);
     expect((await syncRunModel(db.connection).findById(first.runId).lean())!.status).to.equal('failed');
 
     const second = await sync();

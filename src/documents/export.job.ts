@@ -8,7 +8,7 @@
  * certificates are read 100 at a time, and the renderer holds one batch of pages at a time
  * (src/render/pdf-export.ts). Images are read once per export, not once per certificate.
  */
-import type { Connection, Types } from 'mongoose';
+import mongoose, { type Connection, type Types } from 'mongoose';
 import { issueModel, type IssueDoc } from '../certificates/issue.model';
 import { toObjectId } from '../certificates/ids';
 import { ValidationError } from '../errors';
@@ -211,10 +211,16 @@ async function runExport(deps: ExportJobDeps, ctx: JobContext, format: 'pdf' | '
   };
 }
 
-/** Deletes exports whose day is over. */
+/**
+ * Deletes exports whose day is over, and the chunks of uploads that never finished (an instance
+ * killed while it streamed an export leaves chunks without a file): an upload started over a day
+ * and an hour ago belongs to an export that has expired by now either way.
+ */
 export async function sweepExpiredExports(conn: Connection, now: Date): Promise<number> {
   const expired = await bucketOf(conn, 'exports').find({ 'metadata.expiresAt': { $lte: now } }, { projection: { _id: 1 } }).toArray();
   for (const f of expired) await deleteFile(conn, 'exports', f._id as Types.ObjectId);
+  const startedBefore = mongoose.Types.ObjectId.createFromTime(Math.floor((now.getTime() - EXPORT_TTL_MS - 60 * 60 * 1000) / 1000));
+  await conn.collection('exports.chunks').deleteMany({ files_id: { $lt: startedBefore } });
   return expired.length;
 }
 

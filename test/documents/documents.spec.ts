@@ -1,3 +1,4 @@
+import mongoose from 'mongoose';
 import { expect } from 'chai';
 import { PNG } from 'pngjs';
 import { claimCertificate } from '../../src/certificates/issue.service';
@@ -225,6 +226,16 @@ describe('certificate documents', () => {
       expect(await sweepExpiredExports(conn(), T0)).to.equal(1);
       expect(await findFile(conn(), 'exports', { _id: fresh })).not.to.equal(null);
       expect(await findFile(conn(), 'exports', { _id: old })).to.equal(null);
+    });
+
+    it('deletes the chunks of an export whose upload never finished (its instance was killed) once its day is over', async () => {
+      const fresh = await uploadBuffer(conn(), 'exports', 'fresh.pdf', Buffer.from('a'), { courseId: 'x', jobId: 'j3', expiresAt: new Date(T0.getTime() + EXPORT_TTL_MS) });
+      const chunks = conn().collection('exports.chunks');
+      const abandoned = mongoose.Types.ObjectId.createFromTime(Math.floor((T0.getTime() - 2 * EXPORT_TTL_MS) / 1000));
+      await chunks.insertOne({ files_id: abandoned, n: 0, data: Buffer.from('half a PDF') });
+      await sweepExpiredExports(conn(), T0);
+      expect(await chunks.countDocuments({ files_id: abandoned })).to.equal(0);
+      expect(await chunks.countDocuments({ files_id: fresh })).to.equal(1);
     });
   });
 });

@@ -113,11 +113,11 @@ const adminT = (req: Request) => createTranslator(pickLanguage(req.get('accept-l
 export function adminRouter(deps: AdminDeps): Router {
   const router = Router();
   const requireAdmin: RequestHandler = (req, _res, next) => {
-    if (!isAdmin(req, deps)) return next(new UnauthorizedError('Sign in with the administrator secret first.'));
+    if (!isAdmin(req, deps)) return next(new UnauthorizedError('Sign in with the administrator secret first.', undefined, { key: 'admin.error.signIn' }));
     if (req.method !== 'GET') {
       const origin = req.headers.origin;
       if (origin && origin !== new URL(deps.publicUrl).origin && origin !== `${req.protocol}://${req.headers.host}`) {
-        return next(new ForbiddenError('Cross-site request refused.'));
+        return next(new ForbiddenError('Cross-site request refused.', undefined, { key: 'admin.error.crossSite' }));
       }
     }
     next();
@@ -188,7 +188,7 @@ export function adminRouter(deps: AdminDeps): Router {
     try {
       const body = parseAdminForm(ActivateSchema, req.body);
       const platform = await deps.lti.findPlatform(body.issuer, body.clientId);
-      if (!platform) throw new NotFoundError(`No registration for ${body.issuer} with client id ${body.clientId}.`);
+      if (!platform) throw new NotFoundError(`No registration for ${body.issuer} with client id ${body.clientId}.`, undefined, { key: 'admin.error.noRegistration', params: { issuer: body.issuer, clientId: body.clientId } });
       await deps.lti.setPlatformActive(body.issuer, body.clientId, body.active === 'true');
       res.redirect(303, '/admin');
     } catch (err) {
@@ -213,7 +213,7 @@ export function adminRouter(deps: AdminDeps): Router {
     try {
       const body = parseAdminForm(DeploymentSchema, req.body);
       if (!(await deps.lti.findPlatform(body.issuer, body.clientId))) {
-        throw new NotFoundError(`No registration for ${body.issuer} with client id ${body.clientId}.`);
+        throw new NotFoundError(`No registration for ${body.issuer} with client id ${body.clientId}.`, undefined, { key: 'admin.error.noRegistration', params: { issuer: body.issuer, clientId: body.clientId } });
       }
       await setDeploymentStatus(deps.conn, body, deps.now());
       res.redirect(303, '/admin');

@@ -22,7 +22,7 @@ export function pdfFailure(err: unknown, t: Translator, audience: 'teacher' | 'l
   const cause = err instanceof AppError ? err.code : 'internal_error';
   log.warn(`certificate PDF failed (${cause})`, err);
   if (audience === 'teacher' && err instanceof AppError) return err;
-  return new CertificateUnavailableError(t('learner.certificate.pdfUnavailable'), { cause });
+  return new CertificateUnavailableError(t('learner.certificate.pdfUnavailable'), { cause }, { key: 'learner.certificate.pdfUnavailable' });
 }
 
 /**

@@ -59,8 +59,8 @@ export function exportRouter(ctx: WebContext): Router {
       const launch = launchOf(res);
       const t = createTranslator(pickLanguage(launch.locale));
       const job = await ctx.jobs.get(req.params.jobId, launch.courseId);
-      if (!job || !isExportKind(job.kind)) throw new NotFoundError(t('documents.export.notFound'), { what: 'job' });
-      if (job.status !== 'succeeded') throw new NotFoundError(t('documents.export.notReady'), { what: 'export', status: job.status });
+      if (!job || !isExportKind(job.kind)) throw new NotFoundError(t('documents.export.notFound'), { what: 'job' }, { key: 'documents.export.notFound' });
+      if (job.status !== 'succeeded') throw new NotFoundError(t('documents.export.notReady'), { what: 'export', status: job.status }, { key: 'documents.export.notReady' });
       const result = job.result as ExportResult;
       const file = await findExport(ctx.conn, { courseId: launch.courseId, jobId: job.id, fileId: result.fileId, now: ctx.now() });
       if (!file) throw new ExportGoneError(t('documents.export.expired'));

@@ -174,7 +174,7 @@ export function gradesRouter(ctx: WebContext, deps: GradesRouterDeps = {}): Rout
     let imported = null;
     if (query.imported) {
       const run = await findSyncRun(conn, p.launch.courseId, query.imported);
-      if (!run) throw new NotFoundError(p.t('grades.history.runNotFound'), { what: 'run' });
+      if (!run) throw new NotFoundError(p.t('grades.history.runNotFound'), { what: 'run' }, { key: 'grades.history.runNotFound' });
       imported = { run, preview: await findCsvPreviewByRun(conn, p.launch.courseId, query.imported) };
     }
     const page = await listSyncRuns(conn, p.launch.courseId, { scope: query.scope, page: query.page, pageSize: HISTORY_PAGE_SIZE, errorsPerRun: ERRORS_PER_RUN });

@@ -16,7 +16,7 @@ export function jobsRouter(ctx: Pick<WebContext, 'jobs'>): Router {
   const router = Router({ mergeParams: true });
   router.get('/jobs/:id.json', async (req, res) => {
     const launch = launchOf(res);
-    const notFound = () => new NotFoundError(createTranslator(pickLanguage(launch.locale))('teacher.job.notFound'), { what: 'job' });
+    const notFound = () => new NotFoundError(createTranslator(pickLanguage(launch.locale))('teacher.job.notFound'), { what: 'job' }, { key: 'teacher.job.notFound' });
     const id = String(req.params.id ?? '');
     if (!JOB_ID.test(id)) throw notFound();
     const job = await ctx.jobs.get(id, launch.courseId);

@@ -75,7 +75,7 @@ export function deepLinkingRouter(deps: LtiRouteDeps & { lti: LtiProvider; launc
   const router = Router({ mergeParams: true });
   router.get('/deep-linking', requireRole('teacher'), (_req, res) => {
     const launch = launchOf(res);
-    if (!launch.deepLinking) throw new ValidationError('This launch is not a deep-linking request.');
+    if (!launch.deepLinking) throw new ValidationError('This launch is not a deep-linking request.', undefined, { key: 'app.deepLinking.notRequest' });
     const t = createTranslator(pickLanguage(launch.locale));
     res.type('html').send(
       deps.views.render('deep-linking', { title: t('app.deepLinking.title'), lang: launch.locale, session: res.locals.session, course: launch.context }),
@@ -84,7 +84,7 @@ export function deepLinkingRouter(deps: LtiRouteDeps & { lti: LtiProvider; launc
   router.post('/deep-linking', requireRole('teacher'), async (req, res, next) => {
     try {
       const launch = launchOf(res);
-      if (!launch.deepLinking) throw new ValidationError('This launch is not a deep-linking request.');
+      if (!launch.deepLinking) throw new ValidationError('This launch is not a deep-linking request.', undefined, { key: 'app.deepLinking.notRequest' });
       const t = createTranslator(pickLanguage(launch.locale));
       const title = String(req.body?.title ?? '').trim().slice(0, 200) || 'Certificates';
       const reply = await deps.lti.deepLinkingResponse({

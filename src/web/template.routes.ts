@@ -62,7 +62,7 @@ function validated(input: unknown): PreviewDefinition {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = issue.path.map(String).join('.') || 'definition';
-    throw new ValidationError(`Certificate setting ${field} ${issue.message}`, { field });
+    throw new ValidationError(`Certificate setting ${field} ${issue.message}`, { field }, { key: 'documents.preview.invalidSetting', params: { field } });
   }
   return parsed.data as PreviewDefinition;
 }
@@ -79,7 +79,7 @@ async function unsavedDefinition(conn: Connection, req: Request, courseId: strin
 
 async function learnerFor(conn: Connection, courseId: string, userId: string, t: Translator): Promise<{ name: string; userId: string }> {
   const name = await rosterName(conn, toObjectId(courseId, 'course'), userId);
-  if (!name) throw new NotFoundError(t('documents.preview.noLearner'), { field: 'learner' });
+  if (!name) throw new NotFoundError(t('documents.preview.noLearner'), { field: 'learner' }, { key: 'documents.preview.noLearner' });
   return { name, userId };
 }
 
@@ -122,10 +122,10 @@ export function templateRouter(ctx: WebContext): Router {
     upload(req, res, async (uploadErr: unknown) => {
       try {
         if (uploadErr instanceof multer.MulterError && uploadErr.code === 'LIMIT_FILE_SIZE') throw tooLargeError(limit);
-        if (uploadErr instanceof multer.MulterError) throw new ValidationError(t('documents.upload.invalid'), { field: uploadErr.field ?? 'file' });
+        if (uploadErr instanceof multer.MulterError) throw new ValidationError(t('documents.upload.invalid'), { field: uploadErr.field ?? 'file' }, { key: 'documents.upload.invalid' });
         if (uploadErr) throw uploadErr;
         const file = req.file;
-        if (!file || file.size === 0) throw new ValidationError(t('documents.upload.missing'), { field: 'file' });
+        if (!file || file.size === 0) throw new ValidationError(t('documents.upload.missing'), { field: 'file' }, { key: 'documents.upload.missing' });
         const kind: ImageKind = req.body?.kind === 'signature' ? 'signature' : 'logo';
         const stored = await storeImage(ctx.conn, {
           courseId: launch.courseId,
@@ -168,7 +168,7 @@ export function templateRouter(ctx: WebContext): Router {
     const id = queryString(req.query.definitionId);
     if (!id) {
       const [first] = await listDefinitions(ctx.conn, launch.courseId);
-      if (!first) throw new NotFoundError(t('documents.preview.noDefinition'), { field: 'definitionId' });
+      if (!first) throw new NotFoundError(t('documents.preview.noDefinition'), { field: 'definitionId' }, { key: 'documents.preview.noDefinition' });
       return { definition: first, saved: first };
     }
     const saved = await getDefinition(ctx.conn, launch.courseId, id);

@@ -84,13 +84,15 @@ export function queryOf<S extends z.ZodType>(res: Response, _schema: S): z.outpu
 
 /**
  * Parses an administrator's form with `schema`, or throws a ValidationError naming the first
- * wrong field in English (the admin pages are not translated): `field: what is wrong`.
+ * wrong field: `field: what is wrong` in English (zod's words); in another language the error
+ * page gives the translated validation text and names the field (`details.field`).
  */
 export function parseAdminForm<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body);
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw new ValidationError(`${i.path.join('.') || 'body'}: ${i.message}`);
+    const field = i.path.join('.') || 'body';
+    throw new ValidationError(`${field}: ${i.message}`, { field });
   }
   return r.data;
 }

@@ -50,14 +50,14 @@ export function credentialsPublicRouter(ctx: WebContext): Router {
 
   router.get('/issuer/keys/:id', async (req, res) => {
     const key = (await allKeys(ctx.conn)).find((k) => k._id === req.params.id);
-    if (!key) throw new NotFoundError(t(req)('verify.credential.noKey'), { what: 'key' });
+    if (!key) throw new NotFoundError(t(req)('verify.credential.noKey'), { what: 'key' }, { key: 'verify.credential.noKey' });
     json(res, keyDocument(urls, key), 'public, max-age=3600');
   });
 
   router.get('/credentials/status/:list', async (req, res) => {
     const n = /^\d{1,6}$/.test(req.params.list) ? Number(req.params.list) : -1;
     const signed = n >= 0 ? await signedStatusList(credentialDeps(ctx), n) : null;
-    if (!signed) throw new NotFoundError(t(req)('verify.credential.noList'), { what: 'status list' });
+    if (!signed) throw new NotFoundError(t(req)('verify.credential.noList'), { what: 'status list' }, { key: 'verify.credential.noList' });
     json(res, signed);
   });
 
@@ -70,14 +70,14 @@ export function credentialsPublicRouter(ctx: WebContext): Router {
       // An awarded certification has the same code space and the same rule: public when its holder shows their name.
       const award = (await findAwardByCode(ctx.conn, code, ctx.now()))?.award;
       const shown = award && !award.erasedAt ? await showsName(ctx.conn, awardHolderKey(award), ctx.config.publicCertificates) : false;
-      if (!award || !shown) throw new NotFoundError(t(req)('verify.credential.notPublic'), { what: 'credential' });
+      if (!award || !shown) throw new NotFoundError(t(req)('verify.credential.notPublic'), { what: 'credential' }, { key: 'verify.credential.notPublic' });
       json(res, (await credentialFor(credentialDeps(ctx), awardSource(award))).credential);
       return;
     }
     const definition = c ? await definitionVisibility(ctx.conn, c.definitionId) : null;
     const open = c ? await showsName(ctx.conn, { kind: 'certificate', definitionId: String(c.definitionId), userId: c.userId }, isPublic(ctx, definition, c)) : false;
     // The credential names its holder: it is public only when they show their name.
-    if (!c || !open) throw new NotFoundError(t(req)('verify.credential.notPublic'), { what: 'credential' });
+    if (!c || !open) throw new NotFoundError(t(req)('verify.credential.notPublic'), { what: 'credential' }, { key: 'verify.credential.notPublic' });
     const { credential } = await credentialFor(credentialDeps(ctx), certificateSource(c));
     json(res, credential);
   });

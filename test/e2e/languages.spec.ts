@@ -7,7 +7,8 @@
 import { expect } from 'chai';
 import { startTestApp, type TestApp } from '../support/app';
 import { HttpBrowser } from '../support/browser';
-import { parseHtml, text } from '../support/html';
+import { moodleConnectionModel } from '../../src/grades/moodle/moodle-connection.model';
+import { all, cells, parseHtml, text } from '../support/html';
 
 const DUTCH = { 'accept-language': 'nl-NL,nl;q=0.9,en;q=0.5' };
 const GERMAN = { 'accept-language': 'de-DE,de;q=0.9' };
@@ -61,6 +62,26 @@ describe('Pages outside a launch in the browser language', function () {
       expect(visible(credentials.html)).to.include('Den Signaturschlüssel austauschen');
       const home = await admin.open(`${t.baseUrl}/admin`);
       expect(visible(home.html)).to.include('Postausgang:').and.not.include('Outbox:');
+    });
+
+    it("report a Moodle connection test in German, Moodle's function names untouched", async () => {
+      const admin = await adminIn(GERMAN);
+      const course = t.sandbox.store.createCourse({ title: 'Moodle test in German', quirks: 'moodle', learners: 2, items: 2 }).course.id;
+      try {
+        const token = t.sandbox.moodleWs.createToken().token;
+        const res = await admin.request(`${t.baseUrl}/admin/moodle/save`, { form: { issuer: t.sandbox.issuer, testCourseId: course, token } });
+        expect(res.status).to.equal(303);
+        const page = await admin.open(`${t.baseUrl}/admin/moodle`);
+        const section = all(parseHtml(page.html), 'section.moodle-platform').find((el) => el.getAttribute('data-issuer') === t.sandbox.issuer)!;
+        const rows = all(section, 'table.moodle-checks tbody tr').map((tr) => cells(tr));
+        expect(rows.map((r) => r[0])).to.deep.equal(['core_enrol_get_enrolled_users', 'gradereport_user_get_grade_items', 'core_completion_get_course_completion_status']);
+        expect(rows.map((r) => r[1])).to.deep.equal(['funktioniert', 'funktioniert', 'funktioniert']);
+        expect(rows[0]![2]).to.match(/^\d+ Teilnehmende, davon 2 Studierende\.$/);
+        expect(rows[1]![2]).to.match(/^2 Lernende mit Bewertungen; \d+ Bewertungsaspekte, \d+ Kategoriesummen und (die|keine) Kurssumme\.$/);
+        expect(text(section)).to.include('verschlüsselt gespeichert, endet auf …').and.include('Letzter Test');
+      } finally {
+        await moodleConnectionModel(t.db.connection).deleteMany({ issuer: t.sandbox.issuer });
+      }
     });
 
     it('say in German why nothing was erased, and erase nothing', async () => {

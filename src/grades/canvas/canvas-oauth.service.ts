@@ -23,7 +23,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Types, type Connection } from 'mongoose';
-import { AppError, ValidationError } from '../../errors';
+import { AppError, ValidationError, type MessageRef } from '../../errors';
 import type { PlatformHttp } from '../../http/retry-policy';
 import { checkPlatformUrl, UnsafePlatformUrlError, type Lookup } from '../../lti/advantage/url-guard';
 import { moodleUrlPolicy } from '../moodle/moodle-connection.service';
@@ -381,7 +381,7 @@ export async function canvasSourceStatus(conn: Connection, launch: { issuer: str
  * before the refresh token (lib/canvas/oauth/grant_types/base_type.rb `validate_client_id_and_secret`),
  * so `invalid_client` = wrong key, `refresh_token not found` = the key is right.
  */
-export async function testCanvasKey(deps: CanvasDeps, key: CanvasKey): Promise<{ ok: boolean; message: string }> {
+export async function testCanvasKey(deps: CanvasDeps, key: CanvasKey): Promise<{ ok: boolean; message: string; translated?: MessageRef }> {
   let secret: string;
   try {
     secret = keySecret(deps, key);
@@ -391,12 +391,23 @@ export async function testCanvasKey(deps: CanvasDeps, key: CanvasKey): Promise<{
   try {
     const { status, body } = await tokenRequest(deps, key, { grant_type: 'refresh_token', client_id: key.clientId, client_secret: secret, refresh_token: 'lti-certificates-key-check' });
     if (status === 401 || body.error === 'invalid_client') {
-      return { ok: false, message: `Canvas does not accept this key (${body.error_description ?? body.error ?? status}): check the Client ID and the secret ("Show Key"), and that the key is ON in Admin › Developer Keys.` };
+      const why = String(body.error_description ?? body.error ?? status);
+      return {
+        ok: false,
+        message: `Canvas does not accept this key (${why}): check the Client ID and the secret ("Show Key"), and that the key is ON in Admin › Developer Keys.`,
+        translated: { key: 'admin.canvas.check.refused', params: { why } },
+      };
     }
-    if (status === 400 && body.error === 'invalid_request') return { ok: true, message: 'Canvas accepts this key. Teachers can now authorise the tool from their course page.' };
-    return { ok: false, message: `Canvas's token endpoint answered ${status} ${body.error ?? ''}: check the Canvas address.` };
+    if (status === 400 && body.error === 'invalid_request') {
+      return { ok: true, message: 'Canvas accepts this key. Teachers can now authorise the tool from their course page.', translated: { key: 'admin.canvas.check.accepted' } };
+    }
+    return {
+      ok: false,
+      message: `Canvas's token endpoint answered ${status} ${body.error ?? ''}: check the Canvas address.`,
+      translated: { key: 'admin.canvas.check.otherAnswer', params: { status: String(status), error: String(body.error ?? '') } },
+    };
   } catch (err) {
-    if (err instanceof AppError) return { ok: false, message: err.message };
+    if (err instanceof AppError) return { ok: false, message: err.message, ...(err.messageKey ? { translated: { key: err.messageKey, params: err.messageParams } } : {}) };
     throw err;
   }
 }

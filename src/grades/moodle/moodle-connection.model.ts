@@ -14,8 +14,10 @@ export interface MoodleCheck {
   /** The function checked, or `setup` for the connection itself. */
   wsfunction: string;
   ok: boolean;
-  /** What to fix (or what was found). */
+  /** What to fix (or what was found), in English. */
   message: string;
+  /** The same as a message key and its parameters, for the administrator's language (/admin/moodle). */
+  translated?: { key: string; params?: Record<string, string | number> };
 }
 
 export interface MoodleConnection {
@@ -35,7 +37,7 @@ export interface MoodleConnection {
 }
 
 const secretSchema = new Schema<EncryptedSecret>({ v: { type: Number, required: true }, iv: String, tag: String, data: String }, { _id: false });
-const checkSchema = new Schema<MoodleCheck>({ wsfunction: String, ok: Boolean, message: String }, { _id: false });
+const checkSchema = new Schema<MoodleCheck>({ wsfunction: String, ok: Boolean, message: String, translated: { type: Schema.Types.Mixed, default: undefined } }, { _id: false });
 
 const schema = new Schema<MoodleConnection>(
   {

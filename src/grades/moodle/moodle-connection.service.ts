@@ -188,7 +188,7 @@ const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
 export async function testMoodleConnection(client: MoodleWsClient, courseId: number, opts: { readCompletion: boolean }): Promise<{ ok: boolean; checks: MoodleCheck[] }> {
   const checks: MoodleCheck[] = [];
   const problem = (wsfunction: string, err: unknown): MoodleCheck => {
-    if (err instanceof AppError) return { wsfunction, ok: false, message: err.message };
+    if (err instanceof AppError) return { wsfunction, ok: false, message: err.message, ...(err.messageKey ? { translated: { key: err.messageKey, params: err.messageParams } } : {}) };
     throw err;
   };
   let learnerId: number | undefined;
@@ -202,6 +202,7 @@ export async function testMoodleConnection(client: MoodleWsClient, courseId: num
       wsfunction: MOODLE_FUNCTIONS.enrolledUsers,
       ok: true,
       message: `${users.length} participants, ${learners.length} of them students.${noUsernames ? ' Usernames are not shown: give the web-service user moodle/user:viewalldetails if you match gradebook files by username.' : ''}`,
+      translated: { key: noUsernames ? 'admin.moodle.check.participantsNoUsernames' : 'admin.moodle.check.participants', params: { users: users.length, students: learners.length } },
     });
   } catch (err) {
     checks.push(problem(MOODLE_FUNCTIONS.enrolledUsers, err));
@@ -216,6 +217,19 @@ export async function testMoodleConnection(client: MoodleWsClient, courseId: num
       wsfunction: MOODLE_FUNCTIONS.gradeItems,
       ok: advice === null,
       message: advice ?? `${usergrades.length} learners with grades; ${items.filter(isGradedItem).length} grade items, ${items.filter((g) => g.itemtype === 'category').length} category totals and ${items.some((g) => g.itemtype === 'course') ? 'the course total' : 'no course total'}.`,
+      ...(advice === null
+        ? {
+            translated: {
+              key: 'admin.moodle.check.gradeItems',
+              params: {
+                learners: usergrades.length,
+                items: items.filter(isGradedItem).length,
+                categories: items.filter((g) => g.itemtype === 'category').length,
+                total: items.some((g) => g.itemtype === 'course') ? 'yes' : 'no',
+              },
+            },
+          }
+        : {}),
     });
   } catch (err) {
     checks.push(problem(MOODLE_FUNCTIONS.gradeItems, err));
@@ -223,7 +237,12 @@ export async function testMoodleConnection(client: MoodleWsClient, courseId: num
 
   try {
     const status = await client.getCourseCompletionStatus(courseId, learnerId ?? 0);
-    checks.push({ wsfunction: MOODLE_FUNCTIONS.completion, ok: true, message: `Course completion is tracked (${status.completions.length} criteria).` });
+    checks.push({
+      wsfunction: MOODLE_FUNCTIONS.completion,
+      ok: true,
+      message: `Course completion is tracked (${status.completions.length} criteria).`,
+      translated: { key: 'admin.moodle.check.completion', params: { criteria: status.completions.length } },
+    });
   } catch (err) {
     if (err instanceof MoodleCompletionUnavailableError) {
       checks.push({ wsfunction: MOODLE_FUNCTIONS.completion, ok: !opts.readCompletion, message: err.message });

@@ -10,8 +10,8 @@ import { Router, type RequestHandler } from 'express';
 import type { Connection } from 'mongoose';
 import { z } from 'zod';
 import { platformFamiliesByIssuer } from '../../courses/course.service';
-import { NotFoundError } from '../../errors';
-import { createTranslator, pickLanguage } from '../../i18n';
+import { NotFoundError, type MessageRef } from '../../errors';
+import { createTranslator, pickLanguage, type Translator } from '../../i18n';
 import type { PlatformHttp } from '../../http/retry-policy';
 import { CANVAS_SCOPE_LIST, canvasRedirectUri, findCanvasKey, listCanvasKeys, removeCanvasKey, saveCanvasKey, testCanvasKey } from '../../grades/canvas/canvas-oauth.service';
 import type { LtiProvider } from '../../lti/provider';
@@ -36,14 +36,19 @@ const SaveSchema = z.object({
 });
 const IssuerSchema = z.object({ issuer: z.string().min(1).max(2000) });
 
+/** The last key test as the administrator reads it: translated when Canvas's answer is one we know. */
+function shownTest(test: { at: string; ok: boolean; message: string; translated?: MessageRef } | undefined, t: Translator) {
+  return test && { ...test, message: test.translated ? t(test.translated.key, test.translated.params) : test.message };
+}
+
 export function canvasAdminRouter(deps: CanvasAdminDeps): Router {
   const router = Router();
   const page = '/admin/canvas';
-  const lastTests = new Map<string, { at: string; ok: boolean; message: string }>();
+  const lastTests = new Map<string, { at: string; ok: boolean; message: string; translated?: MessageRef }>();
 
   async function runTest(issuer: string): Promise<void> {
     const key = await findCanvasKey(deps.conn, issuer);
-    if (!key) throw new NotFoundError('Enter the Canvas API key for this Canvas first.');
+    if (!key) throw new NotFoundError('Enter the Canvas API key for this Canvas first.', undefined, { key: 'admin.error.noCanvasKey' });
     const result = await testCanvasKey({ conn: deps.conn, ltiKey: deps.canvas.ltiKey, http: deps.canvas.http, now: deps.now }, key);
     lastTests.set(issuer, { at: deps.now().toISOString(), ...result });
   }
@@ -56,9 +61,10 @@ export function canvasAdminRouter(deps: CanvasAdminDeps): Router {
       // Canvas platforms: those whose launches say Canvas, or that already have a key.
       const isCanvas = (issuer: string) => byIssuer.has(issuer) || (familiesOf.get(issuer) ?? []).includes('canvas') || /instructure\.com/.test(issuer);
       const issuers = [...new Map(platforms.map((p) => [p.issuer, p])).values()].filter((p) => isCanvas(p.issuer));
+      const t = createTranslator(pickLanguage(req.get('accept-language')));
       res.type('html').send(
         deps.views.render('admin-canvas', {
-          title: createTranslator(pickLanguage(req.get('accept-language')))('admin.canvas.title'),
+          title: t('admin.canvas.title'),
           lang: req.get('accept-language'),
           redirectUri: canvasRedirectUri(deps.publicUrl),
           scopes: CANVAS_SCOPE_LIST,
@@ -72,7 +78,7 @@ export function canvasAdminRouter(deps: CanvasAdminDeps): Router {
               clientId: k?.clientId ?? '',
               secretHint: k?.secretHint,
               setAt: k?.setAt?.toISOString(),
-              lastTest: lastTests.get(p.issuer),
+              lastTest: shownTest(lastTests.get(p.issuer), t),
             };
           }),
         }),
@@ -86,7 +92,7 @@ export function canvasAdminRouter(deps: CanvasAdminDeps): Router {
     try {
       const body = parseAdminForm(SaveSchema, req.body);
       const platforms = await deps.lti.listPlatforms();
-      if (!platforms.some((p) => p.issuer === body.issuer)) throw new NotFoundError(`No registered platform has the issuer ${body.issuer}.`);
+      if (!platforms.some((p) => p.issuer === body.issuer)) throw new NotFoundError(`No registered platform has the issuer ${body.issuer}.`, undefined, { key: 'admin.error.noPlatform', params: { issuer: body.issuer } });
       await saveCanvasKey({ conn: deps.conn, ltiKey: deps.canvas.ltiKey, now: deps.now }, { issuer: body.issuer, baseUrl: body.baseUrl, clientId: body.clientId, clientSecret: body.clientSecret });
       await runTest(body.issuer);
       res.redirect(303, page);

@@ -58,7 +58,7 @@ export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
 
   async function runTest(issuer: string, given?: string): Promise<void> {
     const opened = await openMoodleClient({ conn: deps.conn, ltiKey: deps.moodle.ltiKey, http: deps.moodle.http, now: deps.now }, issuer);
-    if (!opened) throw new NotFoundError('Set up Moodle web services for this platform first.');
+    if (!opened) throw new NotFoundError('Set up Moodle web services for this platform first.', undefined, { key: 'admin.error.noMoodle' });
     const courseId = await testCourseFor(issuer, given);
     if (courseId === undefined) {
       await recordMoodleTest(deps.conn, issuer, {
@@ -87,9 +87,10 @@ export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
         return seen.length > 0 && seen.every((f) => f === 'chamilo' || f === 'canvas');
       };
       const issuers = [...new Map(platforms.map((p) => [p.issuer, p])).values()].filter((p) => byIssuer.has(p.issuer) || !notMoodle(p.issuer));
+      const t = createTranslator(pickLanguage(req.get('accept-language')));
       res.type('html').send(
         deps.views.render('admin-moodle', {
-          title: createTranslator(pickLanguage(req.get('accept-language')))('admin.moodle.title'),
+          title: t('admin.moodle.title'),
           lang: req.get('accept-language'),
           platforms: issuers.map((p) => {
             const c = byIssuer.get(p.issuer);
@@ -102,7 +103,7 @@ export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
               tokenHint: c?.tokenHint,
               readCompletion: c?.readCompletion ?? false,
               setAt: c?.setAt?.toISOString(),
-              lastTest: c?.lastTest ? { ...c.lastTest, at: c.lastTest.at.toISOString() } : undefined,
+              lastTest: c?.lastTest ? { ...c.lastTest, at: c.lastTest.at.toISOString(), checks: c.lastTest.checks.map((k) => ({ ...k, message: k.translated ? t(k.translated.key, k.translated.params) : k.message })) } : undefined,
             };
           }),
         }),
@@ -116,7 +117,7 @@ export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
     try {
       const body = parseAdminForm(SaveSchema, req.body);
       const platforms = await deps.lti.listPlatforms();
-      if (!platforms.some((p) => p.issuer === body.issuer)) throw new NotFoundError(`No registered platform has the issuer ${body.issuer}.`);
+      if (!platforms.some((p) => p.issuer === body.issuer)) throw new NotFoundError(`No registered platform has the issuer ${body.issuer}.`, undefined, { key: 'admin.error.noPlatform', params: { issuer: body.issuer } });
       await saveMoodleConnection({ conn: deps.conn, ltiKey: deps.moodle.ltiKey, now: deps.now }, { issuer: body.issuer, baseUrl: body.baseUrl, token: body.token, readCompletion: body.readCompletion });
       await runTest(body.issuer, body.testCourseId);
       res.redirect(303, page);

@@ -43,7 +43,7 @@ export function adminCertificationsRouter(ctx: WebContext, lti: LtiProvider, req
   });
   const tenantGuard: RequestHandler = async (req, res, next) => {
     const tenant = parseKey(String(req.params.registration ?? ''));
-    if (!tenant || !(await lti.findPlatform(tenant.issuer, tenant.clientId))) return next(new NotFoundError('No such registration.', { what: 'registration' }));
+    if (!tenant || !(await lti.findPlatform(tenant.issuer, tenant.clientId))) return next(new NotFoundError('No such registration.', { what: 'registration' }, { key: 'admin.error.noSuchRegistration' }));
     res.locals.certificationTenant = tenant;
     next();
   };

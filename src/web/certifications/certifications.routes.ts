@@ -125,7 +125,7 @@ export function certificationsRouter(ctx: WebContext): Router {
 
   router.get('/certifications/:id/badge', async (req, res) => {
     const c = await getCertification(ctx.conn, tenantOf(launchOf(res)), req.params.id);
-    if (!c.badgeFileId) throw new NotFoundError('This certification has no badge image.', { what: 'image' });
+    if (!c.badgeFileId) throw new NotFoundError('This certification has no badge image.', { what: 'image' }, { key: 'certifications.error.noBadge' });
     const image = await loadCourseImage(ctx.conn, badgeScope(c._id), c.badgeFileId, 'badge');
     res.setHeader('Cache-Control', 'private, max-age=3600');
     res.type(image.contentType).send(image.data);
@@ -153,7 +153,7 @@ async function awardCredentialPanel(ctx: WebContext, app: string, a: AwardDoc) {
 
 async function ownAward(ctx: WebContext, launch: Launch, id: string): Promise<AwardDoc> {
   const award = /^[0-9a-f]{24}$/i.test(id) ? await awardModel(ctx.conn).findOne({ _id: id, issuer: launch.issuer, clientId: launch.clientId, userId: launch.user.id }).lean<AwardDoc>() : null;
-  if (!award) throw new NotFoundError('This certification does not exist.', { what: 'certification' });
+  if (!award) throw new NotFoundError('This certification does not exist.', { what: 'certification' }, { key: 'certifications.error.notFound' });
   return award;
 }
 

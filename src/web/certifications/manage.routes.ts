@@ -137,7 +137,7 @@ export function certificationManageRouter(ctx: WebContext, scope: ManageScope): 
     new Promise((resolve, reject) => {
       upload(req, res, (err: unknown) => {
         if (err instanceof multer.MulterError && err.code === 'LIMIT_FILE_SIZE') return reject(tooLargeError(limit));
-        if (err instanceof multer.MulterError) return reject(new ValidationError(`${err.field ?? 'form'}: ${err.message}`, { field: err.field ?? 'badge' }));
+        if (err instanceof multer.MulterError) return reject(new ValidationError(`${err.field ?? 'form'}: ${err.message}`, { field: err.field ?? 'badge' }, { key: 'certifications.error.badUpload' }));
         if (err) return reject(err);
         resolve();
       });
@@ -174,7 +174,7 @@ export function certificationManageRouter(ctx: WebContext, scope: ManageScope): 
   });
   router.get('/:id/badge', async (req, res) => {
     const c = await getCertification(ctx.conn, scope.tenantOf(req, res), req.params.id);
-    if (!c.badgeFileId) throw new ValidationError('This certification has no badge image.', { field: 'badge' });
+    if (!c.badgeFileId) throw new ValidationError('This certification has no badge image.', { field: 'badge' }, { key: 'certifications.error.noBadge' });
     const image = await loadCourseImage(ctx.conn, badgeScope(c._id), c.badgeFileId, 'badge');
     res.setHeader('Cache-Control', 'private, max-age=3600');
     res.type(image.contentType).send(image.data);

@@ -12,6 +12,7 @@ import type { RequestHandler } from 'express';
 import { rateLimit, type Options } from 'express-rate-limit';
 import type { Connection } from 'mongoose';
 import { sharedRateLimitStore } from '../../db/rate-limit-store';
+import { createTranslator, pickLanguage } from '../../i18n';
 
 export interface LoginGuardOptions {
   windowMs?: number;
@@ -33,13 +34,13 @@ export function adminLoginGuard(opts: LoginGuardOptions = {}): RequestHandler {
     legacyHeaders: false,
     skipSuccessfulRequests: true,
     requestWasSuccessful: (_req, res) => res.getHeader('location') !== FAILED_LOCATION,
-    handler: (_req, res, _next, options) => {
+    handler: (req, res, _next, options) => {
       const seconds = Math.ceil(options.windowMs / 1000);
       res.setHeader('Retry-After', String(seconds));
       res
         .status(429)
         .type('text/plain')
-        .send(`Too many wrong administrator secrets. Sign-in is locked for ${Math.ceil(seconds / 60)} minutes; try again later.`);
+        .send(createTranslator(pickLanguage(req.get('accept-language')))('admin.login.locked', { minutes: Math.ceil(seconds / 60) }));
     },
   };
   const store = (name: string) => (opts.conn ? { store: sharedRateLimitStore(opts.conn, name) } : {});

@@ -36,6 +36,7 @@ export function sameOriginWrites(publicUrl: string, prefixes: readonly string[] 
       new ForbiddenError(
         `This form was sent from another site (${from ?? 'unknown origin'}), not from ${own}; it was refused to protect your course. Open the tool from your course and try again.`,
         { origin: from },
+        { key: 'app.crossSiteForm', params: { from: from ?? '?', own } },
       ),
     );
   };

@@ -67,7 +67,7 @@ export function canvasSourceRouter(ctx: WebContext, deps: CanvasWebDeps): Router
   });
   router.post('/teacher/grades/canvas/off', requireRole('teacher'), async (req, res) => {
     const p = teacherPage(res);
-    if (!OffSchema.safeParse(req.body ?? {}).success) throw new ValidationError(p.t('canvas.source.invalid'), { field: 'confirm' });
+    if (!OffSchema.safeParse(req.body ?? {}).success) throw new ValidationError(p.t('canvas.source.invalid'), { field: 'confirm' }, { key: 'canvas.source.invalid' });
     await removeCanvasGrant({ conn: ctx.conn, ltiKey: ctx.config.ltiKey, http: deps.http, now: ctx.now }, p.launch.courseId);
     res.redirect(303, `${p.base}#grade-data`);
   });

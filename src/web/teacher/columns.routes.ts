@@ -60,7 +60,7 @@ export function columnsRouter(ctx: WebContext): Router {
   router.post('/teacher/columns', requireRole('teacher'), async (req, res) => {
     const p = teacherPage(res);
     const body = ColumnSchema.safeParse(req.body ?? {});
-    if (!body.success) throw new ValidationError(p.t('teacher.columns.invalid'), { field: body.error.issues[0]?.path.join('.') });
+    if (!body.success) throw new ValidationError(p.t('teacher.columns.invalid'), { field: body.error.issues[0]?.path.join('.') }, { key: 'teacher.columns.invalid' });
     const form = { label: body.data.label, scoreMaximum: String(req.body.scoreMaximum) };
     const course = await courseOf(p);
     await attempt(res, p, form, async () => {
@@ -72,7 +72,7 @@ export function columnsRouter(ctx: WebContext): Router {
   router.post('/teacher/columns/:columnId', requireRole('teacher'), async (req, res) => {
     const p = teacherPage(res);
     const body = ColumnSchema.safeParse(req.body ?? {});
-    if (!body.success) throw new ValidationError(p.t('teacher.columns.invalid'), { field: body.error.issues[0]?.path.join('.') });
+    if (!body.success) throw new ValidationError(p.t('teacher.columns.invalid'), { field: body.error.issues[0]?.path.join('.') }, { key: 'teacher.columns.invalid' });
     const course = await courseOf(p);
     await attempt(res, p, undefined, async () => {
       await updateToolColumn(deps(course), course, String(req.params.columnId), body.data);

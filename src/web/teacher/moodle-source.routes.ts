@@ -18,10 +18,10 @@ export function moodleSourceRouter(ctx: WebContext): Router {
   router.post('/teacher/grades/moodle', requireRole('teacher'), async (req, res) => {
     const p = teacherPage(res);
     const body = BodySchema.safeParse(req.body ?? {});
-    if (!body.success) throw new ValidationError(p.t('moodle.source.invalid'), { field: 'enabled' });
+    if (!body.success) throw new ValidationError(p.t('moodle.source.invalid'), { field: 'enabled' }, { key: 'moodle.source.invalid' });
     const on = body.data.enabled === 'on';
     if (on && !(await isMoodleSetUp(ctx.conn, p.launch.issuer))) {
-      throw new ValidationError(p.t('moodle.source.notSetUp'), { field: 'enabled' });
+      throw new ValidationError(p.t('moodle.source.notSetUp'), { field: 'enabled' }, { key: 'moodle.source.notSetUp' });
     }
     await setMoodleSource(ctx.conn, p.launch.courseId, on, { userId: p.launch.user.id, name: p.launch.user.name });
     if (on) await startSync(ctx, p.launch);

@@ -59,7 +59,9 @@ export function certificatePdfDownload(ctx: WebContext): RequestHandler[] {
     const id = String(req.params.id);
     const c = cachedViewerAccess(ctx.conn, viewer, id) ?? (await viewableCertificate(ctx.conn, viewer, id));
     const lang = pickLanguage(launch.locale);
-    if (!hasPdf(c, ctx.now())) throw new ConflictError(createTranslator(lang)('learner.certificate.noPdf'), { state: certificateState(c, ctx.now()) });
+    if (!hasPdf(c, ctx.now())) {
+      throw new ConflictError(createTranslator('en')('learner.certificate.noPdf'), { state: certificateState(c, ctx.now()) }, { key: 'learner.certificate.noPdf' });
+    }
     const pdf = await certificatePdf({ conn: ctx.conn, renderer: ctx.renderer, publicUrl: ctx.config.publicUrl, now: ctx.now }, c, lang).catch((err: unknown) => {
       throw pdfFailure(err, createTranslator(lang), launch.role === 'teacher' ? 'teacher' : 'learner');
     });

@@ -11,6 +11,8 @@ import { lineItemModel, type LineItem } from '../grades/line-item.model';
 import { memberModel } from '../grades/member.model';
 import { resolveLearnerName } from './certificate-state';
 import { GRADE_SOURCE_LABELS } from '../grades/sources/grade-source';
+import { columnLabelRef } from '../grades/column-label';
+import type { MessageRef } from '../errors';
 import type { GradeLineItem, GradeResult, LearnerGrades } from './evaluate';
 
 export interface CourseGradeBook {
@@ -33,6 +35,7 @@ export async function readCourseGrades(conn: Connection, courseId: Types.ObjectI
       removedAt: li.removedAt ?? null,
       source: li.source,
       sourceLabel: GRADE_SOURCE_LABELS[li.source],
+      ...withLabelRef(li),
       ...(li.excluded ? { excluded: li.excluded } : {}),
       // "groups" counts the LMS's category columns by the LMS's weight (Canvas assignment groups).
       ...(li.kind ? { kind: li.kind } : {}),
@@ -41,6 +44,12 @@ export async function readCourseGrades(conn: Connection, courseId: Types.ObjectI
     membersByUser: grades.membersByUser,
     resultsByUser: grades.resultsByUser,
   };
+}
+
+/** A column the tool labelled itself (Canvas's scores, Moodle's completion…) is shown in the viewer's language. */
+function withLabelRef(li: Pick<LineItem, 'source' | 'label' | 'externalId' | 'tag' | 'kind'>): { labelRef?: MessageRef } {
+  const labelRef = columnLabelRef(li);
+  return labelRef ? { labelRef } : {};
 }
 
 const NO_RESULTS: ReadonlyMap<string, GradeResult> = new Map();
@@ -69,6 +78,8 @@ export interface CurrentLineItem {
   scoreMaximum: number;
   source: LineItem['source'];
   sourceLabel: string;
+  /** Set when the tool wrote the label (in English): the page shows this message instead. */
+  labelRef?: MessageRef;
   /** A category or course total of the LMS (Canvas's current/final score, an assignment group): listed, never ticked by default. */
   total?: true;
   kind?: LineItem['kind'];
@@ -86,6 +97,7 @@ export async function currentLineItems(conn: Connection, courseId: Types.ObjectI
     scoreMaximum: li.scoreMaximum,
     source: li.source,
     sourceLabel: GRADE_SOURCE_LABELS[li.source],
+    ...withLabelRef(li),
     ...(li.excluded === 'total' ? { total: true as const } : {}),
     ...(li.kind ? { kind: li.kind } : {}),
   }));

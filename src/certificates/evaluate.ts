@@ -20,6 +20,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { labelRefParams } from '../grades/label-ref';
 
 /** Float noise tolerance in percentage points (far below any displayed precision). */
 const EPSILON = 1e-9;
@@ -75,6 +76,8 @@ export interface GradeLineItem {
   /** Where the column came from (ags, moodle, chamilo, csv), and its name for people (AGS, Moodle…). */
   source?: string;
   sourceLabel?: string;
+  /** Set when the tool wrote the label (src/grades/column-label.ts): a page shows this message instead. */
+  labelRef?: { key: string; params?: Record<string, string | number> };
   /** Set when the column is no course activity of its own: the tool's launcher, a copy, a total. Never counted by "all". */
   excluded?: 'launcher' | 'duplicate' | 'total';
   /** What the column is in the LMS (`activity`, `category`, `course-total`) and its LMS weight: "groups" counts categories by it. */
@@ -128,6 +131,8 @@ export interface EvaluatedItem {
   /** Where the column comes from (`ags`, `moodle`, `chamilo`, `csv`) and its name for people. */
   source?: string;
   sourceLabel?: string;
+  /** The column's label in the viewer's language, when the tool wrote it (see GradeLineItem). */
+  labelRef?: { key: string; params?: Record<string, string | number> };
 }
 
 export interface Evaluation {
@@ -228,11 +233,12 @@ export function evaluateEligibility(rules: EligibilityRules, grades: LearnerGrad
     };
     if (li?.source) item.source = li.source;
     if (li?.sourceLabel) item.sourceLabel = li.sourceLabel;
+    if (li?.labelRef) item.labelRef = li.labelRef;
     if (missing) {
       item.missing = true;
       notices.push({ code: 'item_missing', params: { lineItemId: sel.lineItemId } });
     } else if (max <= 0 && sel.weight > 0) {
-      notices.push({ code: 'zero_maximum', params: { lineItemId: sel.lineItemId, label: item.label } });
+      notices.push({ code: 'zero_maximum', params: { lineItemId: sel.lineItemId, label: item.label, ...labelRefParams(item.labelRef) } });
     }
     if (sel.minimumPercent !== undefined && sel.minimumPercent !== null) {
       item.minimumPercent = sel.minimumPercent;
@@ -287,6 +293,7 @@ export function evaluateEligibility(rules: EligibilityRules, grades: LearnerGrad
       params: {
         lineItemId: i.lineItemId,
         label: i.label,
+        ...labelRefParams(i.labelRef),
         percent: i.percent === null ? null : floorPercent(i.percent),
         minimum: i.minimumPercent ?? null,
       },

@@ -51,4 +51,96 @@ describe('Pages inside a launch in the launch language', function () {
     expect(text(parseHtml(page), 'main')).to.include('Dit certificaat is vervangen of ingetrokken, dus er is geen PDF van.').and.not.include('This certificate');
   });
 
+  describe("the grade columns the tool names itself (Canvas's scores and assignment groups)", () => {
+    after(async () => {
+      await canvasKeyModel(t.db.connection).deleteMany({ issuer: t.sandbox.issuer });
+    });
+
+    const launch = async (courseId: string, userId: string) => {
+      const browser = new HttpBrowser();
+      const page = await browser.open(t.sandbox.launchUrl(courseId, userId));
+      expect(page.status, page.html.slice(0, 400)).to.equal(200);
+      const app = `${t.baseUrl}/app/${sessionOf(page.url)}`;
+      return { browser, page, app, teacher: `${app}/teacher` };
+    };
+
+    /** The administrator enters the sandbox Canvas's API key (Admin › Developer Keys) on /admin/canvas. */
+    const saveKey = async () => {
+      const admin = new HttpBrowser();
+      await admin.request(`${t.baseUrl}/admin/login`, { form: { secret: t.config.adminSecret } });
+      const saved = await admin.request(`${t.baseUrl}/admin/canvas/save`, { form: { issuer: t.sandbox.issuer, clientId: t.sandbox.canvasApiKey!.clientId, clientSecret: t.sandbox.canvasApiKey!.secret } });
+      expect(saved.status).to.equal(303);
+    };
+
+    /** The teacher authorises the tool on Canvas's page. */
+    const authorise = async (teacher: Awaited<ReturnType<typeof launch>>, canvasUserId: string) => {
+      const start = await teacher.browser.request(`${teacher.teacher}/grades/canvas/authorize`, { form: {} });
+      expect(start.status).to.equal(303);
+      const consent = await teacher.browser.open(start.headers.get('location')!);
+      const fields: Record<string, string> = { decision: 'accept', user_id: canvasUserId };
+      for (const input of all(parseHtml(consent.html), 'form input[type=hidden]')) fields[input.getAttribute('name')!] = input.getAttribute('value') ?? '';
+      const back = await teacher.browser.request(`${t.sandbox.issuer}/login/oauth2/confirm`, { form: fields });
+      expect(back.status).to.equal(302);
+      const done = await teacher.browser.open(back.headers.get('location')!);
+      expect(done.status, done.html.slice(0, 300)).to.equal(200);
+    };
+
+    const canvasCourse = (scores: Array<Array<number>>): CreatedCourse => {
+      const c = t.sandbox.store.createCourse({ title: `Canvas nl ${Math.random().toString(36).slice(2, 7)}`, quirks: 'canvas', learners: scores.length, items: 2, itemModule: 'assign', scoreMaximum: 10, score: (l, i) => scores[l]![i]! });
+      const homework = t.sandbox.canvas.addGroup(c.course.id, { name: 'Homework', weight: 100 });
+      c.lineItemIds.forEach((id) => t.sandbox.canvas.putInGroup(c.course.id, id, homework.id));
+      return c;
+    };
+
+    it('shows them in Dutch to a Dutch teacher and learner, and keeps the stored label', async () => {
+      const c = canvasCourse([[8, 6]]); // Homework 70%: Canvas's current score 70
+      const [learnerId] = c.learnerIds as [string];
+      const teacherId = c.teacherIds[0]!;
+      dutch(teacherId);
+      dutch(learnerId);
+      await saveKey();
+      const teacher = await launch(c.course.id, teacherId);
+      await t.app.ctx.jobs.drain(); // the launch's own sync (AGS/NRPS) first
+      await authorise(teacher, teacherId);
+      await t.app.ctx.jobs.drain();
+
+      const course = (await courseModel(t.db.connection).findOne({ issuer: t.sandbox.issuer, contextId: c.course.opaqueContextId }).lean())!;
+      const columns = await lineItemModel(t.db.connection).find({ courseId: course._id, source: 'canvas', removedAt: null }).lean();
+      const current = columns.find((x) => x.externalId === 'canvas:score:current')!;
+      const group = columns.find((x) => x.label === 'Homework (assignment group)')!;
+      expect(current.label, 'stored as the source wrote it').to.equal('Current score (Canvas)');
+
+      // the teacher's form lists them in Dutch; the activities keep the names Canvas gave them
+      const blank = await teacher.browser.open(`${teacher.teacher}/definitions/new`);
+      expect(blank.html).to.match(/<html lang="nl">/);
+      const labels = all(parseHtml(blank.html), 'table.activities td.label label').map((l) => text(l));
+      expect(labels).to.include.members(['Huidige score (Canvas)', 'Eindscore (Canvas)', 'Homework (opdrachtgroep)', 'Activity 1', 'Activity 2']);
+      expect(labels.join('|')).to.not.match(/Current score|Final score|assignment group/);
+      expect(blank.html).to.include('aria-label="“Huidige score (Canvas)” gebruiken"');
+
+      // a certificate over Canvas's current score (at least 80) and the homework group
+      const created = await teacher.browser.open(`${teacher.teacher}/definitions`, {
+        form: definitionFormFields({
+          itemsMode: 'selected',
+          [`item.${current._id}.used`]: 'on',
+          [`item.${current._id}.weight`]: '1',
+          [`item.${current._id}.minimumPercent`]: '80',
+          [`item.${group._id}.used`]: 'on',
+          [`item.${group._id}.weight`]: '1',
+        }),
+      });
+      const definitionId = /\/definitions\/([0-9a-f]{24})\?notice=created$/.exec(created.url)?.[1];
+      expect(definitionId, created.html.slice(0, 500)).to.be.a('string');
+      const overview = await teacher.browser.open(`${teacher.teacher}/definitions/${definitionId}`);
+      const row = all(parseHtml(overview.html), 'tr[data-user-id]')[0]!;
+      expect(text(row, '.reason')).to.equal('“Huidige score (Canvas)”: 70%, minimum 80%');
+
+      const learner = await launch(c.course.id, learnerId);
+      expect(learner.page.html).to.match(/<html lang="nl">/);
+      const doc = parseHtml(learner.page.html);
+      const rows = all(doc, 'tr[data-item]').map((tr) => cells(tr)[0]!.replace(/ Canvas$/, ''));
+      expect(rows).to.have.members(['Huidige score (Canvas)', 'Homework (opdrachtgroep)']);
+      expect(text(doc, 'main')).to.include('Voor ‘Huidige score (Canvas)’ heb je 70%; het minimum is 80%.').and.not.include('Current score');
+    });
+  });
 });

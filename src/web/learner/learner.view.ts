@@ -7,16 +7,18 @@ import type { EvaluatedItem, Evaluation, Reason } from '../../certificates/evalu
 import type { LearnerCertificateStatus, LearnerOverview } from '../../certificates/learner-overview.service';
 import type { Translator } from '../../i18n';
 import type { Launch } from '../../lti/launch';
+import { columnLabel, translatedLabelParams } from '../../grades/label-ref';
 import { certificateSummary, isPublic } from '../certificate.view';
 import type { WebContext } from '../context';
 
+/** A reason in words; an activity it names is named as the item table names it (columnLabel). */
 function reasonText(t: Translator, r: Reason<string>): string {
-  return t(`rules.${r.code}`, r.params);
+  return t(`rules.${r.code}`, translatedLabelParams(r.params, t));
 }
 
-function itemView(i: EvaluatedItem, e: Evaluation) {
+function itemView(t: Translator, i: EvaluatedItem, e: Evaluation) {
   return {
-    label: i.label,
+    label: columnLabel(i, t),
     source: i.source ?? null,
     sourceLabel: i.sourceLabel ?? null,
     sharePercent: i.counted ? i.weightShare * 100 : null,
@@ -54,7 +56,7 @@ function cardView(ctx: Pick<WebContext, 'config' | 'renderer'>, session: string,
     eligible: e.eligible,
     reasons: e.reasons.map((r) => reasonText(t, r)),
     notices: e.notices.map((n) => reasonText(t, n)),
-    items: e.items.map((i) => itemView(i, e)),
+    items: e.items.map((i) => itemView(t, i, e)),
     certificate: active ? certificateSummary(ctx, session, active, now, d) : null,
     isPublic: isPublic(ctx, d),
     // Why a certificate is stale, in the learner's words: it says one score, the grades another.

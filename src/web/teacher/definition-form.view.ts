@@ -11,6 +11,8 @@
  */
 import type { DefinitionDoc } from '../../certificates/definition.service';
 import type { DefinitionInput, FieldError } from '../../certificates/definition.schema';
+import type { MessageRef } from '../../errors';
+import { columnLabel } from '../../grades/label-ref';
 import type { Translator } from '../../i18n';
 import type { TeacherPage } from '../teacher-page';
 
@@ -21,6 +23,8 @@ export interface FormLineItem {
   /** Where the column comes from (`ags`, `moodle`, `chamilo`, `csv`) and how that is named. */
   source?: string;
   sourceLabel?: string;
+  /** Set when the tool wrote the label (Canvas's scores, Moodle's completion…): shown in the teacher's language. */
+  labelRef?: MessageRef;
   /** An LMS total (course score, category / assignment group): never ticked by default, never "new". */
   total?: boolean;
   kind?: string;
@@ -277,7 +281,7 @@ export function applyFieldErrors(form: DefinitionForm, fields: FieldError[], sel
         const text = t(`teacher.form.error.item.${prop}`);
         if (!item.errors[prop]) {
           item.errors[prop] = text;
-          summary.push({ fieldId: fieldId(`item.${item.id}.${prop === 'lineItemId' ? 'used' : prop}`), label: `${item.label}: ${t(`teacher.form.item.${prop}`)}`, message: text });
+          summary.push({ fieldId: fieldId(`item.${item.id}.${prop === 'lineItemId' ? 'used' : prop}`), label: `${columnLabel(item, t)}: ${t(`teacher.form.item.${prop}`)}`, message: text });
         }
         continue;
       }
@@ -327,7 +331,8 @@ export function definitionFormView(
   );
   return {
     title: opts.definitionId ? p.t('teacher.form.editTitle', { title: opts.form.title }) : p.t('teacher.form.newTitle'),
-    form: opts.form,
+    // a column the tool labelled reads in the teacher's language; the stored label stays as it is
+    form: { ...opts.form, items: opts.form.items.map((i) => ({ ...i, label: columnLabel(i, p.t) })), newItems: opts.form.newItems.map((i) => ({ ...i, label: columnLabel(i, p.t) })) },
     options,
     definitionId: opts.definitionId ?? null,
     action: opts.definitionId ? `${p.base}/definitions/${opts.definitionId}` : `${p.base}/definitions`,

@@ -4,6 +4,7 @@
  * once (a few reads, evaluated in memory); this file only narrows and slices, so 5,000 learners
  * cost one overview and a page of 100 rows.
  */
+import { translatedLabelParams } from '../../grades/label-ref';
 import type { CourseOverview, OverviewRow, OverviewStatus } from '../../certificates/overview.service';
 import { floorPercent, type Reason } from '../../certificates/evaluate';
 import type { Translator } from '../../i18n';
@@ -66,7 +67,7 @@ const STATUS_CLASS: Record<OverviewStatus, string> = {
 export function mainReason(reasons: Reason[], t: Translator): string | null {
   const r = reasons[0];
   if (!r) return null;
-  return t(`teacher.reason.${r.code}`, r.params);
+  return t(`teacher.reason.${r.code}`, translatedLabelParams(r.params, t));
 }
 
 function rowView(row: OverviewRow, t: Translator): RowView {

@@ -8,6 +8,10 @@
  *   {{number count}}                         1234 → "1,234" / "1.234"
  *   {{date issuedAt}}                        "23 November 2026" / "23 november 2026"
  *                                            (time zone: hash timeZone=, else @root.timeZone, else UTC)
+ *   {{dateTime setAt}}                       <time datetime="ISO" data-local-time>23 November 2026,
+ *                                            14:05 UTC</time>: the reader's own zone once app.js runs
+ *   {{ttime "admin.enteredAt" at=setAt}}     a message whose parameters are moments: each one such
+ *                                            a <time>, the rest of the sentence escaped as usual
  *   {{tcode "admin.moodle.steps" file="platform-config/x.md"}}
  *                                            a message whose parameters are names to copy
  *                                            (files, settings, functions): each is shown in
@@ -19,6 +23,7 @@
  * Output of t, percent, number and date is escaped by Handlebars like any `{{ }}` value.
  */
 import type HandlebarsNS from 'handlebars';
+import { timeElement } from './date-time';
 import { formatDate, formatNumber, formatPercent } from './format';
 import { pickLanguage, type Language } from './language';
 import type { MessageParams } from './message-format';
@@ -30,7 +35,7 @@ function languageOf(options: HelperOptions): Language {
   return pickLanguage(options.data?.root?.lang);
 }
 
-/** Registers t, tcode, percent, number, date and jobProgressTexts on a Handlebars environment. */
+/** Registers t, tcode, ttime, percent, number, date, dateTime and jobProgressTexts on a Handlebars environment. */
 export function registerHandlebarsHelpers(handlebars: typeof HandlebarsNS): void {
   handlebars.registerHelper('t', function (key: unknown, options: HelperOptions) {
     return createTranslator(languageOf(options))(String(key), options.hash as MessageParams);
@@ -44,6 +49,24 @@ export function registerHandlebarsHelpers(handlebars: typeof HandlebarsNS): void
     const text = handlebars.escapeExpression(createTranslator(languageOf(options))(String(key), markers));
     const html = text.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => `<code>${handlebars.escapeExpression(String(options.hash[names[Number(i)]!]))}</code>`);
     return new handlebars.SafeString(html);
+  });
+
+  handlebars.registerHelper('ttime', function (key: unknown, options: HelperOptions) {
+    // as tcode, each parameter a <time> instead of <code>
+    const lang = languageOf(options);
+    const names = Object.keys(options.hash ?? {});
+    const markers = Object.fromEntries(names.map((name, i) => [name, `\u0000${i}\u0000`]));
+    const text = handlebars.escapeExpression(createTranslator(lang)(String(key), markers));
+    const html = text.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => {
+      const value = options.hash[names[Number(i)]!] as Date | string | number | null | undefined;
+      return value === undefined || value === null || value === '' ? '' : timeElement(value, lang, handlebars.escapeExpression);
+    });
+    return new handlebars.SafeString(html);
+  });
+
+  handlebars.registerHelper('dateTime', function (value: unknown, options: HelperOptions) {
+    if (value === undefined || value === null || value === '') return '';
+    return new handlebars.SafeString(timeElement(value as Date | string | number, languageOf(options), handlebars.escapeExpression));
   });
 
   handlebars.registerHelper('percent', function (value: unknown, options: HelperOptions) {

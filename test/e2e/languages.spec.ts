@@ -84,6 +84,38 @@ describe('Pages outside a launch in the browser language', function () {
       }
     });
 
+    it('show their times as Dutch dates with the time in UTC, in <time> elements the page puts in the reader\'s zone', async () => {
+      const admin = await adminIn(DUTCH);
+      const DUTCH_MOMENT = /^\d{1,2} (januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december) \d{4}, \d{2}:\d{2} UTC$/;
+      const ISO = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+      const course = t.sandbox.store.createCourse({ title: 'Moodle test in Dutch', quirks: 'moodle', learners: 1, items: 1 }).course.id;
+      try {
+        expect((await admin.request(`${t.baseUrl}/admin/moodle/save`, { form: { issuer: t.sandbox.issuer, testCourseId: course, token: t.sandbox.moodleWs.createToken().token } })).status).to.equal(303);
+        const exported = await admin.request(`${t.baseUrl}/admin/privacy/export`, { form: { issuer: t.sandbox.issuer, userId: 'nobody-in-dutch' } });
+        expect(exported.status).to.equal(200);
+        await exported.arrayBuffer();
+
+        const moodle = parseHtml((await admin.open(`${t.baseUrl}/admin/moodle`)).html);
+        const section = all(moodle, 'section.moodle-platform').find((el) => el.getAttribute('data-issuer') === t.sandbox.issuer)!;
+        const times = all(section, 'time[data-local-time]');
+        expect(times, 'when the token was entered, when it was tested').to.have.length(2);
+        for (const time of times) {
+          expect(text(time)).to.match(DUTCH_MOMENT);
+          expect(Date.now() - new Date(time.getAttribute('datetime')!).getTime()).to.be.within(0, 60_000);
+        }
+        expect(text(section)).to.match(/\(ingevoerd op \d{1,2} [a-z]+ \d{4}, \d{2}:\d{2} UTC\)/);
+        expect(text(section)).to.not.match(ISO);
+
+        const privacy = parseHtml((await admin.open(`${t.baseUrl}/admin/privacy`)).html);
+        const first = all(privacy, '#privacy-log tbody tr')[0]!;
+        expect(cells(first)[1]).to.equal('export');
+        expect(text(first, 'time[data-local-time]')).to.match(DUTCH_MOMENT);
+        expect(text(privacy, '#privacy-log')).to.not.match(ISO);
+      } finally {
+        await moodleConnectionModel(t.db.connection).deleteMany({ issuer: t.sandbox.issuer });
+      }
+    });
+
     it('say in German why nothing was erased, and erase nothing', async () => {
       const admin = await adminIn(GERMAN);
       const log = t.db.connection.collection('privacy_requests');

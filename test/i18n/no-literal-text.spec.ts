@@ -55,7 +55,7 @@ describe('page templates', () => {
   it('name only message keys that exist', () => {
     const en = loadMessageCatalogs().en;
     const missing = files.flatMap((f) =>
-      [...readFileSync(f, 'utf8').matchAll(/\{\{\s*(?:t|tcode)\s+"([^"]+)"/g)].map((m) => m[1]!).filter((key) => !en.has(key)).map((key) => `${path.relative(PAGES_DIR, f)}: ${key}`),
+      [...readFileSync(f, 'utf8').matchAll(/\{\{\s*(?:t|tcode|ttime)\s+"([^"]+)"/g)].map((m) => m[1]!).filter((key) => !en.has(key)).map((key) => `${path.relative(PAGES_DIR, f)}: ${key}`),
     );
     expect(missing).to.deep.equal([]);
   });

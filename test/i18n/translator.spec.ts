@@ -145,6 +145,14 @@ describe('registerHandlebarsHelpers', () => {
     expect(template({ ...data })).to.equal('85.5% 5,000 23 November 2026');
   });
 
+  it('writes a moment as a <time> the page script puts in the reader\'s zone, alone or inside a sentence', () => {
+    const at = '2026-11-23T14:05:09.000Z';
+    expect(hbs.compile('{{dateTime at}}')({ lang: 'nl', at })).to.equal(`<time datetime="${at}" data-local-time>23 november 2026, 14:05 UTC</time>`);
+    expect(hbs.compile('{{dateTime at}}')({ lang: 'fr', at: new Date(at) })).to.equal(`<time datetime="${at}" data-local-time>23 novembre 2026 à 14:05 UTC</time>`);
+    expect(hbs.compile('{{ttime "admin.enteredAt" at=at}}')({ lang: 'de', at })).to.equal(`(eingegeben am <time datetime="${at}" data-local-time>23. November 2026, 14:05 UTC</time>)`);
+    expect(hbs.compile('{{dateTime at}}|{{ttime "admin.enteredAt" at=at}}')({ lang: 'en', at: 'not a date' })).to.equal('|(entered )');
+  });
+
   it('writes the translated attributes the progress script reads', () => {
     const html = hbs.compile('<div {{jobProgressTexts unit="learners" parts="items,learners"}}></div>')({ lang: 'nl' });
     expect(html).to.contain('data-text-progress="{done} van {total} cursisten"');

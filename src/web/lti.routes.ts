@@ -86,7 +86,7 @@ export function deepLinkingRouter(deps: LtiRouteDeps & { lti: LtiProvider; launc
       const launch = launchOf(res);
       if (!launch.deepLinking) throw new ValidationError('This launch is not a deep-linking request.', undefined, { key: 'app.deepLinking.notRequest' });
       const t = createTranslator(pickLanguage(launch.locale));
-      const title = String(req.body?.title ?? '').trim().slice(0, 200) || 'Certificates';
+      const title = String(req.body?.title ?? '').trim().slice(0, 200) || t('app.deepLinking.defaultTitle');
       const reply = await deps.lti.deepLinkingResponse({
         issuer: launch.issuer,
         clientId: launch.clientId,
@@ -97,7 +97,8 @@ export function deepLinkingRouter(deps: LtiRouteDeps & { lti: LtiProvider; launc
           accept_multiple: launch.deepLinking.acceptMultiple,
           data: launch.deepLinking.data,
         },
-        items: [{ type: 'ltiResourceLink', title, url: deps.launchUrl, text: 'Course certificates' }],
+        // the LMS shows `text` under the link: in the language of the teacher placing it
+        items: [{ type: 'ltiResourceLink', title, url: deps.launchUrl, text: t('app.deepLinking.itemText') }],
       });
       // Our own page (ltijs's wrote the return URL into its form unescaped and needed
       // 'unsafe-inline'): every value escaped by Handlebars, submitted by a script file of ours,

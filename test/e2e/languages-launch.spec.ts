@@ -51,6 +51,23 @@ describe('Pages inside a launch in the launch language', function () {
     expect(text(parseHtml(page), 'main')).to.include('Dit certificaat is vervangen of ingetrokken, dus er is geen PDF van.').and.not.include('This certificate');
   });
 
+  it('sends the deep-linking item text and the default link title in the Dutch teacher\'s language', async () => {
+    const c = sandboxCourse(t, { scores: [[10]], title: 'Elfentaal' });
+    const teacherId = c.teacherIds[0]!;
+    dutch(teacherId);
+    const browser = new HttpBrowser();
+    const picker = await browser.open(t.sandbox.launchUrl(c.course.id, teacherId, { deepLinking: true }));
+    expect(picker.status, picker.html.slice(0, 300)).to.equal(200);
+    expect(picker.url).to.match(/\/deep-linking$/);
+    const fields = form(parseHtml(picker.html), 'form[action$="/deep-linking"]').fields;
+    expect(fields.title).to.equal('Certificaten · Elfentaal');
+    const reply = await browser.request(`${t.baseUrl}/app/${sessionOf(picker.url)}/deep-linking`, { form: { title: '' } });
+    expect(reply.status).to.equal(200);
+    const jwt = form(parseHtml(await reply.text()), 'form[data-auto-submit]').fields.JWT!;
+    const [item] = decodeJwt(jwt)[DL_CONTENT_ITEMS] as Array<{ title: string; text: string }>;
+    expect(item).to.include({ title: 'Certificaten', text: 'Certificaten van de cursus' });
+  });
+
   describe("the grade columns the tool names itself (Canvas's scores and assignment groups)", () => {
     after(async () => {
       await canvasKeyModel(t.db.connection).deleteMany({ issuer: t.sandbox.issuer });

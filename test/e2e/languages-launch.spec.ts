@@ -48,7 +48,7 @@ describe('Pages inside a launch in the launch language', function () {
     expect(res.headers.get('content-type')).to.match(/^text\/html/);
     const page = await res.text();
     expect(page).to.match(/<html lang="nl">/);
-    expect(text(parseHtml(page), 'main')).to.include('Dit certificaat is vervangen of ingetrokken, dus er is geen PDF van.').and.not.include('This certificate');
+    expect(text(parseHtml(page), 'body')).to.include('Dit certificaat is vervangen of ingetrokken, dus er is geen PDF van.').and.not.include('This certificate');
   });
 
   it('sends the deep-linking item text and the default link title in the Dutch teacher\'s language', async () => {

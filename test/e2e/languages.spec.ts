@@ -101,7 +101,7 @@ describe('Pages outside a launch in the browser language', function () {
         expect(times, 'when the token was entered, when it was tested').to.have.length(2);
         for (const time of times) {
           expect(text(time)).to.match(DUTCH_MOMENT);
-          expect(Date.now() - new Date(time.getAttribute('datetime')!).getTime()).to.be.within(0, 60_000);
+          expect(time.getAttribute('datetime')).to.match(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
         }
         expect(text(section)).to.match(/\(ingevoerd op \d{1,2} [a-z]+ \d{4}, \d{2}:\d{2} UTC\)/);
         expect(text(section)).to.not.match(ISO);

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Types, type Connection } from 'mongoose';
-import { AppError } from '../errors';
+import { AppError, type MessageRef } from '../errors';
 import type { Logger } from '../logger';
 import type { GradeSourceKind } from './sources/grade-source';
 import { runExpiry, syncRunModel, type SyncCounts, type SyncRunError, type SyncStatus } from './sync-run.model';
@@ -88,14 +88,21 @@ export class RunRecorder {
     this.runId = run._id;
   }
 
-  error(kind: string, message: string, item?: unknown): void {
+  error(kind: string, message: string, item?: unknown, translated?: MessageRef): void {
     this.counts.errors++;
-    if (this.errors.length < MAX_STORED_ERRORS) this.errors.push(item === undefined ? { kind, message } : { kind, message, item });
+    if (this.errors.length < MAX_STORED_ERRORS) {
+      const e: SyncRunError = item === undefined ? { kind, message } : { kind, message, item };
+      if (translated) {
+        e.key = translated.key;
+        if (translated.params) e.params = translated.params;
+      }
+      this.errors.push(e);
+    }
   }
 
-  /** Records a failed step; platform errors carry a message meant for the teacher. Others are rethrown. */
+  /** Records a failed step; platform errors carry a message meant for the teacher (and its key). Others are rethrown. */
   failure(kind: string, err: unknown): void {
-    if (err instanceof AppError) this.error(kind, err.message);
+    if (err instanceof AppError) this.error(kind, err.message, undefined, err.messageKey ? { key: err.messageKey, params: err.messageParams } : undefined);
     else throw err;
   }
 

@@ -13,6 +13,9 @@ export interface SyncRunError {
   message: string;
   /** The offending item as received, when there is one. */
   item?: unknown;
+  /** The message a page shows instead of `message` (English, for logs), when the error has one. */
+  key?: string;
+  params?: Record<string, string | number>;
 }
 
 export interface SyncCounts {
@@ -80,7 +83,7 @@ const schema = new Schema<SyncRun>(
       errors: { type: Number, default: 0 },
     },
     durationMs: { type: Number, default: 0 },
-    errors: { type: [{ kind: String, message: String, item: Schema.Types.Mixed, _id: false }], default: [] },
+    errors: { type: [{ kind: String, message: String, item: Schema.Types.Mixed, key: String, params: Schema.Types.Mixed, _id: false }], default: [] },
     progress: { type: Schema.Types.Mixed },
     // a function default runs after the given fields are set, so it sees scope
     expiresAt: {

@@ -1,9 +1,10 @@
 /**
  * Typed failures of a call to a platform (LMS) service. Code that must tell them apart uses
  * `instanceof`, never the message or a detail string; each message says what to fix, for the
- * teacher or administrator who reads it in the sync history.
+ * teacher or administrator who reads it in the sync history. The optional `translated` message
+ * (src/i18n/messages/<lang>/grades.json, `grades.syncError.*`) is what a page shows instead.
  */
-import { PlatformError } from '../errors';
+import { PlatformError, type MessageRef } from '../errors';
 
 /** Why a platform call failed, for logs and for choosing advice (stable, machine-readable). */
 export type PlatformFailure = 'timeout' | 'unreachable' | 'rate_limited' | 'http_error' | 'scope_not_granted' | 'bad_response' | 'unavailable';
@@ -15,8 +16,9 @@ export abstract class PlatformCallError extends PlatformError {
     message: string,
     readonly url: string | undefined,
     details?: Record<string, unknown>,
+    translated?: MessageRef,
   ) {
-    super(message, { ...(url ? { url } : {}), ...details });
+    super(message, { ...(url ? { url } : {}), ...details }, translated);
   }
 }
 
@@ -57,8 +59,9 @@ export class ScopeNotGrantedError extends PlatformCallError {
     url: string | undefined,
     readonly scope: string,
     readonly platformStatus?: number,
+    translated?: MessageRef,
   ) {
-    super(message, url, { scope, ...(platformStatus ? { status: platformStatus } : {}) });
+    super(message, url, { scope, ...(platformStatus ? { status: platformStatus } : {}) }, translated);
   }
 }
 
@@ -89,7 +92,8 @@ export class TokenRefusedError extends PlatformError {
   constructor(
     message: string,
     readonly oauthError?: string,
+    translated?: MessageRef,
   ) {
-    super(message, oauthError ? { oauthError } : undefined);
+    super(message, oauthError ? { oauthError } : undefined, translated);
   }
 }

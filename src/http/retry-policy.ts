@@ -147,12 +147,14 @@ export function createPlatformHttp(opts: RetryPolicyOptions = {}): PlatformHttp 
               `The platform did not answer within ${Math.round(timeoutMs / 1000)} s (${attempts} attempt${attempts === 1 ? '' : 's'}) at ${req.url}. It may be overloaded or down: try again later, and ask the LMS administrator if it keeps happening.`,
               req.url,
               { attempts },
+              { key: 'grades.syncError.timeout', params: { seconds: Math.round(timeoutMs / 1000), attempts, url: req.url } },
             );
           }
           throw new PlatformUnreachableError(
             `The platform could not be reached at ${req.url} (${(err as Error).message}). Check that the LMS is up and that the tool's server can reach it.`,
             req.url,
             { attempts },
+            { key: 'grades.syncError.unreachable', params: { url: req.url, reason: (err as Error).message } },
           );
         }
 
@@ -170,10 +172,12 @@ export function createPlatformHttp(opts: RetryPolicyOptions = {}): PlatformHttp 
             continue;
           }
           log?.warn(`${method} ${req.url}: still rate limited after ${attempts} attempts`);
-          throw new PlatformRateLimitError(`The platform kept refusing requests for exceeding its rate limit at ${req.url}; try again later.`, req.url, {
-            status: res.status,
-            attempts,
-          });
+          throw new PlatformRateLimitError(
+            `The platform kept refusing requests for exceeding its rate limit at ${req.url}; try again later.`,
+            req.url,
+            { status: res.status, attempts },
+            { key: 'grades.syncError.rateLimited', params: { url: req.url } },
+          );
         }
         if ((res.status >= 500 || res.status === 408) && transientAttempts < retries) {
           const delay = backoff(transientAttempts++);

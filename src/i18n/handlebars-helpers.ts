@@ -12,6 +12,8 @@
  *                                            14:05 UTC</time>: the reader's own zone once app.js runs
  *   {{ttime "admin.enteredAt" at=setAt}}     a message whose parameters are moments: each one such
  *                                            a <time>, the rest of the sentence escaped as usual
+ *   {{tref key params fallback=message}}     a message named by data (a stored error's key and
+ *                                            parameters); the fallback when it has none or it is unknown
  *   {{tcode "admin.moodle.steps" file="platform-config/x.md"}}
  *                                            a message whose parameters are names to copy
  *                                            (files, settings, functions): each is shown in
@@ -35,7 +37,7 @@ function languageOf(options: HelperOptions): Language {
   return pickLanguage(options.data?.root?.lang);
 }
 
-/** Registers t, tcode, ttime, percent, number, date, dateTime and jobProgressTexts on a Handlebars environment. */
+/** Registers t, tref, tcode, ttime, percent, number, date, dateTime and jobProgressTexts on a Handlebars environment. */
 export function registerHandlebarsHelpers(handlebars: typeof HandlebarsNS): void {
   handlebars.registerHelper('t', function (key: unknown, options: HelperOptions) {
     return createTranslator(languageOf(options))(String(key), options.hash as MessageParams);
@@ -49,6 +51,13 @@ export function registerHandlebarsHelpers(handlebars: typeof HandlebarsNS): void
     const text = handlebars.escapeExpression(createTranslator(languageOf(options))(String(key), markers));
     const html = text.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => `<code>${handlebars.escapeExpression(String(options.hash[names[Number(i)]!]))}</code>`);
     return new handlebars.SafeString(html);
+  });
+
+  handlebars.registerHelper('tref', function (key: unknown, params: unknown, options: HelperOptions) {
+    const t = createTranslator(languageOf(options));
+    const fallback = options.hash?.fallback;
+    if (typeof key !== 'string' || !key || !t.has(key)) return fallback === undefined || fallback === null ? '' : String(fallback);
+    return t(key, params && typeof params === 'object' ? (params as MessageParams) : undefined);
   });
 
   handlebars.registerHelper('ttime', function (key: unknown, options: HelperOptions) {

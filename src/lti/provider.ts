@@ -269,6 +269,10 @@ export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiPr
           (status !== undefined && status >= 300 ? ` (HTTP ${status}: ${body.slice(0, 200)})` : `: ${(err as Error).message}`),
         // The AGS/NRPS client turns invalid_scope into "ask the administrator to enable <service>".
         oauthError,
+        {
+          key: 'grades.syncError.tokenRefused',
+          params: { scopes: scopes.join(', '), detail: status !== undefined && status >= 300 ? `HTTP ${status}: ${body.slice(0, 200)}` : (err as Error).message },
+        },
       );
     }
   }

@@ -12,6 +12,7 @@ import { courseModel } from '../../src/courses/course.model';
 import { canvasKeyModel } from '../../src/grades/canvas/canvas.model';
 import { lineItemModel } from '../../src/grades/line-item.model';
 import type { CreatedCourse } from '../../src/sandbox/sandbox';
+import { SCOPE } from '../../src/sandbox/lti-vocabulary';
 import { startTestApp, type TestApp } from '../support/app';
 import { HttpBrowser, sessionOf } from '../support/browser';
 import { defineCertificate, definitionFormFields, launchAs, sandboxCourse, toolCourse } from '../support/e2e';
@@ -66,6 +67,25 @@ describe('Pages inside a launch in the launch language', function () {
     const jwt = form(parseHtml(await reply.text()), 'form[data-auto-submit]').fields.JWT!;
     const [item] = decodeJwt(jwt)[DL_CONTENT_ITEMS] as Array<{ title: string; text: string }>;
     expect(item).to.include({ title: 'Certificaten', text: 'Certificaten van de cursus' });
+  });
+
+  it("tells a Dutch teacher in Dutch which service the platform did not grant, on the course page and in the sync history", async () => {
+    const c = sandboxCourse(t, { scores: [[10, 10]], quirks: 'moodle' });
+    const teacherId = c.teacherIds[0]!;
+    dutch(teacherId);
+    t.sandbox.store.setPermittedScopes(c.course.id, [SCOPE.lineItemReadonly, SCOPE.nrps]);
+    const teacher = await launchAs(t, c.course.id, teacherId);
+    await t.app.ctx.jobs.drain();
+    expect((await teacher.browser.request(`${teacher.app}/teacher/sync`, { form: {} })).status).to.equal(303);
+    await t.app.ctx.jobs.drain();
+    const said = "Het platform heeft 'result.readonly' niet toegekend (AGS: resultaten lezen). Vraag de LMS-beheerder om in de instellingen van de tool 'IMS LTI Assignment and Grade Services' in te schakelen";
+
+    const history = parseHtml((await teacher.browser.open(`${teacher.app}/teacher/grades/history`)).html);
+    const errors = all(history, 'ul.sync-errors li').map((li) => text(li));
+    expect(errors.length).to.be.above(0);
+    expect(errors[0]).to.include(said).and.not.include('The platform did not grant');
+    const course = parseHtml((await teacher.browser.open(`${teacher.app}/teacher`)).html);
+    expect(all(course, 'ul.sync-errors li').map((li) => text(li))[0]).to.include(said);
   });
 
   describe("the grade columns the tool names itself (Canvas's scores and assignment groups)", () => {

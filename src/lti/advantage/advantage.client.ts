@@ -22,7 +22,7 @@ import type { Logger } from '../../logger';
 import { parseLinkHeader } from './link-header';
 import { platformFetch } from './transport';
 import { describeRefusal, serviceOfScope } from './refusals';
-import { describeMissingScope, SCOPES } from './scopes';
+import { describeMissingScope, missingScopeRef, SCOPES } from './scopes';
 import {
   LineItemSchema,
   MemberSchema,
@@ -174,7 +174,7 @@ function writeRefusalOf(method: string, status: number, url: string, scope: stri
 }
 
 function refusalOf(status: number, url: string, scope: string, body: string, platformFamily?: string): Error {
-  if (status === 401 || status === 403) return new ScopeNotGrantedError(describeMissingScope(scope), url, scope, status);
+  if (status === 401 || status === 403) return new ScopeNotGrantedError(describeMissingScope(scope), url, scope, status, missingScopeRef(scope));
   return new PlatformHttpError(describeRefusal(status, url, serviceOfScope(scope), platformFamily), url, status, { body: body.slice(0, 500) });
 }
 
@@ -209,7 +209,7 @@ export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageCl
     try {
       return await pending;
     } catch (err) {
-      if (isScopeRefusal(err)) throw new ScopeNotGrantedError(describeMissingScope(scopes[0]!), undefined, scopes[0]!);
+      if (isScopeRefusal(err)) throw new ScopeNotGrantedError(describeMissingScope(scopes[0]!), undefined, scopes[0]!, undefined, missingScopeRef(scopes[0]!));
       throw err;
     }
   }

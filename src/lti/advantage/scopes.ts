@@ -22,6 +22,15 @@ const DESCRIPTIONS: Record<string, { short: string; service: string; fix: string
   [SCOPES.membershipReadonly]: { short: 'contextmembership.readonly', service: 'NRPS: read the course roster', fix: NRPS_FIX },
 };
 
+/** describeMissingScope as a message (grades.syncError.scopeNotGranted.*), for the page. */
+export function missingScopeRef(scope: string): { key: string; params: Record<string, string> } {
+  const d = DESCRIPTIONS[scope];
+  if (!d) return { key: 'grades.syncError.scopeNotGranted.other', params: { scope } };
+  const service = d.service.startsWith('NRPS') ? 'nrps' : 'ags';
+  const what = Object.entries(SCOPES).find(([, uri]) => uri === scope)?.[0] ?? 'other';
+  return { key: `grades.syncError.scopeNotGranted.${service}`, params: { scope: d.short, what } };
+}
+
 /** "The platform did not grant 'result.readonly' (AGS: read results). Ask the LMS administrator…" */
 export function describeMissingScope(scope: string): string {
   const d = DESCRIPTIONS[scope];

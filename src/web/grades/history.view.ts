@@ -15,6 +15,11 @@ function itemText(item: unknown): string | null {
   return text.length > ITEM_TEXT_MAX ? `${text.slice(0, ITEM_TEXT_MAX)}…` : text;
 }
 
+/** A sync error as the teacher reads it: its message in their language when it has a key (grades.syncError.*), else as recorded. */
+export function syncErrorText(e: { message: string; key?: string; params?: Record<string, string | number> }, t: Translator): string {
+  return e.key && t.has(e.key) ? t(e.key, e.params) : e.message;
+}
+
 export function historyHref(grades: string, q: Partial<HistoryQuery>): string {
   const params = new URLSearchParams();
   if (q.scope && q.scope !== 'course') params.set('scope', q.scope);
@@ -41,7 +46,7 @@ function runView(run: SyncRun, t: Translator, highlighted: string | undefined) {
     status: run.status,
     statusText: t(`grades.history.statuses.${run.status}`),
     statusClass: STATUS_CLASS[run.status],
-    errors: shown.map((e) => ({ kind: e.kind, message: e.message, item: itemText(e.item) })),
+    errors: shown.map((e) => ({ kind: e.kind, message: syncErrorText(e, t), item: itemText(e.item) })),
     moreErrors: Math.max(0, (run.counts.errors ?? shown.length) - shown.length),
   };
 }

@@ -46,8 +46,9 @@ export class PlatformHttpError extends PlatformCallError {
     /** The platform's HTTP status (our own `status` stays 502: the platform failed us). */
     readonly platformStatus: number,
     details?: Record<string, unknown>,
+    translated?: MessageRef,
   ) {
-    super(message, url, { status: platformStatus, ...details });
+    super(message, url, { status: platformStatus, ...details }, translated);
   }
 }
 

@@ -21,7 +21,7 @@ import { createPlatformHttp, type PlatformHttp, type RetryPolicyOptions } from '
 import type { Logger } from '../../logger';
 import { parseLinkHeader } from './link-header';
 import { platformFetch } from './transport';
-import { describeRefusal, serviceOfScope } from './refusals';
+import { describeRefusal, refusalRef, serviceOfScope } from './refusals';
 import { describeMissingScope, missingScopeRef, SCOPES } from './scopes';
 import {
   LineItemSchema,
@@ -175,7 +175,7 @@ function writeRefusalOf(method: string, status: number, url: string, scope: stri
 
 function refusalOf(status: number, url: string, scope: string, body: string, platformFamily?: string): Error {
   if (status === 401 || status === 403) return new ScopeNotGrantedError(describeMissingScope(scope), url, scope, status, missingScopeRef(scope));
-  return new PlatformHttpError(describeRefusal(status, url, serviceOfScope(scope), platformFamily), url, status, { body: body.slice(0, 500) });
+  return new PlatformHttpError(describeRefusal(status, url, serviceOfScope(scope), platformFamily), url, status, { body: body.slice(0, 500) }, refusalRef(status, url, serviceOfScope(scope), platformFamily));
 }
 
 function truncate(value: unknown): unknown {

@@ -37,3 +37,15 @@ export function describeRefusal(status: number, url: string, service: AdvantageS
   }
   return `${what}. Ask the LMS administrator to check the tool's settings for this course.`;
 }
+
+/** describeRefusal as a message (grades.syncError.refused.*), for the page: the same cases, the same order. */
+export function refusalRef(status: number, url: string, service: AdvantageService, platformFamily?: string): { key: string; params: Record<string, string | number> } {
+  const params = { service, status, url };
+  const key = (k: string) => ({ key: `grades.syncError.refused.${k}`, params });
+  if (platformFamily === 'chamilo' && ((service === 'ags' && status >= 500) || (service === 'nrps' && status === 400))) return key('chamiloDeepLinked');
+  if (status === 404) return key('notFound');
+  if (status === 400 || status === 422) return key('badRequest');
+  if (status === 429) return key('tooMany');
+  if (status >= 500) return key('serverError');
+  return key('other');
+}

@@ -16,6 +16,7 @@ import type { PlatformHttp } from '../../http/retry-policy';
 import { CANVAS_SCOPE_LIST, canvasRedirectUri, findCanvasKey, listCanvasKeys, removeCanvasKey, saveCanvasKey, testCanvasKey } from '../../grades/canvas/canvas-oauth.service';
 import type { LtiProvider } from '../../lti/provider';
 import { parseAdminForm } from '../validate';
+import { requireRegisteredIssuer } from './registered-issuer';
 import type { Views } from '../views';
 
 export interface CanvasAdminDeps {
@@ -91,8 +92,7 @@ export function canvasAdminRouter(deps: CanvasAdminDeps): Router {
   router.post(`${page}/save`, deps.requireAdmin, async (req, res, next) => {
     try {
       const body = parseAdminForm(SaveSchema, req.body);
-      const platforms = await deps.lti.listPlatforms();
-      if (!platforms.some((p) => p.issuer === body.issuer)) throw new NotFoundError(`No registered platform has the issuer ${body.issuer}.`, undefined, { key: 'admin.error.noPlatform', params: { issuer: body.issuer } });
+      await requireRegisteredIssuer(deps.lti, body.issuer);
       await saveCanvasKey({ conn: deps.conn, ltiKey: deps.canvas.ltiKey, now: deps.now }, { issuer: body.issuer, baseUrl: body.baseUrl, clientId: body.clientId, clientSecret: body.clientSecret });
       await runTest(body.issuer);
       res.redirect(303, page);

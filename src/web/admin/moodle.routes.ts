@@ -12,6 +12,7 @@ import { platformFamiliesByIssuer, recentContextIds } from '../../courses/course
 import { NotFoundError } from '../../errors';
 import { createTranslator, pickLanguage } from '../../i18n';
 import { parseAdminForm } from '../validate';
+import { requireRegisteredIssuer } from './registered-issuer';
 import type { MoodleHttp } from '../../grades/moodle/moodle-ws.client';
 import {
   listMoodleConnections,
@@ -116,8 +117,7 @@ export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
   router.post(`${page}/save`, deps.requireAdmin, async (req, res, next) => {
     try {
       const body = parseAdminForm(SaveSchema, req.body);
-      const platforms = await deps.lti.listPlatforms();
-      if (!platforms.some((p) => p.issuer === body.issuer)) throw new NotFoundError(`No registered platform has the issuer ${body.issuer}.`, undefined, { key: 'admin.error.noPlatform', params: { issuer: body.issuer } });
+      await requireRegisteredIssuer(deps.lti, body.issuer);
       await saveMoodleConnection({ conn: deps.conn, ltiKey: deps.moodle.ltiKey, now: deps.now }, { issuer: body.issuer, baseUrl: body.baseUrl, token: body.token, readCompletion: body.readCompletion });
       await runTest(body.issuer, body.testCourseId);
       res.redirect(303, page);

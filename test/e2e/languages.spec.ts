@@ -9,6 +9,7 @@ import { startTestApp, type TestApp } from '../support/app';
 import { HttpBrowser } from '../support/browser';
 import { moodleConnectionModel } from '../../src/grades/moodle/moodle-connection.model';
 import { all, cells, parseHtml, text } from '../support/html';
+import { buildCourse } from '../support/builders';
 
 const DUTCH = { 'accept-language': 'nl-NL,nl;q=0.9,en;q=0.5' };
 const GERMAN = { 'accept-language': 'de-DE,de;q=0.9' };
@@ -18,6 +19,11 @@ describe('Pages outside a launch in the browser language', function () {
   let t: TestApp;
   before(async () => {
     t = await startTestApp();
+    // a Moodle of this spec's own: /admin/moodle lists only platforms that may be Moodle, and the
+    // shared app's sandbox issuer is Canvas or Chamilo for /admin/moodle once other specs launched it so
+    const issuer = `https://moodle-languages-${Date.now()}.example`;
+    await t.app.lti.registerPlatform({ issuer, clientId: 'languages-moodle', name: 'Languages Moodle', authUrl: `${issuer}/auth`, tokenUrl: `${issuer}/token`, jwksUrl: `${issuer}/jwks` }, { active: true });
+    await buildCourse(t.db.connection, { issuer, platformFamily: 'moodle' });
   });
 
   async function adminIn(headers: Record<string, string>): Promise<HttpBrowser> {

@@ -11,7 +11,7 @@ import { decodeJwt } from 'jose';
 import type { Browser } from 'puppeteer';
 import { startTestApp, type TestApp } from '../support/app';
 import { HttpBrowser, type Page } from '../support/browser';
-import { launchChromium } from '../support/chromium';
+import { launchChromium, step } from '../support/chromium';
 import { all, attr, form, parseHtml } from '../support/html';
 import { LTI, registerAttackerPlatform, startAttackerPlatform, type AttackerPlatform } from './support/attacker-platform';
 
@@ -94,7 +94,7 @@ describe('POST /app/:session/deep-linking — the reply to the platform', functi
       // The login URL the platform would open, with our payloads registered on the platform.
       let loginUrl = '';
       await a.launch(t.app.toolUrls, spec(), { open: async (url: string) => ((loginUrl = url), {}) } as unknown as HttpBrowser);
-      const tab = await chromium.newPage();
+      const tab = await step('open a tab', chromium.newPage());
       const dialogs: string[] = [];
       tab.on('dialog', (d) => {
         dialogs.push(d.message());
@@ -105,11 +105,14 @@ describe('POST /app/:session/deep-linking — the reply to the platform', functi
         if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
       });
       a.clearRequests();
-      await tab.goto(loginUrl);
-      await tab.waitForSelector('input[name="title"]', { timeout: 20_000 });
-      await tab.$eval('input[name="title"]', (el, v) => ((el as HTMLInputElement).value = v), PAYLOAD);
-      await Promise.all([tab.waitForNavigation(), tab.click('button[type="submit"]')]);
-      const deadline = Date.now() + 15_000;
+      // The platform's auto-posting form, the tool's picker, then the reply page that posts itself
+      // back: each step has a deadline of its own, and the reply is awaited where it arrives (the
+      // platform), not through the two navigations the click sets off one after the other.
+      await step('open the login URL', tab.goto(loginUrl, { waitUntil: 'domcontentloaded' }));
+      await step('the picker shows its title field', tab.waitForSelector('input[name="title"]'), 20_000);
+      await step('type the payload', tab.$eval('input[name="title"]', (el, v) => ((el as HTMLInputElement).value = v), PAYLOAD));
+      await step('submit the picker', tab.click('button[type="submit"]'));
+      const deadline = Date.now() + 20_000;
       while (!a.requests.some((r) => r.method === 'POST' && r.path === '/dl/return') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       const got = a.requests.find((r) => r.method === 'POST' && r.path === '/dl/return');
       expect(got, 'the reply was posted to the return URL by the tool script').to.not.equal(undefined);
@@ -117,7 +120,7 @@ describe('POST /app/:session/deep-linking — the reply to the platform', functi
       expect(items[0]!.title).to.equal(PAYLOAD);
       expect(dialogs, 'no script of the payload ran').to.deep.equal([]);
       expect(violations, 'nothing even tried to run inline').to.deep.equal([]);
-      await tab.close();
+      await step('close the tab', tab.close(), 5_000).catch(() => undefined); // the browser closes after the file
     });
   });
 });

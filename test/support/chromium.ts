@@ -24,3 +24,20 @@ export async function toolFrame(page: Page, path: RegExp, timeoutMs = 20_000): P
   }
   throw new Error(`the tool frame never reached ${path}; frames: ${page.frames().map((f) => f.url()).join(', ')}`);
 }
+
+/**
+ * One step of a browser flow with a deadline of its own: a step that never settles (a target that
+ * never attaches, a click on a page that is navigating away) fails with the step's name, instead of
+ * the whole test running into mocha's timeout with nothing said.
+ */
+export async function step<T>(what: string, work: Promise<T>, timeoutMs = 15_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`browser step "${what}" did not finish within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

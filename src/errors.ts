@@ -32,6 +32,11 @@ export class AppError extends Error {
   }
 }
 
+/** The error's message key and parameters, when it has one. */
+export function messageRefOf(err: AppError): MessageRef | undefined {
+  return err.messageKey ? { key: err.messageKey, ...(err.messageParams ? { params: err.messageParams } : {}) } : undefined;
+}
+
 /** What a person is shown for an error: its translated message when it has a key, else its message. */
 export function userMessage(err: AppError, t: (key: string, params?: Record<string, string | number>) => string): string {
   return err.messageKey ? t(err.messageKey, err.messageParams) : err.message;

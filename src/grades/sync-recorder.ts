@@ -5,7 +5,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Types, type Connection } from 'mongoose';
-import { AppError, type MessageRef } from '../errors';
+import { AppError, messageRefOf, type MessageRef } from '../errors';
+import { inEnglish } from '../i18n/english';
 import type { Logger } from '../logger';
 import type { GradeSourceKind } from './sources/grade-source';
 import { runExpiry, syncRunModel, type SyncCounts, type SyncRunError, type SyncStatus } from './sync-run.model';
@@ -102,7 +103,7 @@ export class RunRecorder {
 
   /** Records a failed step; platform errors carry a message meant for the teacher (and its key). Others are rethrown. */
   failure(kind: string, err: unknown): void {
-    if (err instanceof AppError) this.error(kind, err.message, undefined, err.messageKey ? { key: err.messageKey, params: err.messageParams } : undefined);
+    if (err instanceof AppError) this.error(kind, err.message, undefined, messageRefOf(err));
     else throw err;
   }
 
@@ -132,7 +133,8 @@ export class RunRecorder {
   abortedInto(signal?: AbortSignal): boolean {
     if (!signal?.aborted) return false;
     this.fatal = true;
-    this.error('aborted', 'The sync was stopped before it finished; what was stored so far is correct, and the next sync completes it.');
+    const stopped = { key: 'grades.syncError.aborted' };
+    this.error('aborted', inEnglish(stopped), undefined, stopped);
     return true;
   }
 

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { Connection, Types } from 'mongoose';
 import type { CourseDoc } from '../courses/course.model';
+import { messageRefOf } from '../errors';
 import { SourceUnavailableError } from '../http/platform-errors';
 import type { Logger } from '../logger';
 import {
@@ -66,12 +67,12 @@ function digestOf(scores: IncomingScore[]): string {
 }
 
 function contextOf(run: RunRecorder, signal: AbortSignal | undefined, rosterProgress: SourceContext['rosterProgress'], userId?: string): SourceContext {
-  return { signal, error: (k, m, i) => run.error(k, m, i), failure: (k, e) => run.failure(k, e), rosterProgress, ...(userId ? { userId } : {}) };
+  return { signal, error: (k, m, i, tr) => run.error(k, m, i, tr), failure: (k, e) => run.failure(k, e), rosterProgress, ...(userId ? { userId } : {}) };
 }
 
 /** Records a step that threw: unavailable sources under their own kind, other AppErrors under `kind`. */
 function stepFailed(run: RunRecorder, kind: string, err: unknown): void {
-  if (err instanceof SourceUnavailableError) run.error(err.runErrorKind, err.message);
+  if (err instanceof SourceUnavailableError) run.error(err.runErrorKind, err.message, undefined, messageRefOf(err));
   else run.failure(kind, err);
 }
 

@@ -80,8 +80,9 @@ export class SourceUnavailableError extends PlatformCallError {
   constructor(
     message: string,
     readonly runErrorKind: string,
+    translated?: MessageRef,
   ) {
-    super(message, undefined);
+    super(message, undefined, undefined, translated);
   }
 }
 

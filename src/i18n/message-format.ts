@@ -15,8 +15,8 @@
  *                            `other` is required; `#` is the number, formatted. Branches may
  *                            contain further placeholders, including nested plurals.
  * - `{percent, select, null {not graded yet} other {{percent, percent}}}`
- *                            branch chosen by the value as text; a null or undefined value picks
- *                            the `null` branch; `other` is required.
+ *                            branch chosen by the value as text; a null or undefined value, or a
+ *                            parameter left out, picks the `null` branch; `other` is required.
  * Braces are reserved: a message cannot contain a literal `{` or `}` (no apostrophe quoting).
  */
 import { formatDate, formatNumber, formatPercent, type Language } from './format';
@@ -199,6 +199,8 @@ export function formatMessage(message: string, params: MessageParams | undefined
     for (const n of nodes) {
       if (typeof n === 'string') out += n;
       else if (n.kind === 'hash') out += hash === undefined ? '#' : formatNumber(hash, lang);
+      // a select's `null` branch is for a value that is not there, so a parameter left out picks it too
+      else if (n.kind === 'select' && n.branches.null && (!params || params[n.name] === undefined)) out += render(n.branches.null, hash);
       else if (!params || !(n.name in params)) out += `{${n.name}}`;
       else if (n.kind === 'arg') out += formatValue(params[n.name], n.style, lang);
       else if (n.kind === 'select') {

@@ -129,6 +129,41 @@ describe('Pages inside a launch in the launch language', function () {
       return c;
     };
 
+    it("tells a Dutch teacher in Dutch when Canvas answers a login page instead of data, or no longer accepts the authorisation", async () => {
+      const c = canvasCourse([[8, 6]]);
+      const teacherId = c.teacherIds[0]!;
+      dutch(teacherId);
+      await saveKey();
+      const teacher = await launch(c.course.id, teacherId);
+      await t.app.ctx.jobs.drain();
+      await authorise(teacher, teacherId);
+      await t.app.ctx.jobs.drain();
+      const errorsOn = async (path: string) => all(parseHtml((await teacher.browser.open(path)).html), 'ul.sync-errors li').map((li) => text(li));
+
+      // A proxy's login page instead of Canvas's JSON (the sandbox's htmlAnswers, as a real SSO proxy answers).
+      t.sandbox.canvas.htmlAnswers = 1;
+      try {
+        expect((await teacher.browser.request(`${teacher.teacher}/sync`, { form: {} })).status).to.equal(303);
+        await t.app.ctx.jobs.drain();
+      } finally {
+        t.sandbox.canvas.htmlAnswers = 0;
+      }
+      const notJson = /^Canvas antwoordde op \S+ met iets wat geen JSON is \(text\/html[^)]*, beginnend met ".*"\): misschien verwijst het Canvas-adres op \/admin naar een inlogpagina of een proxy in plaats van naar de API van Canvas\.$/;
+      const onPage = await errorsOn(teacher.teacher);
+      expect(onPage.some((e) => notJson.test(e)), onPage.join('\n')).to.equal(true);
+      expect(onPage.join(' ')).to.not.include('not JSON');
+      const inHistory = await errorsOn(`${teacher.teacher}/grades/history`);
+      expect(inHistory.some((e) => notJson.test(e)), inHistory.join('\n')).to.equal(true);
+
+      // The teacher removes the integration in Canvas: the grant is refused.
+      t.sandbox.canvas.revokeUser(teacherId);
+      await teacher.browser.request(`${teacher.teacher}/sync`, { form: {} });
+      await t.app.ctx.jobs.drain();
+      const revoked = (await errorsOn(teacher.teacher)).join(' ');
+      expect(revoked).to.include('Canvas accepteert de machtiging van deze tool niet meer').and.include('kiest opnieuw "Canvas machtigen"');
+      expect(revoked).to.not.include('no longer accepts');
+    });
+
     it('shows them in Dutch to a Dutch teacher and learner, and keeps the stored label', async () => {
       const c = canvasCourse([[8, 6]]); // Homework 70%: Canvas's current score 70
       const [learnerId] = c.learnerIds as [string];

@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { startTestApp, type TestApp } from '../support/app';
 import { HttpBrowser } from '../support/browser';
 import { moodleConnectionModel } from '../../src/grades/moodle/moodle-connection.model';
+import { SANDBOX_WS_CAPABILITIES } from '../../src/sandbox/moodle-ws.site';
 import { all, cells, parseHtml, text } from '../support/html';
 import { buildCourse } from '../support/builders';
 
@@ -85,6 +86,26 @@ describe('Pages outside a launch in the browser language', function () {
         expect(rows[0]![2]).to.match(/^\d+ Teilnehmende, davon 2 Studierende\.$/);
         expect(rows[1]![2]).to.match(/^2 Lernende mit Bewertungen; \d+ Bewertungsaspekte, \d+ Kategoriesummen und (die|keine) Kurssumme\.$/);
         expect(text(section)).to.include('verschlüsselt gespeichert, endet auf …').and.include('Letzter Test');
+      } finally {
+        await moodleConnectionModel(t.db.connection).deleteMany({ issuer: t.sandbox.issuer });
+      }
+    });
+
+    it("say in German what Moodle refused and where to fix it, with Moodle's German menus", async () => {
+      const admin = await adminIn(GERMAN);
+      const course = t.sandbox.store.createCourse({ title: 'Moodle refusal in German', quirks: 'moodle', learners: 1, items: 1 }).course.id;
+      try {
+        // the web-service user's role lacks "View grades of other users"
+        const token = t.sandbox.moodleWs.createToken({ capabilities: Object.keys(SANDBOX_WS_CAPABILITIES).filter((c) => c !== 'moodle/grade:viewall') }).token;
+        expect((await admin.request(`${t.baseUrl}/admin/moodle/save`, { form: { issuer: t.sandbox.issuer, testCourseId: course, token } })).status).to.equal(303);
+        const page = await admin.open(`${t.baseUrl}/admin/moodle`);
+        const section = all(parseHtml(page.html), 'section.moodle-platform').find((el) => el.getAttribute('data-issuer') === t.sandbox.issuer)!;
+        const grades = all(section, 'table.moodle-checks tbody tr').map((tr) => cells(tr)).find((r) => r[0] === 'gradereport_user_get_grade_items')!;
+        expect(grades[1]).to.equal('fehlt');
+        expect(grades[2]).to.equal(
+          `Der Webservice-Person von Moodle fehlt die Fähigkeit moodle/grade:viewall ("View grades of other users") in Kurs ${course}, die gradereport_user_get_grade_items braucht: Erlauben Sie sie in ihrer Rolle (Website-Administration › Nutzer/innen › Rechte ändern › Rollen verwalten).`,
+        );
+        expect(text(section)).to.not.include('lacks the capability');
       } finally {
         await moodleConnectionModel(t.db.connection).deleteMany({ issuer: t.sandbox.issuer });
       }

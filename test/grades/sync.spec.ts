@@ -11,6 +11,7 @@ import { syncCourse, syncLearner, type SyncProgress } from '../../src/grades/syn
 import { useTestDatabase } from '../support/db';
 import { lineItem, roster, startFakeLms, type FakeLms } from './support/fake-lms';
 import { createAgsSource } from '../../src/grades/sources';
+import { createTranslator } from '../../src/i18n';
 
 const MAY_3 = new Date('2025-05-03T09:00:00Z');
 const MAY_12 = new Date('2025-05-12T09:00:00Z');
@@ -232,6 +233,13 @@ describe('Grade sync over AGS and NRPS', () => {
     const summary = await sync({ signal: ctrl.signal });
     expect(summary.status).to.equal('failed');
     expect(summary.errors.map((e) => e.kind)).to.include('aborted');
+    // the teacher reads why in their language; the stored run keeps the key beside the English
+    const stored = (await syncRunModel(db.connection).findOne({}).sort({ _id: -1 }).lean())!;
+    const aborted = stored.errors.find((e) => e.kind === 'aborted')!;
+    expect(aborted.message).to.equal('The sync was stopped before it finished; what was stored so far is correct, and the next sync completes it.');
+    expect(createTranslator('de')(aborted.key!, aborted.params)).to.equal(
+      'Die Synchronisation wurde angehalten, bevor sie fertig war; was bis dahin gespeichert wurde, ist korrekt, und die nächste Synchronisation vervollständigt es.',
+    );
   });
 
   describe('syncLearner', () => {

@@ -93,6 +93,14 @@ describe('formatMessage (ICU-lite)', () => {
     expect(formatMessage('{role, select, teacher {Teacher} other {Learner}}', { role: 'x' }, 'en')).to.equal('Learner');
   });
 
+  it('picks the null branch for a parameter left out (a stored error whose optional detail was absent)', () => {
+    const msg = 'Moodle refused f{said, select, null {.} other { (Moodle said: "{said}").}}';
+    expect(formatMessage(msg, {}, 'en')).to.equal('Moodle refused f.');
+    expect(formatMessage(msg, undefined, 'en')).to.equal('Moodle refused f.');
+    expect(formatMessage(msg, { said: 'No' }, 'en')).to.equal('Moodle refused f (Moodle said: "No").');
+    expect(formatMessage('{role, select, teacher {Teacher} other {Learner}}', {}, 'en'), 'without a null branch it stays visible').to.equal('{role}');
+  });
+
   it('rejects broken syntax with the position', () => {
     expect(() => validateMessage('{count, plural, one {x}}')).to.throw(/needs an "other" branch/);
     expect(() => validateMessage('Hello {name')).to.throw(/at position 11/);

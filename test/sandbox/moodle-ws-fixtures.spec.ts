@@ -172,7 +172,7 @@ describe('Sandbox Moodle web services vs a real Moodle 4.5.6', () => {
 
     it('the answer without mod/*:view is recognised: the course total counts items Moodle did not show', async () => {
       const usergrades = await client(200, 'gradereport_user_get_grade_items.no-mod-view.json').getGradeItems(8);
-      expect(missingItemsAdvice(usergrades)).to.contain('mod/quiz:view').and.contain('moodle/course:viewhiddenactivities');
+      expect(missingItemsAdvice(usergrades)?.message).to.contain('mod/quiz:view').and.contain('moodle/course:viewhiddenactivities');
     });
 
     const errors: [string, number, string, new (...a: never[]) => Error, RegExp][] = [

@@ -17,51 +17,45 @@
  * kind and the teacher's Canvas line says what to do.
  */
 import { PlatformBadResponseError, SourceUnavailableError } from '../../http/platform-errors';
+import { inEnglish } from '../../i18n/english';
 
 /** The teacher's authorisation no longer works (revoked, expired, key deleted): authorise again. */
 export class CanvasGrantRevokedError extends SourceUnavailableError {
   constructor(readonly detail: string) {
-    super(
-      `Canvas no longer accepts the authorisation given to this tool (${detail}). A teacher of the course opens the tool's teacher page and chooses "Authorise Canvas" again.`,
-      'canvas_grant_revoked',
-    );
+    const ref = { key: 'grades.syncError.canvas.grantRevoked', params: { detail } };
+    super(inEnglish(ref), 'canvas_grant_revoked', ref);
   }
 }
 
 /** The token works but its developer key lacks a scope this read needs. */
 export class CanvasScopeMissingError extends SourceUnavailableError {
   constructor(readonly scope: string) {
-    super(
-      `Canvas refused ${scope}: the Canvas API developer key does not grant this scope. The Canvas administrator adds "${scope}" to the key (Admin › Developer Keys › the tool's API key › Enforce Scopes), then a teacher authorises Canvas again from the teacher page.`,
-      'canvas_scope_missing',
-    );
+    const ref = { key: 'grades.syncError.canvas.scopeMissing', params: { scope } };
+    super(inEnglish(ref), 'canvas_scope_missing', ref);
   }
 }
 
-/** The authorising user may not read this in the course (e.g. a TA without "View all grades"). */
+/** The authorising user may not read `request` (e.g. `GET /api/v1/courses/:course_id/students/submissions`) in the course (e.g. a TA without "View all grades"). */
 export class CanvasNotAllowedError extends SourceUnavailableError {
-  constructor(what: string) {
-    super(
-      `Canvas says the user who authorised the tool may not ${what} in this course. A teacher who can see the whole gradebook authorises Canvas again from the teacher page.`,
-      'canvas_not_allowed',
-    );
+  constructor(request: string) {
+    const ref = { key: 'grades.syncError.canvas.notAllowed', params: { request } };
+    super(inEnglish(ref), 'canvas_not_allowed', ref);
   }
 }
 
 /** The administrator's client id / secret are refused by Canvas. */
 export class CanvasKeyRefusedError extends SourceUnavailableError {
   constructor(detail: string) {
-    super(
-      `Canvas refused the tool's API developer key (${detail}). The administrator checks the client id and secret on the tool's /admin page › Canvas API key (Canvas: Admin › Developer Keys, the API key's "Details" show both) and that the key is ON.`,
-      'canvas_key_refused',
-    );
+    const ref = { key: 'grades.syncError.canvas.keyRefused', params: { detail } };
+    super(inEnglish(ref), 'canvas_key_refused', ref);
   }
 }
 
 /** The administrator has not entered a Canvas API key for this Canvas. */
 export class CanvasNotSetUpError extends SourceUnavailableError {
   constructor() {
-    super("This course reads the Canvas gradebook, but the administrator has not entered a Canvas API developer key for this Canvas (the tool's /admin page › Canvas API key).", 'canvas_not_configured');
+    const ref = { key: 'grades.syncError.canvas.notSetUp' };
+    super(inEnglish(ref), 'canvas_not_configured', ref);
   }
 }
 

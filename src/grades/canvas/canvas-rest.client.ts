@@ -17,6 +17,8 @@
  */
 import type { PlatformHttp, PlatformResponse } from '../../http/retry-policy';
 import { PlatformBadResponseError, PlatformHttpError } from '../../http/platform-errors';
+import { inEnglish } from '../../i18n/english';
+import type { MessageRef } from '../../errors';
 import { CanvasGrantRevokedError, CanvasNotAllowedError, CanvasPagingLoopError, CanvasScopeMissingError } from './canvas-errors';
 
 export const CANVAS_PER_PAGE = 100;
@@ -125,18 +127,23 @@ export function createCanvasRestClient(opts: CanvasRestOptions): CanvasRestClien
       if (res.status === 401) {
         const messages = errorMessages(res.text);
         if (messages.some((m) => /insufficient scopes/i.test(m))) throw new CanvasScopeMissingError(scope);
-        if (messages.some((m) => /not authorized/i.test(m))) throw new CanvasNotAllowedError(`read ${scope.replace(/^url:GET\|/, 'GET ')}`);
+        if (messages.some((m) => /not authorized/i.test(m))) throw new CanvasNotAllowedError(scope.replace(/^url:GET\|/, 'GET '));
         if (!refreshed) {
           refreshed = true;
           continue;
         }
         throw new CanvasGrantRevokedError(messages[0] ?? 'the access token is refused');
       }
-      if (res.status === 403) throw new CanvasNotAllowedError(`read ${scope.replace(/^url:GET\|/, 'GET ')}`);
+      if (res.status === 403) throw new CanvasNotAllowedError(scope.replace(/^url:GET\|/, 'GET '));
       if (res.status >= 300 && res.status < 400) {
-        throw new PlatformBadResponseError(`Canvas answered ${url} with a redirect (${res.status}) to ${res.headers.get('location') ?? 'elsewhere'} instead of data: the Canvas address on /admin may be wrong (it must be the Canvas site itself, e.g. https://school.instructure.com).`, url);
+        const location = res.headers.get('location');
+        const ref = { key: 'grades.syncError.canvas.redirect', params: { url, status: res.status, ...(location ? { location } : {}) } };
+        throw new PlatformBadResponseError(inEnglish(ref), url, undefined, ref);
       }
-      if (!res.ok) throw new PlatformHttpError(`Canvas answered ${res.status} to ${url}. Try the sync again later; if it keeps failing, the Canvas administrator can look up the request in Canvas.`, url, res.status);
+      if (!res.ok) {
+        const ref = { key: 'grades.syncError.canvas.httpError', params: { url, status: res.status } };
+        throw new PlatformHttpError(inEnglish(ref), url, res.status, undefined, ref);
+      }
       return res;
     }
   }
@@ -146,8 +153,9 @@ export function createCanvasRestClient(opts: CanvasRestOptions): CanvasRestClien
       // Canvas can prefix JSON with `while(1);` against JSON hijacking (non-API requests).
       return JSON.parse(res.text.replace(/^while\(1\);/, '')) as T;
     } catch {
-      const type = res.headers.get('content-type') ?? 'no content type';
-      throw new PlatformBadResponseError(`Canvas answered ${res.url} with something that is not JSON (${type}, starting "${res.text.slice(0, 60).replace(/\s+/g, ' ')}"): the Canvas address on /admin may point at a login page or a proxy, not at Canvas's API.`, res.url);
+      const type = res.headers.get('content-type');
+      const ref: MessageRef = { key: 'grades.syncError.canvas.notJson', params: { url: res.url, ...(type ? { type } : {}), start: res.text.slice(0, 60).replace(/\s+/g, ' ') } };
+      throw new PlatformBadResponseError(inEnglish(ref), res.url, undefined, ref);
     }
   }
 
@@ -170,13 +178,17 @@ export function createCanvasRestClient(opts: CanvasRestOptions): CanvasRestClien
       let pages = 0;
       while (url) {
         if (seen.has(url) || pages >= maxPages) {
-          throw new CanvasPagingLoopError(`Canvas's paging of ${path} ${seen.has(url) ? 'led back to a page already read' : `went past ${maxPages} pages`} (${url}); the sync stopped there. Try again later; if it keeps happening, tell the Canvas administrator.`, url);
+          const ref = { key: 'grades.syncError.canvas.pagingLoop', params: { path, url, why: seen.has(url) ? 'loop' : 'tooMany', maxPages } };
+          throw new CanvasPagingLoopError(inEnglish(ref), url, undefined, ref);
         }
         seen.add(url);
         pages++;
         const res = await send(url, scope, o.signal);
         const page = parse<T[]>(res);
-        if (!Array.isArray(page)) throw new PlatformBadResponseError(`Canvas answered ${url} with an object where a list was expected.`, url);
+        if (!Array.isArray(page)) {
+          const ref = { key: 'grades.syncError.canvas.notList', params: { url } };
+          throw new PlatformBadResponseError(inEnglish(ref), url, undefined, ref);
+        }
         out.push(...page);
         await o.onPage?.(page);
         const next = nextLink(res.headers.get('link'));

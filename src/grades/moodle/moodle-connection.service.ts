@@ -4,7 +4,8 @@
  * each function called once, each failure told as what to add in Moodle.
  */
 import { Types, type Connection } from 'mongoose';
-import { AppError, ValidationError } from '../../errors';
+import { AppError, messageRefOf, ValidationError, type MessageRef } from '../../errors';
+import { inEnglish } from '../../i18n/english';
 import { createMoodleWsClient, type MoodleGradeItem, type MoodleHttp, type MoodleUserGrades, type MoodleWsClient } from './moodle-ws.client';
 import { MOODLE_FUNCTIONS, MoodleCompletionUnavailableError, MoodleWsError } from './moodle-ws.errors';
 import { moodleConnectionModel, moodleCourseSettingModel, type MoodleCheck, type MoodleConnection } from './moodle-connection.model';
@@ -96,7 +97,8 @@ export async function openMoodleClient(deps: MoodleSetupDeps, issuer: string): P
   try {
     token = decryptSecret(deps.ltiKey, connection.token, issuer);
   } catch {
-    throw new MoodleTokenUnreadableError('The stored Moodle web-service token cannot be read (LTI_KEY changed since it was entered): the administrator enters it again on /admin › Moodle web services.');
+    const ref = { key: 'grades.syncError.moodle.tokenUnreadable', params: { setting: 'LTI_KEY' } };
+    throw new MoodleTokenUnreadableError(inEnglish(ref), undefined, ref);
   }
   const policy = { ...moodleUrlPolicy(issuer, connection.baseUrl), lookup: deps.lookup };
   return {
@@ -161,9 +163,9 @@ const isGradedItem = (g: MoodleGradeItem) => g.itemtype === 'mod' || g.itemtype 
  * web-service user: the user report drops activities the caller cannot see
  * (grade/report/user/classes/report/user.php, `$cm->uservisible`), i.e. without mod/<module>:view
  * or moodle/course:viewhiddenactivities (observed on Moodle 4.5.6, /work/notes/reallms.md).
- * Returns the advice, or null when the totals add up (or the course aggregates otherwise).
+ * Returns the advice (English, and its message key), or null when the totals add up (or the course aggregates otherwise).
  */
-export function missingItemsAdvice(usergrades: MoodleUserGrades[]): string | null {
+export function missingItemsAdvice(usergrades: MoodleUserGrades[]): { message: string; translated: MessageRef } | null {
   for (const u of usergrades) {
     const total = u.gradeitems.find((g) => g.itemtype === 'course');
     if (!total || typeof total.graderaw !== 'number' || typeof total.grademax !== 'number') continue;
@@ -172,13 +174,20 @@ export function missingItemsAdvice(usergrades: MoodleUserGrades[]): string | nul
     const max = graded.reduce((s, g) => s + (g.grademax ?? 0), 0);
     // Natural: total = sum of the graded items and their maxima. Anything else: no conclusion.
     if (total.grademax > max + 1e-6 && total.graderaw > points + 1e-6) {
-      return `Moodle's course total counts ${fmt(total.grademax)} points but the web service showed items worth ${fmt(max)}: some activities are hidden from the web-service user. Give its role mod/<module>:view for every activity type in the course (mod/quiz:view, mod/assign:view, mod/lti:view, …) and moodle/course:viewhiddenactivities.`;
+      const translated = { key: 'grades.syncError.moodle.itemsHidden', params: { total: round2(total.grademax), listed: round2(max) } };
+      return { message: inEnglish(translated), translated };
     }
   }
   return null;
 }
 
-const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
+/** An error's message key as a check's `translated`, when it has one. */
+function withKey(err: AppError): { translated?: MessageRef } {
+  const ref = messageRefOf(err);
+  return ref ? { translated: ref } : {};
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
 
 /**
  * Calls each function once for `courseId` and says, per function, whether it works and what to
@@ -188,7 +197,7 @@ const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
 export async function testMoodleConnection(client: MoodleWsClient, courseId: number, opts: { readCompletion: boolean }): Promise<{ ok: boolean; checks: MoodleCheck[] }> {
   const checks: MoodleCheck[] = [];
   const problem = (wsfunction: string, err: unknown): MoodleCheck => {
-    if (err instanceof AppError) return { wsfunction, ok: false, message: err.message, ...(err.messageKey ? { translated: { key: err.messageKey, params: err.messageParams } } : {}) };
+    if (err instanceof AppError) return { wsfunction, ok: false, message: err.message, ...withKey(err) };
     throw err;
   };
   let learnerId: number | undefined;
@@ -216,9 +225,10 @@ export async function testMoodleConnection(client: MoodleWsClient, courseId: num
     checks.push({
       wsfunction: MOODLE_FUNCTIONS.gradeItems,
       ok: advice === null,
-      message: advice ?? `${usergrades.length} learners with grades; ${items.filter(isGradedItem).length} grade items, ${items.filter((g) => g.itemtype === 'category').length} category totals and ${items.some((g) => g.itemtype === 'course') ? 'the course total' : 'no course total'}.`,
-      ...(advice === null
-        ? {
+      message: advice?.message ?? `${usergrades.length} learners with grades; ${items.filter(isGradedItem).length} grade items, ${items.filter((g) => g.itemtype === 'category').length} category totals and ${items.some((g) => g.itemtype === 'course') ? 'the course total' : 'no course total'}.`,
+      ...(advice
+        ? { translated: advice.translated }
+        : {
             translated: {
               key: 'admin.moodle.check.gradeItems',
               params: {
@@ -228,8 +238,7 @@ export async function testMoodleConnection(client: MoodleWsClient, courseId: num
                 total: items.some((g) => g.itemtype === 'course') ? 'yes' : 'no',
               },
             },
-          }
-        : {}),
+          }),
     });
   } catch (err) {
     checks.push(problem(MOODLE_FUNCTIONS.gradeItems, err));
@@ -245,10 +254,10 @@ export async function testMoodleConnection(client: MoodleWsClient, courseId: num
     });
   } catch (err) {
     if (err instanceof MoodleCompletionUnavailableError) {
-      checks.push({ wsfunction: MOODLE_FUNCTIONS.completion, ok: !opts.readCompletion, message: err.message });
+      checks.push({ wsfunction: MOODLE_FUNCTIONS.completion, ok: !opts.readCompletion, message: err.message, ...withKey(err) });
     } else if (err instanceof MoodleWsError && (err.errorcode === 'invaliduser' || err.errorcode === 'usernotenroled' || err.errorcode === 'nocriteriaset')) {
       // The function is allowed; this course just gives nothing to show.
-      checks.push({ wsfunction: MOODLE_FUNCTIONS.completion, ok: true, message: err.message });
+      checks.push({ wsfunction: MOODLE_FUNCTIONS.completion, ok: true, message: err.message, ...withKey(err) });
     } else {
       checks.push(problem(MOODLE_FUNCTIONS.completion, err));
     }

@@ -9,13 +9,15 @@
  * typed errors of moodle-ws.errors.ts, which name the function or capability to add. These
  * functions only read, so a 5xx or a timeout may be retried (the shared retry policy does it).
  */
-import { AppError } from '../../errors';
+import { AppError, type MessageRef } from '../../errors';
 import { PlatformTimeoutError, PlatformUnreachableError } from '../../http/platform-errors';
+import { inEnglish } from '../../i18n/english';
 import type { Logger } from '../../logger';
 import {
   errorFromMoodle,
   MOODLE_FUNCTIONS,
   MoodleBadResponseError,
+  type MoodleErrorInfo,
   MoodleServiceUnavailableError,
   MoodleUnreachableError,
   MoodleWsError,
@@ -151,6 +153,12 @@ function excerpt(text: string): string {
   return text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 160);
 }
 
+/** A transport or answer failure `Kind` with its message `key` (grades.syncError.moodle.*): English for the log, the key for pages. */
+function failure<E extends MoodleWsError>(Kind: new (m: string, i: MoodleErrorInfo, r: MessageRef) => E, key: string, params: Record<string, string | number>, info: MoodleErrorInfo): E {
+  const ref = { key: `grades.syncError.moodle.${key}`, params };
+  return new Kind(inEnglish(ref), info, ref);
+}
+
 export function createMoodleWsClient(opts: MoodleWsClientOptions): MoodleWsClient {
   const endpoint = moodleRestEndpoint(opts.baseUrl);
   let guarded: Promise<unknown> | undefined;
@@ -178,31 +186,21 @@ export function createMoodleWsClient(opts: MoodleWsClientOptions): MoodleWsClien
       const timeout = err instanceof PlatformTimeoutError || (err instanceof Error && err.name === 'TimeoutError');
       const unreachable = err instanceof PlatformUnreachableError || !(err instanceof AppError);
       if (!timeout && !unreachable) throw err;
-      throw new MoodleUnreachableError(
-        timeout
-          ? `Moodle at ${opts.baseUrl} did not answer ${wsfunction} in time; a very large course can take Moodle minutes. Sync again later.`
-          : `The tool could not reach Moodle at ${opts.baseUrl} (${err instanceof AppError ? 'no connection' : err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}): check the Moodle address on /admin › Moodle web services and that the tool's server can reach it.`,
-        info,
-      );
+      const reason = err instanceof AppError ? undefined : err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
+      throw failure(MoodleUnreachableError, timeout ? 'timeout' : 'unreachable', { baseUrl: opts.baseUrl, fn: wsfunction, ...(reason ? { reason } : {}) }, info);
     }
     if (res.status === 403 && res.text.trim() === '') {
       // webservice/rest/server.php: web services or the REST protocol are off.
-      throw new MoodleServiceUnavailableError(
-        'Moodle answered 403 to its REST web service: web services or the REST protocol are switched off. The administrator enables them (Site administration › General › Advanced features › Enable web services; Site administration › Server › Web services › Manage protocols › REST).',
-        info,
-      );
+      throw failure(MoodleServiceUnavailableError, 'restOff', {}, info);
     }
-    if (res.status === 404) {
-      throw new MoodleBadResponseError(`There is no Moodle web service at ${endpoint} (404): check the Moodle address on the tool's /admin page.`, info);
-    }
-    if (!res.ok) {
-      throw new MoodleBadResponseError(`Moodle answered ${res.status} to ${wsfunction}${res.text ? `: ${excerpt(res.text)}` : ''}.`, info);
-    }
+    if (res.status === 404) throw failure(MoodleBadResponseError, 'noService', { endpoint }, info);
+    if (!res.ok) throw failure(MoodleBadResponseError, 'httpStatus', { status: res.status, fn: wsfunction, ...(res.text ? { excerpt: excerpt(res.text) } : {}) }, info);
     let data: unknown;
     try {
       data = JSON.parse(res.text);
     } catch {
-      throw new MoodleBadResponseError(`Moodle answered ${wsfunction} with something that is not JSON (${excerpt(res.text) || 'an empty answer'}); a very large course can exhaust Moodle's PHP memory or time limit.`, info);
+      const shown = excerpt(res.text);
+      throw failure(MoodleBadResponseError, 'notJson', { fn: wsfunction, ...(shown ? { excerpt: shown } : {}) }, info);
     }
     if (data && typeof data === 'object' && !Array.isArray(data) && 'exception' in data) {
       const err = errorFromMoodle(data as Record<string, unknown>, { ...info, courseId: callOpts.courseId });
@@ -214,7 +212,7 @@ export function createMoodleWsClient(opts: MoodleWsClientOptions): MoodleWsClien
 
   function expectObject<T>(data: unknown, key: string, wsfunction: string): T {
     if (!data || typeof data !== 'object' || !(key in data)) {
-      throw new MoodleBadResponseError(`Moodle's answer to ${wsfunction} has no "${key}".`, { wsfunction, url: endpoint });
+      throw failure(MoodleBadResponseError, 'missingField', { fn: wsfunction, field: key }, { wsfunction, url: endpoint });
     }
     return (data as Record<string, T>)[key]!;
   }
@@ -227,7 +225,7 @@ export function createMoodleWsClient(opts: MoodleWsClientOptions): MoodleWsClien
       const fn = MOODLE_FUNCTIONS.gradeItems;
       const data = await call<unknown>(fn, { courseid: courseId, userid: o.userId ?? 0, groupid: o.groupId ?? 0 }, { signal: o.signal, courseId });
       const usergrades = expectObject<MoodleUserGrades[]>(data, 'usergrades', fn);
-      if (!Array.isArray(usergrades)) throw new MoodleBadResponseError(`Moodle's "usergrades" from ${fn} is not a list.`, { wsfunction: fn, url: endpoint });
+      if (!Array.isArray(usergrades)) throw failure(MoodleBadResponseError, 'notList', { fn, field: 'usergrades' }, { wsfunction: fn, url: endpoint });
       return usergrades;
     },
 
@@ -239,7 +237,7 @@ export function createMoodleWsClient(opts: MoodleWsClientOptions): MoodleWsClien
         const options = [{ name: 'userfields', value: ROSTER_FIELDS }];
         if (pageSize > 0) options.push({ name: 'limitfrom', value: String(from) }, { name: 'limitnumber', value: String(pageSize) });
         const page = await call<MoodleEnrolledUser[]>(fn, { courseid: courseId, options }, { signal: o.signal, courseId });
-        if (!Array.isArray(page)) throw new MoodleBadResponseError(`Moodle's answer to ${fn} is not a list.`, { wsfunction: fn, url: endpoint });
+        if (!Array.isArray(page)) throw failure(MoodleBadResponseError, 'answerNotList', { fn }, { wsfunction: fn, url: endpoint });
         all.push(...page);
         await o.onPage?.(page);
         if (pageSize === 0 || page.length < pageSize) return all;

@@ -19,7 +19,8 @@
  *   off for the course or site, or the user lacks report/completion:view (completion/classes/external.php);
  * - a REST server switched off answers **403** with an empty body (webservice/rest/server.php).
  */
-import { PlatformError } from '../../errors';
+import { PlatformError, type MessageRef } from '../../errors';
+import { inEnglish } from '../../i18n/english';
 
 /** The three functions the tool's Moodle service must contain, and what each is for. */
 export const MOODLE_FUNCTIONS = {
@@ -46,14 +47,6 @@ export const CAPABILITY_BY_NAME: Record<string, string> = {
   'Use REST protocol': 'webservice/rest:use',
 };
 
-/** Where the administrator finds each setting (Moodle 4.5 menu labels). */
-const WHERE = {
-  tokens: 'Site administration › Server › Web services › Manage tokens',
-  services: 'Site administration › Server › Web services › External services',
-  roles: 'Site administration › Users › Permissions › Define roles',
-  enable: 'Site administration › General › Advanced features › Enable web services, and Site administration › Server › Web services › Manage protocols › REST',
-};
-
 export interface MoodleErrorInfo {
   /** The function that was called. */
   wsfunction: string;
@@ -77,12 +70,17 @@ export class MoodleWsError extends PlatformError {
   readonly moodleMessage?: string;
   readonly url: string;
 
-  constructor(message: string, info: MoodleErrorInfo) {
-    super(message, {
-      wsfunction: info.wsfunction,
-      ...(info.errorcode ? { errorcode: info.errorcode } : {}),
-      ...(info.moodleMessage ? { moodleMessage: info.moodleMessage } : {}),
-    });
+  /** `message` is English (logs); `translated` is what pages show, with Moodle's menus in the viewer's language. */
+  constructor(message: string, info: MoodleErrorInfo, translated?: MessageRef) {
+    super(
+      message,
+      {
+        wsfunction: info.wsfunction,
+        ...(info.errorcode ? { errorcode: info.errorcode } : {}),
+        ...(info.moodleMessage ? { moodleMessage: info.moodleMessage } : {}),
+      },
+      translated,
+    );
     this.wsfunction = info.wsfunction;
     this.errorcode = info.errorcode;
     this.exception = info.exception;
@@ -114,8 +112,9 @@ export class MoodleMissingCapabilityError extends MoodleWsError {
     info: MoodleErrorInfo,
     readonly capability: string | undefined,
     readonly capabilityName: string | undefined,
+    translated?: MessageRef,
   ) {
-    super(message, info);
+    super(message, info, translated);
   }
 }
 
@@ -176,76 +175,39 @@ export function errorFromMoodle(body: { exception?: unknown; errorcode?: unknown
   const moodleMessage = typeof body.message === 'string' ? body.message : undefined;
   const info: MoodleErrorInfo = { wsfunction: ctx.wsfunction, errorcode, exception, moodleMessage, url: ctx.url };
   const fn = ctx.wsfunction;
-  const course = ctx.courseId !== undefined ? ` course ${ctx.courseId}` : ' this course';
-  const said = moodleMessage ? ` (Moodle said: "${moodleMessage}")` : '';
+  // Moodle course ids as text: a number would be written "1,234" in a sentence.
+  const course: Record<string, string> = ctx.courseId !== undefined ? { courseId: String(ctx.courseId) } : {};
+  const said: Record<string, string> = moodleMessage ? { said: moodleMessage } : {};
+  /** The error `Kind` with the message `key` (grades.syncError.moodle.*): English for the log, the key for pages. */
+  const make = <E extends MoodleWsError>(Kind: new (m: string, i: MoodleErrorInfo, r: MessageRef) => E, key: string, params: Record<string, string | number> = {}): E => {
+    const ref = { key: `grades.syncError.moodle.${key}`, params };
+    return new Kind(inEnglish(ref), info, ref);
+  };
+  const missingCapability = (id: string | undefined, name: string | undefined, key: string, params: Record<string, string | number>) => {
+    const ref = { key: `grades.syncError.moodle.${key}`, params };
+    return new MoodleMissingCapabilityError(inEnglish(ref), info, id, name, ref);
+  };
 
-  if (errorcode === 'invalidtoken') {
-    return new MoodleInvalidTokenError(
-      `Moodle does not accept the web-service token any more (revoked, its user deleted, or mistyped): the administrator creates a new token (${WHERE.tokens}) and enters it on the tool's /admin page.`,
-      info,
-    );
-  }
-  if (errorcode === 'accessexception') {
-    return new MoodleFunctionNotAllowedError(
-      `Moodle refused the function ${fn}: add ${fn} to the tool's external service (${WHERE.services} › Functions). If it is there, check that the token's user is an authorised user of the service, that the token has not expired, and that the user has webservice/rest:use.`,
-      info,
-    );
-  }
-  if (errorcode === 'invalidrecord' && /external_functions/.test(moodleMessage ?? '')) {
-    return new MoodleUnknownFunctionError(`This Moodle has no web-service function ${fn} (the tool needs Moodle 3.2 or newer, with the user grade report enabled).${said}`, info);
-  }
+  if (errorcode === 'invalidtoken') return make(MoodleInvalidTokenError, 'invalidToken');
+  if (errorcode === 'accessexception') return make(MoodleFunctionNotAllowedError, 'functionNotAllowed', { fn });
+  if (errorcode === 'invalidrecord' && /external_functions/.test(moodleMessage ?? '')) return make(MoodleUnknownFunctionError, 'unknownFunction', { fn, ...said });
   if (errorcode === 'nopermissions' || (exception ?? '').endsWith('required_capability_exception')) {
     const cap = capabilityFromMessage(moodleMessage);
-    const what = cap.id ? `${cap.id}${cap.name ? ` ("${cap.name}")` : ''}` : cap.name ? `"${cap.name}"` : 'a capability';
-    return new MoodleMissingCapabilityError(
-      `The Moodle web-service user lacks the capability ${what} in${course}, needed by ${fn}: allow it in the user's role (${WHERE.roles}).`,
-      info,
-      cap.id,
-      cap.name,
-    );
+    const what = cap.id ? `${cap.id}${cap.name ? ` ("${cap.name}")` : ''}` : cap.name ? `"${cap.name}"` : undefined;
+    return missingCapability(cap.id, cap.name, what ? 'missingCapability' : 'missingCapabilityUnnamed', { ...(what ? { capability: what } : {}), fn, ...course });
   }
   if (errorcode === 'nopermissiontoviewgrades') {
-    return new MoodleMissingCapabilityError(
-      `The Moodle web-service user lacks the capability moodle/grade:viewall ("View grades of other users") in${course}, needed by ${fn}: allow it in the user's role (${WHERE.roles}).`,
-      info,
-      'moodle/grade:viewall',
-      'View grades of other users',
-    );
+    return missingCapability('moodle/grade:viewall', 'View grades of other users', 'missingCapability', { capability: 'moodle/grade:viewall ("View grades of other users")', fn, ...course });
   }
-  if (errorcode === 'notingroup') {
-    return new MoodleMissingCapabilityError(
-      `${course.trim().replace(/^./, (c) => c.toUpperCase())} uses separate groups and the Moodle web-service user is in none of them: allow moodle/site:accessallgroups in its role (${WHERE.roles}).`,
-      info,
-      'moodle/site:accessallgroups',
-      'Access all groups',
-    );
-  }
-  if (errorcode === 'cannotviewreport') {
-    return new MoodleCompletionUnavailableError(
-      `Moodle does not show course completion for${course}: completion tracking is off (Course › Settings › Completion tracking, and Site administration › Advanced features › Enable completion tracking), or the web-service user lacks report/completion:view. Grades still sync; only completion is missing.`,
-      info,
-    );
-  }
-  if (errorcode === 'nocriteriaset') {
-    return new MoodleNoCompletionCriteriaError(`Completion tracking is on in${course} but no completion criteria are set (Course › Course completion).`, info);
-  }
+  if (errorcode === 'notingroup') return missingCapability('moodle/site:accessallgroups', 'Access all groups', 'notInGroup', { ...course });
+  if (errorcode === 'cannotviewreport') return make(MoodleCompletionUnavailableError, 'completionUnavailable', { ...course });
+  if (errorcode === 'nocriteriaset') return make(MoodleNoCompletionCriteriaError, 'noCompletionCriteria', { ...course });
   if (errorcode === 'invalidcourseid' || (errorcode === 'invalidrecord' && /table course\b/.test(moodleMessage ?? ''))) {
-    return new MoodleCourseNotFoundError(`Moodle has no${course}: the course may have been deleted, or the tool is set up with the wrong Moodle.${said}`, info);
+    return make(MoodleCourseNotFoundError, 'courseNotFound', { ...course, ...said });
   }
-  if (errorcode === 'requireloginerror' || errorcode === 'errorcoursecontextnotvalid') {
-    return new MoodleCourseAccessError(
-      `The Moodle web-service user cannot enter${course}: give its role moodle/course:view ("View courses without participation") at the site level, or enrol it in the course; a hidden course also needs moodle/course:viewhiddencourses.${said}`,
-      info,
-    );
-  }
-  if (errorcode === 'servicenotavailable' || errorcode === 'enablewsdescription') {
-    return new MoodleServiceUnavailableError(`Moodle's web service is not available: enable web services and the REST protocol (${WHERE.enable}), and check that the tool's external service is enabled.${said}`, info);
-  }
-  if (errorcode === 'sitemaintenance') {
-    return new MoodleServiceUnavailableError('Moodle is in maintenance mode; sync again when it is back.', info);
-  }
-  if (errorcode && USER_REFUSALS.has(errorcode)) {
-    return new MoodleUserRefusedError(`Moodle refused the web-service user's account (${errorcode}): it must be active, confirmed and use an authentication method that allows logging in.${said}`, info);
-  }
-  return new MoodleWsError(`Moodle refused ${fn}${errorcode ? ` (${errorcode})` : ''}${said}.`, info);
+  if (errorcode === 'requireloginerror' || errorcode === 'errorcoursecontextnotvalid') return make(MoodleCourseAccessError, 'courseAccess', { ...course, ...said });
+  if (errorcode === 'servicenotavailable' || errorcode === 'enablewsdescription') return make(MoodleServiceUnavailableError, 'serviceUnavailable', { ...said });
+  if (errorcode === 'sitemaintenance') return make(MoodleServiceUnavailableError, 'maintenance');
+  if (errorcode && USER_REFUSALS.has(errorcode)) return make(MoodleUserRefusedError, 'userRefused', { errorcode, ...said });
+  return make(MoodleWsError, 'refused', { fn, ...(errorcode ? { errorcode } : {}), ...said });
 }

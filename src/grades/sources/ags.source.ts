@@ -9,6 +9,7 @@ import type { CourseDoc } from '../../courses/course.model';
 import { SourceUnavailableError } from '../../http/platform-errors';
 import type { AdvantageClient, AdvantageItemError, AgsResult, NrpsMember } from '../../lti/advantage';
 import { toolRoleOf } from '../../lti/roles';
+import { inEnglish } from '../../i18n/english';
 import type { IncomingMember } from '../grade-writes';
 import type { GradeSource, SourceContext, SourceResult } from './grade-source';
 import { mapLimit } from './map-limit';
@@ -32,8 +33,15 @@ function toIncomingMember(m: NrpsMember): IncomingMember {
   };
 }
 
+/**
+ * One malformed item of a page, for the teacher: which kind of item was skipped and where; the
+ * details (field names and what the service specifies) stay as the validation wrote them.
+ */
 function reportItemErrors(ctx: SourceContext, errors: AdvantageItemError[]): void {
-  for (const e of errors) ctx.error(e.kind, `${e.message} (${e.url})`, e.item);
+  for (const e of errors) {
+    const ref = { key: 'grades.syncError.ags.invalidItem', params: { kind: e.kind, detail: e.message, url: e.url } };
+    ctx.error(e.kind, `${e.message} (${e.url})`, e.item, ref);
+  }
 }
 
 /** Scores from AGS results, with the line item's maximum where the platform left the result's out. */
@@ -42,7 +50,8 @@ function toSourceResults(ctx: SourceContext, results: AgsResult[], item: { score
   for (const r of results) {
     const scoreMaximum = r.resultMaximum ?? item.scoreMaximum;
     if (r.resultScore !== null && r.resultScore > scoreMaximum) {
-      ctx.error('invalid_result', `resultScore ${r.resultScore} is above the maximum ${scoreMaximum} (${url})`, r);
+      const ref = { key: 'grades.syncError.ags.aboveMaximum', params: { score: r.resultScore, max: scoreMaximum, url } };
+      ctx.error('invalid_result', inEnglish(ref), r, ref);
       continue;
     }
     scores.push({ userId: r.userId, scoreGiven: r.resultScore, scoreMaximum, timestamp: r.timestamp, comment: r.comment });
@@ -57,10 +66,8 @@ export function createAgsSource({ client, course }: AgsSourceOptions): GradeSour
     async roster(ctx) {
       const url = course.services.membershipsUrl;
       if (!url) {
-        throw new SourceUnavailableError(
-          'The platform has not sent the roster service (NRPS) address for this course yet: open the tool once from the course as a teacher (Chamilo sends it only then), and check that NRPS is enabled for the tool.',
-          'nrps_unavailable',
-        );
+        const ref = { key: 'grades.syncError.ags.nrpsUnavailable' };
+        throw new SourceUnavailableError(inEnglish(ref), 'nrps_unavailable', ref);
       }
       const members: IncomingMember[] = [];
       const listing = await client.listMembers(url, {
@@ -83,10 +90,8 @@ export function createAgsSource({ client, course }: AgsSourceOptions): GradeSour
     async lineItems(ctx) {
       const url = course.services.lineItemsUrl;
       if (!url) {
-        throw new SourceUnavailableError(
-          'The platform has not sent the grade service (AGS) address for this course yet: open the tool once from the course as a teacher, and check that AGS is enabled for the tool.',
-          'ags_unavailable',
-        );
+        const ref = { key: 'grades.syncError.ags.agsUnavailable' };
+        throw new SourceUnavailableError(inEnglish(ref), 'ags_unavailable', ref);
       }
       const listing = await client.listLineItems(url, undefined, { signal: ctx.signal });
       reportItemErrors(ctx, listing.itemErrors);

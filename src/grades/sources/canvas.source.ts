@@ -27,6 +27,7 @@
  * The weight of a group column is its `group_weight` when the course applies weights, else the
  * group's points possible (Canvas then totals points across groups).
  */
+import { inEnglish } from '../../i18n/english';
 import { SourceUnavailableError } from '../../http/platform-errors';
 import type { CanvasRestClient } from '../canvas/canvas-rest.client';
 import { CANVAS_SCOPES } from '../canvas/canvas-oauth.service';
@@ -142,7 +143,10 @@ export function createCanvasSource(opts: CanvasSourceOptions): GradeSource {
   const loadCourse = (ctx: SourceContext) =>
     (courseData ??= (async () => {
       const course = await client.get<{ id?: number; apply_assignment_group_weights?: boolean }>(`/api/v1/courses/${courseKey}`, {}, CANVAS_SCOPES.course, { signal: ctx.signal });
-      if (typeof course?.id !== 'number') throw new SourceUnavailableError(`Canvas did not return the course for context ${opts.contextId}.`, 'canvas_course_unknown');
+      if (typeof course?.id !== 'number') {
+        const ref = { key: 'grades.syncError.canvas.courseUnknown', params: { context: opts.contextId } };
+        throw new SourceUnavailableError(inEnglish(ref), 'canvas_course_unknown', ref);
+      }
       const id = String(course.id);
       if (id !== opts.canvasCourseId) await opts.onCourseId?.(id);
       courseKey = id;
@@ -265,7 +269,8 @@ export function createCanvasSource(opts: CanvasSourceOptions): GradeSource {
           if (s?.excused) push(assignmentExternalId(a.id), { userId: sub, scoreGiven: null, scoreMaximum: max, comment: 'Excused in Canvas' });
           else if (counts(s)) {
             if (max > 0 && (s.score as number) > max * 10) {
-              ctx.error('invalid_result', `Canvas gives ${e.user?.name ?? canvasId} ${s.score} out of ${max} on "${a.name}"`, { userId: sub, assignmentId: a.id });
+              const ref = { key: 'grades.syncError.canvas.aboveMaximum', params: { learner: e.user?.name ?? canvasId, score: s.score as number, max, item: a.name } };
+              ctx.error('invalid_result', inEnglish(ref), { userId: sub, assignmentId: a.id }, ref);
               continue;
             }
             push(assignmentExternalId(a.id), { userId: sub, scoreGiven: s.score as number, scoreMaximum: max, ...(s.graded_at ? { timestamp: new Date(s.graded_at) } : {}) });

@@ -26,6 +26,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PlatformBadResponseError, PlatformHttpError, PlatformUnreachableError, SourceUnavailableError } from '../../http/platform-errors';
+import { inEnglish } from '../../i18n/english';
 import type { GradeSource, SourceContext, SourceLineItem, SourceResult } from './grade-source';
 import { mapLimit } from './map-limit';
 
@@ -153,41 +154,37 @@ export function createChamiloSource(opts: ChamiloSourceOptions): GradeSource {
         redirect: 'manual',
       });
     } catch (err) {
-      throw new PlatformUnreachableError(`Chamilo's gradebook service at ${url} could not be reached (${(err as Error).message}). Check the Chamilo address and that the tool's server can reach it.`, url);
+      const ref = { key: 'grades.syncError.chamilo.unreachable', params: { url, reason: (err as Error).message } };
+      throw new PlatformUnreachableError(inEnglish(ref), url, undefined, ref);
     }
     const body = decode(await res.arrayBuffer(), res.headers.get('content-type'));
     const answer = parseChamiloScoreAnswer(body);
     if (answer) return answer;
     if (res.status === 404) {
-      throw new PlatformHttpError(`Chamilo has no gradebook service at ${url} (404). Check the Chamilo address.`, url, 404);
+      const ref = { key: 'grades.syncError.chamilo.notFound', params: { url } };
+      throw new PlatformHttpError(inEnglish(ref), url, 404, undefined, ref);
     }
     if (/Webservices are disabled/.test(body)) {
-      throw new SourceUnavailableError(
-        `Chamilo's web services are switched off ($_configuration['disable_webservices'] in app/config/configuration.php): the administrator must turn them on to read course totals.`,
-        'chamilo_ws_disabled',
-      );
+      const ref = { key: 'grades.syncError.chamilo.wsDisabled', params: { setting: "$_configuration['disable_webservices']", file: 'app/config/configuration.php' } };
+      throw new SourceUnavailableError(inEnglish(ref), 'chamilo_ws_disabled', ref);
     }
-    throw new PlatformBadResponseError(`Chamilo's gradebook service at ${url} answered HTTP ${res.status} with something that is not a gradebook score.`, url);
+    const ref = { key: 'grades.syncError.chamilo.badAnswer', params: { url, status: res.status } };
+    throw new PlatformBadResponseError(inEnglish(ref), url, undefined, ref);
   }
 
   /** Faults that mean every call of this course would fail the same way. */
   function stopOn(fault: string): never | void {
     if (/secret key is not correct/i.test(fault)) {
-      throw new SourceUnavailableError(
-        'Chamilo refused the secret key. The key is sha1 of the tool\'s IP address as Chamilo sees it followed by Chamilo\'s security key ' +
-          "($_configuration['security_key'] in app/config/configuration.php): check both in the tool's Chamilo settings " +
-          '(without the IP when Chamilo uses webservice-auth-ip.conf.php).',
-        'chamilo_ws_key_refused',
-      );
+      const ref = { key: 'grades.syncError.chamilo.keyRefused', params: { setting: "$_configuration['security_key']", file: 'app/config/configuration.php', ipList: 'webservice-auth-ip.conf.php' } };
+      throw new SourceUnavailableError(inEnglish(ref), 'chamilo_ws_key_refused', ref);
     }
     if (/course not found/i.test(fault)) {
-      throw new SourceUnavailableError(`Chamilo has no course with the code ${opts.courseCode}.`, 'chamilo_ws_course_not_found');
+      const ref = { key: 'grades.syncError.chamilo.courseNotFound', params: { code: opts.courseCode } };
+      throw new SourceUnavailableError(inEnglish(ref), 'chamilo_ws_course_not_found', ref);
     }
     if (/gradebook category not found/i.test(fault)) {
-      throw new SourceUnavailableError(
-        `The course ${opts.courseCode} has no gradebook in Chamilo yet: open the course's Assessments tool once (as a teacher) to create it.`,
-        'chamilo_ws_no_gradebook',
-      );
+      const ref = { key: 'grades.syncError.chamilo.noGradebook', params: { code: opts.courseCode } };
+      throw new SourceUnavailableError(inEnglish(ref), 'chamilo_ws_no_gradebook', ref);
     }
   }
 
@@ -205,7 +202,8 @@ export function createChamiloSource(opts: ChamiloSourceOptions): GradeSource {
       await mapLimit(learners, req.concurrency, async (l) => {
         if (!l.email) {
           complete = false;
-          ctx.error('chamilo_no_email', `No e-mail is known for learner ${l.userId}: Chamilo's gradebook service finds learners by e-mail (enable "Share launcher's email" on the tool in Chamilo).`);
+          const ref = { key: 'grades.syncError.chamilo.noEmail', params: { learner: l.userId } };
+          ctx.error('chamilo_no_email', inEnglish(ref), undefined, ref);
           return;
         }
         const answer = await call(l.email, ctx.signal);
@@ -215,7 +213,8 @@ export function createChamiloSource(opts: ChamiloSourceOptions): GradeSource {
         }
         stopOn(answer.fault);
         complete = false;
-        ctx.error('chamilo_ws_fault', `Chamilo answered "${answer.fault}" for ${l.email}.`);
+        const ref = { key: 'grades.syncError.chamilo.fault', params: { fault: answer.fault, email: l.email } };
+        ctx.error('chamilo_ws_fault', inEnglish(ref), undefined, ref);
       });
       await sink({ externalId: item.externalId, results, complete });
     },

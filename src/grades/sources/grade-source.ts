@@ -7,6 +7,7 @@
  * then the same whichever source changed. A new platform is a new `<name>.source.ts` here, not a
  * new branch in the sync. How to write one: /work/notes/gradesrc.md and ./README.md.
  */
+import type { MessageRef } from '../../errors';
 import type { IncomingLineItem, IncomingMember, IncomingScore } from '../grade-writes';
 
 /** Where a column and its results came from (stored on line items, results and sync runs). */
@@ -58,8 +59,11 @@ export interface ResultBatch {
 /** What a source receives from the sync while it works. */
 export interface SourceContext {
   signal?: AbortSignal;
-  /** One problem (a malformed item, a refused page); the run goes on and ends `partial`. */
-  error(kind: string, message: string, item?: unknown): void;
+  /**
+   * One problem (a malformed item, a refused page); the run goes on and ends `partial`. `message`
+   * is English (logs); `translated`, when given, is what the teacher's pages show instead.
+   */
+  error(kind: string, message: string, item?: unknown, translated?: MessageRef): void;
   /**
    * A failed step that should not stop the others (one column's results): an AppError is
    * recorded under `kind`, anything else (a programming or database error) is rethrown.

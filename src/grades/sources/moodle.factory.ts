@@ -6,7 +6,8 @@
  */
 import { courseModel } from '../../courses/course.model';
 import { lineItemModel } from '../line-item.model';
-import { AppError } from '../../errors';
+import { AppError, messageRefOf, type MessageRef } from '../../errors';
+import { inEnglish } from '../../i18n/english';
 import { SourceUnavailableError } from '../../http/platform-errors';
 import { isMoodleSourceOn, openMoodleClient, type MoodleSetupDeps } from '../moodle/moodle-connection.service';
 import type { GradeSource } from './grade-source';
@@ -14,9 +15,9 @@ import type { GradeSourceFactory } from './index';
 import { createMoodleSource } from './moodle.source';
 
 /** A source that cannot serve the course: every sync records why. */
-function unavailable(message: string, kind: string): GradeSource {
+function unavailable(message: string, kind: string, translated?: MessageRef): GradeSource {
   const fail = async (): Promise<never> => {
-    throw new SourceUnavailableError(message, kind);
+    throw new SourceUnavailableError(message, kind, translated);
   };
   return { kind: 'moodle', lineItems: fail, results: fail };
 }
@@ -28,14 +29,12 @@ export function moodleSourceFactory(deps: MoodleSetupDeps): GradeSourceFactory {
     try {
       opened = await openMoodleClient(deps, course.issuer);
     } catch (err) {
-      if (err instanceof AppError) return unavailable(err.message, 'moodle_token_unreadable');
+      if (err instanceof AppError) return unavailable(err.message, 'moodle_token_unreadable', messageRefOf(err));
       throw err;
     }
     if (!opened) {
-      return unavailable(
-        'This course reads the Moodle gradebook, but the administrator has not set up Moodle web services for this Moodle site (the tool\'s /admin page › Moodle web services).',
-        'moodle_ws_not_configured',
-      );
+      const ref = { key: 'grades.syncError.moodle.notConfigured' };
+      return unavailable(inEnglish(ref), 'moodle_ws_not_configured', ref);
     }
     const doc = await courseModel(deps.conn).findById(course._id, { contextId: 1 }).lean();
     if (!doc) return null;

@@ -14,7 +14,9 @@
  * the launch's context id. Ungraded items (`graderaw: null`) are kept as "not graded".
  */
 import type { IncomingMember } from '../grade-writes';
+import { messageRefOf } from '../../errors';
 import { SourceUnavailableError } from '../../http/platform-errors';
+import { inEnglish } from '../../i18n/english';
 import type { MoodleCompletionStatus, MoodleEnrolledUser, MoodleGradeItem, MoodleUserGrades, MoodleWsClient } from '../moodle/moodle-ws.client';
 import { MoodleCompletionUnavailableError, MoodleNoCompletionCriteriaError } from '../moodle/moodle-ws.errors';
 import { missingItemsAdvice } from '../moodle/moodle-connection.service';
@@ -112,7 +114,8 @@ export function createMoodleSource(opts: MoodleSourceOptions): GradeSource {
 
     async lineItems(ctx) {
       if (!Number.isInteger(courseId) || courseId <= 0) {
-        throw new SourceUnavailableError(`The course's context id (${opts.moodleCourseId}) is not a Moodle course id, so Moodle web services cannot serve it.`, 'moodle_not_a_course');
+        const ref = { key: 'grades.syncError.moodle.notACourse', params: { context: String(opts.moodleCourseId) } };
+        throw new SourceUnavailableError(inEnglish(ref), 'moodle_not_a_course', ref);
       }
       const usergrades = await gradeItemsOnce(ctx);
       const overAgs = (await opts.agsResourceLinks?.()) ?? new Set<string>();
@@ -147,7 +150,7 @@ export function createMoodleSource(opts: MoodleSourceOptions): GradeSource {
       const items = [...byId.values()].map(({ item, hiddenForAll }) => (hiddenForAll ? { ...item, hidden: true } : item));
       if (!ctx.userId) {
         const advice = missingItemsAdvice(usergrades);
-        if (advice) ctx.error('moodle_items_hidden', advice);
+        if (advice) ctx.error('moodle_items_hidden', advice.message, undefined, advice.translated);
       }
       if (opts.readCompletion && usergrades.length > 0) {
         try {
@@ -156,7 +159,7 @@ export function createMoodleSource(opts: MoodleSourceOptions): GradeSource {
           completionOn = true;
           items.push({ externalId: COMPLETION_EXTERNAL_ID, label: 'Course completion (Moodle)', scoreMaximum: 1, kind: 'activity', tag: 'moodle:completion' });
         } catch (err) {
-          if (err instanceof MoodleCompletionUnavailableError || err instanceof MoodleNoCompletionCriteriaError) ctx.error('moodle_completion_unavailable', err.message);
+          if (err instanceof MoodleCompletionUnavailableError || err instanceof MoodleNoCompletionCriteriaError) ctx.error('moodle_completion_unavailable', err.message, undefined, messageRefOf(err));
           else ctx.failure('moodle_completion_failed', err);
         }
       }
@@ -177,7 +180,8 @@ export function createMoodleSource(opts: MoodleSourceOptions): GradeSource {
           const raw = typeof g.graderaw === 'number' ? g.graderaw : null;
           const max = typeof g.grademax === 'number' ? g.grademax : 0;
           if (raw !== null && raw > max + 1e-9) {
-            ctx.error('invalid_result', `Moodle gives ${u.userfullname} ${raw} out of ${max} on "${labelOf(g)}"`, { userId, itemId: g.id });
+            const ref = { key: 'grades.syncError.moodle.aboveMaximum', params: { learner: u.userfullname, score: raw, max, item: labelOf(g) } };
+            ctx.error('invalid_result', inEnglish(ref), { userId, itemId: g.id }, ref);
             continue;
           }
           let list = batches.get(externalId);

@@ -339,12 +339,14 @@ export function evaluationFingerprint(e: EvaluationSnapshot): string {
 /** What an issued certificate recorded, as far as staleness is concerned. */
 export interface EvaluationSnapshot {
   scorePercent: number;
-  items: ReadonlyArray<Pick<EvaluatedItem, 'lineItemId' | 'label' | 'graded' | 'percent' | 'weightShare' | 'counted'>>;
+  items: ReadonlyArray<Pick<EvaluatedItem, 'lineItemId' | 'label' | 'graded' | 'percent' | 'weightShare' | 'counted' | 'labelRef'>>;
 }
 
 export interface ItemChange {
   lineItemId: string;
+  /** The stored label (English when the tool wrote it); `labelRef` shows it in the viewer's language. */
   label: string;
+  labelRef?: { key: string; params?: Record<string, string | number> };
   before: { graded: boolean; percent: number | null; counted: boolean } | null;
   after: { graded: boolean; percent: number | null; counted: boolean } | null;
 }
@@ -379,9 +381,11 @@ export function compareToSnapshot(issued: EvaluationSnapshot, current: Evaluatio
     const changed =
       !a || !b || a.graded !== b.graded || a.counted !== b.counted || differs(a.percent, b.percent) || differs(a.weightShare, b.weightShare);
     if (!changed) continue;
+    const item = (a ?? b)!;
     itemChanges.push({
       lineItemId: id,
-      label: (a ?? b)!.label,
+      label: item.label,
+      ...(item.labelRef ? { labelRef: item.labelRef } : {}),
       before: b ? { graded: b.graded, percent: b.percent, counted: b.counted } : null,
       after: a ? { graded: a.graded, percent: a.percent, counted: a.counted } : null,
     });

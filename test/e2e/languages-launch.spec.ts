@@ -129,6 +129,56 @@ describe('Pages inside a launch in the launch language', function () {
       return c;
     };
 
+    it("names the columns whose grades changed on a stale certificate in Dutch, Canvas's course score included", async () => {
+      const c = canvasCourse([[8, 6]]); // Activity 1 80%, Activity 2 60%: Canvas's current score 70
+      const [learnerId] = c.learnerIds as [string];
+      const teacherId = c.teacherIds[0]!;
+      dutch(teacherId);
+      dutch(learnerId);
+      await saveKey();
+      const teacher = await launch(c.course.id, teacherId);
+      await t.app.ctx.jobs.drain();
+      await authorise(teacher, teacherId);
+      await t.app.ctx.jobs.drain();
+      const course = (await courseModel(t.db.connection).findOne({ issuer: t.sandbox.issuer, contextId: c.course.opaqueContextId }).lean())!;
+      const columns = await lineItemModel(t.db.connection).find({ courseId: course._id, source: 'canvas', removedAt: null }).lean();
+      const current = columns.find((x) => x.externalId === 'canvas:score:current')!;
+      const first = columns.find((x) => x.label === 'Activity 1')!;
+      // the current score and Activity 1, equally weighted: (70 + 80) / 2 = 75
+      const created = await teacher.browser.open(`${teacher.teacher}/definitions`, {
+        form: definitionFormFields({
+          itemsMode: 'selected',
+          thresholdPercent: '50',
+          [`item.${current._id}.used`]: 'on',
+          [`item.${current._id}.weight`]: '1',
+          [`item.${first._id}.used`]: 'on',
+          [`item.${first._id}.weight`]: '1',
+        }),
+      });
+      const definitionId = /\/definitions\/([0-9a-f]{24})\?notice=created$/.exec(created.url)?.[1];
+      expect(definitionId, created.html.slice(0, 500)).to.be.a('string');
+      const learner = await launch(c.course.id, learnerId);
+      expect((await learner.browser.request(`${learner.app}/learner/claim`, { form: { definitionId: definitionId! } })).status).to.equal(303);
+
+      // Regraded in Canvas: Activity 1 9/10, Activity 2 3/10 — the current score drops to 60, the certificate's score stays (60 + 90) / 2 = 75
+      t.sandbox.store.setScore(c.course.id, c.lineItemIds[0]!, learnerId, 9);
+      t.sandbox.store.setScore(c.course.id, c.lineItemIds[1]!, learnerId, 3);
+      expect((await teacher.browser.request(`${teacher.teacher}/sync`, { form: {} })).status).to.equal(303);
+      await t.app.ctx.jobs.drain();
+
+      const overview = parseHtml((await teacher.browser.open(`${teacher.teacher}/definitions/${definitionId}`)).html);
+      const rows = all(overview, 'tr[data-user-id]');
+      expect(rows, 'the one learner').to.have.length(1);
+      const row = rows[0]!;
+      expect(row.getAttribute('data-status'), text(row)).to.equal('stale');
+      const said = /^cijfers veranderd sinds de uitgifte: (“Huidige score \(Canvas\)” en “Activity 1”|“Activity 1” en “Huidige score \(Canvas\)”)$/;
+      expect(text(row, '.stale-text')).to.match(said);
+      const home = parseHtml((await teacher.browser.open(teacher.teacher)).html);
+      const listed = all(home, `.stale-group[data-definition-id="${definitionId}"] .stale-list li .muted`).map((el) => text(el));
+      expect(listed).to.have.length(1);
+      expect(listed[0]).to.match(said);
+    });
+
     it("tells a Dutch teacher in Dutch when Canvas answers a login page instead of data, or no longer accepts the authorisation", async () => {
       const c = canvasCourse([[8, 6]]);
       const teacherId = c.teacherIds[0]!;

@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { createTranslator } from '../../src/i18n';
 import { columnLabel, columnLabelRef, translatedLabelParams, labelRefParams } from '../../src/grades/column-label';
+import { staleItemsText } from '../../src/web/teacher/overview.view';
 
 const nl = createTranslator('nl');
 const shown = (c: Parameters<typeof columnLabelRef>[0], t = nl) => columnLabel({ label: c.label, labelRef: columnLabelRef(c) }, t);
@@ -46,5 +47,17 @@ describe('column labels the tool wrote, in the viewer\'s language', () => {
     expect(nl('rules.item_below_minimum', translatedLabelParams(params, nl))).to.equal('Voor ‘Exams (opdrachtgroep)’ heb je 40%; het minimum is 50%.');
     const plain = { lineItemId: 'y', label: 'Quiz 1', percent: 40, minimum: 50 };
     expect(translatedLabelParams(plain, nl)).to.equal(plain);
+  });
+});
+
+describe("a stale certificate's changed columns (staleItemsText)", () => {
+  const change = (label: string, labelRef?: { key: string }) => ({ lineItemId: label, label, ...(labelRef ? { labelRef } : {}), before: null, after: null });
+
+  it('names up to three, the tool-labelled ones in the viewer\'s language, and counts the rest', () => {
+    const changes = [change('Current score (Canvas)', { key: 'grades.column.canvasCurrent' }), change('Quiz 1'), change('Quiz 2'), change('Quiz 3'), change('Quiz 4')];
+    expect(staleItemsText(changes, nl)).to.equal('cijfers veranderd sinds de uitgifte: “Huidige score (Canvas)”, “Quiz 1”, “Quiz 2” en 2 andere');
+    expect(staleItemsText(changes.slice(0, 2), createTranslator('fr'))).to.equal('les notes ont changé depuis sa délivrance\u00a0: «\u00a0Note actuelle (Canvas)\u00a0» et «\u00a0Quiz 1\u00a0»');
+    expect(staleItemsText(changes.slice(0, 1), createTranslator('en'))).to.equal('grades changed since it was issued: “Current score (Canvas)”');
+    expect(staleItemsText([], createTranslator('de'))).to.equal('Bewertungen haben sich seit der Ausstellung geändert');
   });
 });

@@ -9,7 +9,7 @@ import type { SyncStatus } from '../../grades/sync-status';
 import type { Translator } from '../../i18n';
 import type { JobView } from '../../jobs';
 import type { TeacherPage } from '../teacher-page';
-import { mainReason } from './overview.view';
+import { mainReason, staleItemsText } from './overview.view';
 
 /** Names listed per group on the dry-run page (the counts are always complete). */
 const DRY_RUN_NAMES = 200;
@@ -107,7 +107,7 @@ export function staleView(p: TeacherPage, stale: StaleCertificate[]) {
         name: s.learnerName ?? p.t('teacher.overview.nameUnknown', { id: s.certificate.userId }),
         change: s.comparison.scoreChanged
           ? p.t('teacher.overview.staleScore', { issued: s.comparison.issuedScore, now: s.comparison.currentScore })
-          : p.t('teacher.overview.staleItems'),
+          : staleItemsText(s.comparison.itemChanges, p.t),
         stillEligible: s.comparison.stillEligible,
       })),
     };

@@ -11,7 +11,6 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
-import QRCode from 'qrcode';
 import { ValidationError } from '../errors';
 import { formatDate, formatPercent } from '../i18n/format';
 import {
@@ -24,6 +23,7 @@ import {
 } from './certificate-document';
 import { certificateFonts } from './fonts';
 import { LABELS } from './labels';
+import { qrSvg } from './qr-code';
 import { CertificateTemplateError } from './render-errors';
 
 /** Where the designs live: `<design>.hbs` (one sheet), `<design>.css`, plus `document.hbs` and `base.css`. */
@@ -166,37 +166,25 @@ function accentCss(accent: string): string {
 // ---------------------------------------------------------------------------------------------
 // Images, QR code and the seal
 
+/**
+ * An export's certificates share one Buffer per stored image (its image loader reads each file
+ * once), so the hash is taken once per Buffer and content type, not once per certificate.
+ */
+const imageClasses = new WeakMap<Buffer, Map<string, string>>();
+
 function imageClass(img: CertificateImage): string {
-  return 'img-' + createHash('sha256').update(img.contentType).update(img.data).digest('hex').slice(0, 16);
+  let byType = imageClasses.get(img.data);
+  let cls = byType?.get(img.contentType);
+  if (cls) return cls;
+  cls = 'img-' + createHash('sha256').update(img.contentType).update(img.data).digest('hex').slice(0, 16);
+  if (!byType) imageClasses.set(img.data, (byType = new Map()));
+  byType.set(img.contentType, cls);
+  return cls;
 }
 
 /** Images are CSS backgrounds named by content hash, so a logo shared by 100 pages is in the HTML once. */
 function imageCss(img: CertificateImage): string {
   return `.${imageClass(img)}{background-image:url("data:${img.contentType};base64,${img.data.toString('base64')}")}`;
-}
-
-/**
- * The QR code as an SVG of filled rectangles, one per run of dark modules in a row. (qrcode's
- * own SVG draws stroked lines, which Chromium prints about twice as slowly.) The white quiet
- * zone is the padding of the template's box.
- */
-function qrSvg(url: string): string {
-  const { modules } = QRCode.create(url, { errorCorrectionLevel: 'M' });
-  const size = modules.size;
-  let d = '';
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      if (!modules.get(y, x)) continue;
-      let run = 1;
-      while (x + run < size && modules.get(y, x + run)) run++;
-      d += `M${x} ${y}h${run}v1h-${run}z`;
-      x += run - 1;
-    }
-  }
-  return (
-    `<svg class="qr-svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${size} ${size}" aria-hidden="true" focusable="false">` +
-    `<path fill="#111827" d="${d}"/></svg>`
-  );
 }
 
 /** The seal's scalloped rim: a star with many short points, as on a wax or foil seal. */

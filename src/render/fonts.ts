@@ -227,14 +227,40 @@ function hasGlyph(family: FamilySpec, cp: number): boolean {
 /** Characters that draw nothing by themselves: spaces, controls, joiners, bidi marks, variation selectors. */
 const IGNORABLE = /^[\p{White_Space}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]$/u;
 
-function* codePoints(text: string): Generator<number> {
-  const seen = new Set<number>();
-  for (const ch of text) {
-    const cp = ch.codePointAt(0)!;
-    if (seen.has(cp) || IGNORABLE.test(ch)) continue;
-    seen.add(cp);
-    yield cp;
+/** The 128 ASCII characters: 1 for those that draw something (not a space or a control). */
+const ASCII_DRAWN = Uint8Array.from({ length: 128 }, (_, c) => (IGNORABLE.test(String.fromCharCode(c)) ? 0 : 1));
+
+/**
+ * The distinct code points of `text` that draw something, in order of first appearance, less
+ * those in `skip` (each added to it). A loop over UTF-16 units with a table for ASCII: an export
+ * scans every certificate's text, and most of it is ASCII.
+ */
+function codePoints(text: string, skip: Set<number> = new Set()): number[] {
+  const out: number[] = [];
+  const asciiSeen = new Uint8Array(128);
+  for (let i = 0; i < text.length; i++) {
+    let cp = text.charCodeAt(i);
+    if (cp < 128) {
+      if (asciiSeen[cp]) continue;
+      asciiSeen[cp] = 1;
+      if (ASCII_DRAWN[cp] && !skip.has(cp)) {
+        skip.add(cp);
+        out.push(cp);
+      }
+      continue;
+    }
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = (cp - 0xd800) * 0x400 + (low - 0xdc00) + 0x10000;
+        i++;
+      }
+    }
+    if (skip.has(cp)) continue;
+    skip.add(cp);
+    if (!IGNORABLE.test(String.fromCodePoint(cp))) out.push(cp);
   }
+  return out;
 }
 
 export interface MissingGlyph {
@@ -309,11 +335,16 @@ export function certificateFonts(requests: FontRequest[]): CertificateFonts {
     }
     entry.subsets.add(subset);
   };
+  // Code points already placed, per design and Han preference: a batch's sheets share most of their text.
+  const placed = new Map<string, Set<number>>();
   const classes = requests.map(({ design, text }) => {
     const { pref, stack } = fontStack(design, text);
     const primary = PRIMARY[design];
     need(primary, primary.faces, 'latin');
-    for (const cp of codePoints(text)) {
+    const group = `${design}:${pref}`;
+    let skip = placed.get(group);
+    if (!skip) placed.set(group, (skip = new Set()));
+    for (const cp of codePoints(text, skip)) {
       for (const family of stack) {
         const subset = subsetFor(family, cp);
         if (!subset) continue;

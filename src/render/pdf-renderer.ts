@@ -171,34 +171,44 @@ interface PageCheck {
   brokenImages: string[];
   brokenFonts: string[];
   overflowing: Array<{ index: number; box: string }>;
+  /** Image classes (content hashes) this check decoded and found whole. */
+  decodedImages: string[];
 }
 
 /**
  * Runs inside the page before printing: waits for the fonts, decodes every image (a truncated
  * PNG would otherwise print as nothing), and finds certificates whose text does not fit.
+ * Images are named by a hash of their bytes (`img-…`, certificate-html.ts); those in `known`
+ * decoded whole on an earlier print and are not decoded again (a batch's logo and signature
+ * cost Chromium ~0.6 ms per certificate to decode for every batch, bench/README.md) — only
+ * that their style rule is on the page is checked.
  */
-async function checkPage(): Promise<PageCheck> {
+async function checkPage(known: string[]): Promise<PageCheck> {
   await document.fonts.ready;
   // The page's own script (fit.js) sizes long texts once the fonts are in; wait for it.
   for (let i = 0; i < 500 && !document.documentElement.hasAttribute('data-fitted'); i++) {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   const brokenFonts = [...document.fonts].filter((f) => f.status === 'error').map((f) => f.family);
-  const byUrl = new Map<string, string>();
+  const decodedBefore = new Set(known);
+  const byUrl = new Map<string, { field: string; cls: string }>();
   const brokenImages: string[] = [];
   for (const el of document.querySelectorAll<HTMLElement>('[data-image-field]')) {
     const field = el.dataset.imageField ?? 'image';
     const m = /^url\("?(.*?)"?\)$/s.exec(getComputedStyle(el).backgroundImage);
+    const cls = [...el.classList].find((c) => c.startsWith('img-')) ?? '';
     if (!m) brokenImages.push(field);
-    else if (!byUrl.has(m[1]!)) byUrl.set(m[1]!, field);
+    else if (!decodedBefore.has(cls) && !byUrl.has(m[1]!)) byUrl.set(m[1]!, { field, cls });
   }
+  const decodedImages: string[] = [];
   await Promise.all(
-    [...byUrl].map(async ([url, field]) => {
+    [...byUrl].map(async ([url, { field, cls }]) => {
       const img = new Image();
       img.src = url;
       try {
         await img.decode();
         if (img.naturalWidth === 0) throw new Error('empty');
+        if (cls) decodedImages.push(cls);
       } catch {
         brokenImages.push(field);
       }
@@ -213,7 +223,7 @@ async function checkPage(): Promise<PageCheck> {
       }
     }
   });
-  return { brokenImages: [...new Set(brokenImages)], brokenFonts: [...new Set(brokenFonts)], overflowing };
+  return { brokenImages: [...new Set(brokenImages)], brokenFonts: [...new Set(brokenFonts)], overflowing, decodedImages };
 }
 
 /**
@@ -234,6 +244,8 @@ class ChromiumPdfRenderer implements PdfRenderer {
   private readonly timeoutMs: number;
   private readonly singleTimeoutMs: number;
   private readonly maxPages: number;
+  /** Image classes (hashes of the bytes) that decoded whole in this renderer; see checkPage. */
+  private readonly decodedImages = new Set<string>();
 
   constructor(private readonly opts: PdfRendererOptions) {
     this.timeoutMs = opts.renderTimeoutMs ?? 30_000;
@@ -389,7 +401,8 @@ class ChromiumPdfRenderer implements PdfRenderer {
       }
       page = p;
       await p.setContent(html, { waitUntil: 'load' });
-      const check = await p.evaluate(checkPage);
+      const check = await p.evaluate(checkPage, [...this.decodedImages]);
+      this.rememberDecoded(check.decodedImages);
       if (check.brokenImages.length > 0) {
         healthy = true;
         const field = check.brokenImages[0]!;
@@ -405,7 +418,8 @@ class ChromiumPdfRenderer implements PdfRenderer {
           { ...check.overflowing[0] },
         );
       }
-      const pdf = Buffer.from(await p.pdf({ printBackground: true, preferCSSPageSize: true, tagged: opts.tagged, timeout: 0 }));
+      const bytes = await p.pdf({ printBackground: true, preferCSSPageSize: true, tagged: opts.tagged, timeout: 0 });
+      const pdf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength); // puppeteer's own array: no copy
       healthy = true;
       return pdf;
     })();
@@ -433,6 +447,12 @@ class ChromiumPdfRenderer implements PdfRenderer {
       if (page) this.givePageBack(page, healthy && !abandoned);
       this.release();
     }
+  }
+
+  private rememberDecoded(classes: string[]): void {
+    // A few images per school; the bound only keeps a long-running process from collecting them all.
+    if (this.decodedImages.size + classes.length > 1_000) this.decodedImages.clear();
+    for (const c of classes) this.decodedImages.add(c);
   }
 
   /** Our errors pass through; a puppeteer error becomes "browser died" or "render failed", decided by browser state. */

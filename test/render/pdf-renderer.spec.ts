@@ -103,6 +103,18 @@ describe('render: PDFs printed by Chromium', function () {
     expect(pdfInfo(await renderer.pdf(sampleCertificate())).pages).to.equal(1);
   });
 
+  it('still names a damaged image after printing whole ones (images decoded before are not decoded again, others are)', async () => {
+    const good = sampleCertificate();
+    expect(pdfInfo(await renderer.pdfBatch([good, good])).pages).to.equal(2); // its logo and signature decoded once
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('truncated')]);
+    const err = await renderer
+      .pdfBatch([good, sampleCertificate({ learnerName: 'Frodo Baggins', signature: { contentType: 'image/png', data: png } })])
+      .catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(CertificateTemplateError);
+    expect((err as CertificateTemplateError).details).to.deep.equal({ field: 'signature' });
+    expect(pdfInfo(await renderer.pdfBatch([good])).pages).to.equal(1);
+  });
+
   it('starts a new browser on the next call after the browser was killed', async () => {
     await renderer.pdf(sampleCertificate());
     const pid = renderer.browserPid();

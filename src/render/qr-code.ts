@@ -1,0 +1,198 @@
+/**
+ * The verification QR code printed on every certificate.
+ *
+ * The `qrcode` package encodes the URL; the choice of mask — the step that makes a code easy to
+ * scan, trying the eight masks of ISO/IEC 18004 and keeping the one with the lowest penalty — is
+ * done here instead, over plain typed arrays: qrcode's own search was 0.2 ms of the 0.5 ms Node
+ * spent per certificate in an export (bench/README.md, #13). The penalty rules are qrcode's, to
+ * the letter, so the code printed is exactly the one qrcode would make (test/render/qr-code.spec.ts
+ * compares the two over thousands of URLs).
+ */
+import QRCode from 'qrcode';
+
+/** A QR code's modules, row after row: 1 dark, 0 light. */
+export interface QrMatrix {
+  size: number;
+  data: Uint8Array;
+}
+
+const EC_LEVEL = 'M';
+/** Error correction level M's two format bits (ISO/IEC 18004 table 12). */
+const EC_BITS_M = 0b00;
+
+/** The 15 format bits for error correction level M and a mask: BCH(15,5), then XOR 101010000010010. */
+function formatBits(mask: number): number {
+  const data = (EC_BITS_M << 3) | mask;
+  let d = data << 10;
+  const G15 = 0b10100110111;
+  for (let bit = 14; bit >= 10; bit--) if (d & (1 << bit)) d ^= G15 << (bit - 10);
+  return ((data << 10) | d) ^ 0b101010000010010;
+}
+
+const FORMAT_BITS = Array.from({ length: 8 }, (_, mask) => formatBits(mask));
+
+/** Where the 15 format bits go, each twice (the positions of qrcode's setupFormatInfo). */
+function formatPositions(size: number): Int32Array {
+  const at = new Int32Array(30);
+  for (let i = 0; i < 15; i++) {
+    const row = i < 6 ? i : i < 8 ? i + 1 : size - 15 + i;
+    at[2 * i] = row * size + 8;
+    const col = i < 8 ? size - i - 1 : i < 9 ? 15 - i : 15 - i - 1;
+    at[2 * i + 1] = 8 * size + col;
+  }
+  return at;
+}
+
+function maskAt(mask: number, i: number, j: number): boolean {
+  switch (mask) {
+    case 0: return (i + j) % 2 === 0;
+    case 1: return i % 2 === 0;
+    case 2: return j % 3 === 0;
+    case 3: return (i + j) % 3 === 0;
+    case 4: return (Math.floor(i / 2) + Math.floor(j / 3)) % 2 === 0;
+    case 5: return ((i * j) % 2) + ((i * j) % 3) === 0;
+    case 6: return (((i * j) % 2) + ((i * j) % 3)) % 2 === 0;
+    default: return (((i * j) % 3) + ((i + j) % 2)) % 2 === 0;
+  }
+}
+
+/**
+ * Per symbol layout (the reserved modules depend on the version only): for each of the eight
+ * masks, what XOR turns the unmasked symbol, its format modules cleared, into the masked one —
+ * the mask on the data modules, the mask's format bits and the dark module on theirs.
+ */
+const maskTables = new Map<number, Uint8Array[]>();
+
+function masksFor(size: number, reserved: Uint8Array, version: number): Uint8Array[] {
+  let tables = maskTables.get(version);
+  if (!tables) {
+    const at = formatPositions(size);
+    tables = Array.from({ length: 8 }, (_, mask) => {
+      const t = new Uint8Array(size * size);
+      for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) if (!reserved[i * size + j] && maskAt(mask, i, j)) t[i * size + j] = 1;
+      for (let i = 0; i < 15; i++) t[at[2 * i]!] = t[at[2 * i + 1]!] = (FORMAT_BITS[mask]! >> i) & 1;
+      t[(size - 8) * size + 8] = 1; // the dark module
+      return t;
+    });
+    maskTables.set(version, tables);
+  }
+  return tables;
+}
+
+/** N1's points for a run that has ended, by its length: 3 + (length − 5) from five on. */
+const RUN_POINTS = Int32Array.from({ length: 178 }, (_, n) => (n >= 5 ? n - 2 : 0));
+/** N3: the two 11-module windows that count. */
+const FINDER_LIKE = Uint8Array.from({ length: 2048 }, (_, bits) => (bits === 0x5d0 || bits === 0x05d ? 1 : 0));
+/** N2: a 2×2 block whose four modules add up to 0 or 4 is of one colour. */
+const ONE_COLOUR = Uint8Array.of(1, 0, 0, 0, 1);
+
+/**
+ * qrcode's penalty (its getPenaltyN1..N4, same quirks, same sum) of `base` XOR `mask`, in one
+ * pass over the rows: each column's run and last eleven modules are carried from row to row.
+ * N1: a run of five or more modules of one colour, along a row or a column, costs 3 + (length − 5).
+ * N2: each 2×2 block of one colour, 3. N3: each 11-module window reading 10111010000 or
+ * 00001011101, 40. N4: 10 per 5 % the dark share is away from 50 %.
+ * Without a branch on the modules' colours: they are as good as random, and mispredicted branches
+ * were most of the time this took.
+ */
+function penalty(base: Uint8Array, mask: Uint8Array, size: number, cols: Int32Array): number {
+  const colRun = cols.subarray(0, size);
+  const colLast = cols.subarray(size, 2 * size);
+  const colBits = cols.subarray(2 * size, 3 * size);
+  let runs = 0;
+  let finders = 0;
+  let blocks = 0;
+  let dark = 0;
+  for (let c = 0; c < size; c++) {
+    colRun[c] = 0;
+    colLast[c] = (base[c]! ^ mask[c]!) ^ 1; // "different" from the first module: a run starts there
+    colBits[c] = 0;
+  }
+  for (let r = 0; r < size; r++) {
+    const row = r * size;
+    let last = (base[row]! ^ mask[row]!) ^ 1;
+    let run = 0;
+    let bits = 0;
+    let left = 0;
+    let upLeft = 0;
+    for (let c = 0; c < size; c++) {
+      const i = row + c;
+      const v = base[i]! ^ mask[i]!;
+      dark += v;
+      // along the row
+      let same = (v ^ last ^ 1) & 1;
+      runs += RUN_POINTS[run]! * (same ^ 1);
+      run = run * same + 1;
+      last = v;
+      bits = ((bits << 1) & 0x7ff) | v;
+      if (c >= 10) finders += FINDER_LIKE[bits]!;
+      // down the column
+      same = (v ^ colLast[c]! ^ 1) & 1;
+      runs += RUN_POINTS[colRun[c]!]! * (same ^ 1);
+      colRun[c] = colRun[c]! * same + 1;
+      colLast[c] = v;
+      const cb = ((colBits[c]! << 1) & 0x7ff) | v;
+      colBits[c] = cb;
+      if (r >= 10) finders += FINDER_LIKE[cb]!;
+      // the 2×2 block whose bottom right module this is
+      if (r > 0) {
+        const up = base[i - size]! ^ mask[i - size]!;
+        if (c > 0) blocks += ONE_COLOUR[v + left + up + upLeft]!;
+        upLeft = up;
+      }
+      left = v;
+    }
+    runs += RUN_POINTS[run]!;
+  }
+  for (let c = 0; c < size; c++) runs += RUN_POINTS[colRun[c]!]!;
+  const k = Math.abs(Math.ceil((dark * 100) / (size * size) / 5) - 10);
+  return runs + finders * 40 + blocks * 3 + k * 10;
+}
+
+/** The URL as a QR code (error correction M), with the mask of lowest penalty. */
+export function qrMatrix(url: string): QrMatrix {
+  // Encoded with mask 0, which is then taken off again, with the format modules: the data, unmasked.
+  const { modules, version } = QRCode.create(url, { errorCorrectionLevel: EC_LEVEL, maskPattern: 0 });
+  const size = modules.size;
+  const masks = masksFor(size, modules.reservedBit, version);
+  const base = modules.data;
+  const zero = masks[0]!;
+  for (let i = 0; i < base.length; i++) base[i]! ^= zero[i]!;
+  const cols = new Int32Array(3 * size);
+  let best = 0;
+  let lowest = Infinity;
+  for (let mask = 0; mask < 8; mask++) {
+    const p = penalty(base, masks[mask]!, size, cols);
+    if (p < lowest) {
+      lowest = p;
+      best = mask;
+    }
+  }
+  const chosen = masks[best]!;
+  for (let i = 0; i < base.length; i++) base[i]! ^= chosen[i]!;
+  return { size, data: base };
+}
+
+/**
+ * The QR code as an SVG of filled rectangles, one per run of dark modules in a row. (qrcode's
+ * own SVG draws stroked lines, which Chromium prints about twice as slowly.) The white quiet
+ * zone is the padding of the template's box.
+ */
+export function qrSvg(url: string): string {
+  const { size, data } = qrMatrix(url);
+  let d = '';
+  for (let y = 0; y < size; y++) {
+    const row = y * size;
+    for (let x = 0; x < size; x++) {
+      if (!data[row + x]) continue;
+      let run = 1;
+      while (x + run < size && data[row + x + run]) run++;
+      d += `M${x} ${y}h${run}v1h-${run}z`;
+      x += run - 1;
+    }
+  }
+  return (
+    `<svg class="qr-svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${size} ${size}" aria-hidden="true" focusable="false">` +
+    `<path fill="#111827" d="${d}"/></svg>`
+  );
+}

@@ -301,9 +301,22 @@ const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>
  * dates and the seal's upper-cased issuer included: the fonts must cover exactly these.
  */
 function printedText(sheet: string): string {
-  return sheet
-    .replace(/<style[^]*?<\/style>|<[^>]*>/g, ' ')
-    .replace(/&(?:amp|lt|gt|quot|nbsp|#x27|#x60|#x3D);/g, (e) => ENTITIES[e] ?? e);
+  // indexOf jumps over the tags rather than a regular expression: an export does this for every sheet.
+  let text = '';
+  let at = 0;
+  while (at < sheet.length) {
+    const tag = sheet.indexOf('<', at);
+    text += sheet.slice(at, tag < 0 ? sheet.length : tag) + ' ';
+    if (tag < 0) break;
+    if (sheet.startsWith('<style', tag)) {
+      const close = sheet.indexOf('</style>', tag);
+      at = close < 0 ? sheet.length : close + '</style>'.length;
+    } else {
+      const end = sheet.indexOf('>', tag);
+      at = end < 0 ? sheet.length : end + 1;
+    }
+  }
+  return text.includes('&') ? text.replace(/&(?:amp|lt|gt|quot|nbsp|#x27|#x60|#x3D);/g, (e) => ENTITIES[e] ?? e) : text;
 }
 
 /** Sheets laid out between two turns of the event loop. */

@@ -13,6 +13,8 @@
  */
 import { dictEntries, INHERITABLE, mapOutsideStrings, refOf, refsIn, REFS, skipValue, skipWs, unsupported, type Range, type SourceObject, type SourcePage } from './pdf-syntax';
 
+const parsed = new WeakMap<Buffer, PdfSource>();
+
 /** One PDF written by Chromium, parsed enough to copy its pages. */
 export class PdfSource {
   private readonly s: string;
@@ -31,9 +33,21 @@ export class PdfSource {
     this.walkPages(pagesRoot, new Map(), new Set());
   }
 
-  static parse(buf: Buffer): PdfSource {
+  /**
+   * Parses a PDF. With `keep`, the parse is remembered for the Buffer until the next parse of it
+   * takes it: the renderer counts a printed batch's pages, and the export then copies them from
+   * that same parse instead of reading 1.6 MB again.
+   */
+  static parse(buf: Buffer, opts: { keep?: boolean } = {}): PdfSource {
+    const kept = parsed.get(buf);
+    if (kept) {
+      parsed.delete(buf);
+      return kept;
+    }
     if (!buf.subarray(0, 5).equals(Buffer.from('%PDF-'))) throw unsupported('not a PDF');
-    return new PdfSource(buf);
+    const src = new PdfSource(buf);
+    if (opts.keep) parsed.set(buf, src);
+    return src;
   }
 
   get pageCount(): number {
@@ -194,6 +208,8 @@ function subsetTag(n: number): string {
   return tag;
 }
 
+const FLUSH_BYTES = 256 * 1024;
+
 /**
  * Writes one PDF made of pages copied from sources, streaming: each `addPages` writes its
  * objects at once; `finish` writes the page tree, catalog and cross-reference table.
@@ -216,10 +232,24 @@ export class PdfWriter {
     return this.pageRefs.length;
   }
 
+  /** Written but not yet handed to the sink: objects are small, and the sink gets ~256 KiB at a time. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
   private async emit(chunk: Buffer | string): Promise<void> {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
     this.position += buf.length;
-    await this.sink(buf);
+    this.pending.push(buf);
+    this.pendingBytes += buf.length;
+    if (this.pendingBytes >= FLUSH_BYTES) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.sink(chunk);
   }
 
   private async begin(): Promise<void> {
@@ -276,6 +306,7 @@ export class PdfWriter {
       }
       await this.emit('endobj\n');
     }
+    await this.flush();
   }
 
   /** Writes the page tree, catalog, info and cross-reference table. */
@@ -306,6 +337,7 @@ export class PdfWriter {
       await this.emit(slice.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join(''));
     }
     await this.emit(`trailer\n<</Size ${this.offsets.length}\n/Root 1 0 R\n/Info 3 0 R>>\nstartxref\n${xrefAt}\n%%EOF\n`);
+    await this.flush();
     return { pages: this.pageRefs.length, bytes: this.position };
   }
 }
@@ -324,7 +356,7 @@ export async function splitPdf(buf: Buffer, titles?: (index: number) => string |
   return out;
 }
 
-/** Number of pages of a PDF (parsed, not guessed). */
-export function countPdfPages(buf: Buffer): number {
-  return PdfSource.parse(buf).pageCount;
+/** Number of pages of a PDF (parsed, not guessed); `keep` as for PdfSource.parse. */
+export function countPdfPages(buf: Buffer, opts: { keep?: boolean } = {}): number {
+  return PdfSource.parse(buf, opts).pageCount;
 }

@@ -434,7 +434,8 @@ class ChromiumPdfRenderer implements PdfRenderer {
     try {
       const pdf = await Promise.race([work, deadline]);
       if (opts.expectedPages !== undefined) {
-        const pages = countPdfPages(pdf);
+        // A batch's parse is kept for the export that copies its pages next (pdf-assembler).
+        const pages = countPdfPages(pdf, { keep: !opts.single });
         if (pages !== opts.expectedPages) {
           throw new RenderFailedError(`Chromium printed ${pages} pages for ${opts.expectedPages} certificates`);
         }

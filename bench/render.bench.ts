@@ -11,6 +11,8 @@
  *    pages of one browser at the same time, `page.setContent` + `page.pdf` and nothing else
  *  - export of N certificates (default 1,000) with exportPdf, batches of 100 -> one PDF, the way
  *    the export job runs it; interleaved with the anchor, `reps` times (default 3), medians
+ *  - once more, the first export of a process (its second page opened and first used inside the
+ *    timed part; the runs above are of a warm process, both pages open, as the anchor's)
  *  - the export of M×N certificates (default M = 4, 0 for none): Node's peak memory must not depend on N
  *
  * Beside wall-clock rates it reports CPU time per certificate of each process (Node's own
@@ -180,10 +182,13 @@ const modes: Record<string, (n: number, dir: string) => Promise<Result | Result[
     const renderer = createPdfRenderer({ executablePath: findChromium() });
     // A warm process, as the anchor's: the browser up and both pages open, each having printed a
     // batch (a running server keeps its pages between exports; only its first export opens them).
-    const warmBatch = [...certificates(BATCH)].map((doc) => ({ ...doc, learnerName: `Warm ${doc.learnerName}` }));
+    // `cold=1`: the first export of a process whose browser has printed one certificate only.
     await renderer.pdf(sampleCertificate());
-    await renderer.warm?.(2);
-    await Promise.all([renderer.pdfBatch(warmBatch), renderer.pdfBatch(warmBatch)]);
+    if (options.cold !== '1') {
+      const warmBatch = [...certificates(BATCH)].map((doc) => ({ ...doc, learnerName: `Warm ${doc.learnerName}` }));
+      await renderer.warm?.(2);
+      await Promise.all([renderer.pdfBatch(warmBatch), renderer.pdfBatch(warmBatch)]);
+    }
     const mem = memorySampler(() => renderer.browserPid());
     const file = join(dir, 'export.pdf');
     const cpu = cpuMeter(() => renderer.browserPid());
@@ -193,7 +198,8 @@ const modes: Record<string, (n: number, dir: string) => Promise<Result | Result[
     const used = cpu();
     const m = mem.stop();
     await renderer.close();
-    return { label: `exportPdf, ${n} certificates (batches of ${BATCH})`, ms, count: pages, ...m, ...used, bytes: statSync(file).size };
+    const label = `exportPdf, ${n} certificates (batches of ${BATCH})${options.cold === '1' ? ', first export of the process (second page opened inside)' : ''}`;
+    return { label, ms, count: pages, ...m, ...used, bytes: statSync(file).size };
   },
 
   /** Chromium's own rate: two warm pages printing prepared 100-certificate documents at the same time. */
@@ -290,6 +296,7 @@ async function main(): Promise<void> {
     for (const m of order) got[m] = (await step(m, n, m === 'anchor' ? { html: dir } : {}))[0]!;
     pairs.push({ ours: got.export!, anchor: got.anchor! });
   }
+  const cold = (await step('export', n, { cold: '1' }))[0]!;
   const big = memoryTimes > 0 ? (await step('export', n * memoryTimes))[0] : undefined;
   rmSync(dir, { recursive: true, force: true });
 
@@ -309,7 +316,7 @@ async function main(): Promise<void> {
   );
   console.log('\n| measure | time | certificates/s | peak RSS of this process | peak PSS of Chromium | PDF size |');
   console.log('|---|---|---|---|---|---|');
-  const rows = [...single, pairs[0]!.anchor, ...pairs.map((p) => p.ours), ...(big ? [big] : [])];
+  const rows = [...single, pairs[0]!.anchor, ...pairs.map((p) => p.ours), cold, ...(big ? [big] : [])];
   for (const r of rows) {
     const perSec = r.count > 1 ? rate(r).toFixed(1) : '';
     const size = r.bytes ? `${(r.bytes / 2 ** 20).toFixed(1)} MiB` : '';

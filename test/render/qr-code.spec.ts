@@ -1,7 +1,8 @@
 /**
  * Our mask choice (src/render/qr-code.ts) against the `qrcode` package's own: the very same
- * modules for every URL, whatever its length (QR versions 2 to 12 here, so version information
- * from 7 on is covered too) and its mix of upper case, digits and other characters.
+ * modules for every URL, whatever its length and its mix of upper case, digits and other
+ * characters: QR versions 2 to 12 (version information from 7 on), and symbols over 127 modules,
+ * whose masks are counted one at a time.
  */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
@@ -32,6 +33,15 @@ describe('QR codes on certificates', () => {
     }
     expect([...masks].sort(), 'every mask was the best one for some URL').to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(Math.max(...versions)).to.be.at.least(7);
+  });
+
+  it('are the same for symbols over 127 modules (counted one mask at a time there)', () => {
+    for (let i = 0; i < 4; i++) {
+      const u = `https://lms.example.org/${randomBytes(700).toString('hex')}`; // 1,424 bytes: version 32 and more
+      const theirs = QRCode.create(u, { errorCorrectionLevel: 'M' });
+      expect(theirs.modules.size).to.be.above(127);
+      expect(Buffer.from(qrMatrix(u).data).equals(Buffer.from(theirs.modules.data)), `modules of a ${u.length}-byte URL`).to.equal(true);
+    }
   });
 
   it('reads back as the URL (the SVG, drawn to pixels and scanned)', () => {

@@ -92,9 +92,8 @@ const ONE_COLOUR = Uint8Array.of(1, 0, 0, 0, 1);
  * pass over the rows: each column's run and last eleven modules are carried from row to row.
  * N1: a run of five or more modules of one colour, along a row or a column, costs 3 + (length − 5).
  * N2: each 2×2 block of one colour, 3. N3: each 11-module window reading 10111010000 or
- * 00001011101, 40. N4: 10 per 5 % the dark share is away from 50 %.
- * Without a branch on the modules' colours: they are as good as random, and mispredicted branches
- * were most of the time this took.
+ * 00001011101, 40. N4: 10 per 5 % the dark share is away from 50 %. One mask at a time: used
+ * for symbols over 127 modules, where penaltiesOfAll's 8-bit lane counters could overflow in a row.
  */
 function penalty(base: Uint8Array, mask: Uint8Array, size: number, cols: Int32Array): number {
   const colRun = cols.subarray(0, size);

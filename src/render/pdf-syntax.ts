@@ -9,6 +9,14 @@ export type Range = [start: number, end: number];
 export const WS = new Set([0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20]);
 export const DELIM = new Set('()<>[]{}/%'.split('').map((c) => c.charCodeAt(0)));
 
+/** Character classes by byte, for the scanners below (a table lookup instead of two Set lookups per character). */
+const IS_WS = 1;
+const IS_DELIM = 2;
+const IS_DIGIT = 4;
+const CLASS = Uint8Array.from({ length: 256 }, (_, c) => (WS.has(c) ? IS_WS : 0) | (DELIM.has(c) ? IS_DELIM : 0) | (c >= 0x30 && c <= 0x39 ? IS_DIGIT : 0));
+/** The class of the character at `i` (past the end that of byte 0, whitespace: callers check the length). */
+const classAt = (s: string, i: number): number => CLASS[s.charCodeAt(i) & 0xff]!;
+
 export function unsupported(why: string): RenderFailedError {
   return new RenderFailedError(`Cannot combine the PDF: ${why}`);
 }
@@ -30,7 +38,7 @@ export interface SourcePage {
 export function skipWs(s: string, i: number): number {
   for (;;) {
     const c = s.charCodeAt(i);
-    if (WS.has(c)) i++;
+    if (c < 256 && CLASS[c]! & IS_WS) i++;
     else if (c === 0x25 /* % */) {
       while (i < s.length && s[i] !== '\n' && s[i] !== '\r') i++;
     } else return i;
@@ -49,11 +57,33 @@ export function skipLiteralString(s: string, i: number): number {
 }
 
 export function skipRegular(s: string, i: number): number {
-  while (i < s.length && !WS.has(s.charCodeAt(i)) && !DELIM.has(s.charCodeAt(i))) i++;
+  while (i < s.length && !(classAt(s, i) & (IS_WS | IS_DELIM))) i++;
   return i;
 }
 
-const REF_AHEAD = /\s+(\d+)\s+R(?=[\s()<>[\]{}/%]|$)/y;
+/** Whether s[from, to) is all digits (and not empty). */
+function allDigits(s: string, from: number, to: number): boolean {
+  if (from >= to) return false;
+  for (let k = from; k < to; k++) if (!(classAt(s, k) & IS_DIGIT)) return false;
+  return true;
+}
+
+/**
+ * After an integer ending at `end`: the end of ` <generation> R` if a reference follows (one
+ * value, `5 0 R`), else -1. Whitespace, digits, whitespace, `R`, then a delimiter, whitespace or the end.
+ */
+function refAhead(s: string, end: number): number {
+  let k = end;
+  if (!(classAt(s, k) & IS_WS) || k >= s.length) return -1;
+  while (k < s.length && classAt(s, k) & IS_WS) k++;
+  const digits = k;
+  while (k < s.length && classAt(s, k) & IS_DIGIT) k++;
+  if (k === digits || k >= s.length || !(classAt(s, k) & IS_WS)) return -1;
+  while (k < s.length && classAt(s, k) & IS_WS) k++;
+  if (s[k] !== 'R') return -1;
+  k++;
+  return k >= s.length || classAt(s, k) & (IS_WS | IS_DELIM) ? k : -1;
+}
 
 /** Index just past the PDF value starting at `i` (a reference `5 0 R` counts as one value). */
 export function skipValue(s: string, i: number): number {
@@ -87,9 +117,9 @@ export function skipValue(s: string, i: number): number {
   if (ch === '/') return skipRegular(s, i + 1);
   const end = skipRegular(s, i);
   if (end === i) throw unsupported(`unexpected character ${JSON.stringify(ch)}`);
-  if (/^\d+$/.test(s.slice(i, end))) {
-    REF_AHEAD.lastIndex = end;
-    if (REF_AHEAD.exec(s)) return REF_AHEAD.lastIndex;
+  if (allDigits(s, i, end)) {
+    const ref = refAhead(s, end);
+    if (ref >= 0) return ref;
   }
   return end;
 }

@@ -298,13 +298,13 @@ export class PdfWriter {
       );
       const stream = src.streamBytes(old);
       this.offsets[renumber.get(old)!] = this.position;
-      await this.emit(`${renumber.get(old)} 0 obj\n${body}\n`);
       if (stream) {
-        await this.emit('stream\n');
+        await this.emit(`${renumber.get(old)} 0 obj\n${body}\nstream\n`);
         await this.emit(stream);
-        await this.emit('\nendstream\n');
+        await this.emit('\nendstream\nendobj\n');
+      } else {
+        await this.emit(`${renumber.get(old)} 0 obj\n${body}\nendobj\n`);
       }
-      await this.emit('endobj\n');
     }
     await this.flush();
   }

@@ -284,6 +284,10 @@ class ChromiumPdfRenderer implements PdfRenderer {
           handleSIGINT: false,
           handleSIGTERM: false,
           handleSIGHUP: false,
+          // DevTools over a pipe, not a WebSocket: Chromium ends when its pipe closes, so a tool
+          // that is killed (kill -9, the OOM killer) leaves no browser behind. Over a WebSocket it
+          // went on running, holding its memory, until someone killed it by hand.
+          pipe: true,
         });
         this.opts.logger?.info(`browser started in ${Date.now() - started} ms`, { pid: browser.process()?.pid });
         browser.once('disconnected', () => {

@@ -5,7 +5,7 @@
  * them, and an instance is killed (SIGKILL) in the middle of each job. Every job must finish once,
  * on a surviving instance, with no certificate lost or duplicated and one audit entry each.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Connection } from 'mongoose';
@@ -139,7 +139,7 @@ describe('three instances behind a load balancer, one killed during each job', f
     const exportJob = () => jobModel(conn!).findById(job.id).lean<JobDoc>();
     const printing = await waitFor(async () => ((await exportJob())?.progress.done ?? 0) > 0, 30_000, 20);
     expect(printing, logs()).to.equal(true);
-    const exportVictim = await killClaimer(tools, (await exportJob())!);
+    const exportVictim = await killClaimer(tools, (await exportJob())!, { printing: true });
     expect((await exportJob())?.status).to.equal('running');
     const exported = await waitFor(async () => ['succeeded', 'failed'].includes((await exportJob())?.status ?? ''), 90_000, 100);
     const ex = (await exportJob())!;
@@ -158,12 +158,36 @@ describe('three instances behind a load balancer, one killed during each job', f
   });
 });
 
-/** SIGKILLs the instance whose pid claimed `job` (claimedBy = host:pid); returns that claimedBy. */
-async function killClaimer(tools: ToolProcess[], job: JobDoc): Promise<string> {
+/**
+ * SIGKILLs the instance whose pid claimed `job` (claimedBy = host:pid); returns that claimedBy.
+ * `printing`: the instance is printing PDFs, so it has a browser, which must end with it.
+ */
+async function killClaimer(tools: ToolProcess[], job: JobDoc, o: { printing?: boolean } = {}): Promise<string> {
   const pid = Number(String(job.claimedBy).split(':').pop());
   const victim = tools.find((t) => t.child.pid === pid);
   expect(victim, `the job was claimed by ${job.claimedBy}, one of the instances`).to.not.equal(undefined);
+  const browsers = browsersOf(pid);
+  if (o.printing) expect(browsers, 'the instance printing has a browser of its own').to.not.deep.equal([]);
   victim!.child.kill('SIGKILL');
   await victim!.exited;
+  // Killed mid-print, the instance must not leave its browser running (and holding its memory).
+  const gone = await waitFor(async () => browsers.every((b) => !existsSync(`/proc/${b}`)), 10_000, 100);
+  expect(gone, `Chromium ${browsers.filter((b) => existsSync(`/proc/${b}`)).join(', ')} of the killed instance is still running`).to.equal(true);
   return String(job.claimedBy);
+}
+
+/** Pids of the Chromium browsers (not their helpers) that process `pid` started. */
+function browsersOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return ppid === pid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('chromium');
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
 }

@@ -206,7 +206,8 @@ const modes: Record<string, (n: number, dir: string) => Promise<Result | Result[
   async anchor(n, dir) {
     const files = readdirSync(options.html!).sort().map((f) => join(options.html!, f));
     const htmls = files.map((f) => readFileSync(f, 'utf8'));
-    const browser = await puppeteer.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS, env: chromiumEnv() });
+    // launched as the renderer launches its browser (same flags, fonts and DevTools pipe)
+    const browser = await puppeteer.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS, env: chromiumEnv(), pipe: true });
     const print = async (page: Page, html: string) => {
       await page.setContent(html, { waitUntil: 'load', timeout: 0 });
       return page.pdf({ printBackground: true, preferCSSPageSize: true, tagged: false, timeout: 0 });

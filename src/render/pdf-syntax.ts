@@ -6,8 +6,8 @@ import { RenderFailedError } from './render-errors';
 
 export type Range = [start: number, end: number];
 
-export const WS = new Set([0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20]);
-export const DELIM = new Set('()<>[]{}/%'.split('').map((c) => c.charCodeAt(0)));
+const WS = new Set([0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20]);
+const DELIM = new Set('()<>[]{}/%'.split('').map((c) => c.charCodeAt(0)));
 
 /** Character classes by byte, for the scanners below (a table lookup instead of two Set lookups per character). */
 const IS_WS = 1;

@@ -7,7 +7,7 @@
  * submission makes it stale after the next sync. Then every failure: a refused grant, a wrong key,
  * a missing scope, a revoked grant (401), a paging loop, an answer that is not JSON.
  */
-import { definitionFormFields } from '../support/e2e';
+import { definitionFormFields, launchAs } from '../support/e2e';
 import { expect } from 'chai';
 import { Types } from 'mongoose';
 import { issueModel } from '../../src/certificates/issue.model';
@@ -36,11 +36,8 @@ describe('Canvas gradebook over REST with OAuth2 (admin → teacher → learner)
   });
 
   const launch = async (courseId: string, userId: string) => {
-    const browser = new HttpBrowser();
-    const page = await browser.open(t.sandbox.launchUrl(courseId, userId));
-    expect(page.status, page.html.slice(0, 400)).to.equal(200);
-    const app = `${t.baseUrl}/app/${sessionOf(page.url)}`;
-    return { browser, page, app, teacher: `${app}/teacher` };
+    const launched = await launchAs(t, courseId, userId);
+    return { ...launched, teacher: `${launched.app}/teacher` };
   };
 
   const admin = async () => {

@@ -94,11 +94,8 @@ describe('Pages inside a launch in the launch language', function () {
     });
 
     const launch = async (courseId: string, userId: string) => {
-      const browser = new HttpBrowser();
-      const page = await browser.open(t.sandbox.launchUrl(courseId, userId));
-      expect(page.status, page.html.slice(0, 400)).to.equal(200);
-      const app = `${t.baseUrl}/app/${sessionOf(page.url)}`;
-      return { browser, page, app, teacher: `${app}/teacher` };
+      const launched = await launchAs(t, courseId, userId);
+      return { ...launched, teacher: `${launched.app}/teacher` };
     };
 
     /** The administrator enters the sandbox Canvas's API key (Admin › Developer Keys) on /admin/canvas. */

@@ -7,7 +7,7 @@
  * The course grants the tool neither AGS nor NRPS (a Moodle where the teacher never ticked the
  * tool's grade options): every grade and the roster come through web services alone.
  */
-import { definitionFormFields } from '../support/e2e';
+import { definitionFormFields, launchAs } from '../support/e2e';
 import { expect } from 'chai';
 import { backdateLearnerRefreshes, settleLearnerRefreshes } from '../../src/grades/learner-refresh';
 import { Types } from 'mongoose';
@@ -20,7 +20,7 @@ import { ROLE } from '../../src/sandbox/lti-vocabulary';
 import { resultModel } from '../../src/grades/result.model';
 import { syncRunModel } from '../../src/grades/sync-run.model';
 import { startTestApp, type TestApp } from '../support/app';
-import { HttpBrowser, sessionOf } from '../support/browser';
+import { HttpBrowser } from '../support/browser';
 import { all, attr, parseHtml, text } from '../support/html';
 
 const definitionFields = (overrides: Record<string, string> = {}): Record<string, string> => definitionFormFields({ issuerName: 'Moodle Academy', ...overrides });
@@ -42,11 +42,8 @@ describe('Moodle gradebook over web services (admin → teacher → learner)', f
   });
 
   const launch = async (courseId: string, userId: string) => {
-    const browser = new HttpBrowser();
-    const page = await browser.open(t.sandbox.launchUrl(courseId, userId));
-    expect(page.status, page.html.slice(0, 400)).to.equal(200);
-    const app = `${t.baseUrl}/app/${sessionOf(page.url)}`;
-    return { browser, page, app, teacher: `${app}/teacher` };
+    const launched = await launchAs(t, courseId, userId);
+    return { ...launched, teacher: `${launched.app}/teacher` };
   };
 
   it('issues for exactly the learner at 80%, and flags the certificate stale when the grade changes in Moodle', async () => {

@@ -16,11 +16,11 @@ import mongoose from 'mongoose';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Connection } from 'mongoose';
 import type { Config } from '../config';
-import { PlatformError } from '../errors';
 import { TokenRefusedError } from '../http/platform-errors';
 import { checkPlatformUrl, policyForRegistration } from './advantage/url-guard';
 import { launchFailureFrom, type LaunchFailure } from './launch-errors';
 import { createLaunchFlow, type FlowPlatform, type LaunchFlowDeps } from './launch-flow';
+import { platformRemoved } from './service-guard';
 import { createTokenCache } from './token-cache';
 
 /** Where ltijs's routes live inside the app. */
@@ -220,7 +220,7 @@ export async function createLtiProvider(opts: LtiProviderOptions): Promise<LtiPr
   /** The client-credentials grant (IMS Security Framework §4.1), as ltijs's Auth.getAccessToken did, without storing the token. */
   async function requestToken(issuer: string, clientId: string, scopes: string[]): Promise<{ token: string; scopes: string[]; expiresInSeconds?: number }> {
     const p = await lti.getPlatform(issuer, clientId);
-    if (!p) throw new PlatformError(`The platform ${issuer} (client ${clientId}) is no longer registered with the tool.`);
+    if (!p) throw platformRemoved(issuer, clientId);
     const scope = scopes.join(' ');
     let status: number | undefined;
     let body = '';

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { Types } from 'mongoose';
 import { courseModel } from '../../src/courses/course.model';
+import { PlatformError, userMessage } from '../../src/errors';
+import { createTranslator } from '../../src/i18n';
 import { checkPlatformUrl, policyForRegistration, UnsafePlatformUrlError, type UrlPolicy } from '../../src/lti/advantage/url-guard';
 import { guardedServiceAccess } from '../../src/lti/service-guard';
 import { startTestApp, type TestApp } from '../support/app';
@@ -86,6 +88,16 @@ describe("guardedServiceAccess: the token URL is checked before ltijs posts its 
     expect(asked).to.equal(0);
     await access.checkUrl('https://lms.example/ags');
     expect(await access.checkUrl('https://other.example/ags').catch((e: Error) => e.message)).to.include('other.example is not one of');
+  });
+
+  it('a registration removed meanwhile is said in the reader\'s language, and no token is asked', async () => {
+    let asked = 0;
+    const lti = { findPlatform: async () => null, accessToken: async () => ((asked++), { token: 't', scopes: [] }) };
+    const error = await guardedServiceAccess(lti, 'https://lms.example', 'c7').getToken(['s']).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(PlatformError);
+    expect((error as PlatformError).message).to.equal("The LMS https://lms.example (client c7) is no longer registered with the tool: the tool's administrator registers it again on /admin.");
+    expect(userMessage(error as PlatformError, createTranslator('de'))).to.equal('Das LMS https://lms.example (Client c7) ist beim Werkzeug nicht mehr registriert: Die Administration des Werkzeugs registriert es auf /admin erneut.');
+    expect(asked).to.equal(0);
   });
 });
 

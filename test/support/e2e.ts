@@ -45,12 +45,12 @@ export interface Launched {
 /** Launches `userId` from the sandbox course into the tool and returns the landing page. */
 let launches = 0;
 
-export async function launchAs(t: TestApp, courseId: string, userId: string): Promise<Launched> {
+export async function launchAs(t: TestApp, courseId: string, userId: string, opts: { deepLinking?: boolean } = {}): Promise<Launched> {
   // each launch is its own client (198.18.0.0/15, the benchmarking range): the suite's hundreds of
   // launches a minute must not share one address's login rate limit (test/security/login.spec.ts tests it)
   const n = launches++;
   const browser = new HttpBrowser({ address: `198.18.${(n >> 8) & 255}.${n & 255}` });
-  const page = await browser.open(t.sandbox.launchUrl(courseId, userId));
+  const page = await browser.open(t.sandbox.launchUrl(courseId, userId, opts.deepLinking ? { deepLinking: true } : undefined));
   if (page.status !== 200) throw new Error(`launch failed (${page.status}): ${page.html.slice(0, 300)}`);
   const session = sessionOf(page.url);
   return { browser, page, session, app: `${t.baseUrl}/app/${session}` };

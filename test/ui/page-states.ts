@@ -41,7 +41,7 @@ export interface World {
   /** A sandbox course with these scores, its teacher launched once (the tool knows the course). */
   course(scores: Array<Array<number | null>>, opts?: { title?: string; learnerNames?: string[] }): Promise<{ c: CreatedCourse; courseId: Types.ObjectId; teacher: Launched }>;
   /** Launches a sandbox user and returns the session's app base URL. */
-  launch(c: CreatedCourse, userId: string, locale?: string): Promise<Launched>;
+  launch(c: CreatedCourse, userId: string, locale?: string, opts?: { deepLinking?: boolean }): Promise<Launched>;
   definition(courseId: Types.ObjectId, input?: Record<string, unknown>): Promise<DefinitionDoc>;
   /** Issues a certificate to a learner of the course (who must qualify), optionally back in time. */
   issue(definition: DefinitionDoc, c: CreatedCourse, learnerIndex: number, at?: Date): Promise<IssueDoc>;
@@ -507,6 +507,25 @@ export const PAGE_STATES: PageState[] = [
       return `${teacher.app}/teacher/certificates/${cert._id}/delete`;
     },
   },
+  {
+    name: 'teacher: delete all certificates',
+    async open(w) {
+      const { c, courseId, teacher } = await w.course([FULL, FULL]);
+      const def = await w.definition(courseId);
+      await w.issue(def, c, 0);
+      await w.issue(def, c, 1);
+      return `${teacher.app}/teacher/definitions/${def._id}/delete-all`;
+    },
+  },
+  { name: 'teacher: grade columns', open: async (w) => `${(await w.course([FULL])).teacher.app}/teacher/columns` },
+  {
+    name: 'teacher: placing the tool (deep-linking picker)',
+    async open(w) {
+      const { c } = await w.course([FULL]);
+      const picker = await w.launch(c, c.teacherIds[0]!, undefined, { deepLinking: true });
+      return `${picker.app}/deep-linking`;
+    },
+  },
   // ---- verification
   ...(['valid', 'expired', 'revoked', 'superseded'] as const).map(
     (status): PageState => ({
@@ -568,6 +587,9 @@ export const PAGE_STATES: PageState[] = [
   ...(['moodle', 'canvas', 'credentials', 'certifications'] as const).map(
     (sub): PageState => ({ name: `admin: ${sub}`, open: async (w) => ({ url: `${w.t.baseUrl}/admin/${sub}`, cookie: await w.adminCookie() }) }),
   ),
+  { name: 'home page', open: async (w) => `${w.t.baseUrl}/` },
+  // the page an LMS administrator reads in the LMS's dialog after dynamic registration
+  { name: 'registration: done, waiting for activation', open: async (w) => w.t.sandbox.startDynamicRegistration().url },
   // ---- errors
   { name: 'error: session ended', status: 401, open: async (w) => `${w.t.baseUrl}/app/no-such-session/learner` },
   { name: 'error: not found', status: 404, open: async (w) => `${w.t.baseUrl}/nothing-here` },
@@ -603,9 +625,9 @@ export function createWorld(t: TestApp): World {
       }
       return { c, courseId, teacher };
     },
-    async launch(c, userId, locale) {
+    async launch(c, userId, locale, opts) {
       if (locale) t.sandbox.store.getUser(userId)!.locale = locale;
-      return launchAs(t, c.course.id, userId);
+      return launchAs(t, c.course.id, userId, opts);
     },
     definition: (courseId, input = {}) => defineCertificate(t, courseId, input),
     async issue(definition, c, learnerIndex, at) {

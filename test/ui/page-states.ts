@@ -111,12 +111,13 @@ interface CertificationScene {
   externalId: string;
   awardCode: string;
 }
-const scenes = new WeakMap<TestApp, Promise<CertificationScene>>();
+/** One scene per World: a suite that launches its users in another language builds its own. */
+const scenes = new WeakMap<World, Promise<CertificationScene>>();
 function certificationScene(w: World): Promise<CertificationScene> {
-  let scene = scenes.get(w.t);
+  let scene = scenes.get(w);
   if (!scene) {
     scene = buildCertificationScene(w.t);
-    scenes.set(w.t, scene);
+    scenes.set(w, scene);
   }
   return scene;
 }

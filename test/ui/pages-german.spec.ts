@@ -53,9 +53,12 @@ describe('Every page state in German: no line reads as English', function () {
   let browser: Browser;
   let page: Page;
   let world: World;
+  let restoreAddUser: (() => void) | undefined;
   before(async () => {
     t = await startTestApp();
+    // the test app is shared by every spec file: the German default is undone in after()
     const store = t.sandbox.store;
+    restoreAddUser = () => delete (store as { addUser?: unknown }).addUser;
     const addUser = store.addUser.bind(store);
     store.addUser = (input) => addUser({ ...input, locale: input.locale ?? 'de-DE' });
     world = createWorld(t);
@@ -64,6 +67,7 @@ describe('Every page state in German: no line reads as English', function () {
     await page.setExtraHTTPHeaders({ 'accept-language': 'de-DE,de;q=0.9' });
   });
   after(async () => {
+    restoreAddUser?.();
     await browser?.close();
   });
 

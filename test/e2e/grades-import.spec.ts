@@ -149,7 +149,7 @@ describe('Gradebook CSV import and sync history (sandbox LMS → tool)', functio
       expect(page.html).to.include('only shares the grade columns that belong to this tool');
       expect(page.html).to.include('Grades › Export › Plain text file');
       expect(page.html).to.include('Grades › Export › Export Entire Gradebook');
-      expect(page.html).to.include('Assessments › Export');
+      expect(page.html).to.include('Assessments › List View › CSV export');
       expect(page.html).to.include('at most 5 MB');
     });
 

@@ -103,7 +103,7 @@ describe('Pages outside a launch in the browser language', function () {
         const grades = all(section, 'table.moodle-checks tbody tr').map((tr) => cells(tr)).find((r) => r[0] === 'gradereport_user_get_grade_items')!;
         expect(grades[1]).to.equal('fehlt');
         expect(grades[2]).to.equal(
-          `Der Webservice-Person von Moodle fehlt die Fähigkeit moodle/grade:viewall ("View grades of other users") in Kurs ${course}, die gradereport_user_get_grade_items braucht: Erlauben Sie sie in ihrer Rolle (Website-Administration › Nutzer/innen › Rechte ändern › Rollen verwalten).`,
+          `Der Webservice-Person von Moodle fehlt die Fähigkeit moodle/grade:viewall ("View grades of other users") in Kurs ${course}, die gradereport_user_get_grade_items braucht: Erlauben Sie sie in ihrer Rolle (Website-Administration › Nutzer/innen › Rechte › Rollen verwalten).`,
         );
         expect(text(section)).to.not.include('lacks the capability');
       } finally {

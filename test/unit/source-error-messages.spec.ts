@@ -116,7 +116,7 @@ describe('grade source error messages', () => {
         "The Moodle web-service user lacks the capability moodle/grade:viewall (\"View grades of other users\") in course 1234, needed by gradereport_user_get_grade_items: allow it in the user's role (Site administration › Users › Permissions › Define roles).",
       );
       expect(said(cap, de)).to.equal(
-        'Der Webservice-Person von Moodle fehlt die Fähigkeit moodle/grade:viewall ("View grades of other users") in Kurs 1234, die gradereport_user_get_grade_items braucht: Erlauben Sie sie in ihrer Rolle (Website-Administration › Nutzer/innen › Rechte ändern › Rollen verwalten).',
+        'Der Webservice-Person von Moodle fehlt die Fähigkeit moodle/grade:viewall ("View grades of other users") in Kurs 1234, die gradereport_user_get_grade_items braucht: Erlauben Sie sie in ihrer Rolle (Website-Administration › Nutzer/innen › Rechte › Rollen verwalten).',
       );
       const other = errorFromMoodle({ errorcode: 'weird', message: 'Boom' }, { ...ctx, courseId: undefined });
       expect(other.message).to.equal('Moodle refused gradereport_user_get_grade_items (weird) (Moodle said: "Boom").');

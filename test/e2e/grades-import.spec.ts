@@ -735,7 +735,7 @@ describe('Gradebook CSV import and sync history (sandbox LMS → tool)', functio
       const ags = elementWith(page.html, 'data-source', 'ags');
       expect(ags).to.include('Learning platform (LTI)').and.include('2 columns').and.include('data-counts="2,');
       expect(ags).to.match(/Teacher \d+-1/);
-      expect(ags).to.match(/<td class="num">\d+(\.\d)? s<\/td>/);
+      expect(ags).to.match(/<td class="num"[^>]*>\d+(\.\d)? s<\/td>/);
       const csv = elementWith(page.html, 'data-source', 'csv');
       expect(csv).to.include('Gradebook file (CSV)').and.include('data-counts="3,6,3,9"').and.include('data-error-kind="unmatched_row"');
 

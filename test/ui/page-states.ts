@@ -465,6 +465,27 @@ export const PAGE_STATES: PageState[] = [
     },
   },
   {
+    // Rows that match learners of the course: the score changes and matched rows tables (on a phone: one block per row).
+    name: 'teacher: import preview, rows matched',
+    async open(w) {
+      const { c, teacher } = await w.course([FULL, BILBO], { learnerNames: ['Ada Jansen', 'Bilbo Baggins'] });
+      const [header] = readFileSync(join(__dirname, '..', 'fixtures', 'csv', 'moodle-grades.csv'), 'utf8').split(/\r?\n/);
+      const rows = c.learnerIds.map((id) => w.t.sandbox.store.getUser(id)!).map(
+        (u) => `${u.givenName},${u.familyName},,Uni Test,Biology,${u.email},8.50,85.00 %,72.00,72.00 %,18.00,90.00 %,26.50,190.50,1746262800`,
+      );
+      const form = new FormData();
+      form.append('file', new Blob([[header, ...rows].join('\n')], { type: 'text/csv' }), 'moodle-grades.csv');
+      const res = await fetch(`${teacher.app}/teacher/grades/import`, { method: 'POST', body: form, redirect: 'manual' });
+      const location = res.headers.get('location');
+      if (res.status !== 303 || !location) throw new Error(`upload refused: ${res.status} ${(await res.text()).slice(0, 300)}`);
+      return new URL(location, teacher.app).toString();
+    },
+    async check(page, width) {
+      const n = (await page.evaluate(`[document.querySelectorAll('table.changes tbody tr').length, document.querySelectorAll('table.matched tbody tr').length]`)) as number[];
+      return n[0] && n[1] === 2 ? [] : [`expected score changes and 2 matched rows, found ${n.join(' and ')} (${width} px)`];
+    },
+  },
+  {
     name: 'teacher: import form',
     async open(w) {
       return `${(await w.course([FULL])).teacher.app}/teacher/grades/import`;

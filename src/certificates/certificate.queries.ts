@@ -6,7 +6,7 @@ import type { Connection } from 'mongoose';
 import { NotFoundError } from '../errors';
 import { certificateState, type CertificateState } from './certificate-state';
 import { normalizeCode } from './codes';
-import { toObjectId, type Id } from './ids';
+import { notFoundError, toObjectId, type Id } from './ids';
 import { issueModel, type IssueDoc, type IssueStatus } from './issue.model';
 export type { IssueDoc } from './issue.model';
 
@@ -22,7 +22,7 @@ const MAX_CHAIN = 100;
  */
 export async function getCertificate(conn: Connection, courseId: Id, issueId: Id): Promise<IssueDoc> {
   const c = (await issueModel(conn).collection.findOne({ _id: toObjectId(issueId, 'certificate'), courseId: toObjectId(courseId, 'course') })) as IssueDoc | null;
-  if (!c) throw new NotFoundError('This certificate does not exist in this course.', { what: 'certificate' });
+  if (!c) throw notFoundError('certificate');
   return c;
 }
 

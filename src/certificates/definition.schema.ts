@@ -180,7 +180,9 @@ export function parseDefinitionInput(input: unknown, context: DefinitionContext)
   }
   if (fields.length > 0) {
     const first = fields[0]!;
-    throw new ValidationError(`Certificate setting ${first.field} ${first.message}`, { field: first.field, fields });
+    // The form puts each field's own text beside it (src/web/teacher/definition-form.view.ts); the
+    // error names the first field for any other reader, the English keeps zod's reason for the log.
+    throw new ValidationError(`Certificate setting ${first.field} ${first.message}`, { field: first.field, fields }, { key: 'documents.preview.invalidSetting', params: { field: first.field } });
   }
   return (parsed as { data: DefinitionSettings }).data;
 }

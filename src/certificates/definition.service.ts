@@ -4,13 +4,14 @@
  * changed, so "which rules was this certificate issued under?" always has an answer.
  */
 import type { Connection, Types } from 'mongoose';
-import { ConflictError, NotFoundError } from '../errors';
+import { ConflictError } from '../errors';
 import type { Actor } from './audit.model';
 import { recordAudit } from './audit.service';
 import { currentActivityIds, currentLineItemIds } from './course-grades';
 import { definitionModel, type DefinitionDoc } from './definition.model';
 import { parseDefinitionInput, type DefinitionSettings } from './definition.schema';
-import { toObjectId, type Id } from './ids';
+import { notFoundError, toObjectId, type Id } from './ids';
+import { inEnglish } from '../i18n/english';
 export type { DefinitionDoc } from './definition.model';
 
 /** The fields a teacher sets, in the order the audit trail compares them. */
@@ -65,7 +66,7 @@ export async function getDefinition(conn: Connection, courseId: Id, definitionId
   const d = await definitionModel(conn)
     .findOne({ _id: toObjectId(definitionId, 'certificate definition'), courseId: toObjectId(courseId, 'course') })
     .lean<DefinitionDoc>();
-  if (!d || (d.archivedAt && !opts.includeArchived)) throw new NotFoundError('This certificate does not exist in this course.', { what: 'certificate definition' });
+  if (!d || (d.archivedAt && !opts.includeArchived)) throw notFoundError('certificate definition');
   return d;
 }
 
@@ -162,7 +163,8 @@ export async function updateDefinition(
 }
 
 function staleForm(version: number): ConflictError {
-  return new ConflictError('Someone else changed this certificate in the meantime. Reload the page to see their changes.', { currentVersion: version });
+  const ref = { key: 'certificates.error.definitionChanged' };
+  return new ConflictError(inEnglish(ref), { currentVersion: version }, ref);
 }
 
 /**

@@ -15,6 +15,7 @@ import type { Actor } from './audit.model';
 import type { Clock, RandomBytes } from '../runtime';
 import { generateAll, type GenerateAllResult } from './generate-all.service';
 import { reissueStale } from './stale.service';
+import { inEnglish } from '../i18n/english';
 
 export const GENERATE_ALL_JOB = 'certificates.generate-all';
 export const REISSUE_STALE_JOB = 'certificates.reissue-stale';
@@ -48,7 +49,10 @@ export interface GenerateAllJobDeps {
 
 function payloadOf(payload: unknown): GenerateAllPayload {
   const parsed = GenerateAllPayloadSchema.safeParse(payload);
-  if (!parsed.success) throw new ValidationError('This job has no valid certificate to work on.', { field: 'definitionId' });
+  if (!parsed.success) {
+    const ref = { key: 'certificates.error.jobInvalid' };
+    throw new ValidationError(inEnglish(ref), { field: 'definitionId' }, ref);
+  }
   return parsed.data;
 }
 

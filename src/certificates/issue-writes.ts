@@ -5,7 +5,7 @@
  */
 import { Types, type Connection } from 'mongoose';
 import { courseModel } from '../courses/course.model';
-import { ConflictError, NotFoundError } from '../errors';
+import { ConflictError } from '../errors';
 import type { LoadedMember } from '../grades/course-grades.service';
 import { describeMissing, glyphProblems } from '../render/glyph-check';
 import type { RandomBytes } from '../runtime';
@@ -17,6 +17,8 @@ import { learnerGrades, readCourseGrades } from './course-grades';
 import type { DefinitionDoc } from './definition.model';
 import { evaluateEligibility, evaluationFingerprint, type Evaluation } from './evaluate';
 import { activeKeyOf, issueModel, type EvaluationSnapshot, type IssueDoc } from './issue.model';
+import { inEnglish } from '../i18n/english';
+import { notFoundError } from './ids';
 
 /** Tries to issue more than once only when a random code or a version number collides. */
 const MAX_INSERT_ATTEMPTS = 8;
@@ -56,7 +58,7 @@ function duplicateKeyOf(e: unknown): string | null {
 /** The course title printed on certificates (title, else label, else the LMS context id). */
 export async function printedCourseTitle(conn: Connection, courseId: Types.ObjectId): Promise<string> {
   const course = await courseModel(conn).findById(courseId, { title: 1, label: 1, contextId: 1 }).lean();
-  if (!course) throw new NotFoundError('This course is not known to the tool.', { what: 'course' });
+  if (!course) throw notFoundError('course');
   return course.title?.trim() || course.label?.trim() || course.contextId;
 }
 
@@ -144,7 +146,8 @@ export async function insertActive(
       if (key === 'version' || key === 'activeKey' || key === 'unknown') version = undefined;
     }
   }
-  throw new ConflictError('The certificate could not be issued because of concurrent changes. Please try again.');
+  const ref = { key: 'certificates.error.issueConflict' };
+  throw new ConflictError(inEnglish(ref), undefined, ref);
 }
 
 /**

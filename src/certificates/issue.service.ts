@@ -12,7 +12,7 @@
  * (`revokeCertificate`, revoke.service.ts), and it keeps the record and an audit entry.
  */
 import { Types, type Connection } from 'mongoose';
-import { ConflictError, NotFoundError } from '../errors';
+import { ConflictError } from '../errors';
 import type { LoadedMember } from '../grades/course-grades.service';
 import type { Clock, RandomBytes } from '../runtime';
 import type { Actor } from './audit.model';
@@ -25,7 +25,7 @@ import { generateCode } from './codes';
 import type { DefinitionDoc } from './definition.model';
 import { getDefinition } from './definition.service';
 import type { Evaluation } from './evaluate';
-import { toObjectId, type Id } from './ids';
+import { notFoundError, toObjectId, type Id } from './ids';
 import { activeKeyOf, issueModel, type IssueDoc } from './issue.model';
 import { activeCertificate, draftIssue, evaluationOf, insertActive, issuedAudit, printedCourseTitle } from './issue-writes';
 import { reissueCertificate } from './reissue.service';
@@ -58,7 +58,7 @@ export type IssueOutcome =
 export async function issueIfEligible(conn: Connection, opts: IssueIfEligibleOptions): Promise<IssueOutcome> {
   const courseId = toObjectId(opts.courseId, 'course');
   const { definition, learner } = opts;
-  if (!definition.courseId.equals(courseId)) throw new NotFoundError('This certificate does not exist in this course.', { what: 'certificate definition' });
+  if (!definition.courseId.equals(courseId)) throw notFoundError('certificate definition');
 
   const existing = await activeCertificate(conn, definition._id, learner.userId);
   if (existing) return { outcome: 'already_issued', certificate: existing, evaluation: opts.evaluation ?? null };
@@ -109,7 +109,7 @@ export async function issueBatch(
 ): Promise<{ issued: IssueDoc[]; alreadyIssued: IssueDoc[]; notEligible: number }> {
   const courseId = toObjectId(opts.courseId, 'course');
   const { definition } = opts;
-  if (!definition.courseId.equals(courseId)) throw new NotFoundError('This certificate does not exist in this course.', { what: 'certificate definition' });
+  if (!definition.courseId.equals(courseId)) throw notFoundError('certificate definition');
   const out = { issued: [] as IssueDoc[], alreadyIssued: [] as IssueDoc[], notEligible: 0 };
   if (opts.entries.length === 0) return out;
   const courseTitle = opts.courseTitle ?? (await printedCourseTitle(conn, courseId));

@@ -20,6 +20,7 @@ import { toObjectId, type Id } from './ids';
 import { activeKeyOf, issueModel, type IssueDoc } from './issue.model';
 import { draftIssue, evaluationOf, glyphAuditDetails, insertActive, printedCourseTitle } from './issue-writes';
 import { revokeCredentials } from '../credentials/status-bits';
+import { inEnglish } from '../i18n/english';
 
 export interface ReissueOptions {
   courseId: Id;
@@ -44,7 +45,8 @@ export async function reissueCertificate(conn: Connection, opts: ReissueOptions)
   const courseId = toObjectId(opts.courseId, 'course');
   const previous = await getCertificate(conn, courseId, opts.issueId);
   if (previous.status !== 'active') {
-    throw new ConflictError(`Only a valid certificate can be re-issued; this one is ${previous.status}.`, { status: previous.status });
+    const ref = { key: 'certificates.error.reissueNotActive', params: { status: previous.status } };
+    throw new ConflictError(inEnglish(ref), { status: previous.status }, ref);
   }
   const definition = opts.definition ?? (await getDefinition(conn, courseId, previous.definitionId));
   const { evaluation, member } = await evaluationOf(conn, { courseId, definition, userId: previous.userId, evaluation: opts.evaluation, member: opts.member });
@@ -74,7 +76,10 @@ export async function reissueCertificate(conn: Connection, opts: ReissueOptions)
     { $set: { status: 'superseded', supersededBy: newId, supersededAt: at }, $unset: { activeKey: 1 } },
     { new: true },
   ).lean<IssueDoc>();
-  if (!retired) throw new ConflictError('This certificate was changed in the meantime. Reload the page.', { issueId: String(previous._id) });
+  if (!retired) {
+    const ref = { key: 'certificates.error.reissueChanged' };
+    throw new ConflictError(inEnglish(ref), { issueId: String(previous._id) }, ref);
+  }
 
   // Step 2: the new version. If that fails, put the old one back so nothing is lost.
   let inserted: { certificate: IssueDoc; created: boolean };

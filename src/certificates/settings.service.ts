@@ -3,10 +3,11 @@
  */
 import type { Connection } from 'mongoose';
 import { courseModel } from '../courses/course.model';
-import { NotFoundError, ValidationError } from '../errors';
+import { ValidationError } from '../errors';
 import type { Actor } from './audit.model';
 import { recordAudit } from './audit.service';
-import { toObjectId, type Id } from './ids';
+import { notFoundError, toObjectId, type Id } from './ids';
+import { inEnglish } from '../i18n/english';
 
 export interface CertificateSettings {
   /** Re-issue stale certificates automatically after each grade sync (R5). */
@@ -15,7 +16,7 @@ export interface CertificateSettings {
 
 export async function getCertificateSettings(conn: Connection, courseId: Id): Promise<CertificateSettings> {
   const course = await courseModel(conn).findById(toObjectId(courseId, 'course'), { settings: 1 }).lean();
-  if (!course) throw new NotFoundError('This course is not known to the tool.', { what: 'course' });
+  if (!course) throw notFoundError('course');
   return { autoReissue: course.settings?.autoReissue === true };
 }
 
@@ -26,7 +27,8 @@ export async function updateCertificateSettings(
 ): Promise<CertificateSettings> {
   const courseId = toObjectId(opts.courseId, 'course');
   if (opts.settings.autoReissue !== undefined && typeof opts.settings.autoReissue !== 'boolean') {
-    throw new ValidationError('autoReissue must be true or false.', { field: 'autoReissue' });
+    const ref = { key: 'teacher.settings.invalid' };
+    throw new ValidationError(inEnglish(ref), { field: 'autoReissue' }, ref);
   }
   const before = await getCertificateSettings(conn, courseId);
   const after: CertificateSettings = { ...before, ...opts.settings };

@@ -5,13 +5,13 @@
  */
 import type { Connection } from 'mongoose';
 import { courseModel } from '../courses/course.model';
-import { AppError, NotFoundError } from '../errors';
+import { AppError } from '../errors';
 import type { Actor } from './audit.model';
 import { readCourseGrades, type CourseGradeBook } from './course-grades';
 import type { DefinitionDoc } from './definition.model';
 import { listDefinitions } from './definition.service';
 import type { Evaluation, SnapshotComparison } from './evaluate';
-import { toObjectId, type Id } from './ids';
+import { notFoundError, toObjectId, type Id } from './ids';
 import type { IssueDoc } from './issue.model';
 import type { Clock, RandomBytes } from '../runtime';
 import { printedCourseTitle } from './issue-writes';
@@ -53,7 +53,7 @@ async function collectStale(
   if (opts.definitionId !== undefined) {
     const wanted = toObjectId(opts.definitionId, 'certificate definition');
     definitions = definitions.filter((d) => d._id.equals(wanted));
-    if (definitions.length === 0) throw new NotFoundError('This certificate does not exist in this course.', { what: 'certificate definition' });
+    if (definitions.length === 0) throw notFoundError('certificate definition');
   }
   if (definitions.length === 0) return { stale: [], book: null };
   const book = await readCourseGrades(conn, cid, opts.userIds ? { userIds: opts.userIds } : {});
@@ -140,7 +140,7 @@ export async function runAfterSync(
 ): Promise<{ autoReissue: boolean; stale: number; reissued: number; notEligible: number; skipped: number }> {
   const cid = toObjectId(opts.courseId, 'course');
   const course = await courseModel(conn).findById(cid, { settings: 1 }).lean();
-  if (!course) throw new NotFoundError('This course is not known to the tool.', { what: 'course' });
+  if (!course) throw notFoundError('course');
   if (!course.settings?.autoReissue) {
     const stale = await findStaleCertificates(conn, cid, opts.now());
     return { autoReissue: false, stale: stale.length, reissued: 0, notEligible: stale.filter((s) => !s.comparison.stillEligible).length, skipped: 0 };

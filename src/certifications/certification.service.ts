@@ -11,6 +11,7 @@ import { NotFoundError, ValidationError } from '../errors';
 import { recordCertificationAudit } from './certification-audit';
 import type { CertificationFormInput } from './certification.schema';
 import { certificationModel, type CertificationDoc, type CertificationValidity, type Programme } from './certification.model';
+import { inEnglish } from '../i18n/english';
 
 export type { CertificationDoc };
 
@@ -25,10 +26,16 @@ export function badgeScope(certificationId: Types.ObjectId | string): string {
   return `certification:${String(certificationId)}`;
 }
 
+/** "This certification does not exist.", in the reader's language. */
+function certificationNotFound(what = 'certification'): NotFoundError {
+  const ref = { key: 'certifications.error.notFound' };
+  return new NotFoundError(inEnglish(ref), { what }, ref);
+}
+
 function toId(id: unknown, what: string): Types.ObjectId {
   if (id instanceof Types.ObjectId) return id;
   if (typeof id === 'string' && /^[0-9a-fA-F]{24}$/.test(id)) return new Types.ObjectId(id);
-  throw new NotFoundError(`This ${what} does not exist.`, { what });
+  throw certificationNotFound(what);
 }
 
 /** The courses the tool knows on this registration, most recently launched first. */
@@ -47,11 +54,15 @@ export async function checkProgramme(conn: Connection, tenant: Tenant, f: Certif
   const ids = [...new Set(f.courses)].map((c) => new Types.ObjectId(c));
   const known = await courseModel(conn).find({ _id: { $in: ids }, issuer: tenant.issuer, clientId: tenant.clientId }, { _id: 1 }).lean();
   if (known.length !== ids.length) {
-    throw new ValidationError('courses: a course is not one the tool knows on this registration', { field: 'courses' });
+    const ref = { key: 'certifications.error.unknownCourse' };
+    throw new ValidationError(inEnglish(ref), { field: 'courses' }, ref);
   }
   const defIds = [...new Set(f.definitionIds)].map((d) => new Types.ObjectId(d));
   const defs = defIds.length ? await definitionModel(conn).find({ _id: { $in: defIds }, courseId: { $in: ids } }, { courseId: 1 }).lean() : [];
-  if (defs.length !== defIds.length) throw new ValidationError('definitionIds: a certificate definition is not one of the programme\'s courses', { field: 'definitionIds' });
+  if (defs.length !== defIds.length) {
+    const ref = { key: 'certifications.error.definitionNotInProgramme' };
+    throw new ValidationError(inEnglish(ref), { field: 'definitionIds' }, ref);
+  }
   const mandatory = new Set(f.mandatory);
   return {
     courses: ids.map((courseId) => ({
@@ -126,7 +137,7 @@ export async function updateCertification(conn: Connection, id: unknown, opts: D
       { new: true },
     )
     .lean<CertificationDoc>();
-  if (!updated) throw new NotFoundError('This certification does not exist.', { what: 'certification' });
+  if (!updated) throw certificationNotFound();
   await recordCertificationAudit(conn, { ...opts.tenant, certificationId: updated._id, action: 'certification_changed', actor: opts.by, at: opts.now, details: { version: updated.version } });
   return updated;
 }
@@ -142,7 +153,7 @@ export async function archiveCertification(conn: Connection, tenant: Tenant, id:
 /** One certification of this registration (archived ones included), or NotFoundError. */
 export async function getCertification(conn: Connection, tenant: Tenant, id: unknown): Promise<CertificationDoc> {
   const c = await certificationModel(conn).findOne({ _id: toId(id, 'certification'), issuer: tenant.issuer, clientId: tenant.clientId }).lean<CertificationDoc>();
-  if (!c) throw new NotFoundError('This certification does not exist.', { what: 'certification' });
+  if (!c) throw certificationNotFound();
   return c;
 }
 

@@ -10,6 +10,7 @@ import type { DefinitionDoc } from '../certificates/definition.model';
 import type { TemplateSettings } from '../certificates/definition.schema';
 import type { IssueDoc } from '../certificates/issue.model';
 import { AppError } from '../errors';
+import { inEnglish } from '../i18n/english';
 import { LANGUAGES, createTranslator, type Language } from '../i18n';
 import { CertificateTemplateError, type CertificateDocument, type CertificateImage, type Watermark } from '../render';
 import { imageLoader } from './images.service';
@@ -71,7 +72,8 @@ async function templateImages(
     } catch (err) {
       // A template whose image has gone cannot be drawn as designed: say which image.
       if (err instanceof AppError && err.status === 404) {
-        throw new CertificateTemplateError(`The ${field} image of this certificate template is missing; upload it again.`, { field });
+        const ref = { key: 'certificates.render.imageMissing', params: { field } };
+        throw new CertificateTemplateError(inEnglish(ref), { field }, ref);
       }
       throw err;
     }

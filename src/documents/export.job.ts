@@ -18,6 +18,7 @@ import { recipientModel } from '../mail/recipients';
 import type { JobContext, JobQueue } from '../jobs';
 import { createLogger } from '../logger';
 import { createTranslator, pickLanguage, type Language } from '../i18n';
+import { inEnglish } from '../i18n/english';
 import { certificateFileName, exportPdf, exportZip, type CertificateDocument, type PdfRenderer } from '../render';
 import { documentFor } from './certificate-document.service';
 import { bucketOf, deleteFile, findFile, fileObjectId, type StoredFile } from './gridfs';
@@ -88,7 +89,10 @@ export function parseExportRequest(payload: unknown): ExportRequest {
   const out: ExportRequest = { language: pickLanguage(typeof p.language === 'string' ? p.language : undefined) };
   if (typeof p.definitionId === 'string' && p.definitionId !== '') out.definitionId = String(toObjectId(p.definitionId, 'certificate definition'));
   if (Array.isArray(p.userIds)) {
-    if (p.userIds.length > MAX_FILTER_USERS) throw new ValidationError(`At most ${MAX_FILTER_USERS} learners can be chosen.`, { field: 'userIds' });
+    if (p.userIds.length > MAX_FILTER_USERS) {
+      const ref = { key: 'certificates.error.tooManyLearners', params: { max: MAX_FILTER_USERS } };
+      throw new ValidationError(inEnglish(ref), { field: 'userIds' }, ref);
+    }
     out.userIds = p.userIds.map(String);
   }
   return out;
@@ -173,7 +177,7 @@ async function runExport(deps: ExportJobDeps, ctx: JobContext, format: 'pdf' | '
   const req = parseExportRequest(ctx.payload);
   const t = createTranslator(req.language ?? 'en');
   const listed = await listForExport(deps.conn, ctx.courseId, req);
-  if (listed.length === 0) throw new ValidationError(t('documents.export.nothing'));
+  if (listed.length === 0) throw new ValidationError(t('documents.export.nothing'), undefined, { key: 'documents.export.nothing' });
   await ctx.progress({ done: 0, total: listed.length });
 
   const first = await issueModel(deps.conn).findById(listed[0]!.id, { courseTitle: 1 }).lean();

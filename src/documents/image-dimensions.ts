@@ -5,6 +5,7 @@
  * 1.6 GB of pixels, and its preview stalled the shared Chromium for 30 s. Uploads are therefore
  * checked against IMAGE_LIMITS before they are stored.
  */
+import type { MessageRef } from '../errors';
 
 /** The largest logo or signature accepted (a certificate page is ~3500 px wide at 300 dpi). */
 export const IMAGE_LIMITS = { maxWidth: 4000, maxHeight: 4000, maxPixels: 16_000_000 } as const;
@@ -74,12 +75,11 @@ function webpDimensions(d: Buffer): ImageDimensions | null {
 }
 
 /** Why an image is refused, naming the cap; null when it is within IMAGE_LIMITS. */
-export function dimensionProblem(dims: ImageDimensions): string | null {
+export function dimensionProblem(dims: ImageDimensions): MessageRef | null {
   const { maxWidth, maxHeight, maxPixels } = IMAGE_LIMITS;
   const within = dims.width > 0 && dims.height > 0 && dims.width <= maxWidth && dims.height <= maxHeight && dims.width * dims.height <= maxPixels;
   if (within) return null;
-  return (
-    `The image is ${dims.width} × ${dims.height} pixels; the largest accepted is ${maxWidth} × ${maxHeight} pixels ` +
-    `and ${maxPixels / 1_000_000} megapixels in all. Scale it down and upload it again.`
-  );
+  // sizes as text: a pixel count reads 20000 in every language, not 20,000 or 20.000
+  const params = { width: String(dims.width), height: String(dims.height), maxWidth: String(maxWidth), maxHeight: String(maxHeight), megapixels: maxPixels / 1_000_000 };
+  return { key: 'certificates.image.tooManyPixels', params };
 }

@@ -10,6 +10,7 @@
  */
 import type { Connection, Types } from 'mongoose';
 import { NotFoundError, type MessageRef } from '../errors';
+import { inEnglish } from '../i18n/english';
 import { MAX_IMAGE_BYTES, type CertificateImage } from '../render';
 import { ImageDimensionsError, ImageTooLargeError, ImageTypeError } from './document.errors';
 import { IMAGE_LIMITS, dimensionProblem, readImageDimensions } from './image-dimensions';
@@ -82,9 +83,12 @@ export async function storeImage(conn: Connection, opts: StoreImageOptions): Pro
   if (!contentType) throw wrongTypeError();
   // the declared size, before anything decodes it (image-dimensions.ts)
   const dims = readImageDimensions(opts.data, contentType);
-  if (!dims) throw new ImageDimensionsError('The size of this image cannot be read: the file is damaged. Save it again and upload it.', { limits: IMAGE_LIMITS });
+  if (!dims) {
+    const ref = { key: 'certificates.image.unreadable' };
+    throw new ImageDimensionsError(inEnglish(ref), { limits: IMAGE_LIMITS }, ref);
+  }
   const problem = dimensionProblem(dims);
-  if (problem) throw new ImageDimensionsError(problem, { width: dims.width, height: dims.height, limits: IMAGE_LIMITS });
+  if (problem) throw new ImageDimensionsError(inEnglish(problem), { width: dims.width, height: dims.height, limits: IMAGE_LIMITS }, problem);
   const metadata: ImageMetadata = {
     courseId: String(opts.courseId),
     kind: opts.kind,
@@ -108,7 +112,8 @@ export async function loadCourseImage(conn: Connection, courseId: string | Types
   const id = fileObjectId(fileId);
   const file = id ? await findFile<ImageMetadata>(conn, 'images', { _id: id, 'metadata.courseId': String(courseId) }) : null;
   if (!file || !file.metadata) {
-    throw new NotFoundError(`The ${field ?? 'image'} image is missing; upload it again.`, { what: 'image', ...(field ? { field } : {}) });
+    const ref = { key: 'certificates.image.missing', params: { field: field ?? 'image' } };
+    throw new NotFoundError(inEnglish(ref), { what: 'image', ...(field ? { field } : {}) }, ref);
   }
   return { contentType: file.metadata.contentType, data: await readFileBuffer(conn, 'images', file._id) };
 }

@@ -153,7 +153,8 @@ export function validateDocument(doc: unknown): CertificateDocument {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = issue.path.map(String).join('.') || 'document';
-    throw new ValidationError(`Certificate field ${field} ${issue.message}`, { field });
+    // the English names zod's reason too, for the log
+    throw new ValidationError(`Certificate field ${field} ${issue.message}`, { field }, { key: 'certificates.render.fieldInvalid', params: { field } });
   }
   return parsed.data as CertificateDocument;
 }

@@ -25,6 +25,7 @@ import { certificateFonts } from './fonts';
 import { LABELS } from './labels';
 import { qrSvg } from './qr-code';
 import { CertificateTemplateError } from './render-errors';
+import { inEnglish } from '../i18n/english';
 
 /** Where the designs live: `<design>.hbs` (one sheet), `<design>.css`, plus `document.hbs` and `base.css`. */
 export const TEMPLATE_DIR = join(__dirname, '..', '..', 'templates', 'certificates');
@@ -285,9 +286,7 @@ async function sheetHtml(doc: CertificateDocument, index: number): Promise<strin
   try {
     return t.sheets[doc.design](view);
   } catch (err) {
-    throw new CertificateTemplateError(`The ${doc.design} certificate template failed: ${(err as Error).message}`, {
-      design: doc.design,
-    });
+    throw new CertificateTemplateError(`The ${doc.design} certificate template failed: ${(err as Error).message}`, { design: doc.design }, { key: 'certificates.render.templateFailed' });
   }
 }
 
@@ -387,12 +386,18 @@ export async function renderCertificateHtml(doc: CertificateDocument): Promise<s
  * shared images included once. Certificates may differ in design, paper and orientation.
  */
 export async function renderBatchHtml(docs: CertificateDocument[]): Promise<string> {
-  if (docs.length === 0) throw new ValidationError('There are no certificates to render');
+  if (docs.length === 0) {
+    const ref = { key: 'certificates.render.nothing' };
+    throw new ValidationError(inEnglish(ref), undefined, ref);
+  }
   const valid = docs.map((d, i) => {
     try {
       return validateDocument(d);
     } catch (err) {
-      if (err instanceof ValidationError) throw new ValidationError(`Certificate ${i + 1}: ${err.message}`, { ...err.details, index: i });
+      if (err instanceof ValidationError) {
+        const ref = { key: 'certificates.render.batchItem', params: { n: i + 1, field: String(err.details?.field ?? 'document') } };
+        throw new ValidationError(`Certificate ${i + 1}: ${err.message}`, { ...err.details, index: i }, ref);
+      }
       throw err;
     }
   });

@@ -18,9 +18,16 @@
  */
 import { ZipArchive } from 'archiver';
 import { ValidationError } from '../errors';
+import { inEnglish } from '../i18n/english';
 import type { CertificateDocument } from './certificate-document';
 import { PdfSource, PdfWriter, splitPdf, streamSink } from './pdf-assembler';
 import { prepareBatch, type PdfRenderer } from './pdf-renderer';
+
+/** An export with no certificate in it (all were filtered out): said in the teacher's language. */
+function nothingToExport(): ValidationError {
+  const ref = { key: 'documents.export.nothing' };
+  return new ValidationError(inEnglish(ref), undefined, ref);
+}
 
 export interface ExportOptions {
   renderer: PdfRenderer;
@@ -195,7 +202,7 @@ export async function exportPdf(
         await writer.addPages(PdfSource.parse(pdf));
       },
     });
-    if (!writer || count === 0) throw new ValidationError('There are no certificates to export');
+    if (!writer || count === 0) throw nothingToExport();
     const result = await writer.finish();
     await finished(out);
     return { pages: result.pages };
@@ -284,7 +291,7 @@ export async function exportZip(
         await Promise.race([drained(), zipError]);
       },
     });
-    if (appended === 0) throw new ValidationError('There are no certificates to export');
+    if (appended === 0) throw nothingToExport();
     const done = new Promise<void>((resolve, reject) => {
       out.once('finish', resolve);
       out.once('close', resolve);

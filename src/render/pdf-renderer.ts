@@ -22,6 +22,7 @@ import {
   RenderTimeoutError,
   RendererUnavailableError,
 } from './render-errors';
+import { inEnglish } from '../i18n/english';
 
 /** Flags that make headless Chromium work in containers and keep it from calling home (see research/infra.md §3). */
 export const CHROMIUM_ARGS = [
@@ -269,7 +270,8 @@ class ChromiumPdfRenderer implements PdfRenderer {
     const executablePath = status.path ?? undefined;
     const started = Date.now();
     const launching = (async () => {
-      if (!status.ok) throw new RendererUnavailableError(status.problem!, { command: status.command, path: status.path });
+      // the English problem names the path and the command, for the log and /admin
+      if (!status.ok) throw new RendererUnavailableError(status.problem!, { command: status.command, path: status.path }, { key: 'certificates.render.unavailable' });
       try {
         // puppeteer closes the browser on SIGTERM/SIGINT/SIGHUP by itself, at once: an export
         // printing then failed for good before the job queue could hand it back. main.ts closes
@@ -301,6 +303,8 @@ class ChromiumPdfRenderer implements PdfRenderer {
       } catch (err) {
         throw new RendererUnavailableError(
           `Chromium could not be started (${executablePath ?? "puppeteer's own browser"}): ${(err as Error).message}`,
+          undefined,
+          { key: 'certificates.render.unavailable' },
         );
       }
     })();
@@ -331,7 +335,7 @@ class ChromiumPdfRenderer implements PdfRenderer {
       const timer = setTimeout(() => {
         const i = this.waiting.indexOf(turn);
         if (i >= 0) this.waiting.splice(i, 1);
-        reject(new RenderTimeoutError(`The renderer stayed busy for ${timeoutMs} ms; try again`, { timeoutMs }));
+        reject(new RenderTimeoutError(`The renderer stayed busy for ${timeoutMs} ms; try again`, { timeoutMs }, { key: 'certificates.render.busy' }));
       }, Math.max(0, deadline - Date.now()));
       this.waiting.push(turn);
     });
@@ -401,7 +405,7 @@ class ChromiumPdfRenderer implements PdfRenderer {
       const p = await this.takePage(browser);
       if (abandoned) {
         p.close().catch(() => undefined);
-        throw new RenderTimeoutError('abandoned');
+        throw new RenderTimeoutError('abandoned', undefined, { key: 'certificates.render.timeout' });
       }
       page = p;
       await p.setContent(html, { waitUntil: 'load' });
@@ -410,17 +414,14 @@ class ChromiumPdfRenderer implements PdfRenderer {
       if (check.brokenImages.length > 0) {
         healthy = true;
         const field = check.brokenImages[0]!;
-        throw new CertificateTemplateError(`The ${field} image cannot be shown: its data is damaged or not an image`, {
-          field,
-        });
+        const ref = { key: 'certificates.render.imageDamaged', params: { field } };
+        throw new CertificateTemplateError(inEnglish(ref), { field }, ref);
       }
-      if (check.brokenFonts.length > 0) throw new RenderFailedError(`Fonts failed to load: ${check.brokenFonts.join(', ')}`);
+      if (check.brokenFonts.length > 0) throw new RenderFailedError(`Fonts failed to load: ${check.brokenFonts.join(', ')}`, undefined, { key: 'certificates.render.fontsFailed' });
       if (check.overflowing.length > 0) {
         healthy = true;
-        throw new CertificateTemplateError(
-          'The text does not fit on the certificate; shorten the body text, course title or title',
-          { ...check.overflowing[0] },
-        );
+        const ref = { key: 'certificates.render.textTooLong' };
+        throw new CertificateTemplateError(inEnglish(ref), { ...check.overflowing[0] }, ref);
       }
       const bytes = await p.pdf({ printBackground: true, preferCSSPageSize: true, tagged: opts.tagged, timeout: 0 });
       const pdf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength); // puppeteer's own array: no copy
@@ -431,7 +432,7 @@ class ChromiumPdfRenderer implements PdfRenderer {
       timer = setTimeout(() => {
         abandoned = true;
         healthy = false;
-        reject(new RenderTimeoutError(`Rendering took longer than ${timeoutMs} ms and was stopped`, { timeoutMs }));
+        reject(new RenderTimeoutError(`Rendering took longer than ${timeoutMs} ms and was stopped`, { timeoutMs }, { key: 'certificates.render.timeout' }));
       }, Math.max(0, deadlineAt - Date.now()));
     });
     work.catch(() => undefined); // after a timeout its failure has no one to tell
@@ -441,7 +442,7 @@ class ChromiumPdfRenderer implements PdfRenderer {
         // A batch's parse is kept for the export that copies its pages next (pdf-assembler).
         const pages = countPdfPages(pdf, { keep: !opts.single });
         if (pages !== opts.expectedPages) {
-          throw new RenderFailedError(`Chromium printed ${pages} pages for ${opts.expectedPages} certificates`);
+          throw new RenderFailedError(`Chromium printed ${pages} pages for ${opts.expectedPages} certificates`, undefined, { key: 'certificates.render.printFailed' });
         }
       }
       return pdf;
@@ -466,9 +467,9 @@ class ChromiumPdfRenderer implements PdfRenderer {
     if (err instanceof RenderFailedError || err instanceof RendererUnavailableError) return err;
     const message = err instanceof Error ? err.message : String(err);
     if (!this.current?.connected) {
-      return new RendererUnavailableError(`The browser stopped while rendering; try again (${message})`);
+      return new RendererUnavailableError(`The browser stopped while rendering; try again (${message})`, undefined, { key: 'certificates.render.browserStopped' });
     }
-    return new RenderFailedError(`Chromium could not print the certificate: ${message}`);
+    return new RenderFailedError(`Chromium could not print the certificate: ${message}`, undefined, { key: 'certificates.render.printFailed' });
   }
 
   async pdf(doc: CertificateDocument): Promise<Buffer> {

@@ -18,7 +18,7 @@ const CLASS = Uint8Array.from({ length: 256 }, (_, c) => (WS.has(c) ? IS_WS : 0)
 const classAt = (s: string, i: number): number => CLASS[s.charCodeAt(i) & 0xff]!;
 
 export function unsupported(why: string): RenderFailedError {
-  return new RenderFailedError(`Cannot combine the PDF: ${why}`);
+  return new RenderFailedError(`Cannot combine the PDF: ${why}`, undefined, { key: 'certificates.render.combineFailed' });
 }
 
 /** A parsed PDF held as one latin1 string (one char per byte, so string offsets are byte offsets). */

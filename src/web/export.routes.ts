@@ -63,7 +63,7 @@ export function exportRouter(ctx: WebContext): Router {
       if (job.status !== 'succeeded') throw new NotFoundError(t('documents.export.notReady'), { what: 'export', status: job.status }, { key: 'documents.export.notReady' });
       const result = job.result as ExportResult;
       const file = await findExport(ctx.conn, { courseId: launch.courseId, jobId: job.id, fileId: result.fileId, now: ctx.now() });
-      if (!file) throw new ExportGoneError(t('documents.export.expired'));
+      if (!file) throw new ExportGoneError(t('documents.export.expired'), undefined, { key: 'documents.export.expired' });
       res.status(200);
       res.type(result.format === 'zip' ? 'application/zip' : 'application/pdf');
       res.setHeader('Content-Length', String(file.length));

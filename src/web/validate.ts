@@ -84,15 +84,16 @@ export function queryOf<S extends z.ZodType>(res: Response, _schema: S): z.outpu
 
 /**
  * Parses an administrator's form with `schema`, or throws a ValidationError naming the first
- * wrong field: `field: what is wrong` in English (zod's words); in another language the error
- * page gives the translated validation text and names the field (`details.field`).
+ * wrong field: `field: what is wrong` in English (zod's words, for the log); the page says in the
+ * reader's language which field is not filled in right (`common.invalidField`), or the route's own
+ * text for it (`messageKey`, with the field as `{field}`).
  */
-export function parseAdminForm<T>(schema: z.ZodType<T>, body: unknown): T {
+export function parseAdminForm<T>(schema: z.ZodType<T>, body: unknown, messageKey = 'common.invalidField'): T {
   const r = schema.safeParse(body);
   if (!r.success) {
     const i = r.error.issues[0]!;
     const field = i.path.join('.') || 'body';
-    throw new ValidationError(`${field}: ${i.message}`, { field });
+    throw new ValidationError(`${field}: ${i.message}`, { field }, { key: messageKey, params: { field } });
   }
   return r.data;
 }

@@ -25,62 +25,10 @@ const SRC = path.join(__dirname, '..', '..', 'src');
 const ALLOWED: Record<string, string> = {
   "src/app.ts: new NotFoundError(`Nothing here: ${req.method} ${req.path}`":
     "the 404 of an address the tool does not have: the generic not_found text is all a reader needs (the English names the path, for logs)",
-  "src/certificates/certificate.queries.ts: new NotFoundError('This certificate does not exist in this course.'":
-    "to do (i18n5, this session)",
-  "src/certificates/definition.schema.ts: new ValidationError(`Certificate setting ${first.field} ${first.messag":
-    "to do (i18n5, this session)",
-  "src/certificates/definition.service.ts: new NotFoundError('This certificate does not exist in this course.'":
-    "to do (i18n5, this session)",
-  "src/certificates/definition.service.ts: new ConflictError('Someone else changed this certificate in the mean":
-    "to do (i18n5, this session)",
-  "src/certificates/generate-all.job.ts: new ValidationError('This job has no valid certificate to work on.'":
-    "to do (i18n5, this session)",
-  "src/certificates/ids.ts: new NotFoundError(`This ${what} does not exist.`":
-    "to do (i18n5, this session)",
-  "src/certificates/issue-writes.ts: new NotFoundError('This course is not known to the tool.'":
-    "to do (i18n5, this session)",
-  "src/certificates/issue-writes.ts: new ConflictError('The certificate could not be issued because of co":
-    "to do (i18n5, this session)",
-  "src/certificates/issue.service.ts: new NotFoundError('This certificate does not exist in this course.'":
-    "to do (i18n5, this session)",
-  "src/certificates/issue.service.ts: new NotFoundError('This certificate does not exist in this course.' #2":
-    "to do (i18n5, this session)",
   "src/certificates/issue.service.ts: new NotEligibleError(result.evaluation.reasons":
     "shown by class: learner.routes.ts and teacher/revoke.routes.ts turn it into the reasons a page lists (learner.claim.notEligible)",
-  "src/certificates/reissue.service.ts: new ConflictError(`Only a valid certificate can be re-issued; this o":
-    "to do (i18n5, this session)",
   "src/certificates/reissue.service.ts: new NotEligibleError(evaluation.reasons":
     "shown by class: learner.routes.ts and teacher/revoke.routes.ts turn it into the reasons a page lists (learner.claim.notEligible)",
-  "src/certificates/reissue.service.ts: new ConflictError('This certificate was changed in the meantime. Rel":
-    "to do (i18n5, this session)",
-  "src/certificates/settings.service.ts: new NotFoundError('This course is not known to the tool.'":
-    "to do (i18n5, this session)",
-  "src/certificates/settings.service.ts: new ValidationError('autoReissue must be true or false.'":
-    "to do (i18n5, this session)",
-  "src/certificates/stale.service.ts: new NotFoundError('This certificate does not exist in this course.'":
-    "to do (i18n5, this session)",
-  "src/certificates/stale.service.ts: new NotFoundError('This course is not known to the tool.'":
-    "to do (i18n5, this session)",
-  "src/certifications/certification.service.ts: new NotFoundError(`This ${what} does not exist.`":
-    "to do (i18n5, this session)",
-  "src/certifications/certification.service.ts: new ValidationError('courses: a course is not one the tool knows on th":
-    "to do (i18n5, this session)",
-  "src/certifications/certification.service.ts: new ValidationError('definitionIds: a certificate definition is not on":
-    "to do (i18n5, this session)",
-  "src/certifications/certification.service.ts: new NotFoundError('This certification does not exist.'":
-    "to do (i18n5, this session)",
-  "src/certifications/certification.service.ts: new NotFoundError('This certification does not exist.' #2":
-    "to do (i18n5, this session)",
-  "src/documents/certificate-document.service.ts: new CertificateTemplateError(`The ${field} image of this certificate template i":
-    "to do (i18n5, this session)",
-  "src/documents/export.job.ts: new ValidationError(`At most ${MAX_FILTER_USERS} learners can be chose":
-    "to do (i18n5, this session)",
-  "src/documents/images.service.ts: new ImageDimensionsError('The size of this image cannot be read: the file i":
-    "to do (i18n5, this session)",
-  "src/documents/images.service.ts: new ImageDimensionsError(problem":
-    "to do (i18n5, this session)",
-  "src/documents/images.service.ts: new NotFoundError(`The ${field ?? 'image'} image is missing; upload ":
-    "to do (i18n5, this session)",
   "src/grades/canvas/canvas-oauth.service.ts: new ValidationError('clientId: the Client ID of a Canvas developer key":
     "to do (i18n4, this session)",
   "src/grades/canvas/canvas-oauth.service.ts: new ValidationError('clientSecret: paste the key\\'s secret (Canvas: Ad":
@@ -169,46 +117,8 @@ const ALLOWED: Record<string, string> = {
     "to do (i18n4, this session)",
   "src/lti/advantage/url-guard.ts: new PlatformUnreachableError(`The platform host ${host} could not be resolved (":
     "to do (i18n4, this session)",
-  "src/render/certificate-document.ts: new ValidationError(`Certificate field ${field} ${issue.message}`":
-    "to do (i18n5, this session)",
-  "src/render/certificate-html.ts: new CertificateTemplateError(`The ${doc.design} certificate template failed: ${":
-    "to do (i18n5, this session)",
-  "src/render/certificate-html.ts: new ValidationError('There are no certificates to render'":
-    "to do (i18n5, this session)",
-  "src/render/certificate-html.ts: new ValidationError(`Certificate ${i + 1}: ${err.message}`":
-    "to do (i18n5, this session)",
-  "src/render/pdf-export.ts: new ValidationError('There are no certificates to export'":
-    "to do (i18n5, this session)",
-  "src/render/pdf-export.ts: new ValidationError('There are no certificates to export' #2":
-    "to do (i18n5, this session)",
-  "src/render/pdf-renderer.ts: new RendererUnavailableError(status.problem!":
-    "to do (i18n5, this session)",
-  "src/render/pdf-renderer.ts: new RendererUnavailableError(`Chromium could not be started (${executablePath ?":
-    "to do (i18n5, this session)",
-  "src/render/pdf-renderer.ts: new RenderTimeoutError(`The renderer stayed busy for ${timeoutMs} ms; try":
-    "to do (i18n5, this session)",
-  "src/render/pdf-renderer.ts: new RenderTimeoutError('abandoned'":
-    "to do (i18n5, this session)",
-  "src/render/pdf-renderer.ts: new CertificateTemplateError(`The ${field} image cannot be shown: its data is d":
-    "to do (i18n5, this session)",
-  "src/render/pdf-renderer.ts: new RenderFailedError(`Fonts failed to load: ${check.brokenFonts.join(',":
-    "to do (i18n5, this session)",
-  "src/render/pdf-renderer.ts: new CertificateTemplateError('The text does not fit on the certificate; shorten":
-    "to do (i18n5, this session)",
-  "src/render/pdf-renderer.ts: new RenderTimeoutError(`Rendering took longer than ${timeoutMs} ms and wa":
-    "to do (i18n5, this session)",
-  "src/render/pdf-renderer.ts: new RenderFailedError(`Chromium printed ${pages} pages for ${opts.expect":
-    "to do (i18n5, this session)",
-  "src/render/pdf-renderer.ts: new RendererUnavailableError(`The browser stopped while rendering; try again ($":
-    "to do (i18n5, this session)",
-  "src/render/pdf-renderer.ts: new RenderFailedError(`Chromium could not print the certificate: ${messa":
-    "to do (i18n5, this session)",
-  "src/render/pdf-syntax.ts: new RenderFailedError(`Cannot combine the PDF: ${why}`":
-    "to do (i18n5, this session)",
   "src/web/middleware/session.ts: new UnauthorizedError('No launch'":
     "a route behind loadSession reached without a session (a bug, never a page state): the generic unauthorized text is right",
-  "src/web/validate.ts: new ValidationError(`${field}: ${i.message}`":
-    "to do (i18n5, this session)",
 };
 
 interface ClassInfo {

@@ -271,7 +271,7 @@ const ITEM_FIELDS = new Set(['weight', 'minimumPercent', 'lineItemId', 'mandator
 export function applyFieldErrors(form: DefinitionForm, fields: FieldError[], selectedIds: string[], t: Translator): FormErrorSummary[] {
   const summary: FormErrorSummary[] = [];
   const mandatoryCount = form.items.filter((i) => i.used && i.mandatory).length;
-  for (const { field: path, message } of fields) {
+  for (const { field: path } of fields) {
     const parts = path.split('.');
     // items.items.<index>.<prop>: one line item's weight, minimum or id
     if (parts[0] === 'items' && parts[1] === 'items' && parts.length === 4 && /^\d+$/.test(parts[2]!) && ITEM_FIELDS.has(parts[3]!)) {
@@ -301,7 +301,7 @@ export function applyFieldErrors(form: DefinitionForm, fields: FieldError[], sel
       name = path;
       key = `teacher.form.error.${path}`;
     }
-    const text = t.has(key) ? t(key, { count: mandatoryCount }) : t('teacher.form.error.generic', { field: path, message });
+    const text = t.has(key) ? t(key, { count: mandatoryCount }) : t('teacher.form.error.generic', { field: path });
     if (form.errors[errorKey(name)]) continue;
     form.errors[errorKey(name)] = text;
     const labelKey = `teacher.form.${name}.label`;

@@ -3,12 +3,13 @@
  * per-activity breakdown, the reasons in words, "Get your certificate") and the list of the
  * certificates they hold.
  */
-import type { EvaluatedItem, Evaluation, Reason } from '../../certificates/evaluate';
+import type { EvaluatedItem, Evaluation, Reason, SnapshotComparison } from '../../certificates/evaluate';
 import type { LearnerCertificateStatus, LearnerOverview } from '../../certificates/learner-overview.service';
 import type { Translator } from '../../i18n';
 import type { Launch } from '../../lti/launch';
 import { columnLabel, translatedLabelParams } from '../../grades/label-ref';
 import { certificateSummary, isPublic } from '../certificate.view';
+import { changedColumnsList } from '../changed-columns.view';
 import type { WebContext } from '../context';
 
 /** A reason in words; an activity it names is named as the item table names it (columnLabel). */
@@ -36,6 +37,18 @@ function itemView(t: Translator, i: EvaluatedItem, e: Evaluation) {
   };
 }
 
+/**
+ * Why a certificate is stale, in the learner's words: which grades changed since it was issued (as
+ * the teacher reads it, each column in the learner's language), and the score it says beside the
+ * score now when that changed.
+ */
+function staleText(t: Translator, c: SnapshotComparison): string {
+  const score = { issued: c.issuedScore, now: c.currentScore };
+  if (c.itemChanges.length === 0) return c.scoreChanged ? t('learner.card.stale', score) : t('learner.card.staleItems');
+  const items = changedColumnsList(c.itemChanges, t);
+  return c.scoreChanged ? t('learner.card.staleNamed', { items, ...score }) : t('learner.card.staleItemsNamed', { items });
+}
+
 function cardView(ctx: Pick<WebContext, 'config' | 'renderer'>, session: string, t: Translator, s: LearnerCertificateStatus, now: Date) {
   const { definition: d, evaluation: e } = s;
   const active = s.certificate?.status === 'active' ? s.certificate : null;
@@ -59,8 +72,7 @@ function cardView(ctx: Pick<WebContext, 'config' | 'renderer'>, session: string,
     items: e.items.map((i) => itemView(t, i, e)),
     certificate: active ? certificateSummary(ctx, session, active, now, d) : null,
     isPublic: isPublic(ctx, d),
-    // Why a certificate is stale, in the learner's words: it says one score, the grades another.
-    stale: s.status === 'stale' && s.comparison ? { issued: s.comparison.issuedScore, now: s.comparison.currentScore, scoreChanged: s.comparison.scoreChanged } : null,
+    stale: s.status === 'stale' && s.comparison ? { text: staleText(t, s.comparison) } : null,
     // The latest certificate expired: say when, above "Get your certificate" or "not yet".
     expiredOn: s.certificate && s.status === 'expired' ? s.certificate.expiresAt : null,
   };

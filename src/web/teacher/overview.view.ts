@@ -4,11 +4,12 @@
  * once (a few reads, evaluated in memory); this file only narrows and slices, so 5,000 learners
  * cost one overview and a page of 100 rows.
  */
-import { columnLabel, translatedLabelParams } from '../../grades/label-ref';
+import { translatedLabelParams } from '../../grades/label-ref';
 import type { CourseOverview, OverviewRow, OverviewStatus } from '../../certificates/overview.service';
 import { floorPercent, type ItemChange, type Reason } from '../../certificates/evaluate';
 import type { Translator } from '../../i18n';
 import { STATUS_FILTERS, type OverviewQuery } from './schema';
+import { changedColumnsList } from '../changed-columns.view';
 
 export const PAGE_SIZE = 100;
 
@@ -70,18 +71,13 @@ export function mainReason(reasons: Reason[], t: Translator): string | null {
   return t(`teacher.reason.${r.code}`, translatedLabelParams(r.params, t));
 }
 
-/** Columns named in a stale certificate's "grades changed" note; the rest are counted. */
-const STALE_ITEMS_NAMED = 3;
-
 /**
  * Why a certificate whose score did not change is stale: the columns whose grade changed, each
  * in the viewer's language when the tool wrote its label ("Huidige score (Canvas)").
  */
 export function staleItemsText(changes: readonly ItemChange[], t: Translator): string {
   if (changes.length === 0) return t('teacher.overview.staleItems');
-  const named = changes.slice(0, STALE_ITEMS_NAMED).map((c) => t('teacher.overview.staleItem', { label: columnLabel(c, t) }));
-  if (changes.length > named.length) named.push(t('teacher.overview.staleItemsMore', { n: changes.length - named.length }));
-  return t('teacher.overview.staleItemsNamed', { items: new Intl.ListFormat(t.lang, { type: 'conjunction' }).format(named) });
+  return t('teacher.overview.staleItemsNamed', { items: changedColumnsList(changes, t) });
 }
 
 function rowView(row: OverviewRow, t: Translator): RowView {

@@ -7,7 +7,8 @@
  * Accepts JSON and what an HTML form posts: numbers and booleans may arrive as strings.
  */
 import { z } from 'zod';
-import { ValidationError } from '../errors';
+import { ValidationError, type MessageRef } from '../errors';
+import { createTranslator } from '../i18n/translator';
 import { TEXT_LIMITS } from '../render/certificate-document';
 
 /** Numbers typed into a form arrive as strings (decimal comma allowed); an empty field means "not given". */
@@ -160,6 +161,29 @@ export interface DefinitionContext {
   publicAllowed: boolean;
 }
 
+const en = createTranslator('en');
+
+/**
+ * What a teacher reads about a refused setting outside the form (the preview, an error page): the
+ * form's own text for that field (teacher.form.error.*, as definition-form.view.ts puts it beside
+ * the field), else the setting's name in a general sentence.
+ */
+export function settingErrorRef(field: string): MessageRef {
+  const item = /^items\.items\.\d+\.(weight|minimumPercent|lineItemId)$/.exec(field);
+  const key = item
+    ? `teacher.form.error.item.${item[1]}`
+    : field === 'items.items.weight'
+      ? 'teacher.form.error.itemsAllZero'
+      : field === 'validity'
+        ? 'teacher.form.error.validity.kind'
+        : field.startsWith('items')
+          ? 'teacher.form.error.items'
+          : `teacher.form.error.${field}`;
+  // mandatoryMinimum's text names the count of mandatory items, which only the form knows
+  if (field !== 'mandatoryMinimum' && en.has(key)) return { key };
+  return { key: 'documents.preview.invalidSetting', params: { field } };
+}
+
 /**
  * Validates a teacher's definition form and fills in the defaults. Throws ValidationError with
  * `details.fields` listing every bad field (and `details.field`, the first one).
@@ -182,7 +206,7 @@ export function parseDefinitionInput(input: unknown, context: DefinitionContext)
     const first = fields[0]!;
     // The form puts each field's own text beside it (src/web/teacher/definition-form.view.ts); the
     // error names the first field for any other reader, the English keeps zod's reason for the log.
-    throw new ValidationError(`Certificate setting ${first.field} ${first.message}`, { field: first.field, fields }, { key: 'documents.preview.invalidSetting', params: { field: first.field } });
+    throw new ValidationError(`Certificate setting ${first.field} ${first.message}`, { field: first.field, fields }, settingErrorRef(first.field));
   }
   return (parsed as { data: DefinitionSettings }).data;
 }

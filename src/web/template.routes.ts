@@ -19,7 +19,7 @@ import { Router, type Request, type Response } from 'express';
 import multer from 'multer';
 import type { Connection } from 'mongoose';
 import { currentLineItems, learnerGrades, readCourseGrades, rosterLearners, rosterName } from '../certificates/course-grades';
-import { DefinitionInputSchema } from '../certificates/definition.schema';
+import { DefinitionInputSchema, settingErrorRef } from '../certificates/definition.schema';
 import { getDefinition, listDefinitions, type DefinitionDoc } from '../certificates/definition.service';
 import { evaluateEligibility } from '../certificates/evaluate';
 import { toObjectId } from '../certificates/ids';
@@ -62,7 +62,7 @@ function validated(input: unknown): PreviewDefinition {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = issue.path.map(String).join('.') || 'definition';
-    throw new ValidationError(`Certificate setting ${field} ${issue.message}`, { field }, { key: 'documents.preview.invalidSetting', params: { field } });
+    throw new ValidationError(`Certificate setting ${field} ${issue.message}`, { field }, settingErrorRef(field));
   }
   return parsed.data as PreviewDefinition;
 }

@@ -62,6 +62,13 @@ describe('Certificate, form, render and image errors in the launch language', fu
     expect(words).to.include('Wählen Sie eine Farbe.');
     expect(words).to.not.match(/must be|is required|at most \d+ characters|Tick the box/);
     expect(await definitionModel(t.db.connection).countDocuments({ courseId })).to.equal(before);
+
+    // the unsaved form's preview says the same as the form, not only which setting it is
+    const preview = await teacher.browser.request(`${teacher.app}/teacher/templates/preview.html`, { form: definitionFormFields({ 'template.bodyText': 'x'.repeat(401) }) });
+    expect(preview.status).to.equal(400);
+    const previewPage = await preview.text();
+    expect(previewPage).to.match(/<html lang="de">/);
+    expect(text(parseHtml(previewPage), 'main')).to.include('Der Text darf höchstens 400 Zeichen lang sein.');
   });
 
   it("names a German teacher's missing logo in German on the preview (422), and a Dutch teacher's too", async () => {

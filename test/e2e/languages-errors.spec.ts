@@ -9,7 +9,11 @@ import { PNG } from 'pngjs';
 import type { Types } from 'mongoose';
 import { definitionModel } from '../../src/certificates/definition.model';
 import { issueModel } from '../../src/certificates/issue.model';
+import { certificationModel } from '../../src/certifications/certification.model';
 import { bucketOf } from '../../src/documents/gridfs';
+import { registrationKey } from '../../src/web/certifications/admin-certifications.routes';
+import { HttpBrowser } from '../support/browser';
+import { buildWorld, programmeForm } from '../certifications/world';
 import { startTestApp, type TestApp } from '../support/app';
 import { defineCertificate, definitionFormFields, issueFor, launchAs, sandboxCourse, toolCourse, type Launched } from '../support/e2e';
 import { all, parseHtml, text } from '../support/html';
@@ -123,5 +127,25 @@ describe('Certificate, form, render and image errors in the launch language', fu
     const missing = await teacher.browser.request(`${teacher.app}/teacher/certificates/0123456789abcdef01234567/delete`);
     expect(missing.status).to.equal(404);
     expect(text(parseHtml(await missing.text()), 'main')).to.include("Ce certificat n'existe pas dans ce cours.");
+  });
+
+  it("tells a German tool administrator in German which programme course is unknown (400) and that a certification does not exist (404), writing nothing", async () => {
+    const w = await buildWorld(t, 2);
+    const admin = new HttpBrowser({ headers: { 'accept-language': 'de-DE,de;q=0.9' } });
+    expect((await admin.request(`${t.baseUrl}/admin/login`, { form: { secret: t.config.adminSecret } })).status).to.equal(303);
+    const key = registrationKey(t.sandbox.issuer, t.sandbox.registration.clientId);
+    const count = () => certificationModel(t.db.connection).countDocuments({ issuer: t.sandbox.issuer });
+    const before = await count();
+    const f = programmeForm(w.courses, { name: 'Unbekannter Kurs' });
+    const res = await admin.request(`${t.baseUrl}/admin/certifications/${key}`, { form: { ...f, courses: [...f.courses, '0123456789abcdef01234567'] } });
+    expect(res.status).to.equal(400);
+    const page = await res.text();
+    expect(page).to.match(/<html lang="de">/);
+    expect(text(parseHtml(page), 'main')).to.include('Einer der gewählten Kurse ist dem Werkzeug in dieser Registrierung nicht bekannt.');
+    expect(await count()).to.equal(before);
+
+    const missing = await admin.request(`${t.baseUrl}/admin/certifications/${key}/0123456789abcdef01234567/edit`);
+    expect(missing.status).to.equal(404);
+    expect(text(parseHtml(await missing.text()), 'main')).to.include('Diese Zertifizierung gibt es nicht.');
   });
 });

@@ -2,6 +2,7 @@
 export {
   createJobQueue,
   toJobView,
+  jobErrorText,
   JobAbortedError,
   type JobQueue,
   type JobQueueOptions,

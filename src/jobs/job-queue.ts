@@ -16,16 +16,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { isValidObjectId } from 'mongoose';
-import { AppError, NotFoundError } from '../errors';
+import { AppError, messageRefOf, NotFoundError, type MessageRef } from '../errors';
+import { inEnglish } from '../i18n/english';
 import { createLogger } from '../logger';
 import { ACTIVE_STATUSES, jobModel, type JobDoc, type JobError, type JobProgress } from './job.model';
 import { JobAbortedError, toJobView, type JobContext, type JobHandler, type JobQueueOptions, type JobQueue } from './job-queue.types';
 
-export { JobAbortedError, toJobView, type JobView, type ProgressUpdate, type JobContext, type JobHandler, type JobAbortCause, type EnqueueOptions, type JobQueueOptions, type JobQueue } from './job-queue.types';
+export { JobAbortedError, jobErrorText, toJobView, type JobView, type ProgressUpdate, type JobContext, type JobHandler, type JobAbortCause, type EnqueueOptions, type JobQueueOptions, type JobQueue } from './job-queue.types';
 
 /** Shown when a handler throws something that is not an AppError; the details go to the log only. */
-const GENERIC_FAILURE = 'The job stopped because of an unexpected error.';
-const INTERRUPTED_FAILURE = 'The job was interrupted too many times and has been stopped.';
+const GENERIC_FAILURE = { key: 'errors.internal_error' };
+const INTERRUPTED_FAILURE = { key: 'errors.job_interrupted' };
+/** cancel() of a job this course does not have. */
+const NOT_FOUND = { key: 'teacher.job.notFound' };
+const failure = (code: string, ref: MessageRef): JobError => ({ code, message: inEnglish(ref), ...ref });
 
 function activeKeyOf(courseId: string, kind: string): string {
   return `${courseId}:${kind}`;
@@ -132,7 +136,7 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
     await Job.updateMany(
       { kind: { $in: kinds() }, status: 'running', leaseUntil: { $lt: t }, attempts: { $gte: maxAttempts } },
       {
-        $set: { status: 'failed', finishedAt: t, leaseUntil: null, error: { code: 'job_interrupted', message: INTERRUPTED_FAILURE } },
+        $set: { status: 'failed', finishedAt: t, leaseUntil: null, error: failure('job_interrupted', INTERRUPTED_FAILURE) },
         $unset: { activeKey: 1 },
       },
     );
@@ -254,10 +258,11 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
   function describeFailure(err: unknown, jobId: string, kind: string): JobError {
     if (err instanceof AppError) {
       log.warn(`job ${jobId} (${kind}) failed: ${err.code}`, err.message);
-      return { code: err.code, message: err.message };
+      // the key goes with it: each page shows the failure in its reader's language
+      return { code: err.code, message: err.message, ...messageRefOf(err) };
     }
     log.error(`job ${jobId} (${kind}) failed`, err);
-    return { code: 'internal_error', message: GENERIC_FAILURE };
+    return failure('internal_error', GENERIC_FAILURE);
   }
 
   return {
@@ -317,14 +322,14 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
     },
 
     async cancel(jobId, courseId) {
-      if (!isValidObjectId(jobId)) throw new NotFoundError('This job does not exist.');
+      if (!isValidObjectId(jobId)) throw new NotFoundError(inEnglish(NOT_FOUND), { what: 'job' }, NOT_FOUND);
       const res = await Job.updateOne(
         { _id: jobId, courseId, status: { $in: ACTIVE_STATUSES } },
         { $set: { status: 'cancelled', finishedAt: now(), leaseUntil: null }, $unset: { activeKey: 1 } },
       );
       if (res.matchedCount === 0) {
         const exists = await Job.exists({ _id: jobId, courseId });
-        if (!exists) throw new NotFoundError('This job does not exist.');
+        if (!exists) throw new NotFoundError(inEnglish(NOT_FOUND), { what: 'job' }, NOT_FOUND);
         return;
       }
       // Running here: stop it now. Running on another server: it notices at its next write.

@@ -116,10 +116,20 @@ export function toJobView(doc: JobDoc): JobView {
     status: doc.status,
     progress,
     result: doc.result ?? null,
-    error: doc.error ? { code: doc.error.code, message: doc.error.message } : null,
+    error: doc.error
+      ? { code: doc.error.code, message: doc.error.message, ...(doc.error.key ? { key: doc.error.key, ...(doc.error.params ? { params: doc.error.params } : {}) } : {}) }
+      : null,
     createdBy: doc.createdBy?.name ? { userId: doc.createdBy.userId, name: doc.createdBy.name } : { userId: doc.createdBy?.userId },
     createdAt: doc.createdAt.toISOString(),
     startedAt: doc.startedAt ? doc.startedAt.toISOString() : null,
     finishedAt: doc.finishedAt ? doc.finishedAt.toISOString() : null,
   };
+}
+
+/**
+ * A failed job's message in the reader's language: its key translated, else (a job stored before
+ * keys, or an error that has none) the English it was stored with.
+ */
+export function jobErrorText(error: JobError, t: { (key: string, params?: Record<string, string | number>): string; has(key: string): boolean }): string {
+  return error.key && t.has(error.key) ? t(error.key, error.params) : error.message;
 }

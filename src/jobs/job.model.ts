@@ -27,7 +27,11 @@ export interface JobProgress {
 export interface JobError {
   /** A stable code (the AppError code, or 'internal_error', or 'job_interrupted'). */
   code: string;
+  /** English, for logs and scripts (and what a page shows of a job stored before keys). */
   message: string;
+  /** The message key a page translates into the viewer's language, with its parameters. */
+  key?: string;
+  params?: Record<string, string | number>;
 }
 
 export interface JobDoc {
@@ -76,7 +80,7 @@ const schema = new Schema<JobDoc>(
     payload: Schema.Types.Mixed,
     result: Schema.Types.Mixed,
     error: {
-      type: new Schema<JobError>({ code: String, message: String }, { _id: false }),
+      type: new Schema<JobError>({ code: String, message: String, key: String, params: Schema.Types.Mixed }, { _id: false }),
       default: null,
     },
     createdBy: {

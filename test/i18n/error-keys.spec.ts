@@ -101,10 +101,6 @@ const ALLOWED: Record<string, string> = {
     "to do (i18n4, this session)",
   "src/grades/tool-columns.service.ts: new NotFoundError('This column does not exist in this course, or it ":
     "to do (i18n4, this session)",
-  "src/jobs/job-queue.ts: new NotFoundError('This job does not exist.'":
-    "to do (i18n4, this session)",
-  "src/jobs/job-queue.ts: new NotFoundError('This job does not exist.' #2":
-    "to do (i18n4, this session)",
   "src/lti/advantage/advantage.client.ts: new PlatformBadResponseError(`The platform redirected ${url} more than ${MAX_RE":
     "to do (i18n4, this session)",
   "src/lti/advantage/advantage.client.ts: new PlatformBadResponseError(`The platform answered ${current} with something t":

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { NotFoundError, ValidationError } from '../../src/errors';
-import { createJobQueue, JobAbortedError, jobModel, type JobQueue, type JobQueueOptions, type JobView } from '../../src/jobs';
+import { ConflictError, NotFoundError, ValidationError } from '../../src/errors';
+import { createTranslator } from '../../src/i18n';
+import { createJobQueue, JobAbortedError, jobErrorText, jobModel, type JobQueue, type JobQueueOptions, type JobView } from '../../src/jobs';
 import type { Logger } from '../../src/logger';
 import { useTestDatabase } from '../support/db';
 
@@ -152,6 +153,22 @@ describe('job queue', () => {
       expect(failed.result).to.equal(null);
     });
 
+    it("keeps a failing error's message key and parameters beside its English, for each reader's language", async () => {
+      const q = makeQueue();
+      const ref = { key: 'grades.apply.stale', params: { n: 3 } };
+      q.register('grade-sync', async () => {
+        throw new ConflictError('3 grades changed since the preview.', undefined, ref);
+      });
+      q.start();
+      const job = await q.enqueue('grade-sync', { courseId: COURSE, createdBy: teacher });
+      await q.drain();
+      const failed = (await q.get(job.id, COURSE))!;
+      expect(failed.error).to.deep.equal({ code: 'conflict', message: '3 grades changed since the preview.', key: 'grades.apply.stale', params: { n: 3 } });
+      expect(jobErrorText(failed.error!, createTranslator('de'))).to.equal('3 Bewertungen, die dieser Import ändern würde, wurden seit der Vorschau geändert, daher wurde nichts übernommen. Laden Sie die Datei erneut hoch, um eine aktuelle Vorschau zu sehen.');
+      // a job stored before keys keeps its English
+      expect(jobErrorText({ code: 'conflict', message: 'Old English.' }, createTranslator('de'))).to.equal('Old English.');
+    });
+
     it('records any other error as internal_error without its message', async () => {
       const q = makeQueue();
       q.register('grade-sync', async () => {
@@ -164,6 +181,7 @@ describe('job queue', () => {
       expect(failed.status).to.equal('failed');
       expect(failed.error!.code).to.equal('internal_error');
       expect(failed.error!.message).to.not.contain('secret');
+      expect(failed.error!.key).to.equal('errors.internal_error');
     });
 
     it('does not retry a failed job', async () => {

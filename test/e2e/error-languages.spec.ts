@@ -4,13 +4,16 @@
  * Moodle and Canvas forms. Real launches of sandbox users whose LMS language is Dutch or German,
  * /admin read by a German or French browser, real HTTP, the real job queue on the real database.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { Types } from 'mongoose';
 import { jobModel } from '../../src/jobs';
 import { SYNC_JOB } from '../../src/grades/sync.job';
 import { startTestApp, type TestApp } from '../support/app';
 import { all, parseHtml, text } from '../support/html';
-import { launchAs, sandboxCourse, toolCourse } from '../support/e2e';
+import { launchAs, sandboxCourse, toolCourse, type Launched } from '../support/e2e';
+import { syncRunModel } from '../../src/grades/sync-run.model';
 
 describe('Error texts in the reader\'s language', function () {
   this.timeout(60_000);
@@ -103,6 +106,47 @@ describe('Error texts in the reader\'s language', function () {
       ]);
       const json = (await (await teacher.browser.request(`${teacher.app}/jobs/${old._id}.json`)).json()) as { error: { message: string } };
       expect(json.error.message).to.equal('The platform answered with something that is not JSON.');
+    });
+  });
+
+  describe('the gradebook CSV import', () => {
+    /** Posts the upload form as a browser does (multipart, one `file` field) and follows it to the preview. */
+    async function preview(l: Launched, content: string): Promise<string> {
+      const form = new FormData();
+      form.append('file', new Blob([content], { type: 'text/csv' }), 'export.csv');
+      const res = await fetch(`${l.app}/teacher/grades/import`, { method: 'POST', body: form, redirect: 'manual' });
+      expect(res.status, (await res.text()).slice(0, 2000)).to.equal(303);
+      return /\/teacher\/grades\/import\/([0-9a-f]{32})$/.exec(res.headers.get('location') ?? '')![1]!;
+    }
+
+    it("tells a German teacher in German which row was not imported and why, in the sync history, and that a second apply applies nothing", async () => {
+      const c = sandboxCourse(t, { scores: [[8, 9]] });
+      const teacherId = c.teacherIds[0]!;
+      inLanguage(teacherId, 'de-DE');
+      const teacher = await launchAs(t, c.course.id, teacherId);
+      await t.app.ctx.jobs.drain();
+      const learner = t.sandbox.store.getUser(c.learnerIds[0]!)!;
+      // Canvas's "Export Entire Gradebook" layout (test/fixtures/csv/canvas-gradebook.csv): a learner of
+      // the course found by LMS user id, and a person who is not in the course
+      const lines = readFileSync(join(__dirname, '..', 'fixtures', 'csv', 'canvas-gradebook.csv'), 'utf8').split(/\r?\n/);
+      const totals = '121.50,121.50,89.34,89.34,89.34,89.34,121.50,121.50,89.34,89.34,89.34,89.34';
+      const csv = [
+        ...lines.slice(0, 4),
+        `"${learner.familyName}, ${learner.givenName}",${learner.id},,,Biology 101,8.50,22.00,91.00,2.00,${totals}`,
+        `"Nowak, Piotr",1005,,pnowak,Biology 101,6.00,12.50,55.00,,${totals}`,
+      ].join('\r\n');
+      const id = await preview(teacher, csv);
+      const runsBefore = await syncRunModel(t.db.connection).countDocuments({ source: 'csv' });
+      const applied = await teacher.browser.request(`${teacher.app}/teacher/grades/import/${id}/apply`, { form: {} });
+      expect(applied.status).to.equal(303);
+      const history = parseHtml((await teacher.browser.open(new URL(applied.headers.get('location')!, `${teacher.app}/teacher/grades/`).toString())).html);
+      const errors = all(history, 'li[data-error-kind="unmatched_row"]').map((li) => text(li));
+      expect(errors).to.deep.equal(['Zeile 6 (Nowak, Piotr): keine Person im Kurs mit diesen Kennungen; nicht importiert.']);
+
+      const again = await teacher.browser.request(`${teacher.app}/teacher/grades/import/${id}/apply`, { form: {} });
+      expect(again.status).to.equal(409);
+      expect(text(parseHtml(await again.text()), 'main')).to.include('Dieser Import wurde bereits übernommen; er wird nie zweimal übernommen.').and.not.include('already applied');
+      expect(await syncRunModel(t.db.connection).countDocuments({ source: 'csv' })).to.equal(runsBefore + 1);
     });
   });
 });

@@ -348,7 +348,8 @@ describe('Gradebook CSV: preview and apply', () => {
     expect(unanswered.changes.filter((c) => c.key === 'moodle:Assignment: Lab notebook')).to.deep.equal([]);
     const refused = await rejection(applyCsvImport(db.connection, courseId, unanswered, { startedBy: teacher, now: () => MAY_3 }));
     expect(refused).to.be.instanceOf(MaximaMissingError);
-    expect(refused.message).to.match(/Enter the maximum of "Assignment: Lab notebook" before applying/);
+    expect(refused.message).to.equal('Nothing was applied: enter the maximum of this column first: Assignment: Lab notebook.');
+    expect(refused).to.deep.include({ messageKey: 'grades.apply.maximaMissing', messageParams: { columns: 'Assignment: Lab notebook', n: 1 } });
     expect(await counts(courseId)).to.deep.equal({ items: 0, results: 0 });
 
     const tooLow = await reviseCsvPreview(db.connection, courseId, unanswered.id, { maxima: { 'moodle:Assignment: Lab notebook': 10 }, zeroIsReal: false }, { now: () => MAY_3 });
@@ -380,7 +381,7 @@ describe('Gradebook CSV: preview and apply', () => {
     for (const bad of [0, -5, Number.NaN, Number.POSITIVE_INFINITY]) {
       const refused = await rejection(reviseCsvPreview(db.connection, courseId, first.id, { maxima: { [key]: bad }, zeroIsReal: false }, { now: () => MAY_3 }));
       expect(refused, String(bad)).to.be.instanceOf(ValidationError);
-      expect(refused.message).to.equal('The maximum for "Assignment: Lab notebook" must be a number greater than 0.');
+      expect(refused.message).to.equal('The maximum of “Assignment: Lab notebook” must be a number greater than 0.');
       const stored = await csvPreviewModel(db.connection).findOne({ _id: first.id as never }).lean();
       expect(stored!.items.find((i) => i.key === key), String(bad)).to.include({ scoreMaximum: 20, maximumFrom: 'asked' });
       expect(stored!.ready, String(bad)).to.equal(true);
@@ -406,6 +407,7 @@ describe('Gradebook CSV: preview and apply', () => {
     // The import is the csv grade source run by the generic sync: 3 new columns + 9 new results.
     expect(summary.counts).to.deep.include({ items: 3, results: 9, members: 4, changed: 12, errors: 1 });
     expect(summary.errors[0]!.message).to.equal('Row 9 (Nowak, Piotr): no course member with these identifiers; not imported.');
+    expect(summary.errors[0]).to.deep.include({ key: 'grades.syncError.csv.unmatched.no_member', params: { row: 9, name: 'Nowak, Piotr' } });
     const items = await lineItemModel(db.connection).find({ courseId }).lean();
     expect(items.map((i) => [i.source, i.externalId, i.label, i.scoreMaximum])).to.deep.include.members([['csv', 'canvas:1201', 'Quiz 1', 10]]);
     const grades = await loadCourseGrades(db.connection, courseId);

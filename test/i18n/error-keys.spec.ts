@@ -45,22 +45,6 @@ const ALLOWED: Record<string, string> = {
     "to do (i18n4, this session)",
   "src/grades/canvas/canvas-oauth.service.ts: new ValidationError(\"Your administrator has not entered a Canvas API k":
     "to do (i18n4, this session)",
-  "src/grades/csv/csv-import.plan.ts: new ValidationError(`The maximum for \"${it.label}\" must be a number gr":
-    "to do (i18n4, this session)",
-  "src/grades/csv/csv-import.service.ts: new PreviewNotFoundError(":
-    "shown by class: src/web/grades.routes.ts answers it with its own page and message",
-  "src/grades/csv/csv-import.service.ts: new PreviewAlreadyAppliedError(":
-    "to do (i18n4, this session)",
-  "src/grades/csv/csv-import.service.ts: new PreviewAlreadyAppliedError( #2":
-    "to do (i18n4, this session)",
-  "src/grades/csv/csv-import.service.ts: new PreviewAlreadyAppliedError( #3":
-    "to do (i18n4, this session)",
-  "src/grades/csv/csv-import.service.ts: new MaximaMissingError(existing.items.filter((i) => i.status !== 'ags' &&":
-    "shown by class: src/web/grades.routes.ts answers it with its own page and message",
-  "src/grades/csv/csv-import.service.ts: new PreviewNotFoundError( #2":
-    "shown by class: src/web/grades.routes.ts answers it with its own page and message",
-  "src/grades/csv/csv-import.service.ts: new StalePreviewError(conflicts":
-    "shown by class: src/web/grades.routes.ts answers it with its own page and message",
   "src/grades/csv/decode.ts: new GradebookFileError(message":
     "shown by reason: src/web/grades/upload.view.ts reads grades.import.error.<reason> with its row and column",
   "src/grades/csv/decode.ts: new GradebookFileError(`This does not look like a text file (unreadable c":

@@ -4,6 +4,7 @@
  */
 import { Types, type Connection } from 'mongoose';
 import { ValidationError } from '../../errors';
+import { inEnglish } from '../../i18n/english';
 import { STORED_RESULT_PROJECTION, type StoredLineItem, type StoredResult } from '../grade-writes';
 import { lineItemModel } from '../line-item.model';
 import { memberModel } from '../member.model';
@@ -61,7 +62,10 @@ export async function planImport(conn: Connection, cid: Types.ObjectId, parsed: 
     const status = existing ? ('existing' as const) : ('new' as const);
     const lineItemId = existing ? String(existing._id) : undefined;
     const asked = options.maxima[it.key];
-    if (asked !== undefined && !(Number.isFinite(asked) && asked > 0)) throw new ValidationError(`The maximum for "${it.label}" must be a number greater than 0.`, { field: it.key });
+    if (asked !== undefined && !(Number.isFinite(asked) && asked > 0)) {
+      const ref = { key: 'grades.import.maximumInvalid', params: { label: it.label } };
+      throw new ValidationError(inEnglish(ref), { field: it.key }, ref);
+    }
     if (it.scoreMaximum !== null) {
       // The file's own maximum can be wrong (a Canvas "Points Possible" left from an earlier version
       // of the assignment, a hand-made "out of" row): the teacher corrects it on the preview. A

@@ -10,13 +10,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Types, type Connection } from 'mongoose';
+import { inEnglish } from '../../i18n/english';
 import { STORED_RESULT_PROJECTION, type IncomingScore, type StoredLineItem, type StoredResult } from '../grade-writes';
 import { lineItemModel } from '../line-item.model';
 import { resultModel } from '../result.model';
 import type { GradeSource } from '../sources/grade-source';
 import { syncRunModel } from '../sync-run.model';
 import { syncCourse, type SyncSummary } from '../sync.service';
-import { csvPreviewModel, csvPreviewPartModel, type CsvPreviewDoc, type PreviewOptions, type StoredChange, type UnmatchedRowView } from './csv-preview.model';
+import { csvPreviewModel, csvPreviewPartModel, type CsvPreviewDoc, type PreviewOptions, type StoredChange } from './csv-preview.model';
 import type { ParsedGradebook, ParsedRow } from './gradebook-csv';
 import { MaximaMissingError, PreviewAlreadyAppliedError, PreviewNotFoundError, StalePreviewError } from './import.errors';
 import { planFields, planImport, resultKey, toPreview } from './csv-import.plan';
@@ -27,13 +28,6 @@ export type { CsvPreviewDoc, StoredPreviewItem, StoredPreviewItem as CsvPreviewI
 export type { CsvImportPreview, CsvScoreChange, MatchedBy, PreviewCreateOptions, ProposedGrades } from './csv-import.types';
 
 const DEFAULT_TTL_MS = 30 * 60 * 1000;
-
-/** The English sentence of an unmatched row, for the sync run's error list. */
-const UNMATCHED_TEXT: Record<UnmatchedRowView['reason'], string> = {
-  no_member: 'no course member with these identifiers',
-  ambiguous: 'several course members share these identifiers',
-  duplicate: 'the same course member as an earlier row',
-};
 
 /** One page of a preview's planned changes, in order. */
 export async function readCsvPreviewChanges(conn: Connection, doc: Pick<CsvPreviewDoc, '_id' | 'planVersion'>, from: number, to: number): Promise<StoredChange[]> {
@@ -205,8 +199,10 @@ export async function applyCsvImport(
     kind: 'csv',
     async lineItems(ctx) {
       for (const u of doc.unmatched) {
-        const why = u.reason === 'duplicate' && u.earlierRow ? `the same course member as row ${u.earlierRow}` : UNMATCHED_TEXT[u.reason];
-        ctx.error('unmatched_row', `Row ${u.row}${u.name ? ` (${u.name})` : ''}: ${why}; not imported.`);
+        // the sync history shows it in the teacher's language (grades.syncError.csv.unmatched.*)
+        const reason = u.reason === 'duplicate' && !u.earlierRow ? 'duplicateUnknown' : u.reason;
+        const ref = { key: `grades.syncError.csv.unmatched.${reason}`, params: { row: u.row, ...(u.name ? { name: u.name } : {}), ...(u.earlierRow ? { earlierRow: u.earlierRow } : {}) } };
+        ctx.error('unmatched_row', inEnglish(ref), undefined, ref);
       }
       return { items: importItems.map((i) => ({ externalId: i.key, label: i.label, scoreMaximum: i.scoreMaximum! })), complete: false };
     },

@@ -1,8 +1,10 @@
 /**
  * The typed errors of a gradebook import. Pages choose their message by class (and by `reason`
- * for a refused file), never by reading a message or a details string.
+ * for a refused file), never by reading a message or a details string; each preview error also
+ * carries its message key, so wherever else it surfaces (the error page, JSON) it reads the same.
  */
 import { ConflictError, NotFoundError, ValidationError } from '../../errors';
+import { inEnglish } from '../../i18n/english';
 
 /** Why a file is refused; each has a message key `grades.import.error.<reason>`. */
 export type GradebookFileReason =
@@ -36,14 +38,16 @@ export class GradebookFileError extends ValidationError {
 /** The preview is unknown in this course, or expired before it was applied. */
 export class PreviewNotFoundError extends NotFoundError {
   constructor() {
-    super('This import preview has expired or does not exist: upload the file again.', { what: 'import preview' });
+    const ref = { key: 'grades.preview.notFound' };
+    super(inEnglish(ref), { what: 'import preview' }, ref);
   }
 }
 
 /** The preview was applied already (a double click, a second tab). */
 export class PreviewAlreadyAppliedError extends ConflictError {
   constructor() {
-    super('This import was already applied.', { what: 'import preview' });
+    const ref = { key: 'grades.apply.alreadyApplied' };
+    super(inEnglish(ref), { what: 'import preview' }, ref);
   }
 }
 
@@ -51,7 +55,8 @@ export class PreviewAlreadyAppliedError extends ConflictError {
 export class StalePreviewError extends ConflictError {
   readonly conflicts: number;
   constructor(conflicts: number) {
-    super(`${conflicts} of the grades this import would change were changed since the preview: upload the file again to see a fresh preview.`, { conflicts });
+    const ref = { key: 'grades.apply.stale', params: { n: conflicts } };
+    super(inEnglish(ref), { conflicts }, ref);
     this.conflicts = conflicts;
   }
 }
@@ -60,7 +65,8 @@ export class StalePreviewError extends ConflictError {
 export class MaximaMissingError extends ValidationError {
   readonly labels: string[];
   constructor(labels: string[]) {
-    super(`Enter the maximum of ${labels.map((l) => `"${l}"`).join(', ')} before applying: the file does not give it.`, { labels });
+    const ref = { key: 'grades.apply.maximaMissing', params: { columns: labels.join(', '), n: labels.length } };
+    super(inEnglish(ref), { labels }, ref);
     this.labels = labels;
   }
 }

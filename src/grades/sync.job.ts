@@ -7,6 +7,7 @@
 import type { Connection } from 'mongoose';
 import { courseModel } from '../courses/course.model';
 import { NotFoundError } from '../errors';
+import { inEnglish } from '../i18n/english';
 import type { JobQueue } from '../jobs';
 import { createLogger } from '../logger';
 import { gradeSourcesFor, type GradeSourceDeps } from './sources';
@@ -26,7 +27,10 @@ export interface SyncJobDeps extends GradeSourceDeps {
 export function registerSyncJob(queue: JobQueue, deps: SyncJobDeps): void {
   queue.register(SYNC_JOB, async (ctx) => {
     const course = await courseModel(deps.conn).findById(ctx.courseId).lean();
-    if (!course) throw new NotFoundError('The course of this sync no longer exists.');
+    if (!course) {
+      const ref = { key: 'grades.syncError.courseGone' };
+      throw new NotFoundError(inEnglish(ref), { what: 'course' }, ref);
+    }
     const sources = await gradeSourcesFor(deps, course);
     const summaries: SyncSummary[] = [];
     for (const source of sources) {

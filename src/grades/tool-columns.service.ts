@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { Types, type Connection } from 'mongoose';
 import type { CourseDoc } from '../courses/course.model';
-import { NotFoundError, ValidationError } from '../errors';
+import { NotFoundError, ValidationError, type MessageRef } from '../errors';
+import { inEnglish } from '../i18n/english';
 import type { AdvantageClient } from '../lti/advantage';
 import { lineItemModel, type LineItem } from './line-item.model';
 
@@ -24,11 +25,18 @@ export type ToolColumn = Pick<LineItem, '_id' | 'label' | 'scoreMaximum' | 'exte
 
 type Course = Pick<CourseDoc, '_id' | 'services'>;
 
+const MAX_LABEL = 200;
+
+/** A refused column form, the field named, in the teacher's language (teacher.columns.error.*). */
+function refused(field: string, ref: MessageRef): ValidationError {
+  return new ValidationError(inEnglish(ref), { field }, ref);
+}
+
 function checkInput(label: string, scoreMaximum: number): void {
-  if (!label.trim()) throw new ValidationError('Give the column a name.', { field: 'label' });
-  if (label.length > 200) throw new ValidationError('The column name is too long (200 characters at most).', { field: 'label' });
+  if (!label.trim()) throw refused('label', { key: 'teacher.columns.error.nameMissing' });
+  if (label.length > MAX_LABEL) throw refused('label', { key: 'teacher.columns.error.nameTooLong', params: { max: MAX_LABEL } });
   if (!Number.isFinite(scoreMaximum) || scoreMaximum <= 0 || scoreMaximum > 100_000) {
-    throw new ValidationError('The maximum must be a number above 0.', { field: 'scoreMaximum' });
+    throw refused('scoreMaximum', { key: 'teacher.columns.error.maximumInvalid' });
   }
 }
 
@@ -45,7 +53,7 @@ export async function createToolColumn(deps: ToolColumnDeps, course: Course, inp
   const label = input.label.trim();
   checkInput(label, input.scoreMaximum);
   const url = course.services.lineItemsUrl;
-  if (!url) throw new ValidationError('The LMS has not sent the grade service (AGS) address for this course yet: open the tool once from the course as a teacher.', { field: 'label' });
+  if (!url) throw refused('label', { key: 'teacher.columns.error.noAgs' });
   const created = await deps.client.createLineItem(url, { label, scoreMaximum: input.scoreMaximum, tag: TOOL_COLUMN_TAG, resourceId: `${TOOL_COLUMN_TAG}:${randomUUID()}` });
   const now = deps.now();
   const doc = await lineItemModel(deps.conn).findOneAndUpdate(
@@ -61,7 +69,10 @@ export async function createToolColumn(deps: ToolColumnDeps, course: Course, inp
 async function ownColumn(conn: Connection, courseId: Types.ObjectId, columnId: string): Promise<ToolColumn> {
   const id = Types.ObjectId.isValid(columnId) ? new Types.ObjectId(columnId) : null;
   const doc = id ? await lineItemModel(conn).findOne({ _id: id, courseId, source: 'ags', ownedByTool: true, removedAt: null }, { label: 1, scoreMaximum: 1, externalId: 1 }).lean<ToolColumn>() : null;
-  if (!doc) throw new NotFoundError('This column does not exist in this course, or it is not one the tool created.');
+  if (!doc) {
+    const ref = { key: 'teacher.columns.error.notFound' };
+    throw new NotFoundError(inEnglish(ref), { what: 'column' }, ref);
+  }
   return doc;
 }
 

@@ -14,6 +14,10 @@ import { startTestApp, type TestApp } from '../support/app';
 import { all, parseHtml, text } from '../support/html';
 import { launchAs, sandboxCourse, toolCourse, type Launched } from '../support/e2e';
 import { syncRunModel } from '../../src/grades/sync-run.model';
+import { moodleConnectionModel } from '../../src/grades/moodle/moodle-connection.model';
+import { canvasKeyModel, canvasOAuthStateModel } from '../../src/grades/canvas/canvas.model';
+import { lineItemModel } from '../../src/grades/line-item.model';
+import { HttpBrowser } from '../support/browser';
 
 describe('Error texts in the reader\'s language', function () {
   this.timeout(60_000);
@@ -147,6 +151,107 @@ describe('Error texts in the reader\'s language', function () {
       expect(again.status).to.equal(409);
       expect(text(parseHtml(await again.text()), 'main')).to.include('Dieser Import wurde bereits übernommen; er wird nie zweimal übernommen.').and.not.include('already applied');
       expect(await syncRunModel(t.db.connection).countDocuments({ source: 'csv' })).to.equal(runsBefore + 1);
+    });
+  });
+
+  describe("the administrator's Moodle and Canvas forms (/admin, the browser's language)", () => {
+    const GERMAN = { 'accept-language': 'de-DE,de;q=0.9' };
+    const FRENCH = { 'accept-language': 'fr-FR,fr;q=0.9' };
+
+    async function adminIn(headers: Record<string, string>): Promise<HttpBrowser> {
+      const b = new HttpBrowser({ headers });
+      expect((await b.request(`${t.baseUrl}/admin/login`, { form: { secret: t.config.adminSecret } })).status).to.equal(303);
+      return b;
+    }
+
+    /** Posts the form; the error page's message, its status and the field it names. */
+    async function refusal(admin: HttpBrowser, path: string, form: Record<string, string>) {
+      const res = await admin.request(`${t.baseUrl}${path}`, { form });
+      const page = parseHtml(await res.text());
+      return { status: res.status, message: text(page, 'main .lead') || text(page, '.lead'), details: all(page, 'ul.details li').map((li) => text(li)) };
+    }
+
+    const storedMoodle = () => moodleConnectionModel(t.db.connection).find({ issuer: t.sandbox.issuer }).lean();
+    const storedCanvas = () => canvasKeyModel(t.db.connection).find({ issuer: t.sandbox.issuer }).lean();
+
+    it('Moodle web services: tells a German administrator which field is wrong and what to enter, 400, nothing stored', async () => {
+      const admin = await adminIn(GERMAN);
+      const before = await storedMoodle();
+      const cases: Array<[Record<string, string>, string, string]> = [
+        [{ token: '' }, 'token', 'Token des Webservice-Nutzers: Fügen Sie das Token ein, das Moodle für den Webservice-Nutzer des Werkzeugs erstellt hat (Website-Administration › Server › Webservices › Token verwalten).'],
+        [{ token: 'short' }, 'token', 'Token des Webservice-Nutzers: Ein Moodle-Token besteht aus 32 Buchstaben und Ziffern (Website-Administration › Server › Webservices › Token verwalten).'],
+        [{ token: 'a'.repeat(32), baseUrl: 'moodle.example.edu' }, 'baseUrl', 'Moodle-Adresse: Geben Sie die Adresse Ihres Moodle an, z. B. https://moodle.example.edu.'],
+        [{ token: 'a'.repeat(32), baseUrl: 'ftp://moodle.example.edu' }, 'baseUrl', 'Moodle-Adresse: Sie muss mit https:// beginnen (oder mit http:// für eine lokale Testseite).'],
+        [
+          { token: 'a'.repeat(32), baseUrl: 'http://169.254.169.254/moodle' },
+          'baseUrl',
+          'Das Werkzeug hat es abgelehnt, die Moodle-Webservice-Adresse http://169.254.169.254/moodle abzurufen: 169.254.169.254 ist eine Link-Local-, Metadaten- oder unspezifizierte Adresse. Es wurde nichts dorthin gesendet. Prüfen Sie die Registrierung des Werkzeugs im LMS (seine URLs müssen auf den eigenen Hosts des LMS liegen).',
+        ],
+      ];
+      for (const [form, field, said] of cases) {
+        const r = await refusal(admin, '/admin/moodle/save', { issuer: t.sandbox.issuer, ...form });
+        expect(r.status, JSON.stringify(form)).to.equal(400);
+        expect(r.message, JSON.stringify(form)).to.equal(said);
+        expect(r.details).to.deep.equal([`field: ${field}`]);
+      }
+      expect(await storedMoodle()).to.deep.equal(before);
+    });
+
+    it('Canvas API key: tells a French administrator which field is wrong and what to enter, 400, nothing stored', async () => {
+      const admin = await adminIn(FRENCH);
+      const before = await storedCanvas();
+      const cases: Array<[Record<string, string>, string, string]> = [
+        [{ clientId: 'abc', clientSecret: 'x'.repeat(64) }, 'clientId', 'Client ID : le Client ID d\'une clé de développeur Canvas est un nombre, par exemple 10000000000042 (Canvas : Admin › Clés de développeur, la colonne « Détails »).'],
+        [{ clientId: '10000000000042' }, 'clientSecret', 'Secret : collez le secret de la clé (Canvas : Admin › Clés de développeur, le bouton « Show Key » de la clé).'],
+        [{ clientId: '10000000000042', clientSecret: 'short' }, 'clientSecret', 'Secret : le secret d\'une clé Canvas compte 64 lettres et chiffres (le bouton « Show Key » de la clé dans Admin › Clés de développeur).'],
+        [{ clientId: '10000000000042', clientSecret: 'x'.repeat(64), baseUrl: 'school' }, 'baseUrl', 'L\'adresse de votre Canvas : indiquez l\'adresse de votre Canvas, par exemple https://school.instructure.com.'],
+      ];
+      for (const [form, field, said] of cases) {
+        const r = await refusal(admin, '/admin/canvas/save', { issuer: t.sandbox.issuer, ...form });
+        expect(r.status, JSON.stringify(form)).to.equal(400);
+        expect(r.message, JSON.stringify(form)).to.equal(said);
+        expect(r.details).to.deep.equal([`field: ${field}`]);
+      }
+      expect(await storedCanvas()).to.deep.equal(before);
+    });
+  });
+
+  describe("the teacher's own columns and Canvas authorisation", () => {
+    it('refuses a column name that is too long in Dutch on the page, 400, and creates nothing in the LMS or the tool', async () => {
+      const c = sandboxCourse(t, { scores: [[8]] });
+      const teacherId = c.teacherIds[0]!;
+      inLanguage(teacherId, 'nl-NL');
+      const teacher = await launchAs(t, c.course.id, teacherId);
+      await t.app.ctx.jobs.drain();
+      const course = await toolCourse(t, c);
+      const lmsBefore = t.sandbox.store.listLineItems(c.course.id).length;
+      const toolBefore = await lineItemModel(t.db.connection).countDocuments({ courseId: course._id });
+      const res = await teacher.browser.request(`${teacher.app}/teacher/columns`, { form: { label: 'x'.repeat(201), scoreMaximum: '20' } });
+      expect(res.status).to.equal(400);
+      const page = parseHtml(await res.text());
+      expect(text(page, 'main')).to.include('De naam van de kolom is te lang (hoogstens 200 tekens).').and.not.include('too long');
+      expect(t.sandbox.store.listLineItems(c.course.id).length).to.equal(lmsBefore);
+      expect(await lineItemModel(t.db.connection).countDocuments({ courseId: course._id })).to.equal(toolBefore);
+
+      const gone = await teacher.browser.request(`${teacher.app}/teacher/columns/${new Types.ObjectId()}/delete`, { form: {} });
+      expect(gone.status).to.equal(404);
+      expect(text(parseHtml(await gone.text()), 'main')).to.include('Deze kolom bestaat niet in deze cursus, of de tool heeft hem niet aangemaakt.');
+    });
+
+    it("tells a German teacher in German that the administrator has not entered a Canvas API key, and starts no authorisation", async () => {
+      const c = sandboxCourse(t, { scores: [[8]] });
+      const teacherId = c.teacherIds[0]!;
+      inLanguage(teacherId, 'de-DE');
+      const teacher = await launchAs(t, c.course.id, teacherId);
+      await t.app.ctx.jobs.drain();
+      expect(await canvasKeyModel(t.db.connection).countDocuments({ issuer: t.sandbox.issuer }), 'no Canvas API key for the sandbox').to.equal(0);
+      const states = await canvasOAuthStateModel(t.db.connection).countDocuments({});
+      const res = await teacher.browser.request(`${teacher.app}/teacher/grades/canvas/authorize`, { form: {} });
+      expect(res.status).to.equal(400);
+      expect(text(parseHtml(await res.text()), 'main')).to.include(
+        'Dieser Kurs liest die Canvas-Bewertungen, aber die Administration hat für dieses Canvas noch keinen Canvas-API-Entwicklerschlüssel eingegeben',
+      );
+      expect(await canvasOAuthStateModel(t.db.connection).countDocuments({})).to.equal(states);
     });
   });
 });

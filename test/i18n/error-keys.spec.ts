@@ -29,22 +29,6 @@ const ALLOWED: Record<string, string> = {
     "shown by class: learner.routes.ts and teacher/revoke.routes.ts turn it into the reasons a page lists (learner.claim.notEligible)",
   "src/certificates/reissue.service.ts: new NotEligibleError(evaluation.reasons":
     "shown by class: learner.routes.ts and teacher/revoke.routes.ts turn it into the reasons a page lists (learner.claim.notEligible)",
-  "src/grades/canvas/canvas-oauth.service.ts: new ValidationError('clientId: the Client ID of a Canvas developer key":
-    "to do (i18n4, this session)",
-  "src/grades/canvas/canvas-oauth.service.ts: new ValidationError('clientSecret: paste the key\\'s secret (Canvas: Ad":
-    "to do (i18n4, this session)",
-  "src/grades/canvas/canvas-oauth.service.ts: new ValidationError('clientSecret: a Canvas key secret is 64 letters a":
-    "to do (i18n4, this session)",
-  "src/grades/canvas/canvas-oauth.service.ts: new ValidationError('baseUrl: give your Canvas address, e.g. https://s":
-    "to do (i18n4, this session)",
-  "src/grades/canvas/canvas-oauth.service.ts: new ValidationError('baseUrl: the Canvas address must start with https":
-    "to do (i18n4, this session)",
-  "src/grades/canvas/canvas-oauth.service.ts: new ValidationError(`baseUrl: ${err.message}`":
-    "to do (i18n4, this session)",
-  "src/grades/canvas/canvas-oauth.service.ts: new ValidationError('clientSecret: a new Client ID needs its own secre":
-    "to do (i18n4, this session)",
-  "src/grades/canvas/canvas-oauth.service.ts: new ValidationError(\"Your administrator has not entered a Canvas API k":
-    "to do (i18n4, this session)",
   "src/grades/csv/decode.ts: new GradebookFileError(message":
     "shown by reason: src/web/grades/upload.view.ts reads grades.import.error.<reason> with its row and column",
   "src/grades/csv/decode.ts: new GradebookFileError(`This does not look like a text file (unreadable c":
@@ -63,40 +47,6 @@ const ALLOWED: Record<string, string> = {
     "shown by reason: src/web/grades/upload.view.ts reads grades.import.error.<reason> with its row and column",
   "src/grades/csv/gradebook-csv.ts: new GradebookFileError('Row 1: the gradebook has no grade column the tool":
     "shown by reason: src/web/grades/upload.view.ts reads grades.import.error.<reason> with its row and column",
-  "src/grades/moodle/moodle-connection.service.ts: new ValidationError('token: paste the token of the Moodle web-service ":
-    "to do (i18n4, this session)",
-  "src/grades/moodle/moodle-connection.service.ts: new ValidationError('token: a Moodle token is 32 letters and digits (S":
-    "to do (i18n4, this session)",
-  "src/grades/moodle/moodle-connection.service.ts: new ValidationError('baseUrl: give the Moodle address, e.g. https://mo":
-    "to do (i18n4, this session)",
-  "src/grades/moodle/moodle-connection.service.ts: new ValidationError('baseUrl: the Moodle address must start with https":
-    "to do (i18n4, this session)",
-  "src/grades/moodle/moodle-connection.service.ts: new ValidationError(`baseUrl: ${err.message}`":
-    "to do (i18n4, this session)",
-  "src/grades/sync.job.ts: new NotFoundError('The course of this sync no longer exists.'":
-    "to do (i18n4, this session)",
-  "src/grades/tool-columns.service.ts: new ValidationError('Give the column a name.'":
-    "to do (i18n4, this session)",
-  "src/grades/tool-columns.service.ts: new ValidationError('The column name is too long (200 characters at mo":
-    "to do (i18n4, this session)",
-  "src/grades/tool-columns.service.ts: new ValidationError('The maximum must be a number above 0.'":
-    "to do (i18n4, this session)",
-  "src/grades/tool-columns.service.ts: new ValidationError('The LMS has not sent the grade service (AGS) addr":
-    "to do (i18n4, this session)",
-  "src/grades/tool-columns.service.ts: new NotFoundError('This column does not exist in this course, or it ":
-    "to do (i18n4, this session)",
-  "src/lti/advantage/advantage.client.ts: new PlatformBadResponseError(`The platform redirected ${url} more than ${MAX_RE":
-    "to do (i18n4, this session)",
-  "src/lti/advantage/advantage.client.ts: new PlatformBadResponseError(`The platform answered ${current} with something t":
-    "to do (i18n4, this session)",
-  "src/lti/advantage/advantage.client.ts: new PlatformBadResponseError(`The platform answered ${url} with a line item it ":
-    "to do (i18n4, this session)",
-  "src/lti/advantage/advantage.client.ts: new PlatformBadResponseError(`The platform answered ${url} with JSON that is no":
-    "to do (i18n4, this session)",
-  "src/lti/advantage/url-guard.ts: new UnsafePlatformUrlError(`The tool refused to fetch ${what} ${url}: ${why}.":
-    "to do (i18n4, this session)",
-  "src/lti/advantage/url-guard.ts: new PlatformUnreachableError(`The platform host ${host} could not be resolved (":
-    "to do (i18n4, this session)",
   "src/web/middleware/session.ts: new UnauthorizedError('No launch'":
     "a route behind loadSession reached without a session (a bug, never a page state): the generic unauthorized text is right",
 };

@@ -17,6 +17,7 @@
  * kind and the teacher's Canvas line says what to do.
  */
 import { PlatformBadResponseError, SourceUnavailableError } from '../../http/platform-errors';
+import type { MessageRef } from '../../errors';
 import { inEnglish } from '../../i18n/english';
 
 /** The teacher's authorisation no longer works (revoked, expired, key deleted): authorise again. */
@@ -43,11 +44,11 @@ export class CanvasNotAllowedError extends SourceUnavailableError {
   }
 }
 
-/** The administrator's client id / secret are refused by Canvas. */
+/** The administrator's client id / secret are refused by Canvas (or the stored secret cannot be read: its own message). */
 export class CanvasKeyRefusedError extends SourceUnavailableError {
-  constructor(detail: string) {
-    const ref = { key: 'grades.syncError.canvas.keyRefused', params: { detail } };
-    super(inEnglish(ref), 'canvas_key_refused', ref);
+  constructor(detail: string, own?: MessageRef) {
+    const ref = own ?? { key: 'grades.syncError.canvas.keyRefused', params: { detail } };
+    super(own ? detail : inEnglish(ref), 'canvas_key_refused', ref);
   }
 }
 

@@ -23,10 +23,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Types, type Connection } from 'mongoose';
-import { AppError, ValidationError, type MessageRef } from '../../errors';
+import { AppError, messageRefOf, ValidationError, type MessageRef } from '../../errors';
+import { inEnglish } from '../../i18n/english';
 import type { PlatformHttp } from '../../http/retry-policy';
 import { checkPlatformUrl, UnsafePlatformUrlError, type Lookup } from '../../lti/advantage/url-guard';
-import { moodleUrlPolicy } from '../moodle/moodle-connection.service';
+import { formError, moodleUrlPolicy } from '../moodle/moodle-connection.service';
 import { decryptSecret, encryptSecret } from '../moodle/token-crypto';
 import { syncRunModel, type SyncRun } from '../sync-run.model';
 import { CanvasGrantRevokedError, CanvasKeyRefusedError } from './canvas-errors';
@@ -77,26 +78,26 @@ export async function saveCanvasKey(
   const existing = await Model.findOne({ issuer: input.issuer }).lean();
   const clientId = input.clientId.trim();
   const secret = input.clientSecret?.trim();
-  if (!CLIENT_ID_RE.test(clientId)) throw new ValidationError('clientId: the Client ID of a Canvas developer key is a number, e.g. 10000000000042 (Canvas: Admin › Developer Keys, the "Details" column).');
-  if (!secret && !existing) throw new ValidationError('clientSecret: paste the key\'s secret (Canvas: Admin › Developer Keys › "Show Key").');
-  if (secret && !SECRET_RE.test(secret)) throw new ValidationError('clientSecret: a Canvas key secret is 64 letters and digits ("Show Key" in Admin › Developer Keys).');
+  if (!CLIENT_ID_RE.test(clientId)) throw formError('clientId', 'admin.formError.canvas.clientIdShape');
+  if (!secret && !existing) throw formError('clientSecret', 'admin.formError.canvas.secretMissing');
+  if (secret && !SECRET_RE.test(secret)) throw formError('clientSecret', 'admin.formError.canvas.secretShape');
   const baseUrl = (input.baseUrl?.trim() || input.issuer).replace(/\/+$/, '');
   let parsed: URL;
   try {
     parsed = new URL(baseUrl);
   } catch {
-    throw new ValidationError('baseUrl: give your Canvas address, e.g. https://school.instructure.com.');
+    throw formError('baseUrl', 'admin.formError.canvas.baseUrlInvalid');
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ValidationError('baseUrl: the Canvas address must start with https://.');
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw formError('baseUrl', 'admin.formError.canvas.baseUrlScheme');
   try {
     await checkPlatformUrl(baseUrl, { ...moodleUrlPolicy(input.issuer, baseUrl), what: 'the Canvas address', lookup: deps.lookup });
   } catch (err) {
-    if (err instanceof UnsafePlatformUrlError) throw new ValidationError(`baseUrl: ${err.message}`);
+    if (err instanceof UnsafePlatformUrlError) throw new ValidationError(`baseUrl: ${err.message}`, { field: 'baseUrl' }, messageRefOf(err));
     throw err;
   }
   const set: Partial<CanvasKey> = { baseUrl, clientId };
   if (secret) Object.assign(set, { clientSecret: encryptSecret(deps.ltiKey, secret, aadOf(input.issuer, 'key')), secretHint: secret.slice(-4), setAt: deps.now() });
-  else if (existing && existing.clientId !== clientId) throw new ValidationError('clientSecret: a new Client ID needs its own secret.');
+  else if (existing && existing.clientId !== clientId) throw formError('clientSecret', 'admin.formError.canvas.secretForNewId');
   return (await Model.findOneAndUpdate({ issuer: input.issuer }, { $set: set }, { upsert: true, new: true, lean: true })) as CanvasKey;
 }
 
@@ -116,7 +117,8 @@ function keySecret(deps: Pick<CanvasDeps, 'ltiKey'>, key: CanvasKey): string {
   try {
     return decryptSecret(deps.ltiKey, key.clientSecret, aadOf(key.issuer, 'key'));
   } catch {
-    throw new CanvasKeyRefusedError('the stored secret cannot be read: LTI_KEY changed since it was entered; enter it again');
+    const ref = { key: 'grades.syncError.canvas.secretUnreadable', params: { setting: 'LTI_KEY' } };
+    throw new CanvasKeyRefusedError(inEnglish(ref), ref);
   }
 }
 
@@ -135,7 +137,10 @@ export async function startCanvasAuthorization(
   input: { issuer: string; courseId: string; contextId: string; canvasCourseId?: string; userId: string; name?: string; session: string; redirectUri: string },
 ): Promise<AuthorizationStart> {
   const key = await findCanvasKey(deps.conn, input.issuer);
-  if (!key) throw new ValidationError("Your administrator has not entered a Canvas API key for this Canvas yet (the tool's /admin page › Canvas API key).");
+  if (!key) {
+    const ref = { key: 'grades.syncError.canvas.notSetUp' };
+    throw new ValidationError(inEnglish(ref), undefined, ref);
+  }
   const state = randomBytes(32).toString('base64url');
   const browserValue = randomBytes(32).toString('base64url');
   const codeVerifier = randomBytes(48).toString('base64url');

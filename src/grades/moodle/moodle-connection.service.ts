@@ -32,6 +32,15 @@ export class MoodleTokenUnreadableError extends AppError {
   override readonly code = 'moodle_token_unreadable';
 }
 
+/**
+ * A refused field of an administrator's form (Moodle or Canvas): the page names it and says what to
+ * enter, in the administrator's language; the English (`field: …`) is for logs.
+ */
+export function formError(field: string, key: string): ValidationError {
+  const ref = { key };
+  return new ValidationError(`${field}: ${inEnglish(ref)}`, { field }, ref);
+}
+
 /** A Moodle token is 32 characters of [0-9a-f] (webservice/lib.php generate_token: md5); accept any sane token. */
 const TOKEN_RE = /^[A-Za-z0-9_-]{16,128}$/;
 
@@ -42,20 +51,20 @@ export async function saveMoodleConnection(
   const Model = moodleConnectionModel(deps.conn);
   const existing = await Model.findOne({ issuer: input.issuer }).lean();
   const token = input.token?.trim();
-  if (!token && !existing) throw new ValidationError('token: paste the token of the Moodle web-service user.');
-  if (token && !TOKEN_RE.test(token)) throw new ValidationError('token: a Moodle token is 32 letters and digits (Site administration › Server › Web services › Manage tokens).');
+  if (!token && !existing) throw formError('token', 'admin.formError.moodle.tokenMissing');
+  if (token && !TOKEN_RE.test(token)) throw formError('token', 'admin.formError.moodle.tokenShape');
   const baseUrl = (input.baseUrl?.trim() || input.issuer).replace(/\/+$/, '');
   let parsed: URL;
   try {
     parsed = new URL(baseUrl);
   } catch {
-    throw new ValidationError('baseUrl: give the Moodle address, e.g. https://moodle.example.edu.');
+    throw formError('baseUrl', 'admin.formError.moodle.baseUrlInvalid');
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ValidationError('baseUrl: the Moodle address must start with https:// (or http:// for a local test site).');
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw formError('baseUrl', 'admin.formError.moodle.baseUrlScheme');
   try {
     await checkPlatformUrl(baseUrl, { ...moodleUrlPolicy(input.issuer, baseUrl), lookup: deps.lookup });
   } catch (err) {
-    if (err instanceof UnsafePlatformUrlError) throw new ValidationError(`baseUrl: ${err.message}`);
+    if (err instanceof UnsafePlatformUrlError) throw new ValidationError(`baseUrl: ${err.message}`, { field: 'baseUrl' }, messageRefOf(err));
     throw err;
   }
   const set: Partial<MoodleConnection> = { baseUrl, readCompletion: input.readCompletion };

@@ -18,6 +18,7 @@ import {
   TokenRefusedError,
 } from '../../http/platform-errors';
 import { createPlatformHttp, type PlatformHttp, type RetryPolicyOptions } from '../../http/retry-policy';
+import { inEnglish } from '../../i18n/english';
 import type { Logger } from '../../logger';
 import { parseLinkHeader } from './link-header';
 import { platformFetch } from './transport';
@@ -190,6 +191,12 @@ function describeIssues(error: z.ZodError): string {
 
 const MAX_REDIRECTS = 3;
 
+/** The platform answered 2xx with something the service does not specify: said in the reader's language (grades.syncError.ags.*). */
+function badResponse(url: string, key: string, params: Record<string, string | number>): PlatformBadResponseError {
+  const ref = { key, params };
+  return new PlatformBadResponseError(inEnglish(ref), url, undefined, ref);
+}
+
 /** Creates a client; one per sync run is the intended use (it caches tokens per scope set). */
 export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageClient {
   const http = opts.http ?? createPlatformHttp({ ...opts, fetch: opts.fetch ?? platformFetch, userAgent: opts.userAgent ?? 'lti-certificates/0.1 (grade sync)' });
@@ -230,7 +237,7 @@ export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageCl
       });
       const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
       if (location) {
-        if (hop >= MAX_REDIRECTS) throw new PlatformBadResponseError(`The platform redirected ${url} more than ${MAX_REDIRECTS} times.`, url);
+        if (hop >= MAX_REDIRECTS) throw badResponse(url, 'grades.syncError.ags.redirectLoop', { url, max: MAX_REDIRECTS });
         current = new URL(location, current).toString();
         continue;
       }
@@ -238,7 +245,7 @@ export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageCl
         try {
           return { body: JSON.parse(res.text), link: res.headers.get('link') };
         } catch {
-          throw new PlatformBadResponseError(`The platform answered ${current} with something that is not JSON (starting "${res.text.slice(0, 60)}").`, current);
+          throw badResponse(current, 'grades.syncError.ags.notJson', { url: current, start: res.text.slice(0, 60) });
         }
       }
       throw refusalOf(res.status, current, scopes[0]!, res.text, opts.platformFamily);
@@ -268,7 +275,7 @@ export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageCl
 
   function parseLineItem(body: unknown, url: string): AgsLineItem {
     const parsed = LineItemSchema.safeParse(body);
-    if (!parsed.success) throw new PlatformBadResponseError(`The platform answered ${url} with a line item it did not describe (${describeIssues(parsed.error)}).`, url);
+    if (!parsed.success) throw badResponse(url, 'grades.syncError.ags.badLineItem', { url, detail: describeIssues(parsed.error) });
     return toLineItem(parsed.data);
   }
 
@@ -298,7 +305,7 @@ export function createAdvantageClient(opts: AdvantageClientOptions): AdvantageCl
       const { body, link } = await getPage(url, accept, scopes, signal);
       const raw = extract(body);
       if (!Array.isArray(raw)) {
-        throw new PlatformBadResponseError(`The platform answered ${url} with JSON that is not a ${accept} container.`, url);
+        throw badResponse(url, 'grades.syncError.ags.notContainer', { url, accept });
       }
       const items: T[] = [];
       const errors: AdvantageItemError[] = [];

@@ -20,6 +20,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { PlatformError } from '../../errors';
 import { PlatformUnreachableError } from '../../http/platform-errors';
+import { inEnglish } from '../../i18n/english';
 
 export type Lookup = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
 
@@ -98,11 +99,42 @@ export function policyForRegistration(reg: { issuer: string; authUrl?: string; t
   return { allowedHosts: hosts, allowLoopback: hosts.length > 0 && hosts.every(isLoopbackHost), what };
 }
 
-function refuse(what: string, url: string, why: string): never {
-  throw new UnsafePlatformUrlError(`The tool refused to fetch ${what} ${url}: ${why}. Nothing was sent there. Check the tool's registration in the LMS (its URLs must be on the LMS's own hosts).`, {
-    url,
-    reason: 'unsafe_url',
-  });
+/**
+ * The URLs the guard names (`UrlPolicy.what`), by the code their message key reads
+ * (grades.syncError.url.*: `{target, select, …}`); another wording keeps its English.
+ */
+const TARGETS: Record<string, string> = {
+  'the platform URL': 'platform',
+  'the service URL': 'service',
+  "the platform's token URL": 'token',
+  "the platform's keyset URL": 'keyset',
+  'the Moodle web-service address': 'moodle',
+  'the Canvas API': 'canvasApi',
+  'the Canvas address': 'canvas',
+  'the Canvas token endpoint': 'canvasToken',
+  'the keyset URL of the LMS': 'lmsKeyset',
+  'the token URL of the LMS': 'lmsToken',
+  'the login URL of the LMS': 'lmsLogin',
+};
+
+/** Why a URL is refused, with what the message names. */
+type Refusal =
+  | { reason: 'notUrl' }
+  | { reason: 'scheme'; protocol: string }
+  | { reason: 'credentials' }
+  | { reason: 'foreignHost'; host: string; hosts?: string }
+  | { reason: 'metadataHost'; host: string }
+  | { reason: 'forbiddenAddress'; host: string }
+  | { reason: 'loopback'; host: string };
+
+/** The target's parameters of a message: its code, and its English for a wording not in TARGETS. */
+function targetParams(what: string): { target: string; what: string } {
+  return { target: TARGETS[what] ?? 'other', what };
+}
+
+function refuse(what: string, url: string, why: Refusal): never {
+  const ref = { key: 'grades.syncError.url.unsafe', params: { ...targetParams(what), url, ...why } };
+  throw new UnsafePlatformUrlError(inEnglish(ref), { url, reason: 'unsafe_url' }, ref);
 }
 
 /** The parts of the check that need no DNS (host allow-list, scheme, literal addresses, names). */
@@ -112,25 +144,25 @@ export function checkUrlShape(raw: string, policy: UrlPolicy): URL {
   try {
     url = new URL(raw);
   } catch {
-    return refuse(what, JSON.stringify(String(raw).slice(0, 200)), 'it is not an URL');
+    return refuse(what, JSON.stringify(String(raw).slice(0, 200)), { reason: 'notUrl' });
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') refuse(what, url.href, `only http and https URLs are fetched, not ${url.protocol}`);
-  if (url.username || url.password) refuse(what, url.href, 'it carries credentials');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') refuse(what, url.href, { reason: 'scheme', protocol: url.protocol });
+  if (url.username || url.password) refuse(what, url.href, { reason: 'credentials' });
   const host = hostOf(url);
   if (policy.allowedHosts) {
     const allowed = new Set([...policy.allowedHosts].map((h) => h.toLowerCase()));
-    if (!allowed.has(host)) refuse(what, url.href, `${host} is not one of the registration's hosts (${[...allowed].join(', ') || 'none'})`);
+    if (!allowed.has(host)) refuse(what, url.href, { reason: 'foreignHost', host, ...(allowed.size ? { hosts: [...allowed].join(', ') } : {}) });
   }
-  if (METADATA_HOSTS.has(host)) refuse(what, url.href, `${host} is a cloud metadata host`);
+  if (METADATA_HOSTS.has(host)) refuse(what, url.href, { reason: 'metadataHost', host });
   if (isIP(host)) checkAddress(what, url.href, host, policy.allowLoopback);
-  else if (!policy.allowLoopback && isLoopbackHost(host)) refuse(what, url.href, `${host} is this machine (loopback)`);
+  else if (!policy.allowLoopback && isLoopbackHost(host)) refuse(what, url.href, { reason: 'loopback', host });
   return url;
 }
 
 function checkAddress(what: string, href: string, address: string, allowLoopback: boolean): void {
   const a = normalise(address);
-  if (forbidden.check(a.address, a.type)) refuse(what, href, `${address} is a link-local, metadata or unspecified address`);
-  if (!allowLoopback && loopback.check(a.address, a.type)) refuse(what, href, `${address} is this machine (loopback)`);
+  if (forbidden.check(a.address, a.type)) refuse(what, href, { reason: 'forbiddenAddress', host: address });
+  if (!allowLoopback && loopback.check(a.address, a.type)) refuse(what, href, { reason: 'loopback', host: address });
 }
 
 /** The whole check: shape, then every address the host resolves to. Throws UnsafePlatformUrlError. */
@@ -144,7 +176,8 @@ export async function checkPlatformUrl(raw: string, policy: UrlPolicy): Promise<
   try {
     addresses = await lookup(host);
   } catch (err) {
-    throw new PlatformUnreachableError(`The platform host ${host} could not be resolved (${(err as Error).message}) for ${what} ${url.href}.`, url.href);
+    const ref = { key: 'grades.syncError.url.unresolved', params: { host, detail: (err as Error).message, ...targetParams(what), url: url.href } };
+    throw new PlatformUnreachableError(inEnglish(ref), url.href, undefined, ref);
   }
   for (const { address } of addresses) checkAddress(what, url.href, address, policy.allowLoopback);
   return url;

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { platformFamiliesByIssuer, recentContextIds } from '../../courses/course.service';
 import { NotFoundError } from '../../errors';
 import { createTranslator, pickLanguage } from '../../i18n';
+import { inEnglish } from '../../i18n/english';
 import { parseAdminForm } from '../validate';
 import { requireRegisteredIssuer } from './registered-issuer';
 import type { MoodleHttp } from '../../grades/moodle/moodle-ws.client';
@@ -46,6 +47,9 @@ const SaveSchema = z.object({
 });
 const IssuerSchema = z.object({ issuer: z.string().min(1).max(2000), testCourseId: courseIdField });
 
+/** Shown from admin.moodle.noCourse (the page reads it for the 'setup' row). */
+const NO_TEST_COURSE = { key: 'admin.moodle.noCourse' };
+
 export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
   const router = Router();
   const page = '/admin/moodle';
@@ -65,7 +69,7 @@ export function moodleAdminRouter(deps: MoodleAdminDeps): Router {
       await recordMoodleTest(deps.conn, issuer, {
         at: deps.now(),
         ok: false,
-        checks: [{ wsfunction: 'setup', ok: false, message: 'No course to test with yet: give a Moodle course id (the number in course/view.php?id=…), or open the tool once from a course.' }],
+        checks: [{ wsfunction: 'setup', ok: false, message: inEnglish(NO_TEST_COURSE), translated: NO_TEST_COURSE }],
       });
       return;
     }

@@ -6,7 +6,7 @@
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { findCourse } from '../../courses/course.service';
-import { AppError, NotFoundError, ValidationError } from '../../errors';
+import { AppError, NotFoundError, userMessage, ValidationError } from '../../errors';
 import { createToolColumn, deleteToolColumn, listToolColumns, updateToolColumn } from '../../grades/tool-columns.service';
 import type { WebContext } from '../context';
 import { requireRole } from '../middleware/session';
@@ -47,7 +47,7 @@ export function columnsRouter(ctx: WebContext): Router {
       res.redirect(303, `${p.base}/columns?notice=${notice}`);
     } catch (err) {
       if (!(err instanceof AppError) || err instanceof NotFoundError) throw err;
-      await render(res, p, { error: err.message, form }, err instanceof ValidationError ? 400 : 502);
+      await render(res, p, { error: userMessage(err, p.t), form }, err instanceof ValidationError ? 400 : 502);
     }
   }
 

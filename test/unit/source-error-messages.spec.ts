@@ -15,6 +15,10 @@ import type { SourceContext } from '../../src/grades/sources/grade-source';
 import type { AdvantageClient } from '../../src/lti/advantage';
 import type { PlatformHttp } from '../../src/http/retry-policy';
 import { AppError, type MessageRef } from '../../src/errors';
+import { testCanvasKey } from '../../src/grades/canvas/canvas-oauth.service';
+import { encryptSecret } from '../../src/grades/moodle/token-crypto';
+import type { CanvasKey } from '../../src/grades/canvas/canvas.model';
+import { Types, type Connection } from 'mongoose';
 import { createTranslator, LANGUAGES } from '../../src/i18n';
 
 const nl = createTranslator('nl');
@@ -153,6 +157,38 @@ describe('grade source error messages', () => {
         `Het platform stuurde op ${page} een resultaat dat de tool niet kan lezen (resultScore must be a number); dat is overgeslagen.`,
         'resultScore 12 is hoger dan het maximum 10 (https://lms.example/lineitems/1)',
       ]);
+    });
+  });
+  describe("the administrator's Canvas key check", () => {
+    // a Canvas on loopback (no DNS); the secret encrypted under LTI_KEY "key-a" as /admin stores it
+    const issuer = 'http://127.0.0.1:9';
+    const key: CanvasKey = {
+      _id: new Types.ObjectId(),
+      issuer,
+      baseUrl: issuer,
+      clientId: '10000000000042',
+      clientSecret: encryptSecret('key-a'.repeat(8), 's'.repeat(64), `${issuer} canvas key`),
+      secretHint: 'ssss',
+      setAt: new Date(),
+    };
+    const answering = (text: string): PlatformHttp => ({ send: async (req) => ({ url: req.url, status: 200, ok: true, headers: new Headers(), text, attempts: 1 }) }) as PlatformHttp;
+    const deps = (ltiKey: string, http: PlatformHttp) => ({ conn: {} as Connection, ltiKey, http, now: () => new Date() });
+
+    it('says in Dutch that the stored secret cannot be read after LTI_KEY changed', async () => {
+      const result = await testCanvasKey(deps('key-b'.repeat(8), answering('{}')), key);
+      expect(result.ok).to.equal(false);
+      expect(result.message).to.match(/^The stored secret of the Canvas API key cannot be read \(LTI_KEY changed/);
+      expect(nl(result.translated!.key, result.translated!.params)).to.equal(
+        'Het opgeslagen geheim van de Canvas-API-sleutel kan niet worden gelezen (LTI_KEY is veranderd sinds het werd ingevoerd): de beheerder voert het opnieuw in op de /admin-pagina van de tool › Canvas-API-sleutel.',
+      );
+    });
+
+    it("says in German that Canvas's token endpoint answered something that is not JSON", async () => {
+      const result = await testCanvasKey(deps('key-a'.repeat(8), answering('<html>login</html>')), key);
+      expect(result.ok).to.equal(false);
+      expect(de(result.translated!.key, result.translated!.params)).to.equal(
+        `Der Token-Endpunkt von Canvas ${issuer}/login/oauth2/token hat 200 mit etwas geantwortet, das kein JSON ist: Prüfen Sie die Canvas-Adresse auf der /admin-Seite des Werkzeugs › Canvas-API-Schlüssel.`,
+      );
     });
   });
 });

@@ -22,8 +22,9 @@ import { inEnglish } from '../../i18n/english';
 
 /** The teacher's authorisation no longer works (revoked, expired, key deleted): authorise again. */
 export class CanvasGrantRevokedError extends SourceUnavailableError {
-  constructor(readonly detail: string) {
-    const ref = { key: 'grades.syncError.canvas.grantRevoked', params: { detail } };
+  /** `own`: a message of its own instead of "Canvas no longer accepts … ({detail})"; `detail` stays the short reason stored with the grant. */
+  constructor(readonly detail: string, own?: MessageRef) {
+    const ref = own ?? { key: 'grades.syncError.canvas.grantRevoked', params: { detail } };
     super(inEnglish(ref), 'canvas_grant_revoked', ref);
   }
 }
@@ -48,7 +49,7 @@ export class CanvasNotAllowedError extends SourceUnavailableError {
 export class CanvasKeyRefusedError extends SourceUnavailableError {
   constructor(detail: string, own?: MessageRef) {
     const ref = own ?? { key: 'grades.syncError.canvas.keyRefused', params: { detail } };
-    super(own ? detail : inEnglish(ref), 'canvas_key_refused', ref);
+    super(inEnglish(ref), 'canvas_key_refused', ref);
   }
 }
 

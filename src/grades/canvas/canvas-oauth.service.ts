@@ -202,7 +202,8 @@ async function tokenRequest(deps: Pick<CanvasDeps, 'http' | 'lookup'>, key: Canv
   try {
     body = JSON.parse(res.text) as TokenAnswer;
   } catch {
-    throw new CanvasKeyRefusedError(`the token endpoint ${url} answered ${res.status} with something that is not JSON: check the Canvas address`);
+    const ref = { key: 'grades.syncError.canvas.tokenNotJson', params: { url, status: res.status } };
+    throw new CanvasKeyRefusedError(inEnglish(ref), ref);
   }
   return { status: res.status, body };
 }
@@ -345,7 +346,8 @@ function decryptGrant(deps: Pick<CanvasDeps, 'ltiKey'>, grant: CanvasGrant, whic
   try {
     return decryptSecret(deps.ltiKey, which === 'access' ? grant.accessToken : grant.refreshToken, aadOf(grant.issuer, which));
   } catch {
-    throw new CanvasGrantRevokedError('the stored tokens cannot be read: LTI_KEY changed since the authorisation');
+    const ref = { key: 'grades.syncError.canvas.tokensUnreadable', params: { setting: 'LTI_KEY' } };
+    throw new CanvasGrantRevokedError('the stored tokens cannot be read: LTI_KEY changed since the authorisation', ref);
   }
 }
 
@@ -391,7 +393,9 @@ export async function testCanvasKey(deps: CanvasDeps, key: CanvasKey): Promise<{
   try {
     secret = keySecret(deps, key);
   } catch (err) {
-    return { ok: false, message: (err as Error).message };
+    // the stored secret cannot be read: said in the administrator's language too
+    const translated = err instanceof AppError ? messageRefOf(err) : undefined;
+    return { ok: false, message: (err as Error).message, ...(translated ? { translated } : {}) };
   }
   try {
     const { status, body } = await tokenRequest(deps, key, { grant_type: 'refresh_token', client_id: key.clientId, client_secret: secret, refresh_token: 'lti-certificates-key-check' });

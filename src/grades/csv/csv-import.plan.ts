@@ -78,9 +78,16 @@ export async function planImport(conn: Connection, cid: Types.ObjectId, parsed: 
     if (existing) return { ...base, scoreMaximum: existing.scoreMaximum, maximumFrom: 'stored', status, lineItemId };
     return { ...base, scoreMaximum: null, maximumFrom: 'unknown', status, lineItemId };
   });
+  // A percentage cell the parser converted with the file's maximum is converted with the corrected one.
+  const scoreOf = (row: ParsedRow, i: number): number | null => {
+    const s = row.scores[i] ?? null;
+    const item = items[i]!;
+    return s !== null && row.percents?.[i] && item.maximumFrom === 'corrected' && item.fileMaximum ? (s * item.scoreMaximum!) / item.fileMaximum : s;
+  };
   // A maximum the teacher gave (or an earlier import's) must hold every score of the file.
   for (const row of rows) {
-    row.scores.forEach((s, i) => {
+    row.scores.forEach((_, i) => {
+      const s = scoreOf(row, i);
       const item = items[i]!;
       if (s === null || item.status === 'ags' || item.scoreMaximum === null || item.aboveMaximum) return;
       if (s > item.scoreMaximum + 1e-9) item.aboveMaximum = { row: row.row, score: s };
@@ -127,7 +134,8 @@ export async function planImport(conn: Connection, cid: Types.ObjectId, parsed: 
   let unchanged = 0;
   let zeros = 0;
   for (const { row, userId, name } of matchedRows) {
-    row.scores.forEach((score, i) => {
+    row.scores.forEach((_, i) => {
+      const score = scoreOf(row, i);
       const item = items[i]!;
       if (score === null || item.status === 'ags') return;
       // A Chamilo 0 may be "not graded": its "only numbers" export writes a missing result as 0 %,

@@ -40,6 +40,12 @@ export interface ParsedRow {
    * graded"; only the teacher can say which (see the preview).
    */
   zeros?: boolean[];
+  /**
+   * Chamilo only: which cells were a percentage ("60 %") in a column whose maximum the file gives
+   * by its other cells ("12 / 20"), and so were converted with that maximum: a maximum the teacher
+   * corrects on the preview converts them again (60 % stays 60 %).
+   */
+  percents?: boolean[];
 }
 
 export interface ParsedGradebook {

@@ -85,6 +85,7 @@ export function tryChamilo(records: Rec[]): Omit<ParsedGradebook, 'encoding' | '
     });
     const name = [firstCol >= 0 ? clean(rec.cells[firstCol]) : '', lastCol >= 0 ? clean(rec.cells[lastCol]) : ''].filter(Boolean).join(' ');
     const zeros = scores.map((s) => s === 0);
+    const percents = defs.map((_, i) => cells[r]![i]!.percent && items[i]!.maximumFrom === 'file' && cells[r]![i]!.score !== null);
     return {
       row: rec.row,
       name: name || undefined,
@@ -92,6 +93,7 @@ export function tryChamilo(records: Rec[]): Omit<ParsedGradebook, 'encoding' | '
       sisId: codeCol >= 0 ? clean(rec.cells[codeCol]) || undefined : undefined,
       scores,
       ...(zeros.some(Boolean) ? { zeros } : {}),
+      ...(percents.some(Boolean) ? { percents } : {}),
     };
   });
   return { format: 'chamilo', items, rows, skipped: [], warnings };

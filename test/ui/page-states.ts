@@ -498,6 +498,19 @@ export const PAGE_STATES: PageState[] = [
     },
   },
   {
+    // The tool's own columns in the LMS gradebook (created over AGS, as test/e2e/tool-columns.spec.ts does).
+    name: 'teacher: columns in the LMS gradebook',
+    async open(w) {
+      const { teacher } = await w.course([FULL]);
+      const columns = `${teacher.app}/teacher/columns`;
+      for (const label of ['Final project (group work, second semester)', 'Oral exam']) {
+        const created = await teacher.browser.open(columns, { form: { label, scoreMaximum: '20' } });
+        if (created.status !== 200) throw new Error(`column not created: ${created.status}`);
+      }
+      return columns;
+    },
+  },
+  {
     name: 'teacher: new definition form',
     async open(w) {
       return `${(await w.course([FULL, BILBO])).teacher.app}/teacher/definitions/new`;

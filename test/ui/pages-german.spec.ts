@@ -13,7 +13,87 @@ import { expect } from 'chai';
 import type { Browser, Page } from 'puppeteer';
 import { startTestApp, type TestApp } from '../support/app';
 import { launchChromium } from '../support/chromium';
-import { PAGE_STATES, createWorld, type World } from './page-states';
+import { createTranslator, loadMessageCatalogs } from '../../src/i18n';
+import { HttpBrowser } from '../support/browser';
+import { definitionFormFields } from '../support/e2e';
+import { FULL, PAGE_STATES, createWorld, type World } from './page-states';
+
+const de = createTranslator('de');
+/** The error codes that have a generic text (src/i18n/messages/<lang>/errors.json). */
+const ERROR_CODES = Object.fromEntries([...loadMessageCatalogs().en.keys()].filter((k) => k.startsWith('errors.')).map((k) => [k.slice('errors.'.length), true]));
+
+/**
+ * What a German reader meets when the tool refuses what they sent: each answers with a page
+ * (never a redirect), whose status is given.
+ */
+interface RefusedState {
+  name: string;
+  status: number;
+  send(w: World): Promise<Response>;
+}
+
+async function germanAdmin(w: World): Promise<HttpBrowser> {
+  return new HttpBrowser({ headers: { cookie: await w.adminCookie(), 'accept-language': 'de-DE,de;q=0.9', origin: w.t.baseUrl } });
+}
+
+async function upload(url: string, name: string, bytes: string | Uint8Array, type: string): Promise<Response> {
+  const form = new FormData();
+  form.append('file', new Blob([typeof bytes === 'string' ? new TextEncoder().encode(bytes) : new Uint8Array(bytes)], { type }), name);
+  return fetch(url, { method: 'POST', body: form, redirect: 'manual' });
+}
+
+const REFUSED_STATES: RefusedState[] = [
+  {
+    name: 'teacher: definition form with a passing score of 150% and no title',
+    status: 400,
+    async send(w) {
+      const { teacher } = await w.course([FULL]);
+      return teacher.browser.request(`${teacher.app}/teacher/definitions`, { form: definitionFormFields({ title: '', thresholdPercent: '150' }) });
+    },
+  },
+  {
+    name: 'teacher: a CSV file that is not a gradebook',
+    status: 400,
+    async send(w) {
+      const { teacher } = await w.course([FULL]);
+      return upload(`${teacher.app}/teacher/grades/import`, 'shopping.csv', 'Item,Price\nBread,2\n', 'text/csv');
+    },
+  },
+  {
+    name: 'teacher: a gradebook whose score cell is not a number',
+    status: 400,
+    async send(w) {
+      const { teacher } = await w.course([FULL]);
+      const csv = 'First name,Last name,Email address,Quiz 1 (Real)\nFrodo,Baggins,frodo@example.org,lots\n';
+      return upload(`${teacher.app}/teacher/grades/import`, 'moodle.csv', csv, 'text/csv');
+    },
+  },
+  {
+    name: 'teacher: a damaged logo',
+    status: 422,
+    async send(w) {
+      const { teacher } = await w.course([FULL]);
+      const damaged = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 1, 2, 3]);
+      return upload(`${teacher.app}/teacher/templates/images`, 'logo.png', damaged, 'image/png');
+    },
+  },
+  {
+    name: 'admin: a Moodle token of the wrong form',
+    status: 400,
+    async send(w) {
+      const issuer = `https://moodle-german-${Date.now()}.example`;
+      await w.t.app.lti.registerPlatform({ issuer, clientId: 'german-moodle', name: 'German Moodle', authUrl: `${issuer}/auth`, tokenUrl: `${issuer}/token`, jwksUrl: `${issuer}/jwks` }, { active: true });
+      return (await germanAdmin(w)).request(`${w.t.baseUrl}/admin/moodle/save`, { form: { issuer, token: 'not-a-token', baseUrl: '' } });
+    },
+  },
+  {
+    name: 'admin: a Canvas Client ID that is not a number',
+    status: 400,
+    async send(w) {
+      return (await germanAdmin(w)).request(`${w.t.baseUrl}/admin/canvas/save`, { form: { issuer: w.t.sandbox.issuer, clientId: 'abc', clientSecret: 'x'.repeat(64) } });
+    },
+  },
+];
 
 /** English words German does not spell the same way (not "in", "an", "so", "was", "will", "man"). */
 const ENGLISH_ONLY = new Set(
@@ -81,6 +161,31 @@ describe('Every page state in German: no line reads as English', function () {
     expect(englishWords('Not yet 1796163286463')).to.deep.equal([]);
   });
 
+  /** The page's English lines, and its language when that is not German (or Dutch, for a Dutch row). */
+  async function englishOn(): Promise<string[]> {
+    const lang = (await page.evaluate('document.documentElement.lang')) as string;
+    const lines = (await page.evaluate(LINES_PROBE)) as string[];
+    const english = lines.filter((l) => englishWords(l).length).map((l) => `“${l.slice(0, 160)}” (${englishWords(l).join(', ')})`);
+    if (!/^(de|nl)/.test(lang)) english.unshift(`<html lang="${lang}">`);
+    return english;
+  }
+
+  for (const state of REFUSED_STATES) {
+    it(`refused: ${state.name}`, async () => {
+      const res = await state.send(world);
+      const html = await res.text();
+      expect(res.status, html.slice(0, 400)).to.equal(state.status);
+      // the answer as the browser shows it, its styles loaded from the tool
+      await page.setContent(html.replace(/<head>/i, `<head><base href="${t.baseUrl}/">`), { waitUntil: 'load' });
+      const english = await englishOn();
+      expect(english, `${state.name} in German still says:\n  ${english.join('\n  ')}`).to.deep.equal([]);
+      // the specific message, not the code's generic one ("Eine Eingabe ist nicht korrekt …")
+      const shown = (await page.evaluate('document.body.innerText')) as string;
+      const generic = Object.keys(ERROR_CODES).map((code) => de(`errors.${code}`)).filter((text) => shown.includes(text));
+      expect(generic, `${state.name}: a German reader gets only the generic text of the error`).to.deep.equal([]);
+    });
+  }
+
   for (const state of PAGE_STATES) {
     it(state.name, async () => {
       const target = await state.open(world);
@@ -95,10 +200,7 @@ describe('Every page state in German: no line reads as English', function () {
         await page.setViewport({ width: 1280, height: 900 });
         const res = await page.goto(url, { waitUntil: 'load' });
         expect(res, url).to.not.equal(null);
-        const lang = (await page.evaluate('document.documentElement.lang')) as string;
-        const lines = (await page.evaluate(LINES_PROBE)) as string[];
-        english = lines.filter((l) => englishWords(l).length).map((l) => `“${l.slice(0, 160)}” (${englishWords(l).join(', ')})`);
-        if (!/^(de|nl)/.test(lang)) english.unshift(`<html lang="${lang}">`);
+        english = await englishOn();
       } finally {
         await state.after?.(world);
       }

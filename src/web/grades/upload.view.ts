@@ -19,11 +19,15 @@ export interface FormState {
 
 export const megabytes = (bytes: number, t: Translator) => formatNumber(bytes / MB, t.lang, 1);
 
-/** A refused file, located by row and column, with the check's own words beside it. */
+/**
+ * A refused file, located by row and column. An English reader also gets the check's own words
+ * (the cell's value, the header it found); the other languages read the same facts in the
+ * translated reason and place, and no English sentence under them.
+ */
 export function fileErrorView(t: Translator, err: GradebookFileError, limitBytes: number): UploadErrorView {
   const { row, column, reason } = err;
   const where = row !== undefined && column !== undefined ? t('grades.import.error.atCell', { row, column }) : row !== undefined ? t('grades.import.error.atRow', { row }) : null;
-  return { reason, where, text: t(`grades.import.error.${reason}`, { limit: megabytes(limitBytes, t) }), technical: err.message, field: column ?? 'file' };
+  return { reason, where, text: t(`grades.import.error.${reason}`, { limit: megabytes(limitBytes, t) }), technical: t.lang === 'en' ? err.message : null, field: column ?? 'file' };
 }
 
 /** A refusal of the form itself (no file, an unreadable upload, a bad field). */

@@ -622,6 +622,19 @@ export const PAGE_STATES: PageState[] = [
   ...(['moodle', 'canvas', 'credentials', 'certifications'] as const).map(
     (sub): PageState => ({ name: `admin: ${sub}`, open: async (w) => ({ url: `${w.t.baseUrl}/admin/${sub}`, cookie: await w.adminCookie() }) }),
   ),
+  {
+    // After a dynamic registration: the platform waiting for activation and the registration events table.
+    name: 'admin: platforms, after a dynamic registration',
+    async open(w) {
+      const reg = await fetch(w.t.sandbox.startDynamicRegistration().url);
+      if (reg.status >= 400) throw new Error(`registration refused: ${reg.status}`);
+      return { url: `${w.t.baseUrl}/admin`, cookie: await w.adminCookie() };
+    },
+    async check(page) {
+      const events = (await page.evaluate(`document.querySelectorAll('#registration-events tbody tr').length`)) as number;
+      return events ? [] : ['no registration event listed'];
+    },
+  },
   { name: 'home page', open: async (w) => `${w.t.baseUrl}/` },
   // the page an LMS administrator reads in the LMS's dialog after dynamic registration
   { name: 'registration: done, waiting for activation', open: async (w) => w.t.sandbox.startDynamicRegistration().url },

@@ -651,6 +651,21 @@ export const PAGE_STATES: PageState[] = [
   },
 ];
 
+/**
+ * Builds the row's state and readies the tab for it: the tool's cookies of the previous row gone,
+ * the row's own (an administrator's) set. Returns the URL to load.
+ */
+export async function openState(page: Page, w: World, state: PageState): Promise<string> {
+  const target = await state.open(w);
+  const { url, cookie } = typeof target === 'string' ? { url: target, cookie: undefined } : target;
+  await page.deleteCookie(...(await page.cookies(w.t.baseUrl)));
+  if (cookie) {
+    const [name, value] = cookie.split('=') as [string, string];
+    await page.setCookie({ name, value, url: w.t.baseUrl });
+  }
+  return url;
+}
+
 /** The World the rows build their states in. */
 export function createWorld(t: TestApp): World {
   let cookie: string | undefined;

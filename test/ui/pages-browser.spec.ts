@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'puppeteer';
 import { startTestApp, type TestApp } from '../support/app';
 import { launchChromium } from '../support/chromium';
-import { PAGE_STATES, createWorld, type World } from './page-states';
+import { PAGE_STATES, createWorld, openState, type World } from './page-states';
 
 export const WIDTHS = [1280, 692, 390] as const;
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -118,13 +118,7 @@ describe('Every page state in Chromium at 1280, 692 and 390 px: no sideways scro
 
   for (const state of PAGE_STATES) {
     it(state.name, async () => {
-      const target = await state.open(world);
-      const { url, cookie } = typeof target === 'string' ? { url: target, cookie: undefined } : target;
-      await page.deleteCookie(...(await page.cookies(t.baseUrl)));
-      if (cookie) {
-        const [name, value] = cookie.split('=') as [string, string];
-        await page.setCookie({ name, value, url: t.baseUrl });
-      }
+      const url = await openState(page, world, state);
       const problems: string[] = [];
       try {
         await page.setViewport({ width: WIDTHS[0], height: 900 });
